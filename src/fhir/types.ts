@@ -1,0 +1,47 @@
+/**
+ * Transport-neutral request and result of the FHIR RESTful API (FHIR R4 §3.1 http.html).
+ *
+ * Handlers take a `FhirRequest` and return a `FhirResult`; only `src/http/` touches Express. A handler
+ * never writes a response itself, so a double send is impossible and tests can call handlers directly.
+ */
+import type { Resource } from 'fhir/r4';
+
+export type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+export interface FhirRequest {
+  method: HttpMethod;
+  /** Path below the FHIR base, without leading slash and without query, e.g. `Patient/123/_history/2`. */
+  path: string;
+  /** Query parameters in order of appearance (repeats kept). */
+  query: Array<[string, string]>;
+  /** Lower-case header names. */
+  headers: Readonly<Record<string, string | undefined>>;
+  /** Parsed body (a resource, a Parameters resource or a JSON Patch array). */
+  body?: unknown;
+  /** The body's media type without parameters, e.g. `application/fhir+json`. */
+  contentType?: string;
+  /** The request id (X-Request-ID echoed or generated). */
+  requestId: string;
+  /** Nesting context: set when the request is an entry of a batch/transaction Bundle. */
+  bundleEntry?: { index: number; transaction: boolean };
+}
+
+export interface FhirResult {
+  status: number;
+  /** A resource to serialise; or */
+  resource?: Resource;
+  /** Pre-serialised resource JSON (the stored bytes), sent as is when no transformation is asked for. */
+  json?: string;
+  headers?: Record<string, string>;
+}
+
+export function queryValues(req: Pick<FhirRequest, 'query'>, name: string): string[] {
+  const out: string[] = [];
+  for (const [k, v] of req.query) if (k === name) out.push(v);
+  return out;
+}
+
+export function queryValue(req: Pick<FhirRequest, 'query'>, name: string): string | undefined {
+  for (const [k, v] of req.query) if (k === name) return v;
+  return undefined;
+}

@@ -1,0 +1,149 @@
+/**
+ * The database-neutral search IR (FHIR R4 §3.1.1 search.html).
+ *
+ * The query string is parsed into this tree; rewrite passes add restrictions (compartments, SMART
+ * scopes); each store compiles it (SQLite to SQL over the typed index tables, MongoDB to a filter over
+ * the embedded index array) and the in-memory matcher evaluates it over one resource's index entries.
+ * All values are data: nothing in here is ever spliced into a query as text.
+ */
+
+/** Comparison prefixes of ordered types (§3.1.1.4 "prefixes"). */
+export type Prefix = 'eq' | 'ne' | 'gt' | 'lt' | 'ge' | 'le' | 'sa' | 'eb' | 'ap';
+
+export interface TokenPredicate {
+  op: 'token';
+  param: string;
+  /** undefined: any system; null: no system (`|code`); string: that system. */
+  system?: string | null;
+  /** undefined: any code (`system|`). */
+  code?: string;
+  /** :text search over display/text (normalised like a string). */
+  text?: string;
+  /** :of-type on identifiers: type system|code plus value. */
+  ofType?: { system: string; code: string; value: string };
+  /** Codes expanded from :in/:below/:above against local terminology: any of these (system, code). */
+  anyOf?: Array<{ system: string | null; code: string }>;
+}
+
+export interface StringPredicate {
+  op: 'string';
+  param: string;
+  /** Already normalised for 'start' and 'contains'; raw for 'exact'. */
+  value: string;
+  mode: 'start' | 'exact' | 'contains';
+}
+
+export interface RangePredicate {
+  op: 'date' | 'number' | 'quantity';
+  param: string;
+  prefix: Prefix;
+  /** The query value's own range (from its precision), inclusive, epoch ms for dates. */
+  low: number;
+  high: number;
+  /** quantity only */
+  system?: string | null;
+  code?: string | null;
+}
+
+export interface ReferencePredicate {
+  op: 'reference';
+  param: string;
+  /** Any of these target types (empty = any). */
+  targetTypes?: string[];
+  id?: string;
+  version?: string;
+  /** Absolute/canonical url (without version). */
+  url?: string;
+  urlVersion?: string;
+  /** :identifier modifier. */
+  identifier?: { system?: string | null; value: string };
+}
+
+export interface UriPredicate {
+  op: 'uri';
+  param: string;
+  value: string;
+  mode: 'exact' | 'above' | 'below';
+}
+
+export interface MissingPredicate {
+  op: 'missing';
+  param: string;
+  missing: boolean;
+}
+
+/** Special `_id`. */
+export interface IdPredicate {
+  op: 'id';
+  ids: string[];
+}
+
+/** Special `_lastUpdated`, evaluated on the resource's own lastUpdated. */
+export interface LastUpdatedPredicate {
+  op: 'lastUpdated';
+  prefix: Prefix;
+  low: number;
+  high: number;
+}
+
+/** Forward chain: reference `param` points at a resource of one of `targetTypes` matching `where`. */
+export interface ChainPredicate {
+  op: 'chain';
+  param: string;
+  targetTypes: string[];
+  where: SearchExpr;
+}
+
+/** Reverse chain `_has:targetType:param:...`: some `targetType` resource whose `param` references us matches `where`. */
+export interface HasPredicate {
+  op: 'has';
+  targetType: string;
+  param: string;
+  where: SearchExpr;
+}
+
+/** Composite parameter: all components must match within the same composite entry. */
+export interface CompositePredicate {
+  op: 'composite';
+  param: string;
+  components: Predicate[];
+}
+
+export type Predicate =
+  | TokenPredicate
+  | StringPredicate
+  | RangePredicate
+  | ReferencePredicate
+  | UriPredicate
+  | MissingPredicate
+  | IdPredicate
+  | LastUpdatedPredicate
+  | ChainPredicate
+  | HasPredicate
+  | CompositePredicate;
+
+export type SearchExpr =
+  | { op: 'and'; args: SearchExpr[] }
+  | { op: 'or'; args: SearchExpr[] }
+  | { op: 'not'; arg: SearchExpr }
+  | Predicate;
+
+export interface SortKey {
+  param: string;
+  descending: boolean;
+}
+
+export interface SearchQuery {
+  /** One type for a type-level search, several (or all) for a system search. */
+  resourceTypes: string[];
+  where?: SearchExpr;
+  sort: SortKey[];
+  /** Page size; 0 asks for the total only. */
+  count: number;
+  /** Offset into the sorted result (paging cursors carry it, signed, in the URL). */
+  offset: number;
+  total: 'none' | 'estimate' | 'accurate';
+}
+
+export const and = (...args: SearchExpr[]): SearchExpr => (args.length === 1 ? args[0]! : { op: 'and', args });
+export const or = (...args: SearchExpr[]): SearchExpr => (args.length === 1 ? args[0]! : { op: 'or', args });

@@ -1,0 +1,95 @@
+/**
+ * The storage interface (FHIR R4 §3.1.0 http.html: versioning, history, transactions).
+ *
+ * Both the embedded SQLite store and the MongoDB store implement it; a single contract suite
+ * (`src/store/contract/`) runs against each. The store is the authority for versions: it assigns
+ * `meta.versionId` (1, 2, 3 ...) and `meta.lastUpdated`, writes them into the stored JSON, and keeps
+ * every version. Conditional interactions and PATCH are built above this interface, inside
+ * `withTransaction`, so they are written once for every store.
+ */
+import type { Resource } from 'fhir/r4';
+import type { IndexEntry } from '../search/index-entry';
+import type { SearchQuery } from '../search/ir';
+
+/** One stored version of a resource. */
+export interface StoredVersion {
+  resourceType: string;
+  id: string;
+  versionId: number;
+  /** ISO 8601 instant with milliseconds and `Z`. */
+  lastUpdated: string;
+  deleted: boolean;
+  /** The resource JSON exactly as served (meta.versionId/lastUpdated included); undefined for a delete. */
+  json: string | undefined;
+  /** The HTTP verb that produced the version, as recorded in history Bundles. */
+  method: 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+}
+
+export interface WriteOp {
+  kind: 'create' | 'update' | 'delete';
+  resourceType: string;
+  id: string;
+  /** The resource to store (create/update). Its meta.versionId and meta.lastUpdated are overwritten. */
+  resource?: Resource;
+  /** Search index entries of `resource` (create/update). */
+  index?: IndexEntry[];
+  /**
+   * Optimistic lock: the version the caller expects to be current. 0 means "must not exist"
+   * (or exist only as deleted). A mismatch throws `FhirError('precondition')` (412); callers that must
+   * answer another status (e.g. a Spine 409) catch and map it.
+   */
+  expectedVersion?: number;
+  /** The verb recorded in history; defaults from `kind`. */
+  method?: StoredVersion['method'];
+}
+
+export interface WriteResult {
+  version: StoredVersion;
+  /** True when no live version existed before (create, or update-as-create). */
+  created: boolean;
+}
+
+export interface HistoryQuery {
+  resourceType?: string;
+  id?: string;
+  /** Only versions with lastUpdated >= since (ISO instant). */
+  since?: string;
+  /** Only versions that were current at this instant (ISO instant). */
+  at?: string;
+  count: number;
+  offset: number;
+}
+
+export interface HistoryPage {
+  /** Newest first. */
+  entries: StoredVersion[];
+  total: number;
+}
+
+export interface SearchPage {
+  /** Current, non-deleted versions, in the query's sort order. */
+  entries: StoredVersion[];
+  /** Present when the query asked for a total. */
+  total?: number;
+}
+
+/** The operations available both inside and outside a transaction. */
+export interface StoreSession {
+  /** The current version (possibly a delete tombstone), or undefined when the id never existed. */
+  read(resourceType: string, id: string): Promise<StoredVersion | undefined>;
+  vread(resourceType: string, id: string, versionId: number): Promise<StoredVersion | undefined>;
+  /** Create, update or delete. Delete of an absent or already deleted resource returns undefined. */
+  write(op: WriteOp): Promise<WriteResult | undefined>;
+  history(query: HistoryQuery): Promise<HistoryPage>;
+  search(query: SearchQuery): Promise<SearchPage>;
+}
+
+export interface Store extends StoreSession {
+  readonly name: string;
+  /**
+   * Runs `fn` atomically: every write inside commits together or not at all, and no other write
+   * interleaves (serialisable for the SQLite store). A thrown error rolls back and is rethrown.
+   */
+  withTransaction<T>(fn: (tx: StoreSession) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
