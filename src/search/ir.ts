@@ -40,6 +40,8 @@ export interface RangePredicate {
   /** The query value's own range (from its precision), inclusive, epoch ms for dates. */
   low: number;
   high: number;
+  /** The query value as written (number and quantity). */
+  value?: number;
   /** quantity only */
   system?: string | null;
   code?: string | null;
@@ -69,6 +71,8 @@ export interface UriPredicate {
 export interface MissingPredicate {
   op: 'missing';
   param: string;
+  /** The index kind of the parameter (which table/array holds its entries). */
+  kind: import('./index-entry').IndexKind;
   missing: boolean;
 }
 
@@ -129,7 +133,10 @@ export type SearchExpr =
   | Predicate;
 
 export interface SortKey {
+  /** A search parameter code, or the special `_id` / `_lastUpdated`. */
   param: string;
+  /** Index kind of the parameter; 'special' for `_id` and `_lastUpdated`. */
+  kind: import('./index-entry').IndexKind | 'special';
   descending: boolean;
 }
 
