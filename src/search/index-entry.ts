@@ -17,6 +17,9 @@ export interface TokenEntry {
   code: string | null;
   /** Display / text, normalised like a string (for :text). */
   text?: string | null;
+  /** Identifier.type coding (one entry per type coding), for :of-type. Absent on other tokens. */
+  typeSystem?: string | null;
+  typeCode?: string | null;
 }
 
 export interface StringEntry {

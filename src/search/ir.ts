@@ -42,6 +42,12 @@ export interface RangePredicate {
   high: number;
   /** The query value as written (number and quantity). */
   value?: number;
+  /**
+   * Half-width added on each side for the `ap` prefix, computed once by the parser (10% of the value
+   * for numbers/quantities, 10% of the distance to "now" for dates): pass it as rangeCondition's
+   * approxDelta so every store and the matcher agree. Absent (0) for the other prefixes.
+   */
+  approxDelta?: number;
   /** quantity only */
   system?: string | null;
   code?: string | null;
@@ -88,6 +94,8 @@ export interface LastUpdatedPredicate {
   prefix: Prefix;
   low: number;
   high: number;
+  /** As RangePredicate.approxDelta. */
+  approxDelta?: number;
 }
 
 /** Forward chain: reference `param` points at a resource of one of `targetTypes` matching `where`. */

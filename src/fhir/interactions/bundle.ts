@@ -1,0 +1,294 @@
+/**
+ * batch and transaction (FHIR R4 §3.1.0.11 http.html#transaction and §2.36.4.1 bundle.html
+ * "Transaction Processing Rules").
+ *
+ * - transaction: atomic. Entries are processed in the order DELETE, POST, PUT/PATCH, GET/HEAD;
+ *   `urn:uuid:` (and other) fullUrls of created resources are resolved to server ids before
+ *   processing and references to them rewritten; conditional references (`Patient?identifier=...`)
+ *   are resolved to exactly one resource; `ifMatch`, `ifNoneExist`, `ifNoneMatch` and
+ *   `ifModifiedSince` apply per entry. Any failure rolls everything back and the answer names the
+ *   failing entry.
+ * - batch: each entry on its own, each with its own status and outcome; the Bundle answers 200.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Bundle, BundleEntry, Resource } from 'fhir/r4';
+import { isResourceType } from '../../definitions/resource-types';
+import { bundleJson, type RawEntry } from '../bundle-writer';
+import { findMatches, parseCriteria } from '../conditional';
+import type { InteractionContext } from '../context';
+import { FhirError } from '../outcome';
+import { route } from '../router';
+import type { FhirRequest, FhirResult, HttpMethod } from '../types';
+import { create } from './create';
+
+const METHODS: readonly HttpMethod[] = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'];
+const ORDER: Record<HttpMethod, number> = { DELETE: 0, POST: 1, PUT: 2, PATCH: 2, GET: 3, HEAD: 3 };
+
+interface ParsedEntry {
+  index: number;
+  method: HttpMethod;
+  /** Path below the base, e.g. `Patient/123` or `Patient`. */
+  path: string;
+  query: Array<[string, string]>;
+  fullUrl?: string;
+  resource?: Resource;
+  entry: BundleEntry;
+}
+
+const REASONS: Record<number, string> = { 200: 'OK', 201: 'Created', 204: 'No Content', 304: 'Not Modified' };
+
+export async function batchOrTransaction(req: FhirRequest, ctx: InteractionContext): Promise<FhirResult> {
+  if (req.bundleEntry) throw new FhirError('invalid', { diagnostics: 'A batch or transaction cannot be nested inside another Bundle' });
+  const body = req.body as Partial<Bundle> | undefined;
+  if (!body || typeof body !== 'object' || body.resourceType !== 'Bundle') {
+    throw new FhirError('invalid', { diagnostics: 'POST to the base URL takes a Bundle of type batch or transaction', expression: ['Bundle'] });
+  }
+  if (body.type !== 'batch' && body.type !== 'transaction') {
+    throw new FhirError('invalid', { code: 'value', diagnostics: `Bundle.type must be batch or transaction, not ${JSON.stringify(body.type)}`, expression: ['Bundle.type'] });
+  }
+  const entries = Array.isArray(body.entry) ? body.entry : [];
+  return body.type === 'transaction' ? transaction(req, ctx, entries) : batch(req, ctx, entries);
+}
+
+function parseEntry(baseUrl: string, entry: BundleEntry, index: number): ParsedEntry {
+  const where = `Bundle.entry[${index}]`;
+  const request = entry?.request;
+  if (!request || typeof request !== 'object') throw new FhirError('invalid', { code: 'required', diagnostics: `${where}.request is required`, expression: [`${where}.request`] });
+  const method = String(request.method ?? '').toUpperCase() as HttpMethod;
+  if (!METHODS.includes(method)) throw new FhirError('invalid', { code: 'value', diagnostics: `${where}.request.method ${JSON.stringify(request.method)} is not one of ${METHODS.join(', ')}`, expression: [`${where}.request.method`] });
+  if (typeof request.url !== 'string' || request.url === '') throw new FhirError('invalid', { code: 'required', diagnostics: `${where}.request.url is required`, expression: [`${where}.request.url`] });
+  let url = request.url;
+  if (url.startsWith(baseUrl + '/')) url = url.slice(baseUrl.length + 1);
+  else if (/^[a-z][a-z0-9+.-]*:/i.test(url)) {
+    // An absolute URL of another server (e.g. a canonical `http://hl7.org/fhir/us/sdc/Questionnaire/x`):
+    // its trailing `Type/id` names the resource on this server, as for fullUrls.
+    const m = /\/([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})$/.exec(url.split('?')[0]!);
+    if (!m || !isResourceType(m[1]!)) throw new FhirError('invalid', { diagnostics: `${where}.request.url ${JSON.stringify(url)} is neither relative to this server's base nor an absolute [type]/[id] URL`, expression: [`${where}.request.url`] });
+    url = `${m[1]}/${m[2]}`;
+  }
+  url = url.replace(/^\/+/, '');
+  const qi = url.indexOf('?');
+  const path = qi >= 0 ? url.slice(0, qi) : url;
+  const query = qi >= 0 ? [...new URLSearchParams(url.slice(qi + 1))] : [];
+  const parsed: ParsedEntry = { index, method, path, query, entry };
+  if (typeof entry.fullUrl === 'string') parsed.fullUrl = entry.fullUrl;
+  if (entry.resource !== undefined) parsed.resource = entry.resource;
+  return parsed;
+}
+
+function entryRequest(outer: FhirRequest, e: ParsedEntry, transaction: boolean): FhirRequest {
+  const r = e.entry.request!;
+  const headers: Record<string, string | undefined> = { prefer: outer.headers['prefer'] };
+  if (r.ifMatch) headers['if-match'] = r.ifMatch;
+  if (r.ifNoneExist) headers['if-none-exist'] = r.ifNoneExist;
+  if (r.ifNoneMatch) headers['if-none-match'] = r.ifNoneMatch;
+  if (r.ifModifiedSince) headers['if-modified-since'] = r.ifModifiedSince;
+  const sub: FhirRequest = { method: e.method, path: e.path, query: e.query, headers, requestId: outer.requestId, bundleEntry: { index: e.index, transaction } };
+  if (e.method === 'PATCH') {
+    Object.assign(sub, patchBody(e));
+  } else if (e.resource !== undefined) {
+    sub.body = e.resource;
+    sub.contentType = 'application/fhir+json';
+  }
+  return sub;
+}
+
+/** PATCH entries carry a Binary (JSON Patch, base64) or a Parameters resource (FHIRPath Patch). */
+function patchBody(e: ParsedEntry): { body: unknown; contentType: string } {
+  const res = e.resource as (Resource & { contentType?: string; data?: string }) | undefined;
+  if (res?.resourceType === 'Binary') {
+    let body: unknown;
+    try {
+      body = JSON.parse(Buffer.from(res.data ?? '', 'base64').toString('utf8'));
+    } catch {
+      throw new FhirError('invalid', { diagnostics: `Bundle.entry[${e.index}].resource: the Binary does not hold a JSON Patch document`, expression: [`Bundle.entry[${e.index}].resource.data`] });
+    }
+    return { body, contentType: res.contentType ?? 'application/json-patch+json' };
+  }
+  return { body: res, contentType: 'application/fhir+json' };
+}
+
+function responseOf(baseUrl: string, result: FhirResult, includeResource: boolean): RawEntry {
+  const h = result.headers ?? {};
+  const response: NonNullable<BundleEntry['response']> = { status: `${result.status}${REASONS[result.status] ? ' ' + REASONS[result.status] : ''}` };
+  const location = h['Location'] ?? h['Content-Location'];
+  if (location) response.location = location.startsWith(baseUrl + '/') ? location.slice(baseUrl.length + 1) : location;
+  if (h['ETag']) response.etag = h['ETag'];
+  let lastUpdated: string | undefined;
+  if (result.json) {
+    const m = /"lastUpdated":"([^"]+)"/.exec(result.json.slice(0, 400));
+    if (m) lastUpdated = m[1];
+  }
+  if (lastUpdated) response.lastModified = lastUpdated;
+  else if (h['Last-Modified']) response.lastModified = new Date(h['Last-Modified']).toISOString();
+  const out: RawEntry = { response };
+  if (includeResource && result.json !== undefined) out.json = result.json;
+  else if (result.resource?.resourceType === 'OperationOutcome') out.response = { ...response, outcome: result.resource as BundleEntry['resource'] };
+  else if (includeResource && result.resource) out.resource = result.resource;
+  if (out.json || out.resource) {
+    const m = location ? /^(?:.*\/)?([A-Za-z]+\/[A-Za-z0-9\-.]+)\/_history\/\d+$/.exec(location) : null;
+    if (m) out.fullUrl = `${baseUrl}/${m[1]}`;
+  }
+  return out;
+}
+
+async function batch(req: FhirRequest, ctx: InteractionContext, entries: BundleEntry[]): Promise<FhirResult> {
+  const baseUrl = ctx.services.config.baseUrl;
+  const minimal = /return\s*=\s*"?minimal/i.test(req.headers['prefer'] ?? '');
+  const out: RawEntry[] = [];
+  for (let i = 0; i < entries.length; i++) {
+    try {
+      const e = parseEntry(baseUrl, entries[i]!, i);
+      const result = await route(entryRequest(req, e, false), { ...ctx, inTransaction: false, session: ctx.services.store });
+      out.push(responseOf(baseUrl, result, !minimal || e.method === 'GET' || e.method === 'HEAD'));
+    } catch (err) {
+      if (!(err instanceof FhirError)) throw err;
+      out.push({ response: { status: String(err.status), outcome: err.toOperationOutcome() } });
+    }
+  }
+  return { status: 200, json: bundleJson({ type: 'batch-response', entries: out }) };
+}
+
+async function transaction(req: FhirRequest, ctx: InteractionContext, entries: BundleEntry[]): Promise<FhirResult> {
+  const baseUrl = ctx.services.config.baseUrl;
+  const minimal = /return\s*=\s*"?minimal/i.test(req.headers['prefer'] ?? '');
+  const parsed = entries.map((e, i) => parseEntry(baseUrl, e, i));
+  checkUniqueTargets(parsed);
+  const results = new Array<RawEntry>(parsed.length);
+
+  await ctx.services.store.withTransaction(async (tx) => {
+    const tctx: InteractionContext = { services: ctx.services, session: tx, inTransaction: true };
+    let current: ParsedEntry | undefined;
+    try {
+      // 1. Identities: every created resource gets its id now, so references can be rewritten first.
+      const idMap = new Map<string, string>();
+      const postIds = new Map<number, { id: string; existing: boolean }>();
+      for (const e of parsed) {
+        current = e;
+        if (e.method === 'POST' && !e.path.includes('/')) {
+          const type = e.path;
+          if (!isResourceType(type)) throw new FhirError('not-found', { diagnostics: `${JSON.stringify(type)} is not a resource type` });
+          let id: string = randomUUID();
+          let existing = false;
+          const ine = e.entry.request?.ifNoneExist;
+          if (ine) {
+            const found = await findMatches(tctx, tx, type, parseCriteria(ine, type), 2);
+            if (found.length > 1) throw new FhirError('precondition', { code: 'duplicate', diagnostics: `ifNoneExist ${JSON.stringify(ine)} matches more than one ${type}` });
+            if (found.length === 1) {
+              id = found[0]!.id;
+              existing = true;
+            }
+          }
+          postIds.set(e.index, { id, existing });
+          if (e.fullUrl) idMap.set(e.fullUrl, `${type}/${id}`);
+        } else if (e.method === 'PUT' && e.fullUrl && /^[A-Za-z]+\/[A-Za-z0-9\-.]{1,64}$/.test(e.path)) {
+          idMap.set(e.fullUrl, e.path);
+        } else if (e.method === 'PUT' && e.query.length > 0 && e.fullUrl) {
+          // Conditional update: the target is found now so references to its fullUrl can be rewritten.
+          const found = await findMatches(tctx, tx, e.path, e.query, 2);
+          if (found.length === 1) {
+            idMap.set(e.fullUrl, `${e.path}/${found[0]!.id}`);
+          } else if (found.length === 0) {
+            const id = (e.resource?.id as string | undefined) ?? randomUUID();
+            e.resource = { ...e.resource!, id };
+            e.path = `${e.path}/${id}`;
+            e.query = [];
+            idMap.set(e.fullUrl, e.path);
+          }
+        }
+      }
+      // 2. Rewrite references (fullUrl targets and conditional references) in every resource.
+      for (const e of parsed) {
+        current = e;
+        if (e.resource && e.method !== 'PATCH') e.resource = (await rewriteReferences(e.resource, idMap, tctx)) as Resource;
+      }
+      // 3. Process in the spec's order.
+      const order = [...parsed].sort((a, b) => ORDER[a.method] - ORDER[b.method] || a.index - b.index);
+      for (const e of order) {
+        current = e;
+        const sub = entryRequest(req, e, true);
+        let result: FhirResult;
+        const ids = e.method === 'POST' ? postIds.get(e.index) : undefined;
+        if (ids) {
+          if (ids.existing) {
+            result = await route({ ...sub, method: 'GET', path: `${e.path}/${ids.id}`, headers: {} }, tctx);
+            result = { ...result, status: 200 };
+          } else {
+            result = await create({ ...sub, headers: { prefer: req.headers['prefer'] } }, tctx, e.path, ids.id);
+          }
+        } else {
+          result = await route(sub, tctx);
+        }
+        results[e.index] = responseOf(baseUrl, result, !minimal || e.method === 'GET' || e.method === 'HEAD');
+      }
+    } catch (err) {
+      if (err instanceof FhirError && current) throw entryError(err, current);
+      throw err;
+    }
+  });
+  return { status: 200, json: bundleJson({ type: 'transaction-response', entries: results }) };
+}
+
+/** A transaction failure names the failing entry in every issue (text and expression). */
+function entryError(err: FhirError, e: ParsedEntry): FhirError {
+  const where = `Bundle.entry[${e.index}]`;
+  const issues = err.issues.map((i) => ({
+    severity: i.severity,
+    code: i.code,
+    diagnostics: `${where} (${e.method} ${e.entry.request?.url ?? ''}): ${i.diagnostics ?? ''}`,
+    expression: [where, ...(i.expression ?? []).map((x) => `${where}.resource.${x.replace(/^[A-Z][A-Za-z]+\./, '')}`)],
+  }));
+  return new FhirError(err.category, issues, { headers: err.headers, ...(err.statusOverride ? { status: err.statusOverride } : {}) });
+}
+
+function checkUniqueTargets(entries: ParsedEntry[]): void {
+  const seen = new Map<string, number>();
+  for (const e of entries) {
+    const keys: string[] = [];
+    if (e.fullUrl && (e.method === 'POST' || e.method === 'PUT')) keys.push(`fullUrl ${e.fullUrl}`);
+    if ((e.method === 'PUT' || e.method === 'DELETE' || e.method === 'PATCH') && e.query.length === 0) keys.push(`target ${e.path}`);
+    for (const k of keys) {
+      const prev = seen.get(k);
+      if (prev !== undefined) {
+        throw new FhirError('invalid', { code: 'duplicate', diagnostics: `Bundle.entry[${e.index}] and Bundle.entry[${prev}] both address ${k.replace(/^\w+ /, '')}; a transaction may touch a resource only once`, expression: [`Bundle.entry[${e.index}]`] });
+      }
+      seen.set(k, e.index);
+    }
+  }
+}
+
+/** Rewrites `reference` values that name a fullUrl in the Bundle or are conditional references. */
+async function rewriteReferences(value: unknown, idMap: Map<string, string>, ctx: InteractionContext): Promise<unknown> {
+  if (Array.isArray(value)) {
+    const out: unknown[] = [];
+    for (const v of value) out.push(await rewriteReferences(v, idMap, ctx));
+    return out;
+  }
+  if (value === null || typeof value !== 'object') return value;
+  const obj = value as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(obj)) {
+    if (k === 'reference' && typeof v === 'string') {
+      out[k] = await resolveReference(v, idMap, ctx);
+    } else {
+      out[k] = await rewriteReferences(v, idMap, ctx);
+    }
+  }
+  return out;
+}
+
+async function resolveReference(ref: string, idMap: Map<string, string>, ctx: InteractionContext): Promise<string> {
+  const mapped = idMap.get(ref);
+  if (mapped) return mapped;
+  const q = ref.indexOf('?');
+  if (q > 0 && /^[A-Za-z]+$/.test(ref.slice(0, q))) {
+    const type = ref.slice(0, q);
+    if (!isResourceType(type)) throw new FhirError('invalid', { diagnostics: `Conditional reference ${JSON.stringify(ref)}: ${type} is not a resource type` });
+    const found = await findMatches(ctx, ctx.session, type, parseCriteria(ref.slice(q + 1), type), 2);
+    if (found.length !== 1) {
+      throw new FhirError('precondition', { code: found.length === 0 ? 'not-found' : 'multiple-matches', diagnostics: `Conditional reference ${JSON.stringify(ref)} matches ${found.length === 0 ? 'no' : 'more than one'} resource` });
+    }
+    return `${type}/${found[0]!.id}`;
+  }
+  return ref;
+}

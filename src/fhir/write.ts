@@ -1,0 +1,36 @@
+/**
+ * The common write path of create, update and patch (FHIR R4 §3.1.0 http.html "create"/"update"):
+ * base validation, index extraction, then one store write with the optimistic lock.
+ * Every write of every interaction (including Bundle entries) goes through here.
+ */
+import type { Resource } from 'fhir/r4';
+import type { InteractionContext } from './context';
+import type { StoreSession, StoredVersion, WriteResult } from '../store/store';
+
+export interface WriteRequest {
+  kind: 'create' | 'update';
+  resourceType: string;
+  id: string;
+  resource: Resource;
+  expectedVersion?: number;
+  method: StoredVersion['method'];
+}
+
+export async function writeResource(ctx: InteractionContext, session: StoreSession, w: WriteRequest): Promise<WriteResult> {
+  const { validator, indexer } = ctx.services;
+  // The server owns id, versionId and lastUpdated: the client's values are replaced.
+  const resource = { ...w.resource, id: w.id } as Resource;
+  validator.assertValid(resource, { expectedType: w.resourceType, expectedId: w.id });
+  const index = indexer.extract(resource);
+  const result = await session.write({
+    kind: w.kind,
+    resourceType: w.resourceType,
+    id: w.id,
+    resource,
+    index,
+    method: w.method,
+    ...(w.expectedVersion !== undefined ? { expectedVersion: w.expectedVersion } : {}),
+  });
+  if (!result) throw new Error(`store returned no result for a ${w.kind} of ${w.resourceType}/${w.id}`);
+  return result;
+}

@@ -1,0 +1,183 @@
+/**
+ * The HTTP adapter (FHIR R4 §3.1.0 http.html): the only module that touches Express request and
+ * response objects. It turns an HTTP request into a `FhirRequest` (path, ordered query, headers,
+ * parsed body), runs the router, and writes the `FhirResult`: status, headers, the stored JSON bytes
+ * as they are unless `_pretty`, `_summary` or `_elements` ask for a transformation. Every error
+ * becomes an OperationOutcome; unknown faults answer a generic 500 that names the logged request id.
+ */
+import { randomUUID } from 'node:crypto';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import { FhirError, internalFault } from '../fhir/outcome';
+import { topLevelContext, type FhirServices } from '../fhir/context';
+import { route } from '../fhir/router';
+import { parseElements, parseSummary, subsetResource } from '../fhir/subsetting';
+import type { FhirRequest, FhirResult, HttpMethod } from '../fhir/types';
+import { assertDepth, requestBodyKind, responseMediaType } from './negotiation';
+
+const METHODS = new Set<HttpMethod>(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']);
+const REQUEST_ID_RE = /^[A-Za-z0-9\-_.:]{1,200}$/;
+const MAX_JSON_DEPTH = 100;
+
+export function createApp(services: FhirServices): express.Express {
+  const { config, log } = services;
+  const app = express();
+  app.disable('x-powered-by');
+  app.disable('etag');
+  app.set('query parser', false);
+
+  const rawBody = express.raw({ type: () => true, limit: config.maxBodyBytes });
+
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    const given = req.get('x-request-id');
+    const requestId = given && REQUEST_ID_RE.test(given) ? given : randomUUID();
+    res.locals['requestId'] = requestId;
+    res.setHeader('X-Request-ID', requestId);
+    const corr = req.get('x-correlation-id');
+    if (corr && REQUEST_ID_RE.test(corr)) res.setHeader('X-Correlation-ID', corr);
+    next();
+  });
+
+  app.use(config.basePath || '/', rawBody, (req: Request, res: Response) => {
+    void handle(services, req, res);
+  });
+
+  // Outside the FHIR base.
+  app.use((req: Request, res: Response) => {
+    const fe = new FhirError('not-found', `No FHIR endpoint at ${req.path}; the FHIR base is ${config.baseUrl}`);
+    send(res, 'application/fhir+json', fe.status, fe.toOperationOutcome(), false);
+  });
+
+  // Errors raised by body parsing (too large, aborted, bad encoding) and anything else.
+  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const requestId = String(res.locals['requestId'] ?? randomUUID());
+    const fe = bodyParserError(err) ?? internalFault(requestId);
+    if (fe.category === 'fault') log.error({ err, requestId, method: req.method, url: req.originalUrl }, 'unhandled error');
+    send(res, 'application/fhir+json', fe.status, fe.toOperationOutcome(), false, fe.headers);
+  });
+  return app;
+}
+
+function bodyParserError(err: unknown): FhirError | undefined {
+  const e = err as { type?: string; status?: number; limit?: number } | undefined;
+  switch (e?.type) {
+    case 'entity.too.large':
+      return new FhirError('too-large', { code: 'too-costly', diagnostics: `The request body is larger than the limit of ${e.limit} bytes (MAX_BODY_BYTES)` });
+    case 'encoding.unsupported':
+    case 'charset.unsupported':
+      return new FhirError('unsupported-media', { diagnostics: 'The request body encoding is not supported; send UTF-8 JSON' });
+    case 'request.aborted':
+    case 'request.size.invalid':
+    case 'stream.encoding.set':
+      return new FhirError('invalid', { diagnostics: 'The request body could not be read completely' });
+    default:
+      return undefined;
+  }
+}
+
+async function handle(services: FhirServices, req: Request, res: Response): Promise<void> {
+  const requestId = String(res.locals['requestId']);
+  const started = process.hrtime.bigint();
+  let mediaType = 'application/fhir+json';
+  let pretty = false;
+  try {
+    const fhirReq = toFhirRequest(req, requestId);
+    pretty = fhirReq.query.some(([k, v]) => k === '_pretty' && v === 'true');
+    const format = fhirReq.query.find(([k]) => k === '_format')?.[1];
+    mediaType = responseMediaType(req.get('accept'), format);
+    const result = await route(fhirReq, topLevelContext(services));
+    writeResult(res, fhirReq, result, mediaType, pretty);
+  } catch (err) {
+    if (err instanceof FhirError) {
+      send(res, mediaType, err.status, err.toOperationOutcome(), pretty, err.headers);
+    } else {
+      services.log.error({ err, requestId, method: req.method, url: req.originalUrl }, 'internal error');
+      const fe = internalFault(requestId);
+      send(res, mediaType, fe.status, fe.toOperationOutcome(), pretty);
+    }
+  } finally {
+    services.log.debug({ requestId, method: req.method, url: req.originalUrl, status: res.statusCode, ms: Number(process.hrtime.bigint() - started) / 1e6 }, 'request');
+  }
+}
+
+function toFhirRequest(req: Request, requestId: string): FhirRequest {
+  const method = req.method.toUpperCase() as HttpMethod;
+  if (!METHODS.has(method)) {
+    throw new FhirError('not-allowed', { diagnostics: `HTTP method ${req.method} is not supported` }, { headers: { Allow: [...METHODS].join(', ') } });
+  }
+  const qIndex = req.originalUrl.indexOf('?');
+  const query: Array<[string, string]> = qIndex >= 0 ? [...new URLSearchParams(req.originalUrl.slice(qIndex + 1))] : [];
+  const path = req.path.replace(/^\/+/, '').replace(/\/+$/, '');
+  const headers: Record<string, string | undefined> = {};
+  for (const [k, v] of Object.entries(req.headers)) headers[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : v;
+  const fhirReq: FhirRequest = { method, path, query, headers, requestId };
+
+  const raw = Buffer.isBuffer(req.body) ? req.body : undefined;
+  if (raw && raw.length > 0 && method !== 'GET' && method !== 'HEAD' && method !== 'DELETE') {
+    const { kind, mediaType } = requestBodyKind(req.get('content-type'), method);
+    fhirReq.contentType = mediaType;
+    const text = raw.toString('utf8');
+    if (kind === 'form') {
+      fhirReq.query = [...query, ...new URLSearchParams(text)];
+    } else {
+      let body: unknown;
+      try {
+        body = JSON.parse(text);
+      } catch (e) {
+        throw new FhirError('invalid', { code: 'structure', diagnostics: `The request body is not valid JSON: ${(e as Error).message}` });
+      }
+      assertDepth(body, MAX_JSON_DEPTH);
+      fhirReq.body = body;
+    }
+  }
+  return fhirReq;
+}
+
+function writeResult(res: Response, req: FhirRequest, result: FhirResult, mediaType: string, pretty: boolean): void {
+  for (const [k, v] of Object.entries(result.headers ?? {})) res.setHeader(k, v);
+  if (result.status === 204 || result.status === 304 || (result.json === undefined && result.resource === undefined)) {
+    res.status(result.status).end();
+    return;
+  }
+  const summary = req.method === 'GET' || req.method === 'HEAD' ? parseSummary(req.query.find(([k]) => k === '_summary')?.[1]) : undefined;
+  const elements = req.method === 'GET' || req.method === 'HEAD' ? parseElements(req.query.filter(([k]) => k === '_elements').map(([, v]) => v)) : undefined;
+  let body: string;
+  if ((summary && summary !== 'false' && summary !== 'count') || elements) {
+    const value = (result.resource ?? JSON.parse(result.json!)) as Record<string, unknown>;
+    body = stringify(subsetAll(value, summary, elements), pretty);
+  } else if (result.json !== undefined) {
+    body = pretty ? JSON.stringify(JSON.parse(result.json), null, 2) : result.json;
+  } else {
+    body = stringify(result.resource, pretty);
+  }
+  res.status(result.status);
+  res.setHeader('Content-Type', `${mediaType}; charset=utf-8`);
+  if (req.method === 'HEAD') {
+    res.setHeader('Content-Length', Buffer.byteLength(body));
+    res.end();
+  } else {
+    res.end(body);
+  }
+}
+
+function subsetAll(value: Record<string, unknown>, summary: ReturnType<typeof parseSummary>, elements: string[] | undefined): Record<string, unknown> {
+  if (value['resourceType'] === 'Bundle' && (value['type'] === 'searchset' || value['type'] === 'history') && Array.isArray(value['entry'])) {
+    return {
+      ...value,
+      entry: (value['entry'] as Array<Record<string, unknown>>).map((e) =>
+        e['resource'] && (e['search'] as { mode?: string } | undefined)?.mode !== 'outcome' ? { ...e, resource: subsetResource(e['resource'] as Record<string, unknown>, summary, elements) } : e,
+      ),
+    };
+  }
+  return subsetResource(value, summary, elements);
+}
+
+function stringify(v: unknown, pretty: boolean): string {
+  return pretty ? JSON.stringify(v, null, 2) : JSON.stringify(v);
+}
+
+function send(res: Response, mediaType: string, status: number, body: unknown, pretty: boolean, headers: Record<string, string> = {}): void {
+  if (res.headersSent) return;
+  for (const [k, v] of Object.entries(headers)) res.setHeader(k, v);
+  res.status(status).setHeader('Content-Type', `${mediaType}; charset=utf-8`);
+  res.end(stringify(body, pretty));
+}

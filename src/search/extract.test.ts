@@ -1,0 +1,181 @@
+/**
+ * Tests of index extraction (FHIR R4 §3.1.1.4 search.html) over hand-made resources and the official
+ * R4 examples (read at run time from ../shared/external/hl7-r4-examples; skipped when absent).
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Resource } from 'fhir/r4';
+import type { IndexEntry } from './index-entry';
+import { extractIndex, extractIndexWithStats } from './extract';
+import { parseDateRange } from './normalize';
+import { defaultSearchParameters, SearchParameterRegistry, restrictExpression, rewriteAs, rewriteResolve, splitUnion } from './parameters';
+
+function repoRoot(): string {
+  let dir = __dirname;
+  while (!fs.existsSync(path.join(dir, 'package.json'))) {
+    const up = path.dirname(dir);
+    if (up === dir) throw new Error('package.json not found above ' + __dirname);
+    dir = up;
+  }
+  return dir;
+}
+
+const examplesDir = path.resolve(repoRoot(), '..', 'shared', 'external', 'hl7-r4-examples');
+
+function example(this: Mocha.Context, file: string): Resource {
+  const p = path.join(examplesDir, file);
+  if (!fs.existsSync(p)) {
+    console.log(`      skipped: R4 example ${file} not found under ${examplesDir}`);
+    this.skip();
+  }
+  return JSON.parse(fs.readFileSync(p, 'utf8')) as Resource;
+}
+
+const of = (entries: IndexEntry[], param: string): IndexEntry[] => entries.filter((e) => e.param === param);
+
+describe('search/parameters', () => {
+  it('splits unions at the top level only', () => {
+    assert.deepEqual(splitUnion("A.x | (B.y as T) | C.z.where(a = 'p|q')"), ['A.x', '(B.y as T)', "C.z.where(a = 'p|q')"]);
+  });
+  it('restricts expressions to the one type and rewrites resolve() and as', () => {
+    assert.equal(restrictExpression('Account.subject.where(resolve() is Patient) | Basic.subject', 'Account', ['Account', 'Basic']), rewriteResolve('Account.subject.where(resolve() is Patient)'));
+    assert.equal(rewriteAs('(Observation.value as Quantity) | Condition.onset.as(Age)'), '(Observation.value.ofType(Quantity)) | Condition.onset.ofType(Age)');
+  });
+  it('holds R4 parameters for every type, with resource-level ones everywhere', () => {
+    const reg = defaultSearchParameters();
+    assert.equal(reg.get('Patient', 'family')?.type, 'string');
+    assert.equal(reg.get('Observation', 'code')?.expression, 'Observation.code');
+    assert.equal(reg.get('Binary', '_id')?.type, 'token');
+    assert.equal(reg.get('Binary', '_text'), undefined, 'DomainResource parameters do not apply to Binary');
+    assert.deepEqual(reg.get('Observation', 'subject')?.modifiers.includes('identifier'), true);
+    assert.equal(reg.get('Patient', 'nonsense'), undefined);
+  });
+  it('accepts runtime SearchParameters', () => {
+    const reg = new SearchParameterRegistry();
+    reg.register({
+      resourceType: 'SearchParameter',
+      url: 'http://example.org/SearchParameter/patient-nickname',
+      name: 'nickname',
+      status: 'active',
+      description: 'x',
+      code: 'x-nickname',
+      base: ['Patient', 'NotAType'],
+      type: 'string',
+      expression: "Patient.name.where(use = 'nickname').given",
+    });
+    const e = extractIndex({ resourceType: 'Patient', name: [{ use: 'nickname', given: ['Bob'] }, { given: ['Robert'] }] } as Resource, reg);
+    assert.deepEqual(of(e, 'x-nickname'), [{ kind: 'string', param: 'x-nickname', norm: 'bob', exact: 'Bob' }]);
+  });
+});
+
+describe('search/extract', () => {
+  it('normalises each datatype by parameter type', () => {
+    const obs = {
+      resourceType: 'Observation',
+      id: 'o1',
+      meta: { tag: [{ system: 'http://t', code: 'x' }], profile: ['http://p/1'] },
+      status: 'final',
+      code: { coding: [{ system: 'http://loinc.org', code: '8480-6', display: 'Systolic' }], text: 'SBP' },
+      subject: { reference: 'Patient/p1/_history/3' },
+      performer: [{ reference: 'http://other.org/fhir/Practitioner/9' }, { identifier: { system: 'http://ids', value: 'P7' } }],
+      effectivePeriod: { start: '2020-01-01' },
+      valueQuantity: { value: 120, unit: 'mmHg', system: 'http://unitsofmeasure.org', code: 'mm[Hg]' },
+    } as unknown as Resource;
+    const e = extractIndex(obs);
+    assert.deepEqual(of(e, 'status'), [{ kind: 'token', param: 'status', system: null, code: 'final' }]);
+    assert.deepEqual(of(e, 'code'), [
+      { kind: 'token', param: 'code', system: 'http://loinc.org', code: '8480-6', text: 'systolic' },
+      { kind: 'token', param: 'code', system: null, code: null, text: 'sbp' },
+    ]);
+    assert.deepEqual(of(e, 'subject'), [{ kind: 'reference', param: 'subject', targetType: 'Patient', targetId: 'p1', targetVersion: '3', url: null }]);
+    assert.deepEqual(of(e, 'patient'), of(e, 'subject').map((x) => ({ ...x, param: 'patient' })), 'where(resolve() is Patient) is rewritten');
+    assert.deepEqual(of(e, 'performer'), [
+      { kind: 'reference', param: 'performer', targetType: null, targetId: null, url: 'http://other.org/fhir/Practitioner/9' },
+      { kind: 'reference', param: 'performer', targetType: null, targetId: null, url: null, identifierSystem: 'http://ids', identifierValue: 'P7' },
+    ]);
+    assert.deepEqual(of(e, 'date'), [{ kind: 'date', param: 'date', low: Date.parse('2020-01-01T00:00:00Z'), high: 253402300799999 }]);
+    assert.deepEqual(of(e, 'value-quantity'), [
+      { kind: 'quantity', param: 'value-quantity', system: 'http://unitsofmeasure.org', code: 'mm[Hg]', unit: 'mmHg', value: 120, low: 119.5, high: 120.5 },
+    ]);
+    assert.deepEqual(of(e, '_tag'), [{ kind: 'token', param: '_tag', system: 'http://t', code: 'x', text: null }]);
+    assert.deepEqual(of(e, '_profile'), [{ kind: 'uri', param: '_profile', value: 'http://p/1' }]);
+    assert.equal(of(e, '_id').length, 0, '_id is a column, not an index entry');
+  });
+
+  it('a composite entry holds the components of one value', () => {
+    const obs = {
+      resourceType: 'Observation',
+      status: 'final',
+      code: { text: 'BP' },
+      component: [
+        { code: { coding: [{ system: 'http://loinc.org', code: '8480-6' }] }, valueQuantity: { value: 107, code: 'mm[Hg]' } },
+        { code: { coding: [{ system: 'http://loinc.org', code: '8462-4' }] }, valueQuantity: { value: 60, code: 'mm[Hg]', comparator: '<' } },
+      ],
+    } as unknown as Resource;
+    const r = extractIndexWithStats(obs);
+    assert.deepEqual(r.failures, []);
+    const comp = of(r.entries, 'component-code-value-quantity');
+    assert.equal(comp.length, 2);
+    const first = comp[0];
+    assert.ok(first?.kind === 'composite');
+    assert.deepEqual(
+      first.components.map((c) => c.param),
+      ['component-code', 'component-value-quantity'],
+    );
+  });
+
+  it('never throws for odd but valid resources', () => {
+    const odd = [
+      { resourceType: 'Patient' },
+      { resourceType: 'Patient', birthDate: '2020-02-30' },
+      { resourceType: 'Patient', name: [{}], telecom: [{}], address: [{ line: [] }] },
+      { resourceType: 'Observation', valueQuantity: {}, subject: { display: 'only text' } },
+      { resourceType: 'Bundle', type: 'document', entry: [{ resource: { resourceType: 'Composition', id: 'c' } }] },
+    ] as unknown as Resource[];
+    for (const r of odd) assert.deepEqual(extractIndexWithStats(r).failures, []);
+  });
+
+  describe('over the R4 examples', () => {
+    it('Patient-example: identifier, family, birthdate, gender', function () {
+      const e = extractIndex(example.call(this, 'Patient-example.json'));
+      assert.ok(of(e, 'identifier').some((x) => x.kind === 'token' && x.system === 'urn:oid:1.2.36.146.595.217.0.1' && x.code === '12345'));
+      assert.ok(of(e, 'family').some((x) => x.kind === 'string' && x.norm === 'chalmers' && x.exact === 'Chalmers'));
+      assert.deepEqual(of(e, 'birthdate'), [{ kind: 'date', param: 'birthdate', ...parseDateRange('1974-12-25')! }]);
+      assert.deepEqual(of(e, 'gender'), [{ kind: 'token', param: 'gender', system: null, code: 'male' }]);
+      assert.deepEqual(of(e, 'organization'), [{ kind: 'reference', param: 'organization', targetType: 'Organization', targetId: '1', url: null, targetVersion: null }]);
+    });
+
+    it('Observation examples: code tokens and subject references', function () {
+      const e = extractIndex(example.call(this, 'Observation-example.json'));
+      assert.ok(of(e, 'code').some((x) => x.kind === 'token' && x.system === 'http://loinc.org' && x.code === '29463-7'));
+      assert.ok(of(e, 'subject').some((x) => x.kind === 'reference' && x.targetType === 'Patient' && x.targetId === 'example'));
+      assert.ok(of(e, 'value-quantity').some((x) => x.kind === 'quantity' && x.value === 185 && x.code === '[lb_av]'));
+      const bp = extractIndex(example.call(this, 'Observation-blood-pressure.json'));
+      assert.ok(of(bp, 'component-code-value-quantity').length === 2);
+    });
+
+    it('extraction over all R4 examples never throws and no expression fails', function () {
+      if (!fs.existsSync(examplesDir)) {
+        console.log(`      skipped: ${examplesDir} not found`);
+        this.skip();
+      }
+      let resources = 0;
+      let entries = 0;
+      const failures: string[] = [];
+      const kinds: Record<string, number> = {};
+      for (const f of fs.readdirSync(examplesDir).filter((x) => x.endsWith('.json'))) {
+        const r = JSON.parse(fs.readFileSync(path.join(examplesDir, f), 'utf8')) as Resource;
+        if (typeof r.resourceType !== 'string') continue;
+        resources++;
+        const out = extractIndexWithStats(r);
+        entries += out.entries.length;
+        for (const e of out.entries) kinds[e.kind] = (kinds[e.kind] ?? 0) + 1;
+        for (const x of out.failures) failures.push(`${f} ${x.param}: ${x.error}`);
+      }
+      console.log(`      ${resources} resources, ${entries} index entries ${JSON.stringify(kinds)}, ${failures.length} expression failures`);
+      assert.ok(resources > 700);
+      assert.deepEqual(failures, []);
+    });
+  });
+});

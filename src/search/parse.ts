@@ -1,0 +1,520 @@
+/**
+ * Search query parsing (FHIR R4 §3.1.1 search.html): parameter names with modifiers (§3.1.1.5),
+ * prefixes (§3.1.1.4), OR by comma and AND by repetition (§3.1.1.3), escaping (§3.1.1.6), chained
+ * parameters (§3.1.1.4.12 "chaining") and reverse chaining (`_has`, §3.1.1.4.13), the special `_id`,
+ * `_lastUpdated` and `_type`, and the result parameters of §3.1.1.7 / §3.2.1.x (`_sort`, `_count`,
+ * `_total`, `_include`, `_revinclude`, `_summary`, `_elements`, `_contained`, `_containedType`) plus the
+ * HTTP `_format` / `_pretty`.
+ *
+ * The output is the database-neutral IR of ir.ts. User text is only ever data in the IR. Every problem
+ * with a value (bad date, bad number, unknown prefix, unknown modifier, malformed chain) raises
+ * `FhirError('invalid')` quoting the parameter; features recognised but not implemented (`:in`,
+ * `:not-in`, `:above`/`:below` on tokens and references, `_text`, `_content`, `_filter`, `_query`,
+ * `_list`, special parameters such as `near`, chained `_sort`) raise `FhirError('unsupported')` —
+ * except that in lenient mode unknown and unsupported *parameters* are listed in `ignored` instead.
+ * `:not` on a token parses to `not(token)`. Empty values (`name=`) are ignored, as §3.1.1 allows.
+ */
+import { FhirError } from '../fhir/outcome';
+import { and, or, type Predicate, type Prefix, type SearchExpr, type SearchQuery, type SortKey } from './ir';
+import { normalizeString, parseDateRange, parseNumberRange, type Range } from './normalize';
+import type { SearchParameterRegistry, SearchParamType } from './parameters';
+import type { IndexKind } from './index-entry';
+import { isResourceType } from '../definitions/resource-types';
+
+export interface ParseOptions {
+  /** Strict handling (Prefer: handling=strict): unknown parameters are an error. */
+  strict: boolean;
+  defaultCount: number;
+  maxCount: number;
+  /** Total asked when `_total` is absent (default 'accurate'). */
+  defaultTotal?: SearchQuery['total'];
+  /** "Now" in epoch ms for the `ap` prefix on dates (tests pin it; default Date.now()). */
+  now?: number;
+}
+
+export interface IncludeParameter {
+  /** Source resource type, or '*' for `_include=*`. */
+  sourceType: string;
+  /** The reference search parameter code, or '*'. */
+  param: string;
+  targetType?: string;
+  iterate: boolean;
+}
+
+export interface ResultParameters {
+  include: IncludeParameter[];
+  revinclude: IncludeParameter[];
+  summary?: 'true' | 'text' | 'data' | 'count' | 'false';
+  elements?: string[];
+  contained?: 'true' | 'false' | 'both';
+  containedType?: 'container' | 'contained';
+  format?: string;
+  pretty?: boolean;
+}
+
+export interface ParsedSearch {
+  query: SearchQuery;
+  result: ResultParameters;
+  ignored: Array<{ name: string; reason: string }>;
+}
+
+const PREFIXES: ReadonlySet<string> = new Set(['eq', 'ne', 'gt', 'lt', 'ge', 'le', 'sa', 'eb', 'ap']);
+const UNSUPPORTED_PARAMS = new Set(['_text', '_content', '_filter', '_query', '_list']);
+const MAX_CHAIN_DEPTH = 8;
+const ID_RE = /^[A-Za-z0-9\-.]{1,64}$/;
+const LOCAL_REF_RE = /^([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/([A-Za-z0-9\-.]{1,64}))?$/;
+const ABSOLUTE_RE = /^[A-Za-z][A-Za-z0-9+.-]*:/;
+
+/** A parameter the registry does not know (strict: error; lenient: ignored). */
+class UnknownParameter extends Error {}
+/** A known parameter the server does not implement (strict: error; lenient: ignored). */
+class UnsupportedParameter extends Error {}
+
+/** Quotes user text for a diagnostic (JSON string syntax, truncated). */
+function q(s: string): string {
+  return JSON.stringify(s.length > 120 ? `${s.slice(0, 120)}…` : s);
+}
+
+function invalid(name: string, msg: string): FhirError {
+  return new FhirError('invalid', { diagnostics: `Search parameter ${q(name)}: ${msg}` });
+}
+
+function unsupported(name: string, msg: string): FhirError {
+  return new FhirError('unsupported', { diagnostics: `Search parameter ${q(name)}: ${msg}` });
+}
+
+/** Escapes a value so that it is read back literally (§3.1.1.6). */
+export function escapeSearchValue(s: string): string {
+  return s.replace(/[\\,$|]/g, '\\$&');
+}
+
+/** Splits on `sep` where it is not escaped by a backslash; the pieces keep their escapes. */
+export function splitUnescaped(s: string, sep: string): string[] {
+  const out: string[] = [];
+  let cur = '';
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i]!;
+    if (c === '\\' && i + 1 < s.length) {
+      cur += c + s[i + 1]!;
+      i++;
+    } else if (c === sep) {
+      out.push(cur);
+      cur = '';
+    } else cur += c;
+  }
+  out.push(cur);
+  return out;
+}
+
+/** Removes the escapes of `\,` `\$` `\|` `\\`; any other backslash is kept as written. */
+export function unescapeSearchValue(s: string): string {
+  return s.replace(/\\([\\,$|])/g, '$1');
+}
+
+interface ParamInfo {
+  code: string;
+  type: SearchParamType;
+  kind: IndexKind | 'special';
+  targets: string[];
+  modifiers: string[];
+  hasExpression: boolean;
+  components: Array<{ definition: string }>;
+}
+
+class Parser {
+  constructor(
+    private readonly registry: SearchParameterRegistry,
+    private readonly now: number,
+  ) {}
+
+  /** The definition of `code` on any of `types` (the first found). */
+  private lookup(types: readonly string[], code: string): ParamInfo | undefined {
+    for (const t of types) {
+      const d = this.registry.get(t, code);
+      if (d)
+        return {
+          code: d.code,
+          type: d.type,
+          kind: d.kind,
+          targets: d.targets,
+          modifiers: d.modifiers,
+          hasExpression: d.expression !== undefined,
+          components: d.components,
+        };
+    }
+    return undefined;
+  }
+
+  /** Parses one `name=value` against the resource types in scope. */
+  param(types: readonly string[], fullName: string, name: string, raw: string, depth: number): SearchExpr {
+    if (depth > MAX_CHAIN_DEPTH) throw invalid(fullName, `chains deeper than ${MAX_CHAIN_DEPTH} are not allowed`);
+    if (name.startsWith('_has:') || name === '_has') return this.has(types, fullName, name, raw, depth);
+    const dot = name.indexOf('.');
+    const head = dot >= 0 ? name.slice(0, dot) : name;
+    const colon = head.indexOf(':');
+    const code = colon >= 0 ? head.slice(0, colon) : head;
+    const modifier = colon >= 0 ? head.slice(colon + 1) : undefined;
+    if (dot >= 0) return this.chain(types, fullName, code, modifier, name.slice(dot + 1), raw, depth);
+
+    if (code === '_id') {
+      if (modifier !== undefined) throw invalid(fullName, `unknown modifier ${q(modifier)}`);
+      const ids = splitUnescaped(raw, ',').map(unescapeSearchValue).filter((x) => x !== '');
+      return { op: 'id', ids };
+    }
+    if (code === '_lastUpdated') {
+      if (modifier !== undefined) throw invalid(fullName, `unknown modifier ${q(modifier)}`);
+      return or(
+        ...this.pieces(raw).map((v): SearchExpr => {
+          const { prefix, rest } = splitPrefix(fullName, v);
+          const r = dateRange(fullName, rest);
+          const p: SearchExpr = { op: 'lastUpdated', prefix, low: r.low, high: r.high };
+          if (prefix === 'ap') p.approxDelta = this.dateDelta(r);
+          return p;
+        }),
+      );
+    }
+    if (UNSUPPORTED_PARAMS.has(code)) throw new UnsupportedParameter(`the parameter ${q(code)} is not supported`);
+    const info = this.lookup(types, code);
+    if (!info) throw new UnknownParameter(`unknown search parameter ${q(code)} for ${types.length === 1 ? types[0]! : 'these types'}`);
+    if (info.type === 'special' || (!info.hasExpression && info.type !== 'composite'))
+      throw new UnsupportedParameter(`the parameter ${q(code)} is not supported`);
+
+    if (modifier === 'missing') {
+      if (raw !== 'true' && raw !== 'false') throw invalid(fullName, ':missing takes true or false');
+      return { op: 'missing', param: code, kind: info.kind === 'special' ? 'token' : info.kind, missing: raw === 'true' };
+    }
+    let targetType: string | undefined;
+    if (modifier !== undefined) {
+      if (info.type === 'reference' && isResourceType(modifier)) {
+        if (info.targets.length > 0 && !info.targets.includes(modifier)) throw invalid(fullName, `${q(modifier)} is not a target type of ${q(code)}`);
+        targetType = modifier;
+      } else if (modifier === '[type]' || !info.modifiers.includes(modifier)) throw invalid(fullName, `unknown modifier ${q(modifier)}`);
+      if (info.type === 'token' && ['in', 'not-in', 'above', 'below'].includes(modifier))
+        throw unsupported(fullName, `the :${modifier} modifier needs terminology services, which are not supported`);
+      if (info.type === 'reference' && (modifier === 'above' || modifier === 'below')) throw unsupported(fullName, `the :${modifier} modifier is not supported on references`);
+    }
+    const values = this.pieces(raw);
+    if (values.length === 0) throw invalid(fullName, 'empty value');
+    if (info.type === 'token' && modifier === 'not') return { op: 'not', arg: or(...values.map((v) => this.value(fullName, info, undefined, v))) };
+    return or(...values.map((v) => this.value(fullName, info, targetType ?? modifier, v)));
+  }
+
+  private pieces(raw: string): string[] {
+    return splitUnescaped(raw, ',').filter((v) => v !== '');
+  }
+
+  private dateDelta(r: Range): number {
+    return Math.abs(this.now - (r.low + r.high) / 2) * 0.1;
+  }
+
+  /** One comma-separated value of a parameter with its modifier (or target type for references). */
+  private value(name: string, info: ParamInfo, modifier: string | undefined, v: string): Predicate {
+    const param = info.code;
+    switch (info.type) {
+      case 'token': {
+        if (modifier === 'text') return { op: 'token', param, text: normalizeString(unescapeSearchValue(v)) };
+        const parts = splitUnescaped(v, '|').map(unescapeSearchValue);
+        if (modifier === 'of-type') {
+          if (parts.length !== 3 || parts.some((x) => x === '')) throw invalid(name, ':of-type takes system|code|value');
+          return { op: 'token', param, ofType: { system: parts[0]!, code: parts[1]!, value: parts[2]! } };
+        }
+        if (parts.length === 1) return { op: 'token', param, code: parts[0]! };
+        if (parts.length !== 2) throw invalid(name, `malformed token ${q(v)}`);
+        const [sys, code] = parts as [string, string];
+        if (sys === '' && code === '') throw invalid(name, `malformed token ${q(v)}`);
+        const p: Predicate = { op: 'token', param, system: sys === '' ? null : sys };
+        if (code !== '') p.code = code;
+        return p;
+      }
+      case 'string': {
+        const text = unescapeSearchValue(v);
+        if (modifier === 'exact') return { op: 'string', param, value: text, mode: 'exact' };
+        return { op: 'string', param, value: normalizeString(text), mode: modifier === 'contains' ? 'contains' : 'start' };
+      }
+      case 'date': {
+        const { prefix, rest } = splitPrefix(name, v);
+        const r = dateRange(name, unescapeSearchValue(rest));
+        const p: Predicate = { op: 'date', param, prefix, low: r.low, high: r.high };
+        if (prefix === 'ap') p.approxDelta = this.dateDelta(r);
+        return p;
+      }
+      case 'number': {
+        const { prefix, rest } = splitPrefix(name, v);
+        const n = numberValue(name, unescapeSearchValue(rest));
+        const p: Predicate = { op: 'number', param, prefix, low: n.low, high: n.high, value: n.value };
+        if (prefix === 'ap') p.approxDelta = Math.abs(n.value) * 0.1;
+        return p;
+      }
+      case 'quantity': {
+        const parts = splitUnescaped(v, '|').map(unescapeSearchValue);
+        if (parts.length !== 1 && parts.length !== 3) throw invalid(name, `malformed quantity ${q(v)} (number or number|system|code)`);
+        const { prefix, rest } = splitPrefix(name, parts[0]!);
+        const n = numberValue(name, rest);
+        const p: Predicate = { op: 'quantity', param, prefix, low: n.low, high: n.high, value: n.value };
+        if (prefix === 'ap') p.approxDelta = Math.abs(n.value) * 0.1;
+        if (parts.length === 3) {
+          if (parts[1] !== '') p.system = parts[1]!;
+          if (parts[2] !== '') p.code = parts[2]!;
+        }
+        return p;
+      }
+      case 'reference':
+        return this.reference(name, info, modifier, v);
+      case 'uri': {
+        const mode = modifier === 'above' ? 'above' : modifier === 'below' ? 'below' : 'exact';
+        return { op: 'uri', param, value: unescapeSearchValue(v), mode };
+      }
+      case 'composite':
+        return this.composite(name, info, v);
+      case 'special':
+        throw unsupported(name, 'special parameters are not supported');
+    }
+  }
+
+  private reference(name: string, info: ParamInfo, modifier: string | undefined, v: string): Predicate {
+    const param = info.code;
+    if (modifier === 'identifier') {
+      const parts = splitUnescaped(v, '|').map(unescapeSearchValue);
+      if (parts.length === 1 && parts[0] !== '') return { op: 'reference', param, identifier: { value: parts[0]! } };
+      if (parts.length === 2 && parts[1] !== '') return { op: 'reference', param, identifier: { system: parts[0] === '' ? null : parts[0]!, value: parts[1]! } };
+      throw invalid(name, `malformed identifier ${q(v)}`);
+    }
+    const text = unescapeSearchValue(v);
+    const local = LOCAL_REF_RE.exec(text);
+    if (local && isResourceType(local[1]!)) {
+      const type = local[1]!;
+      if (modifier !== undefined && modifier !== type) throw invalid(name, `${q(text)} is not a ${modifier} reference`);
+      if (info.targets.length > 0 && !info.targets.includes(type)) throw invalid(name, `${q(type)} is not a target type of ${q(param)}`);
+      const p: Predicate = { op: 'reference', param, targetTypes: [type], id: local[2]! };
+      if (local[3] !== undefined) p.version = local[3];
+      return p;
+    }
+    if (ABSOLUTE_RE.test(text)) {
+      const parts = splitUnescaped(v, '|').map(unescapeSearchValue);
+      if (parts.length > 2) throw invalid(name, `malformed reference ${q(text)}`);
+      const p: Predicate = { op: 'reference', param, url: parts[0]! };
+      if (parts.length === 2 && parts[1] !== '') p.urlVersion = parts[1]!;
+      return p;
+    }
+    if (ID_RE.test(text)) return { op: 'reference', param, targetTypes: modifier !== undefined ? [modifier] : [], id: text };
+    throw invalid(name, `malformed reference ${q(text)}`);
+  }
+
+  private composite(name: string, info: ParamInfo, v: string): Predicate {
+    const parts = splitUnescaped(v, '$');
+    if (parts.length !== info.components.length) throw invalid(name, `a value needs ${info.components.length} components separated by $`);
+    const components = parts.map((part, i): Predicate => {
+      const sp = this.registry.byCanonical(info.components[i]!.definition);
+      if (!sp?.code) throw unsupported(name, 'a component definition is missing');
+      const ci: ParamInfo = {
+        code: sp.code,
+        type: sp.type as SearchParamType,
+        kind: 'token',
+        targets: [],
+        modifiers: [],
+        hasExpression: true,
+        components: [],
+      };
+      if (ci.type === 'composite' || ci.type === 'special') throw unsupported(name, 'nested composite components are not supported');
+      if (part === '') throw invalid(name, `empty component ${i + 1}`);
+      return this.value(name, ci, undefined, part);
+    });
+    return { op: 'composite', param: info.code, components };
+  }
+
+  private chain(types: readonly string[], fullName: string, code: string, modifier: string | undefined, rest: string, raw: string, depth: number): SearchExpr {
+    const info = this.lookup(types, code);
+    if (!info) throw new UnknownParameter(`unknown search parameter ${q(code)} in chain`);
+    if (info.type !== 'reference') throw invalid(fullName, `${q(code)} is not a reference parameter, so it cannot be chained`);
+    let targets: string[];
+    if (modifier !== undefined) {
+      if (!isResourceType(modifier)) throw invalid(fullName, `${q(modifier)} is not a resource type`);
+      if (info.targets.length > 0 && !info.targets.includes(modifier)) throw invalid(fullName, `${q(modifier)} is not a target type of ${q(code)}`);
+      targets = [modifier];
+    } else targets = info.targets;
+    const nextCode = rest.startsWith('_has') ? '_has' : (rest.split(/[.:]/)[0] ?? '');
+    const special = nextCode === '_id' || nextCode === '_lastUpdated' || nextCode === '_has';
+    const usable = targets.filter((t) => special || this.registry.get(t, nextCode) !== undefined);
+    if (usable.length === 0) throw new UnknownParameter(`unknown search parameter ${q(nextCode)} on the targets of ${q(code)}`);
+    return { op: 'chain', param: code, targetTypes: usable, where: this.param(usable, fullName, rest, raw, depth + 1) };
+  }
+
+  private has(types: readonly string[], fullName: string, name: string, raw: string, depth: number): SearchExpr {
+    const parts = name.split(':');
+    if (parts.length < 4) throw invalid(fullName, '_has takes _has:Type:parameter:search-parameter');
+    const targetType = parts[1]!;
+    const refParam = parts[2]!;
+    if (!isResourceType(targetType)) throw invalid(fullName, `${q(targetType)} is not a resource type`);
+    const ref = this.registry.get(targetType, refParam);
+    if (!ref) throw new UnknownParameter(`unknown search parameter ${q(refParam)} for ${targetType}`);
+    if (ref.type !== 'reference') throw invalid(fullName, `${q(refParam)} is not a reference parameter of ${targetType}`);
+    if (ref.targets.length > 0 && !types.some((t) => ref.targets.includes(t)))
+      throw invalid(fullName, `${targetType}.${refParam} cannot refer to ${types.join(', ')}`);
+    const rest = parts.slice(3).join(':');
+    return { op: 'has', targetType, param: refParam, where: this.param([targetType], fullName, rest, raw, depth + 1) };
+  }
+}
+
+function splitPrefix(name: string, v: string): { prefix: Prefix; rest: string } {
+  const m = /^([a-z]{2})(.*)$/s.exec(v);
+  if (m && PREFIXES.has(m[1]!)) return { prefix: m[1] as Prefix, rest: m[2]! };
+  if (/^[A-Za-z]/.test(v)) throw invalid(name, `unknown prefix in ${q(v)}`);
+  return { prefix: 'eq', rest: v };
+}
+
+function dateRange(name: string, v: string): Range {
+  const r = parseDateRange(v);
+  if (!r) throw invalid(name, `${q(v)} is not a valid date (yyyy[-mm[-dd[Thh:mm[:ss[.fff]][Z|±hh:mm]]]])`);
+  return r;
+}
+
+function numberValue(name: string, v: string): Range & { value: number } {
+  const r = parseNumberRange(v);
+  if (!r) throw invalid(name, `${q(v)} is not a valid number`);
+  return r;
+}
+
+function parseInclude(name: string, value: string, iterate: boolean, registry: SearchParameterRegistry): IncludeParameter {
+  if (value === '*') return { sourceType: '*', param: '*', iterate };
+  const parts = value.split(':');
+  if (parts.length < 2 || parts.length > 3) throw invalid(name, `takes SourceType:parameter[:TargetType], not ${q(value)}`);
+  const [sourceType, param, targetType] = parts as [string, string, string | undefined];
+  if (!isResourceType(sourceType)) throw invalid(name, `${q(sourceType)} is not a resource type`);
+  if (param !== '*') {
+    const def = registry.get(sourceType, param);
+    if (!def) throw invalid(name, `unknown search parameter ${q(param)} for ${sourceType}`);
+    if (def.type !== 'reference') throw invalid(name, `${q(param)} is not a reference parameter`);
+    if (targetType !== undefined && def.targets.length > 0 && !def.targets.includes(targetType)) throw invalid(name, `${q(targetType)} is not a target of ${q(param)}`);
+  }
+  if (targetType !== undefined && !isResourceType(targetType)) throw invalid(name, `${q(targetType)} is not a resource type`);
+  const inc: IncludeParameter = { sourceType, param, iterate };
+  if (targetType !== undefined) inc.targetType = targetType;
+  return inc;
+}
+
+function oneOf<T extends string>(name: string, v: string, allowed: readonly T[]): T {
+  if ((allowed as readonly string[]).includes(v)) return v as T;
+  throw invalid(name, `must be one of ${allowed.join(', ')}, not ${q(v)}`);
+}
+
+/**
+ * Parses the query parameters of a search on `resourceTypes` (one type, or several for a system
+ * search) into the IR and the result parameters.
+ */
+export function parseSearchQuery(resourceTypes: string[], params: Array<[string, string]>, registry: SearchParameterRegistry, opts: ParseOptions): ParsedSearch {
+  const parser = new Parser(registry, opts.now ?? Date.now());
+  let types = [...resourceTypes];
+  const exprs: SearchExpr[] = [];
+  const sort: SortKey[] = [];
+  const result: ResultParameters = { include: [], revinclude: [] };
+  const ignored: ParsedSearch['ignored'] = [];
+  let count = opts.defaultCount;
+  let offset = 0;
+  let total: SearchQuery['total'] = opts.defaultTotal ?? 'accurate';
+  const sortSpecs: Array<[string, string]> = [];
+
+  const skipOrThrow = (name: string, err: UnknownParameter | UnsupportedParameter): void => {
+    if (opts.strict) throw err instanceof UnknownParameter ? invalid(name, err.message) : unsupported(name, err.message);
+    ignored.push({ name, reason: err.message });
+  };
+
+  // `_type` first: it narrows the types every other parameter is resolved against.
+  for (const [name, value] of params) {
+    if (name !== '_type') continue;
+    const wanted = value.split(',').filter((t) => t !== '');
+    for (const t of wanted) if (!isResourceType(t)) throw invalid(name, `${q(t)} is not a resource type`);
+    if (wanted.length > 0) types = types.filter((t) => wanted.includes(t));
+  }
+
+  for (const [name, value] of params) {
+    const base = name.split(':')[0]!;
+    switch (base) {
+      case '_type':
+        continue;
+      case '_count':
+        if (!/^\d{1,9}$/.test(value)) throw invalid(name, `${q(value)} is not a non-negative integer`);
+        count = Math.min(Number(value), opts.maxCount);
+        continue;
+      case '_offset':
+        if (!/^\d{1,9}$/.test(value)) throw invalid(name, `${q(value)} is not a non-negative integer`);
+        offset = Number(value);
+        continue;
+      case '_total':
+        total = oneOf(name, value, ['none', 'estimate', 'accurate'] as const);
+        continue;
+      case '_sort':
+        sortSpecs.push([name, value]);
+        continue;
+      case '_summary':
+        result.summary = oneOf(name, value, ['true', 'text', 'data', 'count', 'false'] as const);
+        continue;
+      case '_elements':
+        result.elements = value
+          .split(',')
+          .map((e) => e.trim())
+          .filter((e) => e !== '');
+        for (const e of result.elements) if (!/^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)*$/.test(e)) throw invalid(name, `${q(e)} is not an element name`);
+        continue;
+      case '_contained':
+        result.contained = oneOf(name, value, ['true', 'false', 'both'] as const);
+        continue;
+      case '_containedType':
+        result.containedType = oneOf(name, value, ['container', 'contained'] as const);
+        continue;
+      case '_format':
+        result.format = value;
+        continue;
+      case '_pretty':
+        result.pretty = oneOf(name, value, ['true', 'false'] as const) === 'true';
+        continue;
+      case '_include':
+      case '_revinclude': {
+        const mod = name.slice(base.length + 1);
+        if (name !== base && mod !== 'iterate' && mod !== 'recurse') throw invalid(name, `unknown modifier ${q(mod)}`);
+        const inc = parseInclude(name, value, name !== base, registry);
+        (base === '_include' ? result.include : result.revinclude).push(inc);
+        continue;
+      }
+      default:
+        break;
+    }
+    if (value === '') {
+      ignored.push({ name, reason: 'empty value' });
+      continue;
+    }
+    try {
+      exprs.push(parser.param(types, name, name, value, 0));
+    } catch (err) {
+      if (err instanceof UnknownParameter || err instanceof UnsupportedParameter) skipOrThrow(name, err);
+      else throw err;
+    }
+  }
+
+  for (const [name, value] of sortSpecs) {
+    for (const spec of value.split(',')) {
+      if (spec === '') continue;
+      const descending = spec.startsWith('-');
+      const code = descending ? spec.slice(1) : spec;
+      if (code === '_id' || code === '_lastUpdated') {
+        sort.push({ param: code, kind: 'special', descending });
+        continue;
+      }
+      if (code.includes('.') || code.includes(':')) throw unsupported(name, `sorting by ${q(code)} (chained or modified) is not supported`);
+      const def = types.map((t) => registry.get(t, code)).find((d) => d !== undefined);
+      if (!def) {
+        skipOrThrow(name, new UnknownParameter(`unknown search parameter ${q(code)} to sort by`));
+        continue;
+      }
+      if (def.kind === 'special' || def.kind === 'composite' || def.expression === undefined) throw unsupported(name, `sorting by ${q(code)} is not supported`);
+      sort.push({ param: code, kind: def.kind, descending });
+    }
+  }
+
+  if (result.summary === 'count') {
+    count = 0;
+    if (total === 'none') total = 'accurate';
+  }
+  const query: SearchQuery = { resourceTypes: types, sort, count, offset, total };
+  if (exprs.length > 0) query.where = and(...exprs);
+  return { query, result, ignored };
+}

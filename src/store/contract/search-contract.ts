@@ -1,0 +1,287 @@
+/**
+ * Store contract: search (FHIR R4 §3.1.1 search.html): every parameter type, modifiers and prefixes,
+ * `:missing`, `_id`, `_lastUpdated`, chaining, `_has`, composite parameters, and/or/not, `_sort`,
+ * paging and `_total`, over the hand-written data set.
+ */
+import assert from 'node:assert/strict';
+import type { Prefix, Predicate, SearchExpr } from '../../search/ir';
+import type { Store, StoredVersion } from '../store';
+import { asc, desc, idList, idSet, ms, put, query, remove, type OpenStore } from './fixtures';
+import { GENDER, LOINC, loadDataset, UCUM } from './search-dataset';
+
+const PATIENTS = ['p1', 'p2', 'p3', 'p4', 'p5'];
+
+const range = (op: 'date' | 'number' | 'quantity', param: string, prefix: Prefix, low: number, high: number, extra: Partial<Predicate> = {}): Predicate =>
+  ({ op, param, prefix, low, high, ...extra }) as Predicate;
+const birthdate = (prefix: Prefix, from: string, toExclusive: string): Predicate => range('date', 'birthdate', prefix, ms(from), ms(toExclusive) - 1);
+const y = (year: number): [string, string] => [`${year}-01-01T00:00:00Z`, `${year + 1}-01-01T00:00:00Z`];
+const family = (value: string, mode: 'start' | 'exact' | 'contains' = 'start'): Predicate => ({ op: 'string', param: 'family', value, mode });
+const gender = (code: string, system?: string | null): Predicate => ({ op: 'token', param: 'gender', code, ...(system !== undefined ? { system } : {}) });
+const num = (prefix: Prefix, value: number, low: number, high: number): Predicate => range('number', 'probability', prefix, low, high, { value });
+const qty = (prefix: Prefix, value: number, half: number, system?: string | null, code?: string | null): Predicate =>
+  range('quantity', 'value-quantity', prefix, value - half, value + half, { value, ...(system !== undefined ? { system } : {}), ...(code !== undefined ? { code } : {}) });
+const code = (c: string): Predicate => ({ op: 'token', param: 'code', system: LOINC, code: c });
+
+export function searchContract(open: OpenStore): void {
+  describe('search', () => {
+    let store: Store;
+    let written: Map<string, StoredVersion>;
+    before(async () => {
+      store = await open();
+      written = await loadDataset(store);
+    });
+    after(async () => {
+      await store.close();
+    });
+    const find = (types: string[], where?: SearchExpr): Promise<string[]> => idSet(store, query(types, where));
+    const patients = (where: SearchExpr): Promise<string[]> => find(['Patient'], where);
+    const observations = (where: SearchExpr): Promise<string[]> => find(['Observation'], where);
+
+    it('returns every current resource of the type without a filter, with its stored JSON', async () => {
+      assert.deepEqual(await find(['Patient']), PATIENTS);
+      const page = await store.search(query(['Practitioner']));
+      assert.deepEqual(page.entries, [written.get('dr1'), written.get('dr2')]);
+    });
+
+    it('token: system|code, code, |code, system|, case-sensitive codes', async () => {
+      assert.deepEqual(await patients({ op: 'token', param: 'identifier', system: 'urn:nhs', code: '111' }), ['p1']);
+      assert.deepEqual(await patients({ op: 'token', param: 'identifier', system: 'urn:other', code: '111' }), []);
+      assert.deepEqual(await patients({ op: 'token', param: 'identifier', code: '222' }), ['p2']);
+      assert.deepEqual(await patients(gender('female')), ['p2', 'p3']);
+      assert.deepEqual(await patients(gender('female', null)), ['p3']);
+      assert.deepEqual(await patients(gender('female', GENDER)), ['p2']);
+      assert.deepEqual(await patients({ op: 'token', param: 'identifier', system: 'urn:nhs' }), ['p1', 'p2']);
+      assert.deepEqual(await patients(gender('MALE')), []);
+    });
+
+    it('token: :text over the display text and anyOf (expanded :in/:below)', async () => {
+      assert.deepEqual(await patients({ op: 'token', param: 'language', text: 'engl' }), ['p3']);
+      assert.deepEqual(await patients({ op: 'token', param: 'language', text: 'xyz' }), []);
+      assert.deepEqual(await observations({ op: 'token', param: 'code', text: 'gluc' }), ['o1']);
+      const anyOf = [
+        { system: GENDER, code: 'male' },
+        { system: null, code: 'female' },
+      ];
+      assert.deepEqual(await patients({ op: 'token', param: 'gender', anyOf }), ['p1', 'p3']);
+      assert.deepEqual(await patients({ op: 'token', param: 'gender', anyOf: [] }), []);
+    });
+
+    it('string: starts-with on the normalised value, any of several values', async () => {
+      assert.deepEqual(await patients(family('smith')), ['p1', 'p2']);
+      assert.deepEqual(await patients(family('smiths')), ['p2']);
+      assert.deepEqual(await patients(family('adams')), ['p1']);
+      assert.deepEqual(await patients(family('x')), []);
+      assert.deepEqual(await patients(family('')), ['p1', 'p2', 'p3', 'p4']);
+    });
+
+    it('string: :exact and :contains, with SQL/regex wildcards taken literally', async () => {
+      assert.deepEqual(await patients(family('Smith', 'exact')), ['p1']);
+      assert.deepEqual(await patients(family('smith', 'exact')), []);
+      assert.deepEqual(await patients(family('mith', 'contains')), ['p1', 'p2']);
+      assert.deepEqual(await patients(family('ams', 'contains')), ['p1']);
+      assert.deepEqual(await patients(family('%', 'contains')), ['p4']);
+      assert.deepEqual(await patients(family('_', 'contains')), ['p4']);
+      assert.deepEqual(await patients(family('.*', 'contains')), []);
+      assert.deepEqual(await patients(family("o'brien%")), ['p4']);
+      assert.deepEqual(await patients(family("o'brien_")), []);
+      assert.deepEqual(await patients(family('s%')), []);
+    });
+
+    it('date: every prefix against stored ranges', async () => {
+      assert.deepEqual(await patients(birthdate('eq', ...y(1980))), ['p1', 'p3']);
+      assert.deepEqual(await patients(birthdate('eq', '1980-06-01T00:00:00Z', '1980-06-02T00:00:00Z')), ['p1']);
+      assert.deepEqual(await patients(birthdate('ne', ...y(1980))), ['p2']);
+      assert.deepEqual(await patients(birthdate('gt', ...y(1985))), ['p2']);
+      assert.deepEqual(await patients(birthdate('lt', ...y(1985))), ['p1', 'p3']);
+      assert.deepEqual(await patients(birthdate('ge', '1980-06-01T00:00:00Z', '1980-06-02T00:00:00Z')), ['p1', 'p2', 'p3']);
+      assert.deepEqual(await patients(birthdate('le', '1980-03-01T00:00:00Z', '1980-03-02T00:00:00Z')), ['p3']);
+      assert.deepEqual(await patients(birthdate('sa', ...y(1980))), ['p2']);
+      assert.deepEqual(await patients(birthdate('eb', ...y(1990))), ['p1', 'p3']);
+      assert.deepEqual(await patients(birthdate('ap', '1990-05-15T00:00:00Z', '1990-05-16T00:00:00Z')), ['p2']);
+    });
+
+    it('number: prefixes against the precision range', async () => {
+      const ra = (where: SearchExpr): Promise<string[]> => find(['RiskAssessment'], where);
+      assert.deepEqual(await ra(num('eq', 0.2, 0.15, 0.25)), ['ra1']);
+      assert.deepEqual(await ra(num('ne', 0.2, 0.15, 0.25)), ['ra2']);
+      assert.deepEqual(await ra(num('gt', 0.5, 0.45, 0.55)), ['ra2']);
+      assert.deepEqual(await ra(num('lt', 0.5, 0.45, 0.55)), ['ra1']);
+      assert.deepEqual(await ra(num('ge', 0.2, 0.15, 0.25)), ['ra1', 'ra2']);
+      assert.deepEqual(await ra(num('ap', 0.8, 0.75, 0.85)), ['ra2']);
+    });
+
+    it('quantity: value with system|code, ||unit, or any unit', async () => {
+      assert.deepEqual(await observations(qty('eq', 7, 0.5, UCUM, 'mg')), ['o2']);
+      assert.deepEqual(await observations(qty('eq', 7, 0.5, undefined, 'mg')), ['o2', 'o3']);
+      assert.deepEqual(await observations(qty('eq', 7, 0.5, undefined, 'g')), []);
+      assert.deepEqual(await observations(qty('gt', 6, 0.5)), ['o2', 'o3']);
+      assert.deepEqual(await observations(qty('le', 5.4, 0.05)), ['o1']);
+    });
+
+    it('reference: type/id, id alone, type alone, :identifier, canonical url|version', async () => {
+      assert.deepEqual(await observations({ op: 'reference', param: 'subject', targetTypes: ['Patient'], id: 'p1' }), ['o1', 'o3']);
+      assert.deepEqual(await observations({ op: 'reference', param: 'subject', id: 'p2' }), ['o2']);
+      assert.deepEqual(await observations({ op: 'reference', param: 'subject', targetTypes: ['Group'], id: 'p1' }), []);
+      assert.deepEqual(await patients({ op: 'reference', param: 'general-practitioner', targetTypes: ['Practitioner'] }), ['p1', 'p2']);
+      assert.deepEqual(await observations({ op: 'reference', param: 'performer', identifier: { system: 'urn:org', value: 'ORG1' } }), ['o1']);
+      assert.deepEqual(await observations({ op: 'reference', param: 'performer', identifier: { value: 'ORG1' } }), ['o1']);
+      assert.deepEqual(await observations({ op: 'reference', param: 'performer', identifier: { system: null, value: 'ORG1' } }), []);
+      assert.deepEqual(await observations({ op: 'reference', param: 'based-on', url: 'http://example.org/plan/1' }), ['o2']);
+      assert.deepEqual(await observations({ op: 'reference', param: 'based-on', url: 'http://example.org/plan/1', urlVersion: '2' }), ['o2']);
+      assert.deepEqual(await observations({ op: 'reference', param: 'based-on', url: 'http://example.org/plan/1', urlVersion: '3' }), []);
+    });
+
+    it('uri: exact, :below and :above', async () => {
+      const vs = (value: string, mode: 'exact' | 'above' | 'below'): Promise<string[]> => find(['ValueSet'], { op: 'uri', param: 'url', value, mode });
+      assert.deepEqual(await vs('http://acme.org/fhir/ValueSet/123', 'exact'), ['vs1']);
+      assert.deepEqual(await vs('http://acme.org/fhir/ValueSet/12', 'exact'), []);
+      assert.deepEqual(await vs('http://acme.org/fhir/', 'below'), ['vs1', 'vs2']);
+      assert.deepEqual(await vs('http://acme.org/fhir%', 'below'), ['vs4']);
+      assert.deepEqual(await vs('http://acme.org/fhir/ValueSet/123/_history/5', 'above'), ['vs1']);
+      assert.deepEqual(await vs('http://acme.org/fhir/ValueSet/12', 'above'), []);
+    });
+
+    it(':missing for each kind of index', async () => {
+      assert.deepEqual(await patients({ op: 'missing', param: 'birthdate', kind: 'date', missing: true }), ['p4', 'p5']);
+      assert.deepEqual(await patients({ op: 'missing', param: 'birthdate', kind: 'date', missing: false }), ['p1', 'p2', 'p3']);
+      assert.deepEqual(await patients({ op: 'missing', param: 'identifier', kind: 'token', missing: true }), ['p3', 'p4', 'p5']);
+      assert.deepEqual(await patients({ op: 'missing', param: 'family', kind: 'string', missing: true }), ['p5']);
+      assert.deepEqual(await patients({ op: 'missing', param: 'general-practitioner', kind: 'reference', missing: false }), ['p1', 'p2']);
+      assert.deepEqual(await observations({ op: 'missing', param: 'code-value-quantity', kind: 'composite', missing: false }), ['o1', 'o2', 'o3']);
+      assert.deepEqual(await observations({ op: 'missing', param: 'value-quantity', kind: 'quantity', missing: true }), []);
+      assert.deepEqual(await find(['RiskAssessment'], { op: 'missing', param: 'probability', kind: 'number', missing: false }), ['ra1', 'ra2']);
+      assert.deepEqual(await find(['ValueSet'], { op: 'missing', param: 'url', kind: 'uri', missing: true }), []);
+    });
+
+    it('_id, also across several types', async () => {
+      assert.deepEqual(await patients({ op: 'id', ids: ['p1', 'p3', 'zz', 'o1'] }), ['p1', 'p3']);
+      assert.deepEqual(await patients({ op: 'id', ids: [] }), []);
+      assert.deepEqual(await find(['Patient', 'Observation'], { op: 'id', ids: ['p1', 'o1'] }), ['o1', 'p1']);
+    });
+
+    it('_lastUpdated on the resource own lastUpdated', async () => {
+      const t = ms(written.get('o2')!.lastUpdated);
+      const lu = (prefix: Prefix): SearchExpr => ({ op: 'lastUpdated', prefix, low: t, high: t });
+      assert.deepEqual(await observations(lu('eq')), ['o2']);
+      assert.deepEqual(await observations(lu('ge')), ['o2', 'o3']);
+      assert.deepEqual(await observations(lu('gt')), ['o3']);
+      assert.deepEqual(await observations(lu('lt')), ['o1']);
+      assert.deepEqual(await observations(lu('ne')), ['o1', 'o3']);
+    });
+
+    it('chains through references, also two levels deep', async () => {
+      const chain = (param: string, targetTypes: string[], where: SearchExpr): SearchExpr => ({ op: 'chain', param, targetTypes, where });
+      assert.deepEqual(await observations(chain('subject', ['Patient'], family('smiths'))), ['o2']);
+      assert.deepEqual(await observations(chain('subject', ['Patient'], { op: 'token', param: 'identifier', system: 'urn:nhs', code: '111' })), ['o1', 'o3']);
+      assert.deepEqual(await observations(chain('subject', ['Group'], family('smiths'))), []);
+      assert.deepEqual(await patients(chain('general-practitioner', ['Practitioner'], family('house'))), ['p2']);
+      assert.deepEqual(await observations(chain('subject', ['Patient'], chain('general-practitioner', ['Practitioner'], family('who')))), ['o1', 'o3']);
+    });
+
+    it('_has (reverse chain), also nested', async () => {
+      const has = (targetType: string, param: string, where: SearchExpr): SearchExpr => ({ op: 'has', targetType, param, where });
+      assert.deepEqual(await patients(has('Observation', 'subject', code('1234-5'))), ['p1', 'p2']);
+      assert.deepEqual(await patients(has('Observation', 'subject', code('9999-9'))), ['p1']);
+      assert.deepEqual(await patients(has('Observation', 'performer', code('9999-9'))), []);
+      assert.deepEqual(await find(['Practitioner'], has('Patient', 'general-practitioner', gender('female'))), ['dr2']);
+      assert.deepEqual(await find(['Practitioner'], has('Patient', 'general-practitioner', has('Observation', 'subject', code('9999-9')))), ['dr1']);
+    });
+
+    it('composite: all components satisfied by the same composite entry', async () => {
+      const cvq = (c: string, value: Predicate): SearchExpr => ({ op: 'composite', param: 'code-value-quantity', components: [{ op: 'token', param: 'code', system: LOINC, code: c }, value] });
+      assert.deepEqual(await observations(cvq('1234-5', qty('eq', 7, 0.5))), ['o2']);
+      assert.deepEqual(await observations(cvq('1234-5', qty('eq', 5.4, 0.05))), ['o1']);
+      assert.deepEqual(await observations(cvq('1234-5', qty('eq', 1, 0.5))), ['o3']);
+      assert.deepEqual(await observations(cvq('9999-9', qty('eq', 1, 0.5))), [], 'components from two different entries do not combine');
+      assert.deepEqual(await observations(cvq('9999-9', qty('eq', 7, 0.5, undefined, 'mg'))), ['o3']);
+      assert.deepEqual(await observations(cvq('1234-5', qty('gt', 0, 0.5))), ['o1', 'o2', 'o3']);
+    });
+
+    it('and / or / not', async () => {
+      assert.deepEqual(await patients({ op: 'and', args: [family('smith'), gender('female')] }), ['p2']);
+      assert.deepEqual(await patients({ op: 'or', args: [{ op: 'token', param: 'identifier', system: 'urn:nhs', code: '111' }, gender('female', null)] }), ['p1', 'p3']);
+      assert.deepEqual(await patients({ op: 'not', arg: gender('male') }), ['p2', 'p3', 'p4', 'p5']);
+      assert.deepEqual(await patients({ op: 'not', arg: { op: 'or', args: [birthdate('eq', ...y(1980)), { op: 'missing', param: 'birthdate', kind: 'date', missing: true }] } }), ['p2']);
+      assert.deepEqual(
+        await patients({ op: 'and', args: [{ op: 'or', args: [family('smith'), family('jones')] }, { op: 'not', arg: birthdate('eq', ...y(1990)) }] }),
+        ['p1', 'p3'],
+      );
+    });
+
+    it('sorts by a string, lowest value ascending, highest descending, resources without a value last', async () => {
+      assert.deepEqual(await idList(store, query(['Patient'], undefined, { sort: [asc('family', 'string')] })), ['p1', 'p3', 'p4', 'p2', 'p5']);
+      assert.deepEqual(await idList(store, query(['Patient'], undefined, { sort: [desc('family', 'string')] })), ['p2', 'p1', 'p4', 'p3', 'p5']);
+    });
+
+    it('sorts by a date range (low ascending, high descending)', async () => {
+      const up = await idList(store, query(['Patient'], undefined, { sort: [asc('birthdate', 'date')] }));
+      assert.deepEqual(up.slice(0, 3), ['p3', 'p1', 'p2']);
+      assert.deepEqual(up.slice(3).sort(), ['p4', 'p5']);
+      const down = await idList(store, query(['Patient'], undefined, { sort: [desc('birthdate', 'date')] }));
+      assert.deepEqual(down.slice(0, 3), ['p2', 'p3', 'p1']);
+      assert.deepEqual(down.slice(3).sort(), ['p4', 'p5']);
+    });
+
+    it('sorts by _id, _lastUpdated, several keys, numbers and quantities', async () => {
+      assert.deepEqual(await idList(store, query(['Patient'], undefined, { sort: [desc('_id', 'special')] })), ['p5', 'p4', 'p3', 'p2', 'p1']);
+      assert.deepEqual(await idList(store, query(['Observation'], undefined, { sort: [desc('_lastUpdated', 'special')] })), ['o3', 'o2', 'o1']);
+      assert.deepEqual(await idList(store, query(['Patient'], undefined, { sort: [asc('gender', 'token'), asc('family', 'string')] })), ['p3', 'p2', 'p1', 'p4', 'p5']);
+      assert.deepEqual(await idList(store, query(['Patient'], undefined, { sort: [desc('gender', 'token'), asc('_id', 'special')] })), ['p5', 'p4', 'p1', 'p2', 'p3']);
+      assert.deepEqual(await idList(store, query(['RiskAssessment'], undefined, { sort: [desc('probability', 'number')] })), ['ra2', 'ra1']);
+      assert.deepEqual(await idList(store, query(['Observation'], undefined, { sort: [asc('value-quantity', 'quantity'), asc('_id', 'special')] })), ['o1', 'o2', 'o3']);
+    });
+
+    it('pages with count and offset over a stable order and reports accurate totals', async () => {
+      const page = (count: number, offset: number) => store.search(query(['Patient'], undefined, { sort: [asc('family', 'string')], count, offset, total: 'accurate' }));
+      const p = await page(2, 1);
+      assert.deepEqual(p.entries.map((e) => e.id), ['p3', 'p4']);
+      assert.equal(p.total, 5);
+      assert.deepEqual((await page(2, 4)).entries.map((e) => e.id), ['p5']);
+      const beyond = await page(2, 5);
+      assert.deepEqual(beyond.entries, []);
+      assert.equal(beyond.total, 5);
+      const totalOnly = await page(0, 0);
+      assert.deepEqual(totalOnly.entries, []);
+      assert.equal(totalOnly.total, 5);
+      const filtered = await store.search(query(['Patient'], family('smith'), { count: 1, total: 'accurate' }));
+      assert.equal(filtered.entries.length, 1);
+      assert.equal(filtered.total, 2);
+      const estimate = await store.search(query(['Patient'], family('smith'), { total: 'estimate' }));
+      assert.equal(typeof estimate.total, 'number');
+      // Unsorted paging still partitions the result: no duplicates, nothing lost.
+      const seen: string[] = [];
+      for (let offset = 0; offset < 20; offset += 3) seen.push(...(await store.search(query(['Patient', 'Observation', 'ValueSet'], undefined, { count: 3, offset }))).entries.map((e) => `${e.resourceType}/${e.id}`));
+      assert.equal(seen.length, 12);
+      assert.equal(new Set(seen).size, 12);
+    });
+  });
+
+  describe('search after updates and deletes', () => {
+    let store: Store;
+    beforeEach(async () => {
+      store = await open();
+      await loadDataset(store);
+    });
+    afterEach(async () => {
+      await store.close();
+    });
+
+    it('forgets the index entries of a deleted resource, for chains and _has too', async () => {
+      await remove(store, 'Patient', 'p2');
+      assert.deepEqual(await idSet(store, query(['Patient'], family('smith'))), ['p1']);
+      assert.deepEqual(await idSet(store, query(['Patient'], { op: 'missing', param: 'family', kind: 'string', missing: false })), ['p1', 'p3', 'p4']);
+      assert.deepEqual(await idSet(store, query(['Observation'], { op: 'chain', param: 'subject', targetTypes: ['Patient'], where: family('smithson') })), []);
+      assert.deepEqual(await idSet(store, query(['Practitioner'], { op: 'has', targetType: 'Patient', param: 'general-practitioner', where: gender('female') })), []);
+      const total = await store.search(query(['Patient'], undefined, { total: 'accurate', count: 0 }));
+      assert.equal(total.total, 4);
+    });
+
+    it('searches the new entries after an update, and chains see the target update', async () => {
+      await put(store, { resourceType: 'Patient', id: 'p2' }, [{ kind: 'string', param: 'family', norm: 'brown', exact: 'Brown' }]);
+      assert.deepEqual(await idSet(store, query(['Patient'], family('smith'))), ['p1']);
+      assert.deepEqual(await idSet(store, query(['Patient'], family('brown'))), ['p2']);
+      assert.deepEqual(await idSet(store, query(['Observation'], { op: 'chain', param: 'subject', targetTypes: ['Patient'], where: family('brown') })), ['o2']);
+      assert.deepEqual(await idSet(store, query(['Patient'], { op: 'token', param: 'identifier', code: '222' })), []);
+    });
+  });
+}

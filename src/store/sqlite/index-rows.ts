@@ -1,0 +1,68 @@
+/**
+ * Persisting search index entries into the typed index tables (FHIR R4 §3.1.1 search.html
+ * "Search Parameter Types"). The rows of a resource are replaced on every write and removed on delete.
+ */
+import type { IndexEntry } from '../../search/index-entry';
+import type { StatementCache } from './connection';
+import { COMPONENT_SEPARATOR, INDEX_TABLE } from './schema';
+
+const TABLES = Object.values(INDEX_TABLE);
+
+/** Removes every index row of a resource (components first: they reference composite rows). */
+export function deleteIndexRows(st: StatementCache, rid: number): void {
+  for (const table of TABLES) if (table !== INDEX_TABLE.composite) st.get(`DELETE FROM ${table} WHERE rid = ?`).run(rid);
+  st.get(`DELETE FROM ${INDEX_TABLE.composite} WHERE rid = ?`).run(rid);
+}
+
+export function insertIndexRows(st: StatementCache, rid: number, type: string, entries: readonly IndexEntry[]): void {
+  for (const e of entries) {
+    if (e.kind === 'composite') {
+      const cid = Number(st.get('INSERT INTO ix_composite (rid, type, param) VALUES (?, ?, ?)').run(rid, type, e.param).lastInsertRowid);
+      for (const c of e.components) {
+        if (c.kind === 'composite') throw new Error(`composite ${e.param} nests composite ${c.param}: not supported`);
+        insertEntry(st, rid, type, `${e.param}${COMPONENT_SEPARATOR}${c.param}`, c, cid);
+      }
+    } else {
+      insertEntry(st, rid, type, e.param, e, null);
+    }
+  }
+}
+
+function insertEntry(st: StatementCache, rid: number, type: string, param: string, e: Exclude<IndexEntry, { kind: 'composite' }>, cid: number | null): void {
+  switch (e.kind) {
+    case 'token':
+      st.get('INSERT INTO ix_token (rid, type, param, system, code, text, cid) VALUES (?, ?, ?, ?, ?, ?, ?)').run(rid, type, param, e.system, e.code, e.text ?? null, cid);
+      return;
+    case 'string':
+      st.get('INSERT INTO ix_string (rid, type, param, norm, exact, cid) VALUES (?, ?, ?, ?, ?, ?)').run(rid, type, param, e.norm, e.exact, cid);
+      return;
+    case 'date':
+      st.get('INSERT INTO ix_date (rid, type, param, low, high, cid) VALUES (?, ?, ?, ?, ?, ?)').run(rid, type, param, e.low, e.high, cid);
+      return;
+    case 'number':
+      st.get('INSERT INTO ix_number (rid, type, param, value, low, high, cid) VALUES (?, ?, ?, ?, ?, ?, ?)').run(rid, type, param, e.value, e.low, e.high, cid);
+      return;
+    case 'quantity':
+      st.get('INSERT INTO ix_quantity (rid, type, param, system, code, unit, value, low, high, cid) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').run(
+        rid,
+        type,
+        param,
+        e.system,
+        e.code,
+        e.unit ?? null,
+        e.value,
+        e.low,
+        e.high,
+        cid,
+      );
+      return;
+    case 'reference':
+      st.get(
+        'INSERT INTO ix_reference (rid, type, param, target_type, target_id, target_version, url, url_version, identifier_system, identifier_value, cid) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      ).run(rid, type, param, e.targetType, e.targetId, e.targetVersion ?? null, e.url, e.urlVersion ?? null, e.identifierSystem ?? null, e.identifierValue ?? null, cid);
+      return;
+    case 'uri':
+      st.get('INSERT INTO ix_uri (rid, type, param, value, cid) VALUES (?, ?, ?, ?, ?)').run(rid, type, param, e.value, cid);
+      return;
+  }
+}

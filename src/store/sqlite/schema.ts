@@ -1,0 +1,189 @@
+/**
+ * SQLite schema and migrations of the embedded store (FHIR R4 §3.1.0 http.html "versioning" and
+ * "history"; §3.1.1 search.html "Search Parameter Types" for the typed index tables).
+ *
+ * - `resource`: one row per (type, id) holding the current version (a delete leaves a tombstone row
+ *   with `deleted = 1` and no JSON). Its `rid` keys the index rows and never changes on update.
+ * - `version`: every version, with a global, monotonically increasing `seq` (history order, paging).
+ * - `ix_*`: one table per IndexEntry kind. Rows of a resource are replaced on every write and removed
+ *   on delete, so index tables only ever describe live resources. Components of a composite entry live
+ *   in the typed tables with `cid` pointing at their `ix_composite` row and `param` set to
+ *   `<composite>$<component>` so that plain searches never see them.
+ *
+ * Times are epoch milliseconds (INTEGER); ranges are REAL (±Infinity allowed).
+ * Migrations are applied in order and recorded in `PRAGMA user_version`.
+ */
+import type Database from 'better-sqlite3';
+import type { IndexKind } from '../../search/index-entry';
+
+/** The index table of each IndexEntry kind. */
+export const INDEX_TABLE: Readonly<Record<IndexKind, string>> = Object.freeze({
+  token: 'ix_token',
+  string: 'ix_string',
+  date: 'ix_date',
+  number: 'ix_number',
+  quantity: 'ix_quantity',
+  reference: 'ix_reference',
+  uri: 'ix_uri',
+  composite: 'ix_composite',
+});
+
+/** Separator between a composite parameter and its component's parameter in component rows. */
+export const COMPONENT_SEPARATOR = '$';
+
+const V1 = `
+CREATE TABLE resource (
+  rid INTEGER PRIMARY KEY,
+  type TEXT NOT NULL,
+  id TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  last_updated INTEGER NOT NULL,
+  deleted INTEGER NOT NULL DEFAULT 0,
+  method TEXT NOT NULL,
+  json TEXT,
+  UNIQUE (type, id)
+);
+CREATE INDEX resource_type_updated ON resource (type, last_updated);
+
+CREATE TABLE version (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  type TEXT NOT NULL,
+  id TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  last_updated INTEGER NOT NULL,
+  deleted INTEGER NOT NULL DEFAULT 0,
+  method TEXT NOT NULL,
+  json TEXT,
+  UNIQUE (type, id, version)
+);
+CREATE INDEX version_updated ON version (last_updated);
+CREATE INDEX version_type_updated ON version (type, last_updated);
+
+CREATE TABLE ix_composite (
+  cid INTEGER PRIMARY KEY,
+  rid INTEGER NOT NULL REFERENCES resource (rid),
+  type TEXT NOT NULL,
+  param TEXT NOT NULL
+);
+CREATE INDEX ix_composite_rid ON ix_composite (rid, param);
+CREATE INDEX ix_composite_param ON ix_composite (type, param);
+
+CREATE TABLE ix_token (
+  rid INTEGER NOT NULL REFERENCES resource (rid),
+  type TEXT NOT NULL,
+  param TEXT NOT NULL,
+  system TEXT,
+  code TEXT,
+  text TEXT,
+  cid INTEGER REFERENCES ix_composite (cid)
+);
+CREATE INDEX ix_token_code ON ix_token (type, param, code, system);
+CREATE INDEX ix_token_text ON ix_token (type, param, text) WHERE text IS NOT NULL;
+CREATE INDEX ix_token_rid ON ix_token (rid, param);
+CREATE INDEX ix_token_cid ON ix_token (cid) WHERE cid IS NOT NULL;
+
+CREATE TABLE ix_string (
+  rid INTEGER NOT NULL REFERENCES resource (rid),
+  type TEXT NOT NULL,
+  param TEXT NOT NULL,
+  norm TEXT NOT NULL,
+  exact TEXT NOT NULL,
+  cid INTEGER REFERENCES ix_composite (cid)
+);
+CREATE INDEX ix_string_norm ON ix_string (type, param, norm);
+CREATE INDEX ix_string_rid ON ix_string (rid, param);
+CREATE INDEX ix_string_cid ON ix_string (cid) WHERE cid IS NOT NULL;
+
+CREATE TABLE ix_date (
+  rid INTEGER NOT NULL REFERENCES resource (rid),
+  type TEXT NOT NULL,
+  param TEXT NOT NULL,
+  low REAL NOT NULL,
+  high REAL NOT NULL,
+  cid INTEGER REFERENCES ix_composite (cid)
+);
+CREATE INDEX ix_date_low ON ix_date (type, param, low, high);
+CREATE INDEX ix_date_high ON ix_date (type, param, high);
+CREATE INDEX ix_date_rid ON ix_date (rid, param);
+CREATE INDEX ix_date_cid ON ix_date (cid) WHERE cid IS NOT NULL;
+
+CREATE TABLE ix_number (
+  rid INTEGER NOT NULL REFERENCES resource (rid),
+  type TEXT NOT NULL,
+  param TEXT NOT NULL,
+  value REAL NOT NULL,
+  low REAL NOT NULL,
+  high REAL NOT NULL,
+  cid INTEGER REFERENCES ix_composite (cid)
+);
+CREATE INDEX ix_number_low ON ix_number (type, param, low, high);
+CREATE INDEX ix_number_high ON ix_number (type, param, high);
+CREATE INDEX ix_number_rid ON ix_number (rid, param);
+CREATE INDEX ix_number_cid ON ix_number (cid) WHERE cid IS NOT NULL;
+
+CREATE TABLE ix_quantity (
+  rid INTEGER NOT NULL REFERENCES resource (rid),
+  type TEXT NOT NULL,
+  param TEXT NOT NULL,
+  system TEXT,
+  code TEXT,
+  unit TEXT,
+  value REAL NOT NULL,
+  low REAL NOT NULL,
+  high REAL NOT NULL,
+  cid INTEGER REFERENCES ix_composite (cid)
+);
+CREATE INDEX ix_quantity_low ON ix_quantity (type, param, low, high);
+CREATE INDEX ix_quantity_high ON ix_quantity (type, param, high);
+CREATE INDEX ix_quantity_rid ON ix_quantity (rid, param);
+CREATE INDEX ix_quantity_cid ON ix_quantity (cid) WHERE cid IS NOT NULL;
+
+CREATE TABLE ix_reference (
+  rid INTEGER NOT NULL REFERENCES resource (rid),
+  type TEXT NOT NULL,
+  param TEXT NOT NULL,
+  target_type TEXT,
+  target_id TEXT,
+  target_version TEXT,
+  url TEXT,
+  url_version TEXT,
+  identifier_system TEXT,
+  identifier_value TEXT,
+  cid INTEGER REFERENCES ix_composite (cid)
+);
+CREATE INDEX ix_reference_target ON ix_reference (type, param, target_id, target_type);
+CREATE INDEX ix_reference_reverse ON ix_reference (target_type, target_id, param, type);
+CREATE INDEX ix_reference_url ON ix_reference (type, param, url) WHERE url IS NOT NULL;
+CREATE INDEX ix_reference_identifier ON ix_reference (type, param, identifier_value) WHERE identifier_value IS NOT NULL;
+CREATE INDEX ix_reference_rid ON ix_reference (rid, param);
+CREATE INDEX ix_reference_cid ON ix_reference (cid) WHERE cid IS NOT NULL;
+
+CREATE TABLE ix_uri (
+  rid INTEGER NOT NULL REFERENCES resource (rid),
+  type TEXT NOT NULL,
+  param TEXT NOT NULL,
+  value TEXT NOT NULL,
+  cid INTEGER REFERENCES ix_composite (cid)
+);
+CREATE INDEX ix_uri_value ON ix_uri (type, param, value);
+CREATE INDEX ix_uri_rid ON ix_uri (rid, param);
+CREATE INDEX ix_uri_cid ON ix_uri (cid) WHERE cid IS NOT NULL;
+`;
+
+/** Ordered migrations; entry i brings the schema from user_version i to i + 1. Never edit a released one. */
+const MIGRATIONS: readonly string[] = [V1];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/** Applies the missing migrations in one transaction. Refuses a database written by a newer version. */
+export function migrate(db: Database.Database): void {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  if (current > SCHEMA_VERSION) {
+    throw new Error(`The SQLite database has schema version ${current}, newer than this server's ${SCHEMA_VERSION}; upgrade the server.`);
+  }
+  if (current === SCHEMA_VERSION) return;
+  db.transaction(() => {
+    for (let v = current; v < SCHEMA_VERSION; v++) db.exec(MIGRATIONS[v]!);
+    db.pragma(`user_version = ${SCHEMA_VERSION}`);
+  }).immediate();
+}

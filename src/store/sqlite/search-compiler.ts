@@ -1,0 +1,251 @@
+/**
+ * Compiles the search IR to SQL over the typed index tables (FHIR R4 §3.1.1 search.html: parameter
+ * types, modifiers, prefixes, chaining, reverse chaining (`_has`), `:missing`, composite parameters,
+ * `_sort`).
+ *
+ * Every predicate becomes a membership test of the resource row in a subquery over one index table,
+ * led by the selective columns of that table's indexes (type, param, then the value), so SQLite can
+ * drive the search from the index. Values are always bound parameters; LIKE wildcards are escaped.
+ * A resource matches a typed predicate if ANY of its entries for the parameter satisfies it.
+ */
+import { FhirError } from '../../fhir/outcome';
+import type { IndexKind } from '../../search/index-entry';
+import type { CompositePredicate, Predicate, RangePredicate, SearchExpr, SortKey } from '../../search/ir';
+import { rangeCondition, type Bound, type RangeCondition } from '../../search/range-semantics';
+import { COMPONENT_SEPARATOR, INDEX_TABLE } from './schema';
+import { contains, FALSE, frag, inList, join, startsWith, TRUE, type Frag, type SqlValue } from './sql-text';
+
+/** Predicates that live in exactly one index table. */
+type TypedPredicate = Extract<Predicate, { op: 'token' | 'string' | 'date' | 'number' | 'quantity' | 'reference' | 'uri' }>;
+
+const TABLE_OF_OP: Readonly<Record<TypedPredicate['op'], string>> = {
+  token: INDEX_TABLE.token,
+  string: INDEX_TABLE.string,
+  date: INDEX_TABLE.date,
+  number: INDEX_TABLE.number,
+  quantity: INDEX_TABLE.quantity,
+  reference: INDEX_TABLE.reference,
+  uri: INDEX_TABLE.uri,
+};
+
+/** Compiles one search expression; `alias` names the `resource` row the expression is about. */
+export class SearchCompiler {
+  private counter = 0;
+
+  constructor(private readonly now: number = Date.now()) {}
+
+  /** Boolean SQL over `alias` (a row of `resource` whose type is one of `types`; empty = any type). */
+  expr(e: SearchExpr, alias: string, types: readonly string[]): Frag {
+    switch (e.op) {
+      case 'and':
+        return join('AND', e.args.map((a) => this.expr(a, alias, types)));
+      case 'or':
+        return join('OR', e.args.map((a) => this.expr(a, alias, types)));
+      case 'not': {
+        const inner = this.expr(e.arg, alias, types);
+        return { sql: `NOT (${inner.sql})`, params: inner.params };
+      }
+      default:
+        return this.predicate(e, alias, types);
+    }
+  }
+
+  private predicate(p: Predicate, alias: string, types: readonly string[]): Frag {
+    switch (p.op) {
+      case 'token':
+      case 'string':
+      case 'date':
+      case 'number':
+      case 'quantity':
+      case 'reference':
+      case 'uri': {
+        const i = this.alias('i');
+        const cond = this.typedConditions(p, i);
+        return this.member(alias, TABLE_OF_OP[p.op], i, types, p.param, cond);
+      }
+      case 'missing': {
+        const i = this.alias('i');
+        const sub = this.member(alias, INDEX_TABLE[p.kind], i, types, p.param, TRUE);
+        return p.missing ? { sql: `NOT (${sub.sql})`, params: sub.params } : sub;
+      }
+      case 'id':
+        return p.ids.length === 0 ? FALSE : inList(`${alias}.id`, p.ids);
+      case 'lastUpdated':
+        return rangeSql(rangeCondition(p.prefix, p, dateApproxDelta(p, this.now)), `${alias}.last_updated`, `${alias}.last_updated`);
+      case 'chain': {
+        const x = this.alias('x');
+        const t = this.alias('t');
+        const where = this.expr(p.where, t, p.targetTypes);
+        const ttypes = inList(`${t}.type`, p.targetTypes);
+        const xtypes = inList(`${x}.type`, types);
+        const xtargets = inList(`${x}.target_type`, p.targetTypes);
+        return {
+          sql:
+            `${alias}.rid IN (SELECT ${x}.rid FROM ix_reference ${x} WHERE ${xtypes.sql} AND ${x}.param = ? AND ${xtargets.sql} AND ` +
+            `(${x}.target_type, ${x}.target_id) IN (SELECT ${t}.type, ${t}.id FROM resource ${t} WHERE ${ttypes.sql} AND ${t}.deleted = 0 AND (${where.sql})))`,
+          params: [...xtypes.params, p.param, ...xtargets.params, ...ttypes.params, ...where.params],
+        };
+      }
+      case 'has': {
+        const x = this.alias('x');
+        const t = this.alias('t');
+        const where = this.expr(p.where, t, [p.targetType]);
+        return {
+          sql:
+            `(${alias}.type, ${alias}.id) IN (SELECT ${x}.target_type, ${x}.target_id FROM ix_reference ${x} WHERE ${x}.type = ? AND ${x}.param = ? AND ` +
+            `${x}.rid IN (SELECT ${t}.rid FROM resource ${t} WHERE ${t}.type = ? AND ${t}.deleted = 0 AND (${where.sql})))`,
+          params: [p.targetType, p.param, p.targetType, ...where.params],
+        };
+      }
+      case 'composite':
+        return this.composite(p, alias, types);
+    }
+  }
+
+  /** `alias.rid IN (SELECT rid FROM table WHERE type/param match AND cond)`. */
+  private member(alias: string, table: string, i: string, types: readonly string[], param: string, cond: Frag): Frag {
+    const t = inList(`${i}.type`, types);
+    return {
+      sql: `${alias}.rid IN (SELECT ${i}.rid FROM ${table} ${i} WHERE ${t.sql} AND ${i}.param = ? AND (${cond.sql}))`,
+      params: [...t.params, param, ...cond.params],
+    };
+  }
+
+  private composite(p: CompositePredicate, alias: string, types: readonly string[]): Frag {
+    const c = this.alias('c');
+    const parts: Frag[] = p.components.map((comp) => {
+      if (!isTyped(comp)) throw new FhirError('unsupported', `composite ${p.param}: a ${comp.op} component is not supported`);
+      const i = this.alias('i');
+      const cond = this.typedConditions(comp, i);
+      const t = inList(`${i}.type`, types);
+      return {
+        sql: `${c}.cid IN (SELECT ${i}.cid FROM ${TABLE_OF_OP[comp.op]} ${i} WHERE ${t.sql} AND ${i}.param = ? AND (${cond.sql}))`,
+        params: [...t.params, `${p.param}${COMPONENT_SEPARATOR}${comp.param}`, ...cond.params],
+      };
+    });
+    const t = inList(`${c}.type`, types);
+    const all = join('AND', parts);
+    return {
+      sql: `${alias}.rid IN (SELECT ${c}.rid FROM ix_composite ${c} WHERE ${t.sql} AND ${c}.param = ? AND (${all.sql}))`,
+      params: [...t.params, p.param, ...all.params],
+    };
+  }
+
+  /** The condition on one index row (alias `i`) of the predicate's table. */
+  private typedConditions(p: TypedPredicate, i: string): Frag {
+    switch (p.op) {
+      case 'token': {
+        const parts: Frag[] = [];
+        if (p.code !== undefined) parts.push(frag(`${i}.code = ?`, p.code));
+        if (p.system === null) parts.push(frag(`${i}.system IS NULL`));
+        else if (p.system !== undefined) parts.push(frag(`${i}.system = ?`, p.system));
+        if (p.text !== undefined) parts.push(startsWith(`${i}.text`, p.text));
+        if (p.ofType !== undefined) throw new FhirError('unsupported', `${p.param}:of-type is not supported by the SQLite store`);
+        if (p.anyOf !== undefined) {
+          if (p.anyOf.length === 0) return FALSE;
+          const codes = [...new Set(p.anyOf.map((c) => c.code))];
+          parts.push(inList(`${i}.code`, codes));
+          parts.push(join('OR', p.anyOf.map((c) => frag(`${i}.code = ? AND ${i}.system IS ?`, c.code, c.system))));
+        }
+        return join('AND', parts);
+      }
+      case 'string':
+        if (p.mode === 'exact') return frag(`${i}.exact = ?`, p.value);
+        if (p.mode === 'contains') return contains(`${i}.norm`, p.value);
+        return startsWith(`${i}.norm`, p.value);
+      case 'date':
+        return rangeSql(rangeCondition(p.prefix, p, dateApproxDelta(p, this.now)), `${i}.low`, `${i}.high`);
+      case 'number':
+        return rangeSql(rangeCondition(p.prefix, p, numberApproxDelta(p)), `${i}.low`, `${i}.high`);
+      case 'quantity': {
+        const parts: Frag[] = [];
+        if (typeof p.system === 'string') {
+          parts.push(frag(`${i}.system = ?`, p.system));
+          if (typeof p.code === 'string') parts.push(frag(`${i}.code = ?`, p.code));
+        } else if (typeof p.code === 'string') {
+          // `value||unit`: any system, the code or the unit as written.
+          parts.push(frag(`${i}.code = ? OR ${i}.unit = ?`, p.code, p.code));
+        }
+        parts.push(rangeSql(rangeCondition(p.prefix, p, numberApproxDelta(p)), `${i}.low`, `${i}.high`));
+        return join('AND', parts);
+      }
+      case 'reference': {
+        const parts: Frag[] = [];
+        if (p.targetTypes !== undefined && p.targetTypes.length > 0) parts.push(inList(`${i}.target_type`, p.targetTypes));
+        if (p.id !== undefined) parts.push(frag(`${i}.target_id = ?`, p.id));
+        if (p.version !== undefined) parts.push(frag(`${i}.target_version = ?`, p.version));
+        if (p.url !== undefined) parts.push(frag(`${i}.url = ?`, p.url));
+        if (p.urlVersion !== undefined) parts.push(frag(`${i}.url_version = ?`, p.urlVersion));
+        if (p.identifier !== undefined) {
+          parts.push(frag(`${i}.identifier_value = ?`, p.identifier.value));
+          if (p.identifier.system === null) parts.push(frag(`${i}.identifier_system IS NULL`));
+          else if (p.identifier.system !== undefined) parts.push(frag(`${i}.identifier_system = ?`, p.identifier.system));
+        }
+        return join('AND', parts);
+      }
+      case 'uri':
+        if (p.mode === 'exact') return frag(`${i}.value = ?`, p.value);
+        if (p.mode === 'below') return startsWith(`${i}.value`, p.value);
+        // above: the stored uri is a prefix of the query value.
+        return frag(`${i}.value <= ? AND ${i}.value = substr(?, 1, length(${i}.value))`, p.value, p.value);
+    }
+  }
+
+  /** ORDER BY expressions (with their bound values) for the sort keys; `alias` is the result row. */
+  sortColumns(keys: readonly SortKey[], alias: string): Frag[] {
+    return keys.map((k) => {
+      if (k.kind === 'special') {
+        if (k.param === '_id') return frag(`${alias}.id`);
+        if (k.param === '_lastUpdated') return frag(`${alias}.last_updated`);
+        throw new FhirError('unsupported', `sorting by ${k.param} is not supported`);
+      }
+      const agg = k.descending ? 'MAX' : 'MIN';
+      const col = SORT_COLUMN[k.kind];
+      if (col === undefined) throw new FhirError('unsupported', `sorting by the ${k.kind} parameter ${k.param} is not supported`);
+      const s = this.alias('s');
+      const value = col(s, k.descending);
+      return frag(`(SELECT ${agg}(${value}) FROM ${INDEX_TABLE[k.kind]} ${s} WHERE ${s}.rid = ${alias}.rid AND ${s}.param = ?)`, k.param);
+    });
+  }
+
+  private alias(prefix: string): string {
+    return `${prefix}${++this.counter}`;
+  }
+}
+
+/** The value a sort uses per kind: ascending by the lowest value, descending by the highest. */
+const SORT_COLUMN: Partial<Record<IndexKind, (s: string, descending: boolean) => string>> = {
+  string: (s) => `${s}.norm`,
+  token: (s) => `COALESCE(${s}.code, ${s}.text)`,
+  date: (s, d) => (d ? `${s}.high` : `${s}.low`),
+  number: (s) => `${s}.value`,
+  quantity: (s) => `${s}.value`,
+  reference: (s) => `COALESCE(${s}.target_type || '/' || ${s}.target_id, ${s}.url)`,
+  uri: (s) => `${s}.value`,
+};
+
+function isTyped(p: Predicate): p is TypedPredicate {
+  return p.op in TABLE_OF_OP;
+}
+
+/** The range condition as SQL over the stored bounds (`low` and `high` columns). */
+function rangeSql(cond: RangeCondition, lowCol: string, highCol: string): Frag {
+  const col = (b: Bound): string => (b.field === 'low' ? lowCol : highCol);
+  const all = join(
+    'AND',
+    cond.all.map((b) => frag(`${col(b)} ${b.cmp} ?`, b.value)),
+  );
+  return cond.negate ? { sql: `NOT (${all.sql})`, params: all.params } : all;
+}
+
+/** `ap` on dates: 10% of the distance between now and the query value (§3.1.1.4 "ap"). */
+export function dateApproxDelta(q: { low: number; high: number }, now: number): number {
+  return Math.abs(now - (q.low + q.high) / 2) * 0.1;
+}
+
+/** `ap` on numbers and quantities: 10% of the value (§3.1.1.4 "ap"). */
+export function numberApproxDelta(q: RangePredicate): number {
+  return Math.abs(q.value ?? (q.low + q.high) / 2) * 0.1;
+}
+
+export type { SqlValue };

@@ -1,0 +1,64 @@
+/**
+ * Helpers for building SQL from search values with bound parameters only (FHIR R4 §3.1.1 search.html
+ * "string" and "uri" matching: prefix and substring semantics without splicing user text).
+ */
+
+export type SqlValue = string | number | null;
+
+/** A piece of SQL and the values bound to its `?` placeholders, in order. */
+export interface Frag {
+  sql: string;
+  params: SqlValue[];
+}
+
+export const frag = (sql: string, ...params: SqlValue[]): Frag => ({ sql, params });
+export const TRUE: Frag = frag('1');
+export const FALSE: Frag = frag('0');
+
+/** Joins fragments with `AND`/`OR` (empty: the neutral element). */
+export function join(op: 'AND' | 'OR', parts: readonly Frag[]): Frag {
+  if (parts.length === 0) return op === 'AND' ? TRUE : FALSE;
+  if (parts.length === 1) return parts[0]!;
+  return { sql: parts.map((p) => `(${p.sql})`).join(` ${op} `), params: parts.flatMap((p) => p.params) };
+}
+
+/** `col = ?` for one value, `col IN (?, ...)` for several, TRUE for none (no restriction). */
+export function inList(col: string, values: readonly string[]): Frag {
+  if (values.length === 0) return TRUE;
+  if (values.length === 1) return frag(`${col} = ?`, values[0]!);
+  return { sql: `${col} IN (${values.map(() => '?').join(', ')})`, params: [...values] };
+}
+
+/**
+ * The smallest string greater than every string starting with `prefix`, in SQLite's BINARY order
+ * (UTF-8 bytes, i.e. code point order): the last code point incremented. Undefined when no such bound
+ * exists (empty prefix, or only U+10FFFF).
+ */
+export function prefixUpperBound(prefix: string): string | undefined {
+  const cps = Array.from(prefix, (c) => c.codePointAt(0)!);
+  while (cps.length > 0) {
+    const last = cps.pop()!;
+    if (last < 0x10ffff) {
+      cps.push(last + 1 === 0xd800 ? 0xe000 : last + 1);
+      return String.fromCodePoint(...cps);
+    }
+  }
+  return undefined;
+}
+
+/** `col` starts with `prefix`, as an index range (no LIKE, so no wildcard in the value can leak). */
+export function startsWith(col: string, prefix: string): Frag {
+  if (prefix === '') return TRUE;
+  const upper = prefixUpperBound(prefix);
+  return upper === undefined ? frag(`${col} >= ?`, prefix) : frag(`${col} >= ? AND ${col} < ?`, prefix, upper);
+}
+
+/** Escapes LIKE's wildcards and the escape character itself (use with `ESCAPE '\'`). */
+export function escapeLike(text: string): string {
+  return text.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
+
+/** `col` contains `text` (LIKE with every wildcard in the value escaped). */
+export function contains(col: string, text: string): Frag {
+  return frag(`${col} LIKE ? ESCAPE '\\'`, `%${escapeLike(text)}%`);
+}

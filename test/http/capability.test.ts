@@ -1,0 +1,44 @@
+/**
+ * `/metadata` (FHIR R4 http.html#capabilities): a truthful CapabilityStatement generated from what is
+ * registered, identical to the published copy in capability-statement/.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import request from 'supertest';
+import { resourceTypes } from '../../src/definitions/resource-types';
+import { canonical, PUBLISHED_CAPABILITY_PATH } from '../helpers/capability';
+import { testApp, type TestApp } from '../helpers/test-app';
+
+describe('HTTP: CapabilityStatement', () => {
+  let t: TestApp;
+  before(() => {
+    t = testApp();
+  });
+  after(() => t.close());
+
+  it('serves an R4 CapabilityStatement covering every R4 resource type', async () => {
+    const res = await request(t.app).get('/fhir/metadata');
+    assert.equal(res.status, 200);
+    assert.equal(res.body.resourceType, 'CapabilityStatement');
+    assert.equal(res.body.fhirVersion, '4.0.1');
+    assert.equal(res.body.kind, 'instance');
+    const types = res.body.rest[0].resource.map((r: { type: string }) => r.type);
+    assert.equal(types.length, resourceTypes().size);
+    assert.equal(resourceTypes().size, 146, 'R4 defines 146 concrete resource types');
+    assert.deepEqual(res.body.patchFormat, ['application/json-patch+json', 'application/fhir+json']);
+    const sysInteractions = res.body.rest[0].interaction.map((i: { code: string }) => i.code);
+    assert.deepEqual(sysInteractions.sort(), ['batch', 'history-system', 'search-system', 'transaction']);
+  });
+
+  it('matches the published copy in capability-statement/ (run `npm run capability` after changing what is registered)', async () => {
+    const res = await request(t.app).get('/fhir/metadata');
+    const published = JSON.parse(fs.readFileSync(PUBLISHED_CAPABILITY_PATH, 'utf8'));
+    assert.deepEqual(canonical(res.body), published);
+  });
+
+  it('a validated CapabilityStatement: the server accepts its own statement as a resource', async () => {
+    const res = await request(t.app).get('/fhir/metadata');
+    const stored = await request(t.app).post('/fhir/CapabilityStatement').set('Content-Type', 'application/fhir+json').send(JSON.stringify(res.body));
+    assert.equal(stored.status, 201, stored.text);
+  });
+});
