@@ -5,6 +5,7 @@
  * p50/p95/p99 can be computed (autocannon's own histogram has no p95); CPU time of the server
  * child and of this process (the load generator) is sampled around the measured run.
  */
+import os from 'node:os';
 import autocannon from 'autocannon';
 import type { Target } from './child';
 
@@ -50,6 +51,21 @@ export interface Measurement {
   serverCpu: number;
   /** CPU used by the load generator (this process), as a percentage of one core. */
   loadgenCpu: number;
+  /**
+   * CPU used by everything else on the machine during the run (machine-wide busy time minus the
+   * two above), as a percentage of one core: a noise indicator — a high value means another
+   * process competed for the cores and the figures of this row are pessimistic.
+   */
+  otherCpu: number;
+  /** With several rounds: the lowest and highest req/s seen (the reported row is the median round). */
+  rpsRange?: [number, number];
+}
+
+/** Machine-wide busy CPU time (all cores, milliseconds) from the kernel's counters. */
+function machineBusyMs(): number {
+  let busy = 0;
+  for (const c of os.cpus()) busy += c.times.user + c.times.nice + c.times.sys + c.times.irq;
+  return busy;
 }
 
 /** Nearest-rank percentile of sorted values; NaN when empty. */
@@ -117,10 +133,12 @@ export async function measure(target: Target, scenario: Scenario, opts: LoadOpti
   const log = new LatencyLog();
   const serverBefore = await target.cpuMicros();
   const loadBefore = process.cpuUsage();
+  const machineBefore = machineBusyMs();
   const wallBefore = process.hrtime.bigint();
   const result = await runOnce(target, scenario, opts.seconds, opts.connections, (ms) => log.add(ms));
   const wallMicros = Number(process.hrtime.bigint() - wallBefore) / 1000;
   const loadUsed = process.cpuUsage(loadBefore);
+  const machineUsedMicros = (machineBusyMs() - machineBefore) * 1000;
   const serverUsed = (await target.cpuMicros()) - serverBefore;
   const sorted = log.sorted();
   const statuses: Record<string, number> = {};
@@ -142,5 +160,6 @@ export async function measure(target: Target, scenario: Scenario, opts: LoadOpti
     statuses,
     serverCpu: (100 * serverUsed) / wallMicros,
     loadgenCpu: (100 * (loadUsed.user + loadUsed.system)) / wallMicros,
+    otherCpu: Math.max(0, (100 * (machineUsedMicros - serverUsed - loadUsed.user - loadUsed.system)) / wallMicros),
   };
 }

@@ -29,11 +29,13 @@ function statusText(m: Measurement): string {
 }
 
 export function formatResults(results: readonly Measurement[]): string {
-  const header = ['scenario', 'target', 'req/s', 'p50 ms', 'p95 ms', 'p99 ms', 'requests', 'errors', 'non-2xx', 'server CPU', 'loadgen CPU'];
+  const ranged = results.some((m) => m.rpsRange !== undefined);
+  const header = ['scenario', 'target', 'req/s', ...(ranged ? ['req/s range'] : []), 'p50 ms', 'p95 ms', 'p99 ms', 'requests', 'errors', 'non-2xx', 'server CPU', 'loadgen CPU', 'other CPU'];
   const rows = results.map((m) => [
     m.scenario,
     TARGET_LABEL[m.target],
     fixed(m.rps, 0),
+    ...(ranged ? [m.rpsRange ? `${fixed(m.rpsRange[0], 0)}-${fixed(m.rpsRange[1], 0)}` : '-'] : []),
     fixed(m.p50, 2),
     fixed(m.p95, 2),
     fixed(m.p99, 2),
@@ -42,8 +44,10 @@ export function formatResults(results: readonly Measurement[]): string {
     statusText(m),
     `${fixed(m.serverCpu, 0)}%`,
     `${fixed(m.loadgenCpu, 0)}%`,
+    `${fixed(m.otherCpu, 0)}%`,
   ]);
-  return table(header, rows, new Set([2, 3, 4, 5, 6, 7, 9, 10]));
+  const left = new Set(['scenario', 'target', 'non-2xx']);
+  return table(header, rows, new Set(header.map((h, i) => (left.has(h) ? -1 : i))));
 }
 
 export function formatRatios(results: readonly Measurement[]): string {

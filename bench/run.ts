@@ -8,9 +8,13 @@
  *   BENCH_SECONDS          measured seconds per scenario and target   (default 10; --quick 2)
  *   BENCH_WARMUP_SECONDS   discarded warm-up seconds before each run  (default 3; --quick 1)
  *   BENCH_CONNECTIONS      concurrent keep-alive connections          (default 10)
+ *   BENCH_ROUNDS           rounds of every (scenario, target) run; the median round by req/s is
+ *                          reported, with the range (default 1)
  *   BENCH_PATIENTS         Patients seeded before measuring           (default 1000; --quick 200)
  *   BENCH_SCENARIOS        comma-separated subset of read,update,create (default all three)
  *   BENCH_JSON             file to write the raw measurements to as JSON (optional)
+ *   BENCH_MEMORY_STORE=1   also measure the FHIR server over `:memory:` (no disk I/O: separates
+ *                          the CPU cost of a write from its durability cost)
  *
  * Exits non-zero only when the harness fails (a server does not start, seeding fails, a baseline
  * answers other bytes); slow figures are reported, never fatal.
@@ -21,14 +25,16 @@ import path from 'node:path';
 import { writeBodies } from './baselines';
 import { spawnTarget, type Target } from './child';
 import { startFhirTarget } from './fhir';
-import { measure, type LoadOptions, type Measurement, type Scenario, type ScenarioName } from './load';
+import { measure, percentile, type LoadOptions, type Measurement, type Scenario, type ScenarioName } from './load';
 import { formatRatios, formatResults, readTargetLine } from './report';
 import { checkTarget, createScenario, fetchBodies, readScenario, seedPatients, updateScenario } from './workload';
 
 interface Settings extends LoadOptions {
   patients: number;
+  rounds: number;
   scenarios: ScenarioName[];
   jsonOut: string | undefined;
+  memoryStore: boolean;
   quick: boolean;
 }
 
@@ -55,8 +61,10 @@ function readSettings(argv: readonly string[]): Settings {
     warmupSeconds: positiveInt('BENCH_WARMUP_SECONDS', quick ? 1 : 3, 0),
     connections: positiveInt('BENCH_CONNECTIONS', 10),
     patients: positiveInt('BENCH_PATIENTS', quick ? 200 : 1000),
+    rounds: positiveInt('BENCH_ROUNDS', 1),
     scenarios: scenarios as ScenarioName[],
     jsonOut: process.env['BENCH_JSON']?.trim() || undefined,
+    memoryStore: ['1', 'true', 'yes'].includes(process.env['BENCH_MEMORY_STORE']?.trim().toLowerCase() ?? ''),
   };
 }
 
@@ -64,7 +72,10 @@ function machine(): string {
   const cpus = os.cpus();
   return [
     `node ${process.version} on ${os.type()} ${os.release()} (${os.arch()})`,
-    `${os.availableParallelism()} CPU(s): ${cpus[0]?.model ?? 'unknown'}; memory ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB`,
+    `${os.availableParallelism()} CPU(s): ${cpus[0]?.model ?? 'unknown'}; memory ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB; load average ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
   ].join('\n');
 }
 
@@ -74,6 +85,55 @@ function fileSize(file: string): number {
   } catch {
     return 0;
   }
+}
+
+/** Latency of a 4 KiB append + fdatasync in `dir`: what one durable commit costs at least. */
+function fsyncProbe(dir: string, rounds = 50): { p50: number; p90: number } {
+  const file = path.join(dir, 'fsync.probe');
+  const fd = fs.openSync(file, 'w');
+  const block = Buffer.alloc(4096, 0x61);
+  const times = new Float64Array(rounds);
+  try {
+    for (let i = 0; i < rounds; i++) {
+      fs.writeSync(fd, block);
+      const t0 = process.hrtime.bigint();
+      fs.fdatasyncSync(fd);
+      times[i] = Number(process.hrtime.bigint() - t0) / 1e6;
+    }
+  } finally {
+    fs.closeSync(fd);
+    fs.rmSync(file, { force: true });
+  }
+  times.sort();
+  return { p50: percentile(times, 50), p90: percentile(times, 90) };
+}
+
+/** Per (scenario, target), the median round by req/s, annotated with the range over the rounds. */
+function medianRounds(all: readonly Measurement[]): Measurement[] {
+  const groups = new Map<string, Measurement[]>();
+  for (const m of all) {
+    const key = `${m.scenario} ${m.target}`;
+    const g = groups.get(key) ?? [];
+    g.push(m);
+    groups.set(key, g);
+  }
+  return [...groups.values()].flatMap((g) => {
+    const sorted = [...g].sort((a, b) => a.rps - b.rps);
+    const median = sorted[Math.floor((sorted.length - 1) / 2)];
+    if (!median) return [];
+    return [g.length > 1 ? { ...median, rpsRange: [sorted[0]?.rps ?? median.rps, sorted[sorted.length - 1]?.rps ?? median.rps] as [number, number] } : median];
+  });
+}
+
+const NOISY_OTHER_CPU = 25;
+
+function noiseWarning(results: readonly Measurement[]): string[] {
+  const noisy = results.filter((m) => m.otherCpu >= NOISY_OTHER_CPU);
+  if (noisy.length === 0) return [];
+  return [
+    '',
+    `WARNING: other processes used >= ${NOISY_OTHER_CPU}% of a core during ${noisy.map((m) => `${m.scenario}/${m.target}`).join(', ')}; those rows are pessimistic (re-run on a quiet machine or with BENCH_ROUNDS=3).`,
+  ];
 }
 
 const log = (msg: string): void => {
@@ -110,16 +170,33 @@ async function main(): Promise<number> {
     log(`settings: ${settings.seconds} s measured + ${settings.warmupSeconds} s warm-up per run, ${settings.connections} connections, ${settings.patients} seeded Patients, scenarios ${settings.scenarios.join(',')}${settings.quick ? ' (--quick)' : ''}`);
     log(`temporary database: ${sqlitePath}`);
 
+    const fsync = fsyncProbe(dir);
+    const fsyncLine = `fdatasync of 4 KiB on the database's file system (${path.dirname(sqlitePath)}): p50 ${fsync.p50.toFixed(2)} ms, p90 ${fsync.p90.toFixed(2)} ms`;
+    log(fsyncLine);
+
     const fhir = await startFhirTarget(sqlitePath, dir);
     targets.push(fhir);
-    log(`FHIR server ready at ${fhir.url} (pid ${fhir.pid}); seeding ${settings.patients} Patients...`);
-    const seedStart = Date.now();
-    const ids = await seedPatients(fhir, settings.patients);
-    const seedSeconds = (Date.now() - seedStart) / 1000;
+    const fhirTargets = [fhir];
+    if (settings.memoryStore) {
+      const mem = await startFhirTarget(sqlitePath, dir, true);
+      targets.push(mem);
+      fhirTargets.push(mem);
+    }
+    const idsByTarget = new Map<Target, string[]>();
+    let seedSeconds = 0;
+    for (const t of fhirTargets) {
+      log(`${t.kind} server ready at ${t.url} (pid ${t.pid}); seeding ${settings.patients} Patients...`);
+      const seedStart = Date.now();
+      idsByTarget.set(t, await seedPatients(t, settings.patients));
+      const took = (Date.now() - seedStart) / 1000;
+      if (t === fhir) seedSeconds = took;
+      log(`  seeded in ${took.toFixed(1)} s (${(settings.patients / took).toFixed(0)} creates/s, 8 in flight)`);
+    }
+    const ids = idsByTarget.get(fhir) ?? [];
     const bodies = await fetchBodies(fhir, ids);
     const sizes = [...bodies.values()].map((b) => b.length);
     const meanSize = sizes.reduce((a, b) => a + b, 0) / Math.max(1, sizes.length);
-    log(`seeded in ${seedSeconds.toFixed(1)} s (${(settings.patients / seedSeconds).toFixed(0)} creates/s, 8 in flight); Patient JSON ${Math.min(...sizes)}-${Math.max(...sizes)} bytes, mean ${meanSize.toFixed(0)}`);
+    log(`Patient JSON as stored: ${Math.min(...sizes)}-${Math.max(...sizes)} bytes, mean ${meanSize.toFixed(0)}`);
 
     const bodiesFile = path.join(dir, 'bodies.json');
     writeBodies(bodiesFile, bodies);
@@ -127,26 +204,31 @@ async function main(): Promise<number> {
     targets.push(node);
     const express = await spawnTarget('express', [bodiesFile]);
     targets.push(express);
+    for (const t of [node, express]) idsByTarget.set(t, ids);
     const sampleId = ids[0];
     if (sampleId === undefined) throw new Error('no Patient was seeded');
     for (const t of [node, express]) await checkTarget(t, sampleId, bodies.get(sampleId));
-    await checkTarget(fhir, sampleId);
+    for (const t of fhirTargets) await checkTarget(t, idsByTarget.get(t)?.[0] ?? sampleId);
     log(`baselines ready: node ${node.url}, express ${express.url}`);
 
-    const scenarios: Record<ScenarioName, () => Scenario> = {
-      read: () => readScenario(ids),
-      update: () => updateScenario(ids),
-      create: () => createScenario(settings.patients),
+    const scenarioFor = (name: ScenarioName, t: Target): Scenario => {
+      const tIds = idsByTarget.get(t) ?? ids;
+      if (name === 'read') return readScenario(tIds);
+      if (name === 'update') return updateScenario(tIds);
+      return createScenario(settings.patients);
     };
-    const results: Measurement[] = [];
-    for (const name of settings.scenarios) {
-      for (const target of [node, express, fhir]) {
-        log(`running ${name} against ${target.kind}...`);
-        const m = await measure(target, scenarios[name](), settings);
-        log(`  ${m.rps.toFixed(0)} req/s, p50 ${m.p50.toFixed(2)} ms, p99 ${m.p99.toFixed(2)} ms, non-2xx ${m.non2xx}, errors ${m.errors}`);
-        results.push(m);
+    const all: Measurement[] = [];
+    for (let round = 1; round <= settings.rounds; round++) {
+      for (const name of settings.scenarios) {
+        for (const target of [node, express, ...fhirTargets]) {
+          log(`${settings.rounds > 1 ? `round ${round}/${settings.rounds}: ` : ''}running ${name} against ${target.kind}...`);
+          const m = await measure(target, scenarioFor(name, target), settings);
+          log(`  ${m.rps.toFixed(0)} req/s, p50 ${m.p50.toFixed(2)} ms, p99 ${m.p99.toFixed(2)} ms, non-2xx ${m.non2xx}, errors ${m.errors}, other CPU ${m.otherCpu.toFixed(0)}%`);
+          all.push(m);
+        }
       }
     }
+    const results = medianRounds(all);
 
     const dbBytes = fileSize(sqlitePath) + fileSize(`${sqlitePath}-wal`);
     const out = [
@@ -155,17 +237,20 @@ async function main(): Promise<number> {
       machine(),
       '',
       formatResults(results),
+      ...noiseWarning(results),
       '',
       'Throughput ratios (req/s):',
       formatRatios(results),
       '',
       readTargetLine(results),
+      `seeding ${settings.patients} Patients by POST (8 in flight) took ${seedSeconds.toFixed(1)} s`,
+      fsyncLine,
       `SQLite database + WAL at the end: ${(dbBytes / 2 ** 20).toFixed(1)} MiB`,
       '',
     ].join('\n');
     process.stdout.write(out);
     if (settings.jsonOut) {
-      fs.writeFileSync(settings.jsonOut, JSON.stringify({ settings, machine: machine(), meanPatientBytes: meanSize, seedSeconds, results }, null, 2));
+      fs.writeFileSync(settings.jsonOut, JSON.stringify({ settings, machine: machine(), meanPatientBytes: meanSize, seedSeconds, fsync, dbBytes, results, allRounds: all }, null, 2));
       log(`raw measurements written to ${settings.jsonOut}`);
     }
     return 0;

@@ -12,6 +12,7 @@ import type { FhirServices } from './fhir/context';
 import { OperationRegistry } from './operations/registry';
 import { openSqliteStore } from './store/sqlite/sqlite-store';
 import { assertValidResource } from './validation/base-validator';
+import { warmUp } from './validation/schema-validators';
 import { extractIndex } from './search/extract';
 import { defaultSearchParameters } from './search/parameters';
 import { parseSearchQuery } from './search/parse';
@@ -87,6 +88,9 @@ async function main(): Promise<void> {
     throw e;
   }
   const log = createLogger(config.logLevel);
+  // Compile the validators of every resource type once, before the first request arrives.
+  const compileMs = warmUp();
+  log.debug({ compileMs }, 'validators compiled');
   const running = await startServer(config, log);
   log.info({ listening: running.url, baseUrl: config.baseUrl, store: running.services.store.name, database: config.sqlitePath }, `FHIR R4 server listening; base ${config.baseUrl}`);
   const shutdown = (signal: string): void => {

@@ -118,3 +118,29 @@ describe('HTTP: batch and transaction', () => {
     assert.equal(nested.body.entry[0].response.status, '400');
   });
 });
+
+describe('HTTP: transaction reference resolution against absolute fullUrls', () => {
+  it('resolves a relative reference against the base of the entry fullUrl (bundle.html#references)', async () => {
+    const t = testApp();
+    try {
+      const res = await request(t.app)
+        .post('/fhir')
+        .set('Content-Type', FHIR_JSON)
+        .send(JSON.stringify({
+          resourceType: 'Bundle',
+          type: 'transaction',
+          entry: [
+            { fullUrl: 'http://other.example/fhir/Observation/o1', resource: { resourceType: 'Observation', status: 'final', code: { text: 'z' }, subject: { reference: 'Patient/p1' } }, request: { method: 'POST', url: 'Observation' } },
+            { fullUrl: 'http://other.example/fhir/Patient/p1', resource: { resourceType: 'Patient', id: 'p1' }, request: { method: 'POST', url: 'Patient' } },
+          ],
+        }));
+      assert.equal(res.status, 200, res.text);
+      const patientId = (res.body.entry[1].response.location as string).split('/')[1];
+      assert.notEqual(patientId, 'p1', 'POST assigns a new id');
+      const obs = await request(t.app).get(`/fhir/${(res.body.entry[0].response.location as string).replace(/\/_history\/\d+$/, '')}`);
+      assert.equal(obs.body.subject.reference, `Patient/${patientId}`);
+    } finally {
+      await t.close();
+    }
+  });
+});

@@ -62,7 +62,7 @@ describe('HTTP: errors and robustness', () => {
     assert.equal(res.headers['x-request-id'], 'abc-123');
     assert.equal(res.headers['x-correlation-id'], 'corr-9');
     const gen = await request(t.app).get('/fhir/metadata');
-    assert.match(gen.headers['x-request-id'], /^[0-9a-f-]{36}$/);
+    assert.match(String(gen.headers['x-request-id']), /^[0-9a-f-]{36}$/);
   });
 
   it('no generated request ever answers 5xx (property)', async () => {

@@ -31,13 +31,13 @@ describe('HTTP: formats, _summary and _elements', () => {
   it('accepts application/json as request and response type', async () => {
     const res = await request(t.app).post('/fhir/Patient').set('Content-Type', 'application/json').set('Accept', 'application/json').send(JSON.stringify({ resourceType: 'Patient' }));
     assert.equal(res.status, 201);
-    assert.match(res.headers['content-type'], /^application\/json/);
+    assert.match(String(res.headers['content-type']), /^application\/json/);
   });
 
   it('_format=json and _pretty=true', async () => {
     const res = await request(t.app).get(`/fhir/Patient/${id}?_format=json&_pretty=true`);
     assert.equal(res.status, 200);
-    assert.match(res.headers['content-type'], /^application\/fhir\+json/);
+    assert.match(String(res.headers['content-type']), /^application\/fhir\+json/);
     assert.match(res.text, /\n {2}"resourceType": "Patient"/);
   });
 

@@ -200,7 +200,7 @@ async function transaction(req: FhirRequest, ctx: InteractionContext, entries: B
       // 2. Rewrite references (fullUrl targets and conditional references) in every resource.
       for (const e of parsed) {
         current = e;
-        if (e.resource && e.method !== 'PATCH') e.resource = (await rewriteReferences(e.resource, idMap, tctx)) as Resource;
+        if (e.resource && e.method !== 'PATCH') e.resource = (await rewriteReferences(e.resource, { idMap, base: fullUrlBase(e.fullUrl) }, tctx)) as Resource;
       }
       // 3. Process in the spec's order.
       const order = [...parsed].sort((a, b) => ORDER[a.method] - ORDER[b.method] || a.index - b.index);
@@ -257,11 +257,24 @@ function checkUniqueTargets(entries: ParsedEntry[]): void {
   }
 }
 
+/** The base of an absolute `[base]/[type]/[id]` fullUrl, against which relative references resolve. */
+function fullUrlBase(fullUrl: string | undefined): string | undefined {
+  const m = fullUrl ? /^([a-z][a-z0-9+.-]*:\/\/.+)\/[A-Z][A-Za-z]+\/[A-Za-z0-9\-.]{1,64}$/i.exec(fullUrl) : null;
+  return m ? m[1] : undefined;
+}
+
+interface ReferenceScope {
+  /** fullUrl of every resource the Bundle creates or updates -> its `Type/id` here. */
+  idMap: Map<string, string>;
+  /** The base of the entry's own absolute fullUrl (bundle.html#references: relative references resolve against it). */
+  base: string | undefined;
+}
+
 /** Rewrites `reference` values that name a fullUrl in the Bundle or are conditional references. */
-async function rewriteReferences(value: unknown, idMap: Map<string, string>, ctx: InteractionContext): Promise<unknown> {
+async function rewriteReferences(value: unknown, scope: ReferenceScope, ctx: InteractionContext): Promise<unknown> {
   if (Array.isArray(value)) {
     const out: unknown[] = [];
-    for (const v of value) out.push(await rewriteReferences(v, idMap, ctx));
+    for (const v of value) out.push(await rewriteReferences(v, scope, ctx));
     return out;
   }
   if (value === null || typeof value !== 'object') return value;
@@ -269,16 +282,16 @@ async function rewriteReferences(value: unknown, idMap: Map<string, string>, ctx
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(obj)) {
     if (k === 'reference' && typeof v === 'string') {
-      out[k] = await resolveReference(v, idMap, ctx);
+      out[k] = await resolveReference(v, scope, ctx);
     } else {
-      out[k] = await rewriteReferences(v, idMap, ctx);
+      out[k] = await rewriteReferences(v, scope, ctx);
     }
   }
   return out;
 }
 
-async function resolveReference(ref: string, idMap: Map<string, string>, ctx: InteractionContext): Promise<string> {
-  const mapped = idMap.get(ref);
+async function resolveReference(ref: string, scope: ReferenceScope, ctx: InteractionContext): Promise<string> {
+  const mapped = scope.idMap.get(ref) ?? (scope.base && /^[A-Z][A-Za-z]+\/[A-Za-z0-9\-.]{1,64}$/.test(ref) ? scope.idMap.get(`${scope.base}/${ref}`) : undefined);
   if (mapped) return mapped;
   const q = ref.indexOf('?');
   if (q > 0 && /^[A-Za-z]+$/.test(ref.slice(0, q))) {

@@ -54,7 +54,7 @@ export function searchContract(open: OpenStore): void {
       assert.deepEqual(await patients(gender('MALE')), []);
     });
 
-    it('token: :text over the display text and anyOf (expanded :in/:below)', async () => {
+    it('token: :text over the display text, anyOf (expanded :in/:below), :of-type', async () => {
       assert.deepEqual(await patients({ op: 'token', param: 'language', text: 'engl' }), ['p3']);
       assert.deepEqual(await patients({ op: 'token', param: 'language', text: 'xyz' }), []);
       assert.deepEqual(await observations({ op: 'token', param: 'code', text: 'gluc' }), ['o1']);
@@ -64,6 +64,10 @@ export function searchContract(open: OpenStore): void {
       ];
       assert.deepEqual(await patients({ op: 'token', param: 'gender', anyOf }), ['p1', 'p3']);
       assert.deepEqual(await patients({ op: 'token', param: 'gender', anyOf: [] }), []);
+      const mr = { system: 'http://terminology.hl7.org/CodeSystem/v2-0203', code: 'MR' };
+      assert.deepEqual(await patients({ op: 'token', param: 'identifier', ofType: { ...mr, value: 'MRN1' } }), ['p1']);
+      assert.deepEqual(await patients({ op: 'token', param: 'identifier', ofType: { ...mr, value: '111' } }), []);
+      assert.deepEqual(await patients({ op: 'token', param: 'identifier', ofType: { ...mr, code: 'NH', value: 'MRN1' } }), []);
     });
 
     it('string: starts-with on the normalised value, any of several values', async () => {
@@ -79,6 +83,7 @@ export function searchContract(open: OpenStore): void {
       assert.deepEqual(await patients(family('smith', 'exact')), []);
       assert.deepEqual(await patients(family('mith', 'contains')), ['p1', 'p2']);
       assert.deepEqual(await patients(family('ams', 'contains')), ['p1']);
+      assert.deepEqual(await patients(family('MITH', 'contains')), [], 'contains is case-sensitive on the normalised value');
       assert.deepEqual(await patients(family('%', 'contains')), ['p4']);
       assert.deepEqual(await patients(family('_', 'contains')), ['p4']);
       assert.deepEqual(await patients(family('.*', 'contains')), []);
@@ -97,7 +102,11 @@ export function searchContract(open: OpenStore): void {
       assert.deepEqual(await patients(birthdate('le', '1980-03-01T00:00:00Z', '1980-03-02T00:00:00Z')), ['p3']);
       assert.deepEqual(await patients(birthdate('sa', ...y(1980))), ['p2']);
       assert.deepEqual(await patients(birthdate('eb', ...y(1990))), ['p1', 'p3']);
-      assert.deepEqual(await patients(birthdate('ap', '1990-05-15T00:00:00Z', '1990-05-16T00:00:00Z')), ['p2']);
+      const ap = (approxDelta: number): Predicate => ({ ...birthdate('ap', '1990-05-15T00:00:00Z', '1990-05-16T00:00:00Z'), approxDelta }) as Predicate;
+      const year = 365 * 24 * 3600 * 1000;
+      assert.deepEqual(await patients(ap(0)), ['p2']);
+      assert.deepEqual(await patients(ap(year)), ['p2']);
+      assert.deepEqual(await patients(ap(10 * year)), ['p1', 'p2', 'p3']);
     });
 
     it('number: prefixes against the precision range', async () => {
@@ -107,13 +116,17 @@ export function searchContract(open: OpenStore): void {
       assert.deepEqual(await ra(num('gt', 0.5, 0.45, 0.55)), ['ra2']);
       assert.deepEqual(await ra(num('lt', 0.5, 0.45, 0.55)), ['ra1']);
       assert.deepEqual(await ra(num('ge', 0.2, 0.15, 0.25)), ['ra1', 'ra2']);
-      assert.deepEqual(await ra(num('ap', 0.8, 0.75, 0.85)), ['ra2']);
+      assert.deepEqual(await ra({ ...num('ap', 0.8, 0.75, 0.85), approxDelta: 0.08 } as Predicate), ['ra2']);
+      assert.deepEqual(await ra({ ...num('ap', 0.5, 0.45, 0.55), approxDelta: 0.05 } as Predicate), []);
+      assert.deepEqual(await ra({ ...num('ap', 0.5, 0.45, 0.55), approxDelta: 0.25 } as Predicate), ['ra1', 'ra2']);
     });
 
     it('quantity: value with system|code, ||unit, or any unit', async () => {
       assert.deepEqual(await observations(qty('eq', 7, 0.5, UCUM, 'mg')), ['o2']);
       assert.deepEqual(await observations(qty('eq', 7, 0.5, undefined, 'mg')), ['o2', 'o3']);
       assert.deepEqual(await observations(qty('eq', 7, 0.5, undefined, 'g')), []);
+      assert.deepEqual(await observations(qty('eq', 7, 0.5, null)), ['o3']);
+      assert.deepEqual(await observations(qty('eq', 7, 0.5, UCUM)), ['o2']);
       assert.deepEqual(await observations(qty('gt', 6, 0.5)), ['o2', 'o3']);
       assert.deepEqual(await observations(qty('le', 5.4, 0.05)), ['o1']);
     });
@@ -122,7 +135,7 @@ export function searchContract(open: OpenStore): void {
       assert.deepEqual(await observations({ op: 'reference', param: 'subject', targetTypes: ['Patient'], id: 'p1' }), ['o1', 'o3']);
       assert.deepEqual(await observations({ op: 'reference', param: 'subject', id: 'p2' }), ['o2']);
       assert.deepEqual(await observations({ op: 'reference', param: 'subject', targetTypes: ['Group'], id: 'p1' }), []);
-      assert.deepEqual(await patients({ op: 'reference', param: 'general-practitioner', targetTypes: ['Practitioner'] }), ['p1', 'p2']);
+      assert.deepEqual(await patients({ op: 'reference', param: 'general-practitioner', targetTypes: ['Practitioner', 'Organization'], id: 'dr1' }), ['p1']);
       assert.deepEqual(await observations({ op: 'reference', param: 'performer', identifier: { system: 'urn:org', value: 'ORG1' } }), ['o1']);
       assert.deepEqual(await observations({ op: 'reference', param: 'performer', identifier: { value: 'ORG1' } }), ['o1']);
       assert.deepEqual(await observations({ op: 'reference', param: 'performer', identifier: { system: null, value: 'ORG1' } }), []);
@@ -185,6 +198,9 @@ export function searchContract(open: OpenStore): void {
       assert.deepEqual(await patients(has('Observation', 'performer', code('9999-9'))), []);
       assert.deepEqual(await find(['Practitioner'], has('Patient', 'general-practitioner', gender('female'))), ['dr2']);
       assert.deepEqual(await find(['Practitioner'], has('Patient', 'general-practitioner', has('Observation', 'subject', code('9999-9')))), ['dr1']);
+      // o1's performer reference has no target (identifier only): it must not poison the negation.
+      assert.deepEqual(await patients({ op: 'not', arg: has('Observation', 'performer', code('1234-5')) }), PATIENTS);
+      assert.deepEqual(await patients({ op: 'not', arg: has('Observation', 'subject', code('9999-9')) }), ['p2', 'p3', 'p4', 'p5']);
     });
 
     it('composite: all components satisfied by the same composite entry', async () => {

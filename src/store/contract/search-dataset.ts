@@ -36,7 +36,7 @@ export const DATASET: readonly Row[] = [
   [{ resourceType: 'Practitioner', id: 'dr2' }, [family('House')]],
   [
     { resourceType: 'Patient', id: 'p1' },
-    [family('Smith'), family('Adams'), token('identifier', 'urn:nhs', '111'), token('gender', GENDER, 'male'), dateEntry('birthdate', '1980-06-01T00:00:00Z', '1980-06-02T00:00:00Z'), ref('general-practitioner', 'Practitioner', 'dr1')],
+    [family('Smith'), family('Adams'), token('identifier', 'urn:nhs', '111'), { kind: 'token', param: 'identifier', system: 'urn:hospital', code: 'MRN1', typeSystem: 'http://terminology.hl7.org/CodeSystem/v2-0203', typeCode: 'MR' }, token('gender', GENDER, 'male'), dateEntry('birthdate', '1980-06-01T00:00:00Z', '1980-06-02T00:00:00Z'), ref('general-practitioner', 'Practitioner', 'dr1')],
   ],
   [
     { resourceType: 'Patient', id: 'p2' },

@@ -34,11 +34,13 @@ export function queryHistory(st: StatementCache, q: HistoryQuery): HistoryPage {
     params.push(at, at);
   }
   const whereSql = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
+  // One resource's versions grow with seq: ordering by version lets the (type, id, version) index serve it.
+  const order = q.id !== undefined ? 'v.version DESC' : 'v.seq DESC';
   const run = (): HistoryPage => {
     const total = (st.get(`SELECT COUNT(*) AS n FROM version v ${whereSql}`).get(...params) as { n: number }).n;
     const rows =
       q.count > 0
-        ? (st.get(`SELECT v.type, v.id, v.version, v.last_updated, v.deleted, v.method, v.json FROM version v ${whereSql} ORDER BY v.seq DESC LIMIT ? OFFSET ?`).all(
+        ? (st.get(`SELECT v.type, v.id, v.version, v.last_updated, v.deleted, v.method, v.json FROM version v ${whereSql} ORDER BY ${order} LIMIT ? OFFSET ?`).all(
             ...params,
             q.count,
             Math.max(0, q.offset),

@@ -31,7 +31,17 @@ export function insertIndexRows(st: StatementCache, rid: number, type: string, e
 function insertEntry(st: StatementCache, rid: number, type: string, param: string, e: Exclude<IndexEntry, { kind: 'composite' }>, cid: number | null): void {
   switch (e.kind) {
     case 'token':
-      st.get('INSERT INTO ix_token (rid, type, param, system, code, text, cid) VALUES (?, ?, ?, ?, ?, ?, ?)').run(rid, type, param, e.system, e.code, e.text ?? null, cid);
+      st.get('INSERT INTO ix_token (rid, type, param, system, code, text, type_system, type_code, cid) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)').run(
+        rid,
+        type,
+        param,
+        e.system,
+        e.code,
+        e.text ?? null,
+        e.typeSystem ?? null,
+        e.typeCode ?? null,
+        cid,
+      );
       return;
     case 'string':
       st.get('INSERT INTO ix_string (rid, type, param, norm, exact, cid) VALUES (?, ?, ?, ?, ?, ?)').run(rid, type, param, e.norm, e.exact, cid);

@@ -44,6 +44,8 @@ CREATE TABLE resource (
   UNIQUE (type, id)
 );
 CREATE INDEX resource_type_updated ON resource (type, last_updated);
+-- Live rows of a type in rid order: an unfiltered search pages without sorting the whole type.
+CREATE INDEX resource_type_live ON resource (type, deleted);
 
 CREATE TABLE version (
   seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -58,6 +60,7 @@ CREATE TABLE version (
 );
 CREATE INDEX version_updated ON version (last_updated);
 CREATE INDEX version_type_updated ON version (type, last_updated);
+CREATE INDEX version_type_seq ON version (type, seq);
 
 CREATE TABLE ix_composite (
   cid INTEGER PRIMARY KEY,
@@ -75,6 +78,8 @@ CREATE TABLE ix_token (
   system TEXT,
   code TEXT,
   text TEXT,
+  type_system TEXT,
+  type_code TEXT,
   cid INTEGER REFERENCES ix_composite (cid)
 );
 CREATE INDEX ix_token_code ON ix_token (type, param, code, system);

@@ -10,7 +10,7 @@
  */
 import { FhirError } from '../../fhir/outcome';
 import type { IndexKind } from '../../search/index-entry';
-import type { CompositePredicate, Predicate, RangePredicate, SearchExpr, SortKey } from '../../search/ir';
+import type { CompositePredicate, Predicate, SearchExpr, SortKey } from '../../search/ir';
 import { rangeCondition, type Bound, type RangeCondition } from '../../search/range-semantics';
 import { COMPONENT_SEPARATOR, INDEX_TABLE } from './schema';
 import { contains, FALSE, frag, inList, join, startsWith, TRUE, type Frag, type SqlValue } from './sql-text';
@@ -31,8 +31,6 @@ const TABLE_OF_OP: Readonly<Record<TypedPredicate['op'], string>> = {
 /** Compiles one search expression; `alias` names the `resource` row the expression is about. */
 export class SearchCompiler {
   private counter = 0;
-
-  constructor(private readonly now: number = Date.now()) {}
 
   /** Boolean SQL over `alias` (a row of `resource` whose type is one of `types`; empty = any type). */
   expr(e: SearchExpr, alias: string, types: readonly string[]): Frag {
@@ -71,12 +69,13 @@ export class SearchCompiler {
       case 'id':
         return p.ids.length === 0 ? FALSE : inList(`${alias}.id`, p.ids);
       case 'lastUpdated':
-        return rangeSql(rangeCondition(p.prefix, p, dateApproxDelta(p, this.now)), `${alias}.last_updated`, `${alias}.last_updated`);
+        return rangeSql(rangeCondition(p.prefix, p, p.approxDelta ?? 0), `${alias}.last_updated`, `${alias}.last_updated`);
       case 'chain': {
+        if (p.targetTypes.length === 0) return FALSE;
         const x = this.alias('x');
         const t = this.alias('t');
         const where = this.expr(p.where, t, p.targetTypes);
-        const ttypes = inList(`${t}.type`, p.targetTypes);
+        const ttypes = inList(hasIndexDriver(p.where) ? `+${t}.type` : `${t}.type`, p.targetTypes);
         const xtypes = inList(`${x}.type`, types);
         const xtargets = inList(`${x}.target_type`, p.targetTypes);
         return {
@@ -87,14 +86,20 @@ export class SearchCompiler {
         };
       }
       case 'has': {
+        const h = this.alias('h');
         const x = this.alias('x');
         const t = this.alias('t');
         const where = this.expr(p.where, t, [p.targetType]);
+        const htypes = inList(`${h}.type`, types);
         return {
+          // The referenced rows, found through the (type, id) index: a row set like every other predicate.
+          // No NULL reaches an IN list, so `not(...)` stays two-valued.
           sql:
-            `(${alias}.type, ${alias}.id) IN (SELECT ${x}.target_type, ${x}.target_id FROM ix_reference ${x} WHERE ${x}.type = ? AND ${x}.param = ? AND ` +
-            `${x}.rid IN (SELECT ${t}.rid FROM resource ${t} WHERE ${t}.type = ? AND ${t}.deleted = 0 AND (${where.sql})))`,
-          params: [p.targetType, p.param, p.targetType, ...where.params],
+            `${alias}.rid IN (SELECT ${h}.rid FROM resource ${h} WHERE ${htypes.sql} AND (${h}.type, ${h}.id) IN (` +
+            `SELECT ${x}.target_type, ${x}.target_id FROM ix_reference ${x} WHERE ${x}.type = ? AND ${x}.param = ? AND ` +
+            `${x}.target_type IS NOT NULL AND ${x}.target_id IS NOT NULL AND ` +
+            `${x}.rid IN (SELECT ${t}.rid FROM resource ${t} WHERE ${hasIndexDriver(p.where) ? '+' : ''}${t}.type = ? AND ${t}.deleted = 0 AND (${where.sql}))))`,
+          params: [...htypes.params, p.targetType, p.param, p.targetType, ...where.params],
         };
       }
       case 'composite':
@@ -134,55 +139,61 @@ export class SearchCompiler {
   /** The condition on one index row (alias `i`) of the predicate's table. */
   private typedConditions(p: TypedPredicate, i: string): Frag {
     switch (p.op) {
-      case 'token': {
-        const parts: Frag[] = [];
-        if (p.code !== undefined) parts.push(frag(`${i}.code = ?`, p.code));
-        if (p.system === null) parts.push(frag(`${i}.system IS NULL`));
-        else if (p.system !== undefined) parts.push(frag(`${i}.system = ?`, p.system));
-        if (p.text !== undefined) parts.push(startsWith(`${i}.text`, p.text));
-        if (p.ofType !== undefined) throw new FhirError('unsupported', `${p.param}:of-type is not supported by the SQLite store`);
+      case 'token':
+        // One of, in this order (as the in-memory matcher): :of-type, :text, anyOf, system|code.
+        if (p.ofType !== undefined) {
+          return frag(`${i}.type_system = ? AND ${i}.type_code = ? AND ${i}.code = ?`, p.ofType.system, p.ofType.code, p.ofType.value);
+        }
+        if (p.text !== undefined) return join('AND', [frag(`${i}.text IS NOT NULL`), startsWith(`${i}.text`, p.text)]);
         if (p.anyOf !== undefined) {
           if (p.anyOf.length === 0) return FALSE;
           const codes = [...new Set(p.anyOf.map((c) => c.code))];
-          parts.push(inList(`${i}.code`, codes));
-          parts.push(join('OR', p.anyOf.map((c) => frag(`${i}.code = ? AND ${i}.system IS ?`, c.code, c.system))));
+          return join('AND', [inList(`${i}.code`, codes), join('OR', p.anyOf.map((c) => frag(`${i}.code = ? AND ${i}.system IS ?`, c.code, c.system)))]);
         }
-        return join('AND', parts);
-      }
+        return join('AND', [
+          ...(p.code !== undefined ? [frag(`${i}.code = ?`, p.code)] : []),
+          ...(p.system === null ? [frag(`${i}.system IS NULL`)] : p.system !== undefined ? [frag(`${i}.system = ?`, p.system)] : []),
+        ]);
       case 'string':
         if (p.mode === 'exact') return frag(`${i}.exact = ?`, p.value);
         if (p.mode === 'contains') return contains(`${i}.norm`, p.value);
         return startsWith(`${i}.norm`, p.value);
       case 'date':
-        return rangeSql(rangeCondition(p.prefix, p, dateApproxDelta(p, this.now)), `${i}.low`, `${i}.high`);
       case 'number':
-        return rangeSql(rangeCondition(p.prefix, p, numberApproxDelta(p)), `${i}.low`, `${i}.high`);
+        return rangeSql(rangeCondition(p.prefix, p, p.approxDelta ?? 0), `${i}.low`, `${i}.high`);
       case 'quantity': {
         const parts: Frag[] = [];
-        if (typeof p.system === 'string') {
-          parts.push(frag(`${i}.system = ?`, p.system));
-          if (typeof p.code === 'string') parts.push(frag(`${i}.code = ?`, p.code));
-        } else if (typeof p.code === 'string') {
+        const code = typeof p.code === 'string' ? p.code : undefined;
+        if (p.system === undefined) {
           // `value||unit`: any system, the code or the unit as written.
-          parts.push(frag(`${i}.code = ? OR ${i}.unit = ?`, p.code, p.code));
+          if (code !== undefined) parts.push(frag(`${i}.code = ? OR ${i}.unit = ?`, code, code));
+        } else {
+          parts.push(p.system === null ? frag(`${i}.system IS NULL`) : frag(`${i}.system = ?`, p.system));
+          if (code !== undefined) parts.push(frag(`${i}.code = ?`, code));
         }
-        parts.push(rangeSql(rangeCondition(p.prefix, p, numberApproxDelta(p)), `${i}.low`, `${i}.high`));
+        parts.push(rangeSql(rangeCondition(p.prefix, p, p.approxDelta ?? 0), `${i}.low`, `${i}.high`));
         return join('AND', parts);
       }
-      case 'reference': {
-        const parts: Frag[] = [];
-        if (p.targetTypes !== undefined && p.targetTypes.length > 0) parts.push(inList(`${i}.target_type`, p.targetTypes));
-        if (p.id !== undefined) parts.push(frag(`${i}.target_id = ?`, p.id));
-        if (p.version !== undefined) parts.push(frag(`${i}.target_version = ?`, p.version));
-        if (p.url !== undefined) parts.push(frag(`${i}.url = ?`, p.url));
-        if (p.urlVersion !== undefined) parts.push(frag(`${i}.url_version = ?`, p.urlVersion));
+      case 'reference':
+        // One of, in this order (as the in-memory matcher): :identifier, canonical url, type/id.
         if (p.identifier !== undefined) {
-          parts.push(frag(`${i}.identifier_value = ?`, p.identifier.value));
-          if (p.identifier.system === null) parts.push(frag(`${i}.identifier_system IS NULL`));
-          else if (p.identifier.system !== undefined) parts.push(frag(`${i}.identifier_system = ?`, p.identifier.system));
+          const system = p.identifier.system;
+          return join('AND', [
+            frag(`${i}.identifier_value = ?`, p.identifier.value),
+            ...(system === null ? [frag(`${i}.identifier_system IS NULL`)] : system !== undefined ? [frag(`${i}.identifier_system = ?`, system)] : []),
+          ]);
         }
-        return join('AND', parts);
-      }
+        if (p.url !== undefined) {
+          return join('AND', [frag(`${i}.url = ?`, p.url), ...(p.urlVersion !== undefined ? [frag(`${i}.url_version = ?`, p.urlVersion)] : [])]);
+        }
+        if (p.id !== undefined) {
+          return join('AND', [
+            frag(`${i}.target_id = ?`, p.id),
+            ...(p.targetTypes !== undefined && p.targetTypes.length > 0 ? [inList(`${i}.target_type`, p.targetTypes)] : []),
+            ...(p.version !== undefined ? [frag(`${i}.target_version = ?`, p.version)] : []),
+          ]);
+        }
+        return FALSE;
       case 'uri':
         if (p.mode === 'exact') return frag(`${i}.value = ?`, p.value);
         if (p.mode === 'below') return startsWith(`${i}.value`, p.value);
@@ -228,6 +239,24 @@ function isTyped(p: Predicate): p is TypedPredicate {
   return p.op in TABLE_OF_OP;
 }
 
+/** True when a conjunct of `e` is a positive lookup in an index table (`r.rid IN (SELECT ...)`). */
+export function hasIndexDriver(e: SearchExpr): boolean {
+  switch (e.op) {
+    case 'and':
+      return e.args.some(hasIndexDriver);
+    case 'or':
+      return e.args.length > 0 && e.args.every(hasIndexDriver);
+    case 'not':
+    case 'id':
+    case 'lastUpdated':
+      return false;
+    case 'missing':
+      return !e.missing;
+    default:
+      return true;
+  }
+}
+
 /** The range condition as SQL over the stored bounds (`low` and `high` columns). */
 function rangeSql(cond: RangeCondition, lowCol: string, highCol: string): Frag {
   const col = (b: Bound): string => (b.field === 'low' ? lowCol : highCol);
@@ -236,16 +265,6 @@ function rangeSql(cond: RangeCondition, lowCol: string, highCol: string): Frag {
     cond.all.map((b) => frag(`${col(b)} ${b.cmp} ?`, b.value)),
   );
   return cond.negate ? { sql: `NOT (${all.sql})`, params: all.params } : all;
-}
-
-/** `ap` on dates: 10% of the distance between now and the query value (§3.1.1.4 "ap"). */
-export function dateApproxDelta(q: { low: number; high: number }, now: number): number {
-  return Math.abs(now - (q.low + q.high) / 2) * 0.1;
-}
-
-/** `ap` on numbers and quantities: 10% of the value (§3.1.1.4 "ap"). */
-export function numberApproxDelta(q: RangePredicate): number {
-  return Math.abs(q.value ?? (q.low + q.high) / 2) * 0.1;
 }
 
 export type { SqlValue };

@@ -2,11 +2,11 @@
  * Runs a compiled search (FHIR R4 §3.1.1 search.html "Paging", "Sorting", "_total"): the page of
  * current, non-deleted resources in sort order, and the total when asked for, from one snapshot.
  */
-import type { SearchExpr, SearchQuery } from '../../search/ir';
+import type { SearchQuery } from '../../search/ir';
 import type { SearchPage } from '../store';
 import type { StatementCache } from './connection';
 import { toStoredVersion, type VersionRow } from './rows';
-import { SearchCompiler } from './search-compiler';
+import { hasIndexDriver, SearchCompiler } from './search-compiler';
 import { inList, join, frag, type Frag } from './sql-text';
 
 export interface CompiledSearch {
@@ -19,8 +19,8 @@ export interface CompiledSearch {
 }
 
 /** Builds the SQL of a search query (exposed for EXPLAIN QUERY PLAN tests). */
-export function compileSearch(q: SearchQuery, now = Date.now()): CompiledSearch {
-  const c = new SearchCompiler(now);
+export function compileSearch(q: SearchQuery): CompiledSearch {
+  const c = new SearchCompiler();
   // When an index lookup can drive the search, keep the planner off the (unselective) type index:
   // the unary + makes `r.type` a plain filter on the rows the index subquery yields.
   const typeCol = q.where !== undefined && hasIndexDriver(q.where) ? '+r.type' : 'r.type';
@@ -37,25 +37,6 @@ export function compileSearch(q: SearchQuery, now = Date.now()): CompiledSearch 
     countSql: `SELECT COUNT(*) AS n FROM resource r WHERE ${where.sql}`,
     countParams: where.params,
   };
-}
-
-/** True when a conjunct of `e` is a positive lookup in an index table (`r.rid IN (SELECT ...)`). */
-function hasIndexDriver(e: SearchExpr): boolean {
-  switch (e.op) {
-    case 'and':
-      return e.args.some(hasIndexDriver);
-    case 'or':
-      return e.args.length > 0 && e.args.every(hasIndexDriver);
-    case 'not':
-    case 'id':
-    case 'lastUpdated':
-    case 'has':
-      return false;
-    case 'missing':
-      return !e.missing;
-    default:
-      return true;
-  }
 }
 
 export function runSearch(st: StatementCache, q: SearchQuery): SearchPage {

@@ -53,12 +53,11 @@ export function startsWith(col: string, prefix: string): Frag {
   return upper === undefined ? frag(`${col} >= ?`, prefix) : frag(`${col} >= ? AND ${col} < ?`, prefix, upper);
 }
 
-/** Escapes LIKE's wildcards and the escape character itself (use with `ESCAPE '\'`). */
-export function escapeLike(text: string): string {
-  return text.replace(/[\\%_]/g, (c) => `\\${c}`);
-}
-
-/** `col` contains `text` (LIKE with every wildcard in the value escaped). */
+/**
+ * `col` contains `text` as a substring: exact and case-sensitive like the in-memory matcher's
+ * `includes`, and with no pattern language at all, so no character of the value can act as a wildcard
+ * (LIKE would need escaping and folds ASCII case).
+ */
 export function contains(col: string, text: string): Frag {
-  return frag(`${col} LIKE ? ESCAPE '\\'`, `%${escapeLike(text)}%`);
+  return frag(`instr(${col}, ?) > 0`, text);
 }

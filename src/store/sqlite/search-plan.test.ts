@@ -1,0 +1,74 @@
+/**
+ * The SQLite search compiler uses the index tables (FHIR R4 §3.1.1 search.html): EXPLAIN QUERY PLAN of
+ * typical searches shows index lookups, never a full SCAN of resources or index tables.
+ */
+import assert from 'node:assert/strict';
+import type Database from 'better-sqlite3';
+import type { SearchQuery } from '../../search/ir';
+import { openConnections } from './connection';
+import { compileSearch } from './search';
+
+describe('SQLite search query plans', () => {
+  let db: Database.Database;
+  before(() => {
+    db = openConnections(':memory:').write;
+  });
+  after(() => db.close());
+
+  const plan = (q: SearchQuery): string[] => {
+    const c = compileSearch(q);
+    const rows = db.prepare(`EXPLAIN QUERY PLAN ${c.pageSql}`).all(...c.pageParams) as Array<{ detail: string }>;
+    const count = db.prepare(`EXPLAIN QUERY PLAN ${c.countSql}`).all(...c.countParams) as Array<{ detail: string }>;
+    return [...rows, ...count].map((r) => r.detail);
+  };
+  const search = (resourceTypes: string[], where: SearchQuery['where']): SearchQuery => ({ resourceTypes, ...(where ? { where } : {}), sort: [], count: 20, offset: 0, total: 'accurate' });
+
+  const assertIndexed = (details: string[], expectIndexes: RegExp[]): void => {
+    const text = details.join('\n');
+    for (const d of details) assert.doesNotMatch(d, /^SCAN /, `full scan in plan:\n${text}`);
+    assert.match(text, /SEARCH r USING INTEGER PRIMARY KEY \(rowid=\?\)/, `resources are reached through the index subquery:\n${text}`);
+    for (const re of expectIndexes) assert.match(text, re, `plan uses ${re}:\n${text}`);
+  };
+
+  it('identifier token lookup uses the token index', () => {
+    assertIndexed(plan(search(['Patient'], { op: 'token', param: 'identifier', system: 'https://fhir.nhs.uk/Id/nhs-number', code: '9000000009' })), [
+      /SEARCH i\d+ USING INDEX ix_token_code \(type=\? AND param=\? AND code=\? AND system=\?\)/,
+    ]);
+  });
+
+  it('family + birthdate uses the string and date indexes', () => {
+    const q = search(['Patient'], {
+      op: 'and',
+      args: [
+        { op: 'string', param: 'family', value: 'smi', mode: 'start' },
+        { op: 'date', param: 'birthdate', prefix: 'eq', low: Date.parse('1980-01-01T00:00:00Z'), high: Date.parse('1981-01-01T00:00:00Z') - 1 },
+      ],
+    });
+    assertIndexed(plan(q), [/USING INDEX ix_string_norm \(type=\? AND param=\? AND norm>\? AND norm<\?\)/, /USING INDEX ix_date_(low|high) \(type=\? AND param=\? AND (low|high)[<>]\?/]);
+  });
+
+  it('subject + code uses the reference and token indexes', () => {
+    const q = search(['Observation'], {
+      op: 'and',
+      args: [
+        { op: 'reference', param: 'subject', targetTypes: ['Patient'], id: 'p1' },
+        { op: 'token', param: 'code', system: 'http://loinc.org', code: '1234-5' },
+      ],
+    });
+    assertIndexed(plan(q), [/USING INDEX ix_reference_\w+ \(.*target_id=\?/, /USING INDEX ix_token_code/]);
+  });
+
+  for (const prefix of ['ge', 'lt', 'eq', 'sa', 'eb'] as const) {
+    it(`a date range (${prefix}) uses a date index`, () => {
+      const q = search(['Encounter'], { op: 'date', param: 'date', prefix, low: Date.parse('2020-01-01T00:00:00Z'), high: Date.parse('2020-02-01T00:00:00Z') - 1 });
+      assertIndexed(plan(q), [/USING INDEX ix_date_(low|high) \(type=\? AND param=\? AND (low|high)[<>]=?\?/]);
+    });
+  }
+
+  it('chain and _has reach their target rows through indexes', () => {
+    const chain = search(['Observation'], { op: 'chain', param: 'subject', targetTypes: ['Patient'], where: { op: 'token', param: 'identifier', code: '9000000009' } });
+    assertIndexed(plan(chain), [/ix_reference_/, /ix_token_code/]);
+    const has = search(['Patient'], { op: 'has', targetType: 'Observation', param: 'subject', where: { op: 'token', param: 'code', code: '1234-5' } });
+    assertIndexed(plan(has), [/SEARCH h\d+ USING (COVERING )?INDEX sqlite_autoindex_resource_1 \(type=\? AND id=\?\)/, /ix_reference_/, /ix_token_code/]);
+  });
+});

@@ -1,0 +1,56 @@
+/**
+ * Prefix and substring matching in SQL without splicing user text (FHIR R4 §3.1.1 search.html
+ * "string", "uri" :below): property tests against JavaScript's own string functions, run in SQLite.
+ */
+import assert from 'node:assert/strict';
+import Database from 'better-sqlite3';
+import fc from 'fast-check';
+import { contains, prefixUpperBound, startsWith } from './sql-text';
+
+const tricky = fc.string({ unit: fc.constantFrom('a', 'b', 'z', '%', '_', '\\', "'", 'é', '\u00ff', '\ud7ff', '\ue000', '\uffff', '😀', '\u{10ffff}', ' '), maxLength: 6 });
+const anyText = fc.oneof(tricky, fc.string({ unit: 'grapheme', maxLength: 8 }));
+
+describe('SQL text matching helpers', () => {
+  let db: Database.Database;
+  before(() => {
+    db = new Database(':memory:');
+    db.exec('CREATE TABLE t (v TEXT NOT NULL)');
+  });
+  after(() => db.close());
+
+  const select = (where: { sql: string; params: unknown[] }, rows: string[]): string[] => {
+    db.exec('DELETE FROM t');
+    const ins = db.prepare('INSERT INTO t (v) VALUES (?)');
+    for (const r of rows) ins.run(r);
+    return (db.prepare(`SELECT v FROM t WHERE ${where.sql.replaceAll('col', 'v')} ORDER BY v`).all(...where.params) as Array<{ v: string }>).map((r) => r.v);
+  };
+  const sorted = (xs: string[]): string[] => [...xs].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+
+  it('startsWith selects exactly the values with the prefix (index range, no LIKE)', () => {
+    fc.assert(
+      fc.property(fc.array(anyText, { maxLength: 12 }), anyText, (rows, prefix) => {
+        const got = select(startsWith('col', prefix), rows);
+        assert.deepEqual(got, sorted(rows.filter((r) => r.startsWith(prefix))));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('contains is an exact, case-sensitive substring test: %, _ and \\ are literal', () => {
+    fc.assert(
+      fc.property(fc.array(fc.oneof(tricky, fc.string({ unit: fc.constantFrom('A', 'a', 'É', 'é', '%') })), { maxLength: 12 }), fc.oneof(tricky, fc.string({ unit: fc.constantFrom('A', 'a', '%'), maxLength: 2 })), (rows, text) => {
+        const got = select(contains('col', text), rows);
+        assert.deepEqual(got, sorted(rows.filter((r) => r.includes(text))));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('the prefix upper bound is greater than every extension and skips the surrogate block', () => {
+    assert.equal(prefixUpperBound(''), undefined);
+    assert.equal(prefixUpperBound('\u{10ffff}'), undefined);
+    assert.equal(prefixUpperBound('ab'), 'ac');
+    assert.equal(prefixUpperBound('a\u{10ffff}'), 'b');
+    assert.equal(prefixUpperBound('\ud7ff'), '\ue000');
+  });
+});
