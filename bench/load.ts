@@ -57,7 +57,7 @@ export interface Measurement {
    * process competed for the cores and the figures of this row are pessimistic.
    */
   otherCpu: number;
-  /** With several rounds: the lowest and highest req/s seen (the reported row is the median round). */
+  /** With several rounds: the lowest and highest req/s seen (the reported row is the best round). */
   rpsRange?: [number, number];
 }
 
