@@ -90,7 +90,15 @@ export interface CompositeEntry {
   components: IndexEntry[];
 }
 
-export type IndexEntry = TokenEntry | StringEntry | DateEntry | NumberEntry | QuantityEntry | ReferenceEntry | UriEntry | CompositeEntry;
+/** Words for `_text` (narrative, param `_text`) and `_content` (all string content, param `_content`). */
+export interface TextEntry {
+  kind: 'text';
+  param: '_text' | '_content';
+  /** Plain text (markup removed), normalised like a string. */
+  text: string;
+}
+
+export type IndexEntry = TokenEntry | StringEntry | DateEntry | NumberEntry | QuantityEntry | ReferenceEntry | UriEntry | CompositeEntry | TextEntry;
 export type IndexKind = IndexEntry['kind'];
 
 /** Bounds used for open-ended ranges (a Period without start or end). */

@@ -23,6 +23,13 @@ export interface TokenPredicate {
   ofType?: { system: string; code: string; value: string };
   /** Codes expanded from :in/:below/:above against local terminology: any of these (system, code). */
   anyOf?: Array<{ system: string | null; code: string }>;
+  /**
+   * Unresolved terminology modifiers as parsed: `:in` / `:not-in` name a ValueSet, token `:below` /
+   * `:above` a concept. The async terminology rewrite (src/search/rewrite.ts) replaces them with
+   * `anyOf` before a store sees the predicate; stores never receive these fields.
+   */
+  valueSet?: string;
+  hierarchy?: { system: string; code: string; direction: 'below' | 'above' };
 }
 
 export interface StringPredicate {
@@ -114,6 +121,19 @@ export interface HasPredicate {
   where: SearchExpr;
 }
 
+/** `_text` (narrative) and `_content` (all string content): full-text match of every word in `query`. */
+export interface TextPredicate {
+  op: 'text';
+  scope: 'narrative' | 'content';
+  query: string;
+}
+
+/** `_list=id`: members of List/id. Resolved by the async rewrite into `id` predicates; stores never see it. */
+export interface ListPredicate {
+  op: 'list';
+  listId: string;
+}
+
 /** Composite parameter: all components must match within the same composite entry. */
 export interface CompositePredicate {
   op: 'composite';
@@ -132,7 +152,9 @@ export type Predicate =
   | LastUpdatedPredicate
   | ChainPredicate
   | HasPredicate
-  | CompositePredicate;
+  | CompositePredicate
+  | TextPredicate
+  | ListPredicate;
 
 export type SearchExpr =
   | { op: 'and'; args: SearchExpr[] }
@@ -155,10 +177,18 @@ export interface SearchQuery {
   sort: SortKey[];
   /** Page size; 0 asks for the total only. */
   count: number;
-  /** Offset into the sorted result (paging cursors carry it, signed, in the URL). */
+  /** Offset into the sorted result (used when no keyset position is given or the sort does not allow one). */
   offset: number;
+  /**
+   * Keyset paging: start strictly after this position, as returned in `SearchPage.next` by the same
+   * store for the same query and sort. Opaque to callers (they sign and embed it in page links).
+   */
+  after?: SearchPosition;
   total: 'none' | 'estimate' | 'accurate';
 }
 
 export const and = (...args: SearchExpr[]): SearchExpr => (args.length === 1 ? args[0]! : { op: 'and', args });
 export const or = (...args: SearchExpr[]): SearchExpr => (args.length === 1 ? args[0]! : { op: 'or', args });
+
+/** A store-defined, JSON-serialisable position in a sorted result (sort key values plus a tiebreak). */
+export type SearchPosition = ReadonlyArray<string | number | null>;

@@ -95,6 +95,9 @@ function matchesPredicate(p: Predicate, target: MatchTarget, ctx: MatchContext):
       return entriesOf(target.index, 'uri', p.param).some((e) =>
         p.mode === 'exact' ? e.value === p.value : p.mode === 'below' ? e.value.startsWith(p.value) : p.value.startsWith(e.value),
       );
+    case 'text':
+    case 'list':
+      throw new FhirError('unsupported', { diagnostics: `${p.op === 'text' ? '_text/_content' : '_list'} is not supported yet` });
     case 'missing': {
       const present = target.index.some((e) => e.kind === p.kind && e.param === p.param);
       return p.missing ? !present : present;

@@ -9,7 +9,7 @@
  */
 import type { Resource } from 'fhir/r4';
 import type { IndexEntry } from '../search/index-entry';
-import type { SearchQuery } from '../search/ir';
+import type { SearchPosition, SearchQuery } from '../search/ir';
 
 /** One stored version of a resource. */
 export interface StoredVersion {
@@ -71,6 +71,8 @@ export interface SearchPage {
   entries: StoredVersion[];
   /** Present when the query asked for a total. */
   total?: number;
+  /** Keyset position after the last entry, when more results may follow and the sort allows keyset paging. */
+  next?: SearchPosition;
 }
 
 /** The operations available both inside and outside a transaction. */

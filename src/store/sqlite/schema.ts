@@ -17,7 +17,7 @@ import type Database from 'better-sqlite3';
 import type { IndexKind } from '../../search/index-entry';
 
 /** The index table of each IndexEntry kind. */
-export const INDEX_TABLE: Readonly<Record<IndexKind, string>> = Object.freeze({
+export const INDEX_TABLE: Readonly<Record<Exclude<IndexKind, 'text'>, string>> = Object.freeze({
   token: 'ix_token',
   string: 'ix_string',
   date: 'ix_date',

@@ -61,9 +61,12 @@ export class SearchCompiler {
         const cond = this.typedConditions(p, i);
         return this.member(alias, TABLE_OF_OP[p.op], i, types, p.param, cond);
       }
+      case 'text':
+      case 'list':
+        throw new FhirError('unsupported', { diagnostics: `${p.op === 'text' ? '_text/_content' : '_list'} is not supported yet` });
       case 'missing': {
         const i = this.alias('i');
-        const sub = this.member(alias, INDEX_TABLE[p.kind], i, types, p.param, TRUE);
+        const sub = this.member(alias, INDEX_TABLE[p.kind as Exclude<typeof p.kind, 'text'>], i, types, p.param, TRUE);
         return p.missing ? { sql: `NOT (${sub.sql})`, params: sub.params } : sub;
       }
       case 'id':
@@ -215,7 +218,7 @@ export class SearchCompiler {
       if (col === undefined) throw new FhirError('unsupported', `sorting by the ${k.kind} parameter ${k.param} is not supported`);
       const s = this.alias('s');
       const value = col(s, k.descending);
-      return frag(`(SELECT ${agg}(${value}) FROM ${INDEX_TABLE[k.kind]} ${s} WHERE ${s}.rid = ${alias}.rid AND ${s}.param = ?)`, k.param);
+      return frag(`(SELECT ${agg}(${value}) FROM ${INDEX_TABLE[k.kind as Exclude<typeof k.kind, 'text' | 'special'>]} ${s} WHERE ${s}.rid = ${alias}.rid AND ${s}.param = ?)`, k.param);
     });
   }
 
