@@ -8,7 +8,13 @@ describe('JSON pointer to FHIRPath', () => {
     assert.equal(pointerToFhirPath('Patient', '/name/0/family'), 'Patient.name[0].family');
     assert.equal(pointerToFhirPath('Patient', '/name/0/_given/1/extension/0'), 'Patient.name[0].given[1].extension[0]');
     assert.equal(pointerToFhirPath('Bundle', '/entry/10/resource/contained/0/id'), 'Bundle.entry[10].resource.contained[0].id');
-    assert.equal(pointerToFhirPath('Patient', '/a~1b/c~0d'), 'Patient.a/b.c~d');
+    assert.equal(pointerToFhirPath('Patient', '/a~1b/c~0d'), 'Patient.`a/b`.`c~d`');
+  });
+
+  it('writes keys that are not FHIRPath identifiers as delimited identifiers', () => {
+    assert.equal(pointerToFhirPath('Patient', '/__proto__'), 'Patient.`__proto__`');
+    assert.equal(pointerToFhirPath('Patient', '/a b'), 'Patient.`a b`');
+    assert.equal(pointerToFhirPath('Patient', '/_birthDate'), 'Patient.birthDate');
   });
 
   it('yields one segment per pointer token (property)', () => {

@@ -24,9 +24,18 @@ export function pointerToFhirPath(root: string, pointer: string): string {
   for (const raw of pointer.slice(1).split('/')) {
     const seg = raw.includes('~') ? raw.replace(/~1/g, '/').replace(/~0/g, '~') : raw;
     if (/^(0|[1-9][0-9]*)$/.test(seg)) out += `[${seg}]`;
-    else out += `.${seg.startsWith('_') && seg.length > 1 ? seg.slice(1) : seg}`;
+    else out += `.${elementSegment(seg)}`;
   }
   return out;
+}
+
+/**
+ * A JSON key as a FHIRPath path segment: a primitive's `_x` extension sibling is element `x`; a key that
+ * is not a FHIRPath identifier (e.g. `__proto__`, `a b`) is written as a delimited identifier.
+ */
+export function elementSegment(key: string): string {
+  const name = /^_[A-Za-z]/.test(key) ? key.slice(1) : key;
+  return /^[A-Za-z][A-Za-z0-9_]*$/.test(name) ? name : `\`${name.replace(/[`\\]/g, '\\$&')}\``;
 }
 
 function shown(v: unknown): string {

@@ -46,7 +46,10 @@ export async function batchOrTransaction(req: FhirRequest, ctx: InteractionConte
   if (body.type !== 'batch' && body.type !== 'transaction') {
     throw new FhirError('invalid', { code: 'value', diagnostics: `Bundle.type must be batch or transaction, not ${JSON.stringify(body.type)}`, expression: ['Bundle.type'] });
   }
-  const entries = Array.isArray(body.entry) ? body.entry : [];
+  if (body.entry !== undefined && !Array.isArray(body.entry)) {
+    throw new FhirError('invalid', { code: 'structure', diagnostics: 'Bundle.entry must be an array', expression: ['Bundle.entry'] });
+  }
+  const entries = body.entry ?? [];
   return body.type === 'transaction' ? transaction(req, ctx, entries) : batch(req, ctx, entries);
 }
 
