@@ -1,0 +1,252 @@
+/**
+ * Search benchmark (FHIR R4 §3.1.1 search.html): seeds a SQLite store with a deterministic clinical
+ * data set (bench/search-data.ts) DIRECTLY through the store layer (`extractIndex` + `write` inside
+ * `withTransaction` batches, no HTTP), then measures search latency through the REAL server over
+ * HTTP on localhost (`startServer` on the seeded file; one client, sequential requests, time to the
+ * full response body): identifier lookup, family+birthdate, patient+code with `_sort=-date`,
+ * `_include`, `_has`, and the time to page through 10 000 results following `next` links; RSS.
+ *
+ * Usage: `node dist/bench/search.js [--quick] [--size=N]`
+ *   --quick                10 000 resources, 50 queries per scenario
+ *   --size=N | BENCH_SEARCH_SIZE=N   resources to store (default 100 000; 1 000 000 for the target figures)
+ *   BENCH_SEARCH_QUERIES   measured queries per scenario (default 300)
+ *   BENCH_SEARCH_SEED      PRNG seed (default 42)
+ *   BENCH_SEARCH_DIR       cache directory of seeded files (default <tmpdir>/fhir-search-bench); a file
+ *                          is reused when one for the same seed, size and index code (a fingerprint of
+ *                          the compiled schema/extraction modules) exists: seeding 1M takes many minutes
+ *   BENCH_SEARCH_JSON      write the figures as JSON to this file
+ * Slow figures are reported, never fatal; the exit code is non-zero only when the harness fails.
+ */
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { loadConfig } from '../src/config/config';
+import { silentLogger } from '../src/logging';
+import { startServer } from '../src/main';
+import { extractIndex } from '../src/search/extract';
+import { defaultSearchParameters } from '../src/search/parameters';
+import { openSqliteStore } from '../src/store/sqlite/sqlite-store';
+import type { MedicationRequest, Observation, Resource } from 'fhir/r4';
+import { LOINC, makePatient, makePractitioner, makeRecords, MRN_SYSTEM, prng, RXNORM, shapeFor, type DataSetShape } from './search-data';
+
+interface Settings {
+  size: number;
+  queries: number;
+  seed: number;
+  dir: string;
+  json: string | undefined;
+}
+
+function intSetting(raw: string | undefined, name: string, def: number): number {
+  if (raw === undefined || raw.trim() === '') return def;
+  const v = raw.trim().replace(/_/g, '');
+  if (!/^\d+$/.test(v) || Number(v) < 1) throw new Error(`${name}=${JSON.stringify(raw)} must be a positive integer`);
+  return Number(v);
+}
+
+function readSettings(argv: readonly string[]): Settings {
+  const quick = argv.includes('--quick');
+  const sizeArg = argv.find((a) => a.startsWith('--size='));
+  const unknown = argv.filter((a) => a !== '--quick' && !a.startsWith('--size='));
+  if (unknown.length > 0) throw new Error(`unknown argument(s): ${unknown.join(' ')} (use --quick, --size=N)`);
+  return {
+    size: intSetting(sizeArg?.slice('--size='.length) ?? process.env['BENCH_SEARCH_SIZE'], 'size', quick ? 10_000 : 100_000),
+    queries: intSetting(process.env['BENCH_SEARCH_QUERIES'], 'BENCH_SEARCH_QUERIES', quick ? 50 : 300),
+    seed: intSetting(process.env['BENCH_SEARCH_SEED'], 'BENCH_SEARCH_SEED', 42),
+    dir: process.env['BENCH_SEARCH_DIR']?.trim() || path.join(os.tmpdir(), 'fhir-search-bench'),
+    json: process.env['BENCH_SEARCH_JSON']?.trim() || undefined,
+  };
+}
+
+/**
+ * A fingerprint of the code that decides what is stored (schema, index extraction and normalisation,
+ * the parameter registry, the generator): a cached seed file is reused only when none of it changed.
+ */
+function indexFingerprint(): string {
+  const hash = createHash('sha256');
+  for (const f of ['../src/store/sqlite/schema.js', '../src/search/extract.js', '../src/search/normalize.js', '../src/search/parameters.js', './search-data.js']) {
+    const p = path.join(__dirname, f);
+    hash.update(fs.existsSync(p) ? fs.readFileSync(p) : f);
+  }
+  return hash.digest('hex').slice(0, 10);
+}
+
+const mb = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
+
+/** Seeds `file` (via a temporary name, renamed when complete) unless it already exists. */
+async function seed(file: string, s: Settings, shape: DataSetShape): Promise<{ seconds: number; reused: boolean }> {
+  if (fs.existsSync(file)) return { seconds: 0, reused: true };
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const tmp = `${file}.partial`;
+  for (const f of [tmp, `${tmp}-wal`, `${tmp}-shm`]) fs.rmSync(f, { force: true });
+  const store = openSqliteStore(tmp);
+  const registry = defaultSearchParameters();
+  const started = Date.now();
+  let written = 0;
+  let lastReport = started;
+  const write = async (batch: Resource[]): Promise<void> => {
+    await store.withTransaction(async (tx) => {
+      for (const r of batch) await tx.write({ kind: 'create', resourceType: r.resourceType, id: r.id!, resource: r, index: extractIndex(r, registry) });
+    });
+    written += batch.length;
+    if (Date.now() - lastReport > 10_000) {
+      lastReport = Date.now();
+      const rate = written / ((lastReport - started) / 1000);
+      process.stdout.write(`  seeded ${written}/${shape.total} (${rate.toFixed(0)}/s, ~${((shape.total - written) / rate).toFixed(0)} s left)\n`);
+    }
+  };
+  const practitioners: Resource[] = [];
+  for (let i = 0; i < shape.practitioners; i++) practitioners.push(makePractitioner(s.seed, i));
+  await write(practitioners);
+  const PER_BATCH = 300; // patients (3 000 resources) per transaction
+  for (let from = 0; from < shape.patients; from += PER_BATCH) {
+    const batch: Resource[] = [];
+    for (let i = from; i < Math.min(shape.patients, from + PER_BATCH); i++) batch.push(makePatient(s.seed, i, shape), ...makeRecords(s.seed, i, shape));
+    await write(batch);
+  }
+  await store.close();
+  fs.renameSync(tmp, file);
+  return { seconds: (Date.now() - started) / 1000, reused: false };
+}
+
+interface Figures {
+  scenario: string;
+  n: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  max: number;
+  meanResults: number;
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+}
+
+interface SearchBundle {
+  total?: number;
+  entry?: unknown[];
+  link?: Array<{ relation: string; url: string }>;
+}
+
+async function get(url: string): Promise<{ ms: number; bundle: SearchBundle }> {
+  const t0 = process.hrtime.bigint();
+  const res = await fetch(url, { headers: { Accept: 'application/fhir+json' } });
+  const text = await res.text();
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  if (res.status !== 200) throw new Error(`GET ${url} -> ${res.status} ${text.slice(0, 300)}`);
+  return { ms, bundle: JSON.parse(text) as SearchBundle };
+}
+
+async function scenario(name: string, n: number, base: string, makeQuery: (rnd: () => number) => string, seed: number): Promise<Figures> {
+  const rnd = prng(seed);
+  for (let i = 0; i < Math.min(20, n); i++) await get(`${base}/${makeQuery(rnd)}`); // warm-up
+  const times: number[] = [];
+  let results = 0;
+  for (let i = 0; i < n; i++) {
+    const { ms, bundle } = await get(`${base}/${makeQuery(rnd)}`);
+    times.push(ms);
+    results += bundle.entry?.length ?? 0;
+  }
+  times.sort((a, b) => a - b);
+  return { scenario: name, n, p50: percentile(times, 50), p95: percentile(times, 95), p99: percentile(times, 99), max: times[times.length - 1]!, meanResults: results / n };
+}
+
+function table(rows: Figures[]): string {
+  const head = ['scenario', 'queries', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms', 'mean entries'];
+  const body = rows.map((r) => [r.scenario, String(r.n), r.p50.toFixed(2), r.p95.toFixed(2), r.p99.toFixed(2), r.max.toFixed(1), r.meanResults.toFixed(1)]);
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
+  const line = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  return [line(head), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)].join('\n');
+}
+
+async function main(): Promise<void> {
+  const s = readSettings(process.argv.slice(2));
+  const shape = shapeFor(s.size);
+  const file = path.join(s.dir, `search-seed${s.seed}-n${shape.total}-${indexFingerprint()}.sqlite`);
+  console.log(`Search benchmark: ${shape.total} resources (${shape.patients} Patients x 10 + ${shape.practitioners} Practitioners), seed ${s.seed}`);
+  console.log(`machine: ${os.cpus().length} x ${os.cpus()[0]?.model ?? '?'}, ${mb(os.totalmem())} RAM, Node ${process.version}`);
+  const seeded = await seed(file, s, shape);
+  console.log(seeded.reused ? `reusing ${file}` : `seeded ${file} in ${seeded.seconds.toFixed(0)} s (${(shape.total / seeded.seconds).toFixed(0)} resources/s, store layer, extractIndex + write in transactions of 3 000)`);
+  const fileBytes = fs.statSync(file).size;
+  console.log(`database file: ${mb(fileBytes)}`);
+
+  const config = loadConfig({ SQLITE_PATH: file, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', MAX_PAGE_SIZE: '1000' });
+  const server = await startServer(config, silentLogger());
+  const base = server.url;
+  const rssAfterStart = process.memoryUsage().rss;
+  const n = s.queries;
+  const P = (rnd: () => number): number => Math.floor(rnd() * shape.patients);
+  const results: Figures[] = [];
+  try {
+    results.push(
+      await scenario('identifier lookup', n, base, (rnd) => `Patient?identifier=${encodeURIComponent(`${MRN_SYSTEM}|${makePatient(s.seed, P(rnd), shape).identifier![0]!.value!}`)}`, 1),
+    );
+    results.push(
+      await scenario('family + birthdate', n, base, (rnd) => {
+        const p = makePatient(s.seed, P(rnd), shape);
+        return `Patient?family=${encodeURIComponent(p.name![0]!.family!)}&birthdate=${p.birthDate!}`;
+      }, 2),
+    );
+    results.push(
+      await scenario('patient + code, _sort=-date', n, base, (rnd) => {
+        const i = P(rnd);
+        const obs = makeRecords(s.seed, i, shape).filter((r): r is Observation => r.resourceType === 'Observation');
+        const code = obs[Math.floor(rnd() * obs.length)]!.code.coding![0]!.code!;
+        return `Observation?patient=Patient/p${i}&code=${encodeURIComponent(`${LOINC}|${code}`)}&_sort=-date`;
+      }, 3),
+    );
+    results.push(await scenario('_include (Encounter?patient + practitioner)', n, base, (rnd) => `Encounter?patient=Patient/p${P(rnd)}&_include=Encounter:practitioner`, 4));
+    results.push(
+      await scenario('_has (family + MedicationRequest code)', n, base, (rnd) => {
+        const i = P(rnd);
+        const p = makePatient(s.seed, i, shape);
+        const mr = makeRecords(s.seed, i, shape).find((r): r is MedicationRequest => r.resourceType === 'MedicationRequest')!;
+        return `Patient?family=${encodeURIComponent(p.name![0]!.family!)}&_has:MedicationRequest:patient:code=${encodeURIComponent(`${RXNORM}|${mr.medicationCodeableConcept!.coding![0]!.code!}`)}`;
+      }, 5),
+    );
+  } catch (e) {
+    await server.close();
+    throw e;
+  }
+
+  // Paging: follow next links of a broad query until 10 000 results (or the end).
+  const paging: Array<{ query: string; pages: number; results: number; seconds: number; slowestPageMs: number }> = [];
+  for (const q of ['Observation?category=vital-signs&_count=100', 'Observation?category=vital-signs&_count=1000', 'Observation?category=vital-signs&_sort=-date&_count=100']) {
+    let url: string | undefined = `${base}/${q}`;
+    let pages = 0;
+    let seen = 0;
+    let slowest = 0;
+    const t0 = Date.now();
+    while (url && seen < 10_000) {
+      const { ms, bundle }: { ms: number; bundle: SearchBundle } = await get(url);
+      slowest = Math.max(slowest, ms);
+      pages++;
+      seen += bundle.entry?.length ?? 0;
+      const next = bundle.link?.find((l) => l.relation === 'next')?.url;
+      url = next ? `${base}${next.slice(config.baseUrl.length)}` : undefined;
+    }
+    paging.push({ query: q, pages, results: seen, seconds: (Date.now() - t0) / 1000, slowestPageMs: slowest });
+  }
+  const rssEnd = process.memoryUsage().rss;
+  await server.close();
+
+  console.log('');
+  console.log(`Latency via the real server over HTTP (localhost, one client, sequential; ${n} queries per scenario after 20 warm-up):`);
+  console.log(table(results));
+  console.log('');
+  console.log('Paging through results following next links:');
+  for (const p of paging) console.log(`  ${p.query}: ${p.results} results in ${p.pages} pages, ${p.seconds.toFixed(2)} s (slowest page ${p.slowestPageMs.toFixed(0)} ms)`);
+  console.log('');
+  console.log(`RSS (benchmark process = server + client): ${mb(rssAfterStart)} after start, ${mb(rssEnd)} at the end; database ${mb(fileBytes)}`);
+  const slow = results.filter((r) => r.p95 >= 20);
+  console.log(slow.length === 0 ? 'target p95 < 20 ms: met by every scenario' : `target p95 < 20 ms: NOT met by ${slow.map((r) => r.scenario).join(', ')}`);
+  if (s.json) fs.writeFileSync(s.json, JSON.stringify({ size: shape.total, seed: s.seed, results, paging, rssAfterStart, rssEnd, fileBytes }, null, 2));
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`search benchmark failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  process.exit(1);
+});
