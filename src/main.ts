@@ -14,21 +14,60 @@ import { openSqliteStore } from './store/sqlite/sqlite-store';
 import { assertValidResource } from './validation/base-validator';
 import { warmUp } from './validation/schema-validators';
 import { extractIndex } from './search/extract';
-import { defaultSearchParameters } from './search/parameters';
+import { createR4SearchParameters } from './search/parameters';
+import { RuntimeSearchParameters } from './search/runtime-parameters';
+import { registerReindex } from './operations/reindex';
 import { parseSearchQuery } from './search/parse';
 import type { Store } from './store/store';
+import type { CodeSystem, List, ValueSet } from 'fhir/r4';
+import { and, type SearchExpr } from './search/ir';
+import { rewriteQuery } from './search/rewrite';
+import { LocalTerminology } from './terminology/local-terminology';
+import { r4TerminologyResources } from './terminology/r4-content';
+
+/**
+ * Terminology for search modifiers (`:in`, `:not-in`, `:above`, `:below`): the R4 CodeSystems and
+ * ValueSets plus those stored through the API (found by canonical url, newest version first).
+ */
+function storeTerminology(store: Store): LocalTerminology {
+  return new LocalTerminology({
+    base: r4TerminologyResources,
+    loader: async (resourceType, url, version) => {
+      const byUrl: SearchExpr = { op: 'uri', param: 'url', value: url, mode: 'exact' };
+      const where = version === undefined ? byUrl : and(byUrl, { op: 'token', param: 'version', code: version });
+      const page = await store.search({ resourceTypes: [resourceType], where, sort: [{ param: '_lastUpdated', kind: 'special', descending: true }], count: 1, offset: 0, total: 'none' });
+      const v = page.entries[0];
+      return v?.json ? (JSON.parse(v.json) as CodeSystem | ValueSet) : undefined;
+    },
+  });
+}
+
+const runtimeParametersOf = new WeakMap<FhirServices, RuntimeSearchParameters>();
 
 export function buildServices(config: Readonly<Config>, log: Logger, store?: Store): FhirServices {
-  const registry = defaultSearchParameters();
+  // One registry per server: SearchParameter resources written at run time extend this one only.
+  const registry = createR4SearchParameters();
+  const runtimeParameters = new RuntimeSearchParameters(registry, log);
   if (!store) {
     if (config.sqlitePath !== ':memory:') fs.mkdirSync(config.dataDir, { recursive: true });
     store = openSqliteStore(config.sqlitePath);
   }
-  return {
+  if (config.cursorSecret === undefined) {
+    log.warn('CURSOR_SECRET is not set: paging links are signed with a random per-process key, so they only work on this instance until it restarts; set CURSOR_SECRET on every instance of a multi-instance deployment');
+  }
+  const terminology = storeTerminology(store);
+  const operations = new OperationRegistry();
+  registerReindex(operations);
+  const services: FhirServices = {
     config,
     log,
     store,
-    validator: { assertValid: (resource, ctx) => assertValidResource(resource, ctx) },
+    validator: {
+      assertValid: (resource, ctx) => {
+        assertValidResource(resource, ctx);
+        runtimeParameters.check(resource);
+      },
+    },
     indexer: { extract: (resource) => extractIndex(resource, registry) },
     search: {
       parse: (types, params, opts) => parseSearchQuery(types, params, registry, { strict: opts.strict, defaultCount: config.defaultPageSize, maxCount: config.maxPageSize }),
@@ -36,10 +75,36 @@ export function buildServices(config: Readonly<Config>, log: Logger, store?: Sto
         registry
           .forType(type)
           .filter((p) => p.kind !== 'special' || p.code === '_id' || p.code === '_lastUpdated')
-          .map((p) => ({ name: p.code, type: p.type, definition: p.url })),
+          .map((p) => ({ name: p.code, type: p.type, definition: p.url, ...(p.type === 'reference' ? { target: p.targets } : {}) })),
+      rewrite: (query, session) =>
+        rewriteQuery(query, {
+          terminology,
+          baseUrl: config.baseUrl,
+          valueSetExists: async (url) => (await terminology.valueSet(url)) !== undefined,
+          readList: async (id) => {
+            const v = await session.read('List', id);
+            return v && !v.deleted && v.json ? (JSON.parse(v.json) as List) : undefined;
+          },
+        }),
     },
-    operations: new OperationRegistry(),
+    operations,
+    writeHooks: [
+      runtimeParameters.hook,
+      (e) => {
+        if (e.resourceType === 'CodeSystem' || e.resourceType === 'ValueSet') terminology.invalidate();
+      },
+    ],
   };
+  runtimeParametersOf.set(services, runtimeParameters);
+  return services;
+}
+
+/** Work done once at start-up against the store: registering the stored SearchParameter resources. */
+export async function initServices(services: FhirServices): Promise<void> {
+  const runtime = runtimeParametersOf.get(services);
+  if (!runtime) return;
+  const n = await runtime.loadStored(services.store);
+  if (n > 0) services.log.info({ searchParameters: n }, 'registered stored SearchParameter resources');
 }
 
 export interface RunningServer {
@@ -51,6 +116,7 @@ export interface RunningServer {
 
 export async function startServer(config: Readonly<Config>, log: Logger = createLogger(config.logLevel), store?: Store): Promise<RunningServer> {
   const services = buildServices(config, log, store);
+  await initServices(services);
   const app = createApp(services);
   const server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(config.port, config.host, () => resolve(s));

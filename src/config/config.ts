@@ -25,6 +25,11 @@ export interface Config {
   /** Default and maximum page sizes of search and history. */
   defaultPageSize: number;
   maxPageSize: number;
+  /**
+   * Key of the HMAC that signs search and history paging cursors (`_cursor`). Undefined: a random
+   * per-process key is used (links then only work on the instance that issued them).
+   */
+  cursorSecret: string | undefined;
 }
 
 export interface ConfigVariable {
@@ -45,6 +50,11 @@ export const CONFIG_VARIABLES: readonly ConfigVariable[] = [
   { name: 'MAX_CONDITIONAL_DELETE', default: '100', description: 'Most resources one conditional delete may remove (more matches: 412).' },
   { name: 'DEFAULT_PAGE_SIZE', default: '20', description: 'Page size of search and history when `_count` is absent.' },
   { name: 'MAX_PAGE_SIZE', default: '1000', description: 'Largest `_count` honoured.' },
+  {
+    name: 'CURSOR_SECRET',
+    default: '(random per process)',
+    description: 'Key (at least 32 characters) signing the `_cursor` of search and history page links; set the same value on every instance of a multi-instance deployment.',
+  },
 ];
 
 export class ConfigError extends Error {
@@ -102,6 +112,9 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
   const defaultPageSize = int('DEFAULT_PAGE_SIZE', 20, 1, 100000);
   if (defaultPageSize > maxPageSize) problems.push(`DEFAULT_PAGE_SIZE=${defaultPageSize} is larger than MAX_PAGE_SIZE=${maxPageSize}`);
 
+  const cursorSecret = get('CURSOR_SECRET');
+  if (cursorSecret !== undefined && cursorSecret.length < 32) problems.push('CURSOR_SECRET is shorter than 32 characters (use e.g. `openssl rand -base64 48`)');
+
   if (problems.length > 0) throw new ConfigError(problems);
-  return Object.freeze({ port, host, baseUrl, basePath, dataDir, sqlitePath, logLevel, maxBodyBytes, maxConditionalDelete, defaultPageSize, maxPageSize });
+  return Object.freeze({ port, host, baseUrl, basePath, dataDir, sqlitePath, logLevel, maxBodyBytes, maxConditionalDelete, defaultPageSize, maxPageSize, cursorSecret });
 }

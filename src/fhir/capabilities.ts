@@ -1,8 +1,8 @@
 /**
  * The server's CapabilityStatement (FHIR R4 §2.1.0 capabilitystatement.html, served at
  * `[base]/metadata` per http.html#capabilities), generated from what is really registered: the R4
- * resource types the engine serves, its interactions, formats, patch formats, search parameters and
- * operations. `capability-statement/CapabilityStatement.json` is the published copy; a test fails when
+ * resource types the engine serves, its interactions, formats, patch formats, search parameters,
+ * `_include` / `_revinclude` values, the R4 compartments (compartment search) and operations. `capability-statement/CapabilityStatement.json` is the published copy; a test fails when
  * the two drift apart.
  */
 import type {
@@ -12,6 +12,7 @@ import type {
   CapabilityStatementRestResourceSearchParam,
 } from 'fhir/r4';
 import { resourceTypes } from '../definitions/resource-types';
+import { compartmentDefinitions } from '../search/compartments';
 import type { FhirServices } from './context';
 
 export const SOFTWARE = { name: 'spine-fhir-server', version: '0.1.0' };
@@ -19,9 +20,28 @@ export const SOFTWARE = { name: 'spine-fhir-server', version: '0.1.0' };
 /** Interactions every resource type supports (each is implemented in src/fhir/interactions/). */
 const TYPE_INTERACTIONS = ['read', 'vread', 'update', 'patch', 'delete', 'history-instance', 'history-type', 'create', 'search-type'] as const;
 
+/** `searchInclude` / `searchRevInclude` values per type (search.html#include): every reference parameter. */
+function includeLists(services: Pick<FhirServices, 'search'>, types: readonly string[]): { include: Map<string, string[]>; revinclude: Map<string, string[]> } {
+  const include = new Map<string, string[]>();
+  const revinclude = new Map<string, string[]>(types.map((t) => [t, []]));
+  for (const source of types) {
+    const refs = services.search.parametersFor(source).filter((p) => p.type === 'reference');
+    include.set(source, refs.length > 0 ? ['*', ...refs.map((p) => `${source}:${p.name}`)] : []);
+    for (const p of refs) {
+      const targets = p.target && p.target.length > 0 ? p.target : types;
+      for (const t of targets) revinclude.get(t)?.push(`${source}:${p.name}`);
+    }
+  }
+  return { include, revinclude };
+}
+
 export function capabilityStatement(services: Pick<FhirServices, 'config' | 'search' | 'operations'>, date: string): CapabilityStatement {
   const ops = services.operations.all();
-  const resource: CapabilityStatementRestResource[] = [...resourceTypes()].sort().map((type) => {
+  const types = [...resourceTypes()].sort();
+  const includes = includeLists(services, types);
+  const resource: CapabilityStatementRestResource[] = types.map((type) => {
+    const searchInclude = includes.include.get(type) ?? [];
+    const searchRevInclude = includes.revinclude.get(type) ?? [];
     const searchParam: CapabilityStatementRestResourceSearchParam[] = services.search.parametersFor(type).map((p) => ({
       name: p.name,
       ...(p.definition ? { definition: p.definition } : {}),
@@ -43,6 +63,8 @@ export function capabilityStatement(services: Pick<FhirServices, 'config' | 'sea
       conditionalUpdate: true,
       conditionalDelete: 'multiple',
       referencePolicy: ['literal', 'local'],
+      ...(searchInclude.length ? { searchInclude } : {}),
+      ...(searchRevInclude.length ? { searchRevInclude } : {}),
       ...(searchParam.length ? { searchParam } : {}),
       ...(operation.length ? { operation } : {}),
     };
@@ -64,6 +86,7 @@ export function capabilityStatement(services: Pick<FhirServices, 'config' | 'sea
         mode: 'server',
         resource,
         interaction: [{ code: 'transaction' }, { code: 'batch' }, { code: 'search-system' }, { code: 'history-system' }],
+        compartment: [...compartmentDefinitions().values()].map((c) => c.url).sort(),
         ...(systemOps.length ? { operation: systemOps } : {}),
       },
     ],

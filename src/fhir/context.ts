@@ -9,6 +9,7 @@ import type { Logger } from '../logging';
 import type { IndexEntry } from '../search/index-entry';
 import type { ParsedSearch } from '../search/parse';
 import type { Store, StoreSession } from '../store/store';
+import type { SearchQuery } from '../search/ir';
 import type { OperationRegistry } from '../operations/registry';
 
 /** Base validation of a resource about to be written (throws FhirError 400/422). */
@@ -29,8 +30,27 @@ export interface SearchParser {
     opts: { strict: boolean },
   ): ParsedSearch;
   /** The search parameter codes supported for a type (for the CapabilityStatement). */
-  parametersFor(resourceType: string): Array<{ name: string; type: string; definition?: string; documentation?: string }>;
+  parametersFor(resourceType: string): Array<{ name: string; type: string; definition?: string; documentation?: string; /** Reference targets (empty: any). */ target?: string[] }>;
+  /**
+   * The asynchronous rewrite a parsed query goes through before a store sees it (terminology
+   * modifiers `:in`/`:not-in`/`:above`/`:below`, `_list`). Absent: the query is used as parsed.
+   */
+  rewrite?(query: SearchQuery, session: StoreSession): Promise<SearchQuery>;
 }
+
+/**
+ * Called after every successful create, update, patch and delete (inside the transaction when there
+ * is one), in registration order. Used to keep derived state in step with stored resources, e.g.
+ * registering SearchParameter resources in the search registry. A hook that throws fails the write.
+ */
+export interface WriteEvent {
+  kind: 'create' | 'update' | 'delete';
+  resourceType: string;
+  id: string;
+  /** The resource as written (create/update). */
+  resource?: Resource;
+}
+export type WriteHook = (event: WriteEvent) => void;
 
 export interface FhirServices {
   config: Readonly<Config>;
@@ -40,6 +60,8 @@ export interface FhirServices {
   search: SearchParser;
   operations: OperationRegistry;
   log: Logger;
+  /** See WriteHook. */
+  writeHooks?: WriteHook[];
   /** Clock, replaceable in tests. */
   now?: () => Date;
 }
@@ -60,4 +82,9 @@ export async function atomic<T>(ctx: InteractionContext, fn: (session: StoreSess
 
 export function topLevelContext(services: FhirServices): InteractionContext {
   return { services, session: services.store, inTransaction: false };
+}
+
+/** Runs the write hooks (see WriteHook). */
+export function afterWrite(services: FhirServices, event: WriteEvent): void {
+  for (const hook of services.writeHooks ?? []) hook(event);
 }

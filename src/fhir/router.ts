@@ -4,6 +4,7 @@
  * Bundle entries both come through here.
  */
 import { isResourceType } from '../definitions/resource-types';
+import { isCompartmentType } from '../search/compartments';
 import { operationParameters } from '../operations/registry';
 import type { InteractionContext } from './context';
 import { capabilityStatement } from './capabilities';
@@ -14,7 +15,7 @@ import { history } from './interactions/history';
 import { conditionalPatch, patch } from './interactions/patch';
 import { read, vread } from './interactions/read';
 import { search } from './interactions/search';
-import { conditionalUpdate, update } from './interactions/update';
+import { assertValidId, conditionalUpdate, update } from './interactions/update';
 import { batchOrTransaction } from './interactions/bundle';
 import type { FhirRequest, FhirResult, HttpMethod } from './types';
 
@@ -118,6 +119,14 @@ export async function route(req: FhirRequest, ctx: InteractionContext): Promise<
   }
   if (third.startsWith('$') && fourth === undefined) {
     return invokeOperation(req, ctx, third.slice(1), 'instance', type, id);
+  }
+  // Compartment search (search.html#compartments): [Compartment]/[id]/[type] or /*, and POST .../_search.
+  if (isCompartmentType(type) && (third === '*' || isResourceType(third)) && (fourth === undefined || fourth === '_search')) {
+    const memberType = third === '*' ? undefined : third;
+    assertValidId(id);
+    if (fourth === undefined && !isGet) return notAllowed(GET, `${type}/${id}/${third}`, m);
+    if (fourth === '_search' && m !== 'POST') return notAllowed(['POST'], `${type}/${id}/${third}/_search`, m);
+    return search(req, ctx, memberType, { type, id });
   }
   throw new FhirError('not-found', { code: 'not-found', diagnostics: `No FHIR endpoint at /${req.path}` });
 }

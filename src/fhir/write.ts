@@ -1,10 +1,11 @@
 /**
  * The common write path of create, update and patch (FHIR R4 §3.1.0 http.html "create"/"update"):
  * base validation, index extraction, then one store write with the optimistic lock.
- * Every write of every interaction (including Bundle entries) goes through here.
+ * Every write of every interaction (including Bundle entries) goes through here; the services' write
+ * hooks run after each successful write (deletes call them from interactions/delete.ts).
  */
 import type { Resource } from 'fhir/r4';
-import type { InteractionContext } from './context';
+import { afterWrite, type InteractionContext } from './context';
 import type { StoreSession, StoredVersion, WriteResult } from '../store/store';
 
 export interface WriteRequest {
@@ -32,5 +33,6 @@ export async function writeResource(ctx: InteractionContext, session: StoreSessi
     ...(w.expectedVersion !== undefined ? { expectedVersion: w.expectedVersion } : {}),
   });
   if (!result) throw new Error(`store returned no result for a ${w.kind} of ${w.resourceType}/${w.id}`);
+  afterWrite(ctx.services, { kind: w.kind, resourceType: w.resourceType, id: w.id, resource });
   return result;
 }

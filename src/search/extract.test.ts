@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { Resource } from 'fhir/r4';
 import type { IndexEntry } from './index-entry';
 import { extractIndex, extractIndexWithStats } from './extract';
-import { parseDateRange } from './normalize';
+import { nextDown, parseDateRange } from './normalize';
 import { defaultSearchParameters, SearchParameterRegistry, restrictExpression, rewriteAs, rewriteResolve, splitUnion } from './parameters';
 
 function repoRoot(): string {
@@ -83,7 +83,7 @@ describe('search/extract', () => {
       valueQuantity: { value: 120, unit: 'mmHg', system: 'http://unitsofmeasure.org', code: 'mm[Hg]' },
     } as unknown as Resource;
     const e = extractIndex(obs);
-    assert.deepEqual(of(e, 'status'), [{ kind: 'token', param: 'status', system: null, code: 'final' }]);
+    assert.deepEqual(of(e, 'status'), [{ kind: 'token', param: 'status', system: 'http://hl7.org/fhir/observation-status', code: 'final' }], 'implied system of a required binding');
     assert.deepEqual(of(e, 'code'), [
       { kind: 'token', param: 'code', system: 'http://loinc.org', code: '8480-6', text: 'systolic' },
       { kind: 'token', param: 'code', system: null, code: null, text: 'sbp' },
@@ -96,7 +96,7 @@ describe('search/extract', () => {
     ]);
     assert.deepEqual(of(e, 'date'), [{ kind: 'date', param: 'date', low: Date.parse('2020-01-01T00:00:00Z'), high: 253402300799999 }]);
     assert.deepEqual(of(e, 'value-quantity'), [
-      { kind: 'quantity', param: 'value-quantity', system: 'http://unitsofmeasure.org', code: 'mm[Hg]', unit: 'mmHg', value: 120, low: 119.5, high: 120.5 },
+      { kind: 'quantity', param: 'value-quantity', system: 'http://unitsofmeasure.org', code: 'mm[Hg]', unit: 'mmHg', value: 120, low: 119.5, high: nextDown(120.5) },
     ]);
     assert.deepEqual(of(e, '_tag'), [{ kind: 'token', param: '_tag', system: 'http://t', code: 'x', text: null }]);
     assert.deepEqual(of(e, '_profile'), [{ kind: 'uri', param: '_profile', value: 'http://p/1' }]);
@@ -125,6 +125,58 @@ describe('search/extract', () => {
     );
   });
 
+  it('_text holds the narrative words, _content every string word (narrative included, base64 data excluded)', () => {
+    const p = {
+      resourceType: 'Patient',
+      text: { status: 'generated', div: '<div xmlns="http://www.w3.org/1999/xhtml"><p>Héart&amp;lung <b>clinic</b></p><!-- hidden --></div>' },
+      name: [{ family: "O'Brien", given: ['Ann'] }],
+      photo: [{ contentType: 'image/png', data: 'QUJDREVGRw==' }],
+    } as unknown as Resource;
+    const e = extractIndex(p);
+    assert.deepEqual(of(e, '_text'), [{ kind: 'text', param: '_text', text: 'heart lung clinic' }]);
+    const content = of(e, '_content')[0];
+    assert.ok(content?.kind === 'text');
+    assert.deepEqual(content.text.split(' ').sort(), ['ann', 'brien', 'clinic', 'generated', 'heart', 'image', 'lung', 'o', 'png'].sort());
+    assert.deepEqual(of(extractIndex({ resourceType: 'Patient' } as Resource), '_text'), []);
+  });
+
+  it("indexes references under the server's own base as local, others as urls", () => {
+    const obs = {
+      resourceType: 'Observation',
+      status: 'final',
+      code: { text: 'x' },
+      subject: { reference: 'http://host/fhir/Patient/p1' },
+      performer: [{ reference: 'http://other/fhir/Practitioner/9' }, { reference: 'http://host/fhir/Practitioner/7/_history/2' }],
+    } as unknown as Resource;
+    const e = extractIndex(obs, undefined, { baseUrl: 'http://host/fhir' });
+    assert.deepEqual(of(e, 'subject'), [{ kind: 'reference', param: 'subject', targetType: 'Patient', targetId: 'p1', targetVersion: null, url: null }]);
+    assert.deepEqual(of(e, 'performer'), [
+      { kind: 'reference', param: 'performer', targetType: null, targetId: null, url: 'http://other/fhir/Practitioner/9' },
+      { kind: 'reference', param: 'performer', targetType: 'Practitioner', targetId: '7', targetVersion: '2', url: null },
+    ]);
+    const without = extractIndex(obs);
+    assert.ok(of(without, 'subject').every((x) => x.kind === 'reference' && x.url === 'http://host/fhir/Patient/p1'));
+  });
+
+  it('gives bare codes the implied system of a required single-system binding, also in data types and backbones', () => {
+    const p = { resourceType: 'Patient', gender: 'female', address: [{ use: 'home', city: 'Leeds' }], contact: [{ gender: 'male' }] } as unknown as Resource;
+    const e = extractIndex(p);
+    assert.deepEqual(of(e, 'gender'), [{ kind: 'token', param: 'gender', system: 'http://hl7.org/fhir/administrative-gender', code: 'female' }]);
+    assert.deepEqual(of(e, 'address-use'), [{ kind: 'token', param: 'address-use', system: 'http://hl7.org/fhir/address-use', code: 'home' }]);
+    const vs = extractIndex({ resourceType: 'ValueSet', status: 'active', compose: { include: [{ system: 'http://s', concept: [{ code: 'a' }] }] }, expansion: { timestamp: '2020-01-01', contains: [{ system: 'http://s', code: 'a' }] } } as unknown as Resource);
+    assert.ok(of(vs, 'status').every((x) => x.kind === 'token' && x.system === 'http://hl7.org/fhir/publication-status'));
+  });
+
+  it('indexes decimals (choice elements too) with the precision they were written with', () => {
+    const ra = { resourceType: 'RiskAssessment', status: 'final', subject: { reference: 'Patient/p' }, prediction: [{ probabilityDecimal: 0.02 }, { probabilityRange: { low: { value: 1 } } }] } as unknown as Resource;
+    const e = of(extractIndex(ra), 'probability');
+    assert.equal(e.length, 1);
+    const n = e[0];
+    assert.ok(n?.kind === 'number');
+    assert.equal(n.value, 0.02);
+    assert.ok(Math.abs(n.low - 0.015) < 1e-12 && Math.abs(n.high - 0.025) < 1e-12);
+  });
+
   it('never throws for odd but valid resources', () => {
     const odd = [
       { resourceType: 'Patient' },
@@ -142,7 +194,7 @@ describe('search/extract', () => {
       assert.ok(of(e, 'identifier').some((x) => x.kind === 'token' && x.system === 'urn:oid:1.2.36.146.595.217.0.1' && x.code === '12345'));
       assert.ok(of(e, 'family').some((x) => x.kind === 'string' && x.norm === 'chalmers' && x.exact === 'Chalmers'));
       assert.deepEqual(of(e, 'birthdate'), [{ kind: 'date', param: 'birthdate', ...parseDateRange('1974-12-25')! }]);
-      assert.deepEqual(of(e, 'gender'), [{ kind: 'token', param: 'gender', system: null, code: 'male' }]);
+      assert.deepEqual(of(e, 'gender'), [{ kind: 'token', param: 'gender', system: 'http://hl7.org/fhir/administrative-gender', code: 'male' }]);
       assert.deepEqual(of(e, 'organization'), [{ kind: 'reference', param: 'organization', targetType: 'Organization', targetId: '1', url: null, targetVersion: null }]);
     });
 

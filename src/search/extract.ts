@@ -19,11 +19,18 @@
  *   component (each with the component parameter's code).
  * _id and _lastUpdated are not indexed (they are columns of the stored resource). A failing expression
  * is skipped and counted (see `extractIndexWithStats`), never fatal.
+ *
+ * Also (§3.1.1.5.x "_text" / "_content"): one TextEntry `_text` with the narrative (Resource.text.div
+ * without markup) and one `_content` with every string of the resource (narrative included, base64
+ * `data` excluded), each reduced to its distinct words (normalize.ts `textWords`) joined by spaces.
+ * A bare `code` with a required binding to one code system is indexed with that system
+ * (implied-systems.ts). References to this server's own base URL (`options.baseUrl`) index as local.
  */
 import { compile, types as fhirpathTypes, util } from 'fhirpath';
 import type { Resource } from 'fhir/r4';
-import type { CompositeEntry, IndexEntry, ReferenceEntry, TokenEntry } from './index-entry';
-import { normalizeQuantity, normalizeRange, normalizeString, numberRange, parseDateRange, periodRange, timingRange } from './normalize';
+import type { CompositeEntry, IndexEntry, ReferenceEntry, TextEntry, TokenEntry } from './index-entry';
+import { impliedCodeSystem } from './implied-systems';
+import { normalizeQuantity, normalizeRange, normalizeString, numberRange, parseDateRange, parseNumberRange, periodRange, textWords, timingRange, xhtmlText } from './normalize';
 import { defaultSearchParameters, type SearchParameterDef, type SearchParameterRegistry, type SearchParamType } from './parameters';
 import { fhirpathR4Model } from '../definitions/r4-package';
 import { isResourceType } from '../definitions/resource-types';
@@ -31,6 +38,11 @@ import { isResourceType } from '../definitions/resource-types';
 export interface ExtractionFailure {
   param: string;
   error: string;
+}
+
+export interface ExtractOptions {
+  /** This server's base URL (config.baseUrl): absolute references under it index as local `Type/id`. */
+  baseUrl?: string;
 }
 
 export interface ExtractionResult {
@@ -47,11 +59,18 @@ const isObj = (v: unknown): v is Json => typeof v === 'object' && v !== null && 
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 
 /** The resource's index entries; expression failures are skipped (see extractIndexWithStats). */
-export function extractIndex(resource: Resource, registry?: SearchParameterRegistry): IndexEntry[] {
-  return extractIndexWithStats(resource, registry).entries;
+export function extractIndex(resource: Resource, registry?: SearchParameterRegistry, options: ExtractOptions = {}): IndexEntry[] {
+  return extractIndexWithStats(resource, registry, options).entries;
 }
 
-export function extractIndexWithStats(resource: Resource, registry: SearchParameterRegistry = defaultSearchParameters()): ExtractionResult {
+/** Per-extraction settings threaded through the normalisers. */
+interface Ctx {
+  /** `baseUrl` with one trailing slash, or undefined. */
+  base: string | undefined;
+}
+
+export function extractIndexWithStats(resource: Resource, registry: SearchParameterRegistry = defaultSearchParameters(), options: ExtractOptions = {}): ExtractionResult {
+  const ctx: Ctx = { base: options.baseUrl ? `${options.baseUrl.replace(/\/+$/, '')}/` : undefined };
   const entries: IndexEntry[] = [];
   const failures: ExtractionFailure[] = [];
   const seen = new Set<string>();
@@ -62,7 +81,7 @@ export function extractIndexWithStats(resource: Resource, registry: SearchParame
       if (!evaluate) continue;
       const nodes = evaluate(resource);
       if (nodes.length === 0) continue;
-      const produced = def.type === 'composite' ? compositeEntries(def, nodes, registry, resource) : entriesFor(def.type, def.code, nodes);
+      const produced = def.type === 'composite' ? compositeEntries(ctx, def, nodes, registry, resource) : entriesFor(ctx, def.type, def.code, nodes);
       for (const e of produced) {
         const key = JSON.stringify(e);
         if (seen.has(key)) continue;
@@ -73,37 +92,82 @@ export function extractIndexWithStats(resource: Resource, registry: SearchParame
       failures.push({ param: def.code, error: err instanceof Error ? err.message : String(err) });
     }
   }
+  entries.push(...textEntries(resource));
   return { entries, failures };
 }
 
+/** Properties whose strings are not text: base64 content (Attachment.data, Binary.data, Signature.data). */
+const NOT_TEXT = new Set(['data']);
+
+/** The `_text` (narrative) and `_content` (all strings) entries: distinct words joined by spaces. */
+export function textEntries(resource: Resource): TextEntry[] {
+  const out: TextEntry[] = [];
+  const narrative = (resource as { text?: { div?: unknown } }).text?.div;
+  if (typeof narrative === 'string') {
+    const words = distinctWords([xhtmlText(narrative)]);
+    if (words !== '') out.push({ kind: 'text', param: '_text', text: words });
+  }
+  const strings: string[] = [];
+  const walk = (v: unknown, key: string): void => {
+    if (typeof v === 'string') {
+      if (key === 'div') strings.push(xhtmlText(v));
+      else if (key !== 'resourceType' && !NOT_TEXT.has(key)) strings.push(v);
+    } else if (Array.isArray(v)) for (const x of v) walk(x, key);
+    else if (isObj(v)) for (const [k, x] of Object.entries(v)) walk(x, k);
+  };
+  walk(resource, '');
+  const content = distinctWords(strings);
+  if (content !== '') out.push({ kind: 'text', param: '_content', text: content });
+  return out;
+}
+
+function distinctWords(texts: readonly string[]): string {
+  const seen = new Set<string>();
+  for (const t of texts) for (const w of textWords(t)) seen.add(w);
+  return [...seen].join(' ');
+}
+
 /** Normalises FHIRPath result nodes (internal types kept) into entries of one parameter. */
-function entriesFor(type: SearchParamType, param: string, nodes: unknown[]): IndexEntry[] {
+function entriesFor(ctx: Ctx, type: SearchParamType, param: string, nodes: unknown[]): IndexEntry[] {
   const tys = fhirpathTypes(nodes);
   const out: IndexEntry[] = [];
   nodes.forEach((node, i) => {
     const value: unknown = util.valData(node);
     if (value === undefined || value === null) return;
     const fhirType = (tys[i] ?? '').replace(/^(FHIR|System)\./, '');
-    valueEntries(type, param, fhirType, value, out);
+    if (type === 'token' && fhirType === 'code' && typeof value === 'string') {
+      const path = elementPath(node);
+      out.push({ kind: 'token', param, system: path !== undefined ? impliedCodeSystem(path) : null, code: value });
+      return;
+    }
+    valueEntries(ctx, type, param, fhirType, value, out);
   });
   return out;
 }
 
-function valueEntries(type: SearchParamType, param: string, fhirType: string, value: unknown, out: IndexEntry[]): void {
+/** The element path of a FHIRPath result node (`Patient.gender`, `Address.use`), when known. */
+function elementPath(node: unknown): string | undefined {
+  if (!isObj(node) || typeof node.propName !== 'string' || !isObj(node.parentResNode)) return undefined;
+  const parent = node.parentResNode.path;
+  return typeof parent === 'string' && parent !== '' ? `${parent}.${node.propName}` : undefined;
+}
+
+function valueEntries(ctx: Ctx, type: SearchParamType, param: string, fhirType: string, value: unknown, out: IndexEntry[]): void {
   switch (type) {
     case 'token':
       return tokenEntries(param, fhirType, value, out);
     case 'string':
       return stringEntries(param, fhirType, value, out);
     case 'reference':
-      return referenceEntries(param, fhirType, value, out);
+      return referenceEntries(ctx, param, fhirType, value, out);
     case 'date':
       return dateEntries(param, fhirType, value, out);
     case 'quantity':
       return quantityEntries(param, fhirType, value, out);
     case 'number': {
-      const n = typeof value === 'number' ? value : typeof value === 'string' ? Number(value) : NaN;
-      const r = numberRange(n);
+      // fhirpath.js gives decimals as an FP_Decimal object ({ value, asStr }) when internal types are kept.
+      const inner = isObj(value) ? (typeof value.asStr === 'string' ? value.asStr : value.value) : value;
+      const r = typeof inner === 'number' ? numberRange(inner) : typeof inner === 'string' ? parseNumberRange(inner) : undefined;
       if (r) out.push({ kind: 'number', param, value: r.value, low: r.low, high: r.high });
       return;
     }
@@ -183,28 +247,32 @@ function stringEntries(param: string, fhirType: string, v: unknown, out: IndexEn
 const LOCAL_REF = /^([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/([A-Za-z0-9\-.]{1,64}))?$/;
 const ABSOLUTE_REF = /^(.*)\/_history\/([A-Za-z0-9\-.]{1,64})$/;
 
-/** Parses Reference.reference text into the reference fields of an entry. */
-export function parseReferenceText(ref: string): Pick<ReferenceEntry, 'targetType' | 'targetId' | 'targetVersion' | 'url' | 'urlVersion'> {
-  const m = LOCAL_REF.exec(ref);
+/**
+ * Parses Reference.reference text into the reference fields of an entry. `base` (this server's base
+ * URL ending with `/`) makes `base` + `Type/id` a local reference.
+ */
+export function parseReferenceText(ref: string, base?: string): Pick<ReferenceEntry, 'targetType' | 'targetId' | 'targetVersion' | 'url' | 'urlVersion'> {
+  const local = base !== undefined && ref.startsWith(base) ? ref.slice(base.length) : ref;
+  const m = LOCAL_REF.exec(local);
   if (m && isResourceType(m[1]!)) return { targetType: m[1]!, targetId: m[2]!, targetVersion: m[3] ?? null, url: null };
   const abs = ABSOLUTE_REF.exec(ref);
   if (abs) return { targetType: null, targetId: null, targetVersion: abs[2]!, url: abs[1]! };
   return { targetType: null, targetId: null, url: ref };
 }
 
-function referenceEntries(param: string, fhirType: string, v: unknown, out: IndexEntry[]): void {
+function referenceEntries(ctx: Ctx, param: string, fhirType: string, v: unknown, out: IndexEntry[]): void {
   if (typeof v === 'string') {
     // canonical / uri used as a reference
     const bar = v.indexOf('|');
     if (bar >= 0) out.push({ kind: 'reference', param, targetType: null, targetId: null, url: v.slice(0, bar), urlVersion: v.slice(bar + 1) });
-    else out.push({ kind: 'reference', param, ...parseReferenceText(v) });
+    else out.push({ kind: 'reference', param, ...parseReferenceText(v, ctx.base) });
     return;
   }
   if (!isObj(v)) return;
   if (fhirType === 'Reference') {
     const e: ReferenceEntry = { kind: 'reference', param, targetType: null, targetId: null, url: null };
     const ref = str(v.reference);
-    if (ref !== undefined) Object.assign(e, parseReferenceText(ref));
+    if (ref !== undefined) Object.assign(e, parseReferenceText(ref, ctx.base));
     const declared = str(v.type);
     if (e.targetType === null && declared !== undefined && isResourceType(declared) && e.url === null) e.targetType = declared;
     const ident = isObj(v.identifier) ? v.identifier : undefined;
@@ -249,7 +317,7 @@ function componentEvaluator(base: string, expression: string): ComponentEvaluato
   return f;
 }
 
-function compositeEntries(def: SearchParameterDef, nodes: unknown[], registry: SearchParameterRegistry, resource: Resource): CompositeEntry[] {
+function compositeEntries(ctx: Ctx, def: SearchParameterDef, nodes: unknown[], registry: SearchParameterRegistry, resource: Resource): CompositeEntry[] {
   const comps = def.components.map((c) => ({ c, sp: registry.byCanonical(c.definition) }));
   const out: CompositeEntry[] = [];
   for (const node of nodes) {
@@ -263,7 +331,7 @@ function compositeEntries(def: SearchParameterDef, nodes: unknown[], registry: S
         break;
       }
       const values = componentEvaluator(path, c.expression)(data, resource);
-      const produced = entriesFor(sp.type as SearchParamType, sp.code, values);
+      const produced = entriesFor(ctx, sp.type as SearchParamType, sp.code, values);
       if (produced.length === 0) {
         complete = false;
         break;

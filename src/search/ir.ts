@@ -168,6 +168,12 @@ export interface SortKey {
   /** Index kind of the parameter; 'special' for `_id` and `_lastUpdated`. */
   kind: import('./index-entry').IndexKind | 'special';
   descending: boolean;
+  /**
+   * Chained sort (`_sort=patient.birthdate`): the reference hops from the sorted resource to the one
+   * whose `param` gives the value, outermost first. Absent for a plain sort. A resource's value is the
+   * lowest (ascending) / highest (descending) over every resource reached through the hops.
+   */
+  chain?: Array<{ param: string; targetTypes: string[] }>;
 }
 
 export interface SearchQuery {

@@ -7,7 +7,7 @@ import type { Resource } from 'fhir/r4';
 import { FhirError } from '../fhir/outcome';
 import type { ReferenceEntry } from './index-entry';
 import { extractIndex } from './extract';
-import { matchesExpr, type MatchContext, type MatchTarget } from './match';
+import { compareCodePoints, compareSortValues, matchesExpr, sortValues, type MatchContext, type MatchTarget } from './match';
 import { defaultSearchParameters } from './parameters';
 import { parseSearchQuery } from './parse';
 
@@ -168,5 +168,46 @@ describe('search/match', () => {
     assert.equal(m('http://acme.org/fhir/', 'below'), true);
     assert.equal(m('http://acme.org/fhir/ValueSet/a/b', 'above'), true);
     assert.equal(m('http://acme.org/fhir/', 'exact'), false);
+  });
+
+  it('_text / _content: every word of the query, whole words, accents and case ignored', () => {
+    const p = target({
+      resourceType: 'Patient',
+      id: 'pt',
+      text: { status: 'generated', div: '<div xmlns="http://www.w3.org/1999/xhtml">Seen at the <b>Héart</b> clinic</div>' },
+      name: [{ family: 'Zebedee' }],
+    } as Resource);
+    const m = (scope: 'narrative' | 'content', query: string): boolean => matchesExpr({ op: 'text', scope, query }, p);
+    assert.equal(m('narrative', 'heart clinic'), true);
+    assert.equal(m('narrative', 'HEART'), true);
+    assert.equal(m('narrative', 'heart zebedee'), false, 'the name is not in the narrative');
+    assert.equal(m('content', 'heart zebedee'), true);
+    assert.equal(m('narrative', 'hear'), false, 'no prefix matching');
+    assert.equal(m('narrative', '!!'), false, 'no words: no match');
+  });
+
+  it('refuses unresolved terminology and list predicates', () => {
+    assert.throws(() => matchesExpr({ op: 'token', param: 'gender', valueSet: 'http://x' }, patient), (e: unknown) => e instanceof FhirError && e.category === 'fault');
+    assert.throws(() => matchesExpr({ op: 'token', param: 'code', hierarchy: { system: 's', code: 'c', direction: 'below' } }, patient), FhirError);
+    assert.throws(() => matchesExpr({ op: 'list', listId: 'l' }, patient), FhirError);
+  });
+
+  it('matches gender with its implied system', () => {
+    assert.deepEqual(ids('Patient', [['gender', 'http://hl7.org/fhir/administrative-gender|female']]), ['p1']);
+    assert.deepEqual(ids('Patient', [['gender', 'female']]), ['p1']);
+  });
+
+  it('sort values: lowest ascending, highest descending, chained through references, nulls last', () => {
+    const date = { param: 'birthdate', kind: 'date' as const, descending: false };
+    assert.deepEqual(sortValues(patient, [date]), [Date.parse('1980-05-17T00:00:00Z')]);
+    assert.deepEqual(sortValues(patient, [{ ...date, descending: true }]), [Date.parse('1980-05-18T00:00:00Z') - 1]);
+    const chained = { param: 'family', kind: 'string' as const, descending: false, chain: [{ param: 'general-practitioner', targetTypes: ['Practitioner'] }] };
+    assert.deepEqual(sortValues(patient, [chained, { param: '_id', kind: 'special', descending: true }], ctx), ['who', 'p1']);
+    assert.deepEqual(sortValues(practitioner, [chained], ctx), [null]);
+    const keys = [{ param: 'x', kind: 'string' as const, descending: true }];
+    assert.ok(compareSortValues(['b'], ['a'], keys) < 0);
+    assert.ok(compareSortValues([null], ['a'], keys) > 0, 'nulls last, also descending');
+    assert.equal(compareSortValues([null], [null], keys), 0);
+    assert.ok(compareCodePoints('\u{1F600}', '\uFFFD') > 0, 'code point order, not UTF-16 code units');
   });
 });

@@ -33,11 +33,25 @@
  *   is in targetTypes and which matches `where`.
  * - has: some resource of `targetType` (context.referrers) has a reference entry of `param` with
  *   targetType = the target's type and targetId = the target's id (any version), and matches `where`.
+ * - text: every word of `query` (normalize.ts `textWords`) is one of the words of the target's text
+ *   entries of param `_text` (scope narrative) or `_content` (scope content), all entries of that param
+ *   together. Whole words only, no prefix matching; a query without words matches nothing.
  * - and / or / not: the boolean connectives (and over no args is true, or over no args is false).
+ * - Unresolved IR (`list`, token `valueSet` / `hierarchy`) must have been rewritten (rewrite.ts)
+ *   before matching: seeing it is a programming error (FhirError 'fault').
+ *
+ * Sorting (`sortValues`, `compareSortValues`): the value of a key for a resource is the lowest
+ * (ascending) / highest (descending) of the per-entry values of its parameter: string norm; token
+ * code, else text; date low (ascending) / high (descending); number and quantity value; reference
+ * `Type/id`, else url; uri value; `_id` the id; `_lastUpdated` epoch ms. A chained key takes the
+ * values of every resource reached through its reference hops (local `Type/id` references of the
+ * hop's target types, resolved by context.resolve). Strings compare by code point (SQLite BINARY),
+ * numbers numerically; resources without a value come last in both directions.
  */
 import { FhirError } from '../fhir/outcome';
 import type { IndexEntry, QuantityEntry, ReferenceEntry, TokenEntry } from './index-entry';
-import type { Predicate, ReferencePredicate, SearchExpr, TokenPredicate, RangePredicate } from './ir';
+import type { Predicate, ReferencePredicate, SearchExpr, SortKey, TokenPredicate, RangePredicate } from './ir';
+import { textWords } from './normalize';
 import { rangeCondition, rangeMatches } from './range-semantics';
 
 export interface MatchTarget {
@@ -78,6 +92,7 @@ function entriesOf<K extends IndexEntry['kind']>(index: IndexEntry[], kind: K, p
 function matchesPredicate(p: Predicate, target: MatchTarget, ctx: MatchContext): boolean {
   switch (p.op) {
     case 'token':
+      if (p.valueSet !== undefined || p.hierarchy !== undefined) throw unresolved(p.param);
       return entriesOf(target.index, 'token', p.param).some((e) => tokenMatches(p, e));
     case 'string':
       return entriesOf(target.index, 'string', p.param).some((e) =>
@@ -95,9 +110,14 @@ function matchesPredicate(p: Predicate, target: MatchTarget, ctx: MatchContext):
       return entriesOf(target.index, 'uri', p.param).some((e) =>
         p.mode === 'exact' ? e.value === p.value : p.mode === 'below' ? e.value.startsWith(p.value) : p.value.startsWith(e.value),
       );
-    case 'text':
+    case 'text': {
+      const words = textWords(p.query);
+      if (words.length === 0) return false;
+      const have = new Set(entriesOf(target.index, 'text', p.scope === 'narrative' ? '_text' : '_content').flatMap((e) => textWords(e.text)));
+      return words.every((w) => have.has(w));
+    }
     case 'list':
-      throw new FhirError('unsupported', { diagnostics: `${p.op === 'text' ? '_text/_content' : '_list'} is not supported yet` });
+      throw unresolved('_list');
     case 'missing': {
       const present = target.index.some((e) => e.kind === p.kind && e.param === p.param);
       return p.missing ? !present : present;
@@ -132,6 +152,10 @@ function matchesPredicate(p: Predicate, target: MatchTarget, ctx: MatchContext):
   }
 }
 
+function unresolved(param: string): FhirError {
+  return new FhirError('fault', `search parameter ${param}: terminology/list predicate reached the matcher unresolved (run rewriteQuery first)`);
+}
+
 function tokenMatches(p: TokenPredicate, e: TokenEntry): boolean {
   if (p.ofType) return e.typeSystem === p.ofType.system && e.typeCode === p.ofType.code && e.code === p.ofType.value;
   if (p.text !== undefined) return typeof e.text === 'string' && e.text.startsWith(p.text);
@@ -158,4 +182,94 @@ function referenceMatches(p: ReferencePredicate, e: ReferenceEntry): boolean {
     return p.version === undefined || e.targetVersion === p.version;
   }
   return false;
+}
+
+/** A sort value: a string, a number, or null (no value). */
+export type SortValue = string | number | null;
+
+/** The per-entry sort value (see the module header); null when the entry has none. */
+function entrySortValue(e: IndexEntry, descending: boolean): SortValue {
+  switch (e.kind) {
+    case 'string':
+      return e.norm;
+    case 'token':
+      return e.code ?? e.text ?? null;
+    case 'date':
+      return descending ? e.high : e.low;
+    case 'number':
+    case 'quantity':
+    case 'uri':
+      return e.value;
+    case 'reference':
+      return e.targetType !== null && e.targetId !== null ? `${e.targetType}/${e.targetId}` : e.url;
+    case 'composite':
+    case 'text':
+      return null;
+  }
+}
+
+/** Code point order (SQLite's BINARY collation over UTF-8), not UTF-16 code unit order. */
+export function compareCodePoints(a: string, b: string): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.codePointAt(i)!;
+    const y = b.codePointAt(i)!;
+    if (x !== y) return x < y ? -1 : 1;
+    if (x > 0xffff) i++;
+  }
+  return a.length === b.length ? 0 : a.length < b.length ? -1 : 1;
+}
+
+function compareValues(a: string | number, b: string | number): number {
+  if (typeof a === 'number' && typeof b === 'number') return a < b ? -1 : a > b ? 1 : 0;
+  if (typeof a === 'string' && typeof b === 'string') return compareCodePoints(a, b);
+  return typeof a === 'number' ? -1 : 1;
+}
+
+/** The values of one key over the resources the key's chain reaches from `target` (itself when unchained). */
+function keyValues(target: MatchTarget, key: SortKey, hop: number, ctx: MatchContext): SortValue[] {
+  const link = key.chain?.[hop];
+  if (link) {
+    if (!ctx.resolve) throw new FhirError('unsupported', 'Chained sort needs a reference resolver');
+    const out: SortValue[] = [];
+    for (const e of entriesOf(target.index, 'reference', link.param)) {
+      if (e.targetType === null || e.targetId === null || !link.targetTypes.includes(e.targetType)) continue;
+      const next = ctx.resolve(e);
+      if (next && next.resourceType === e.targetType && next.id === e.targetId) out.push(...keyValues(next, key, hop + 1, ctx));
+    }
+    return out;
+  }
+  if (key.kind === 'special') {
+    if (key.param === '_id') return [target.id];
+    if (key.param === '_lastUpdated') return [Date.parse(target.lastUpdated)];
+    throw new FhirError('unsupported', `sorting by ${key.param} is not supported`);
+  }
+  return target.index.filter((e) => e.kind === key.kind && e.param === key.param).map((e) => entrySortValue(e, key.descending));
+}
+
+/** The sort value of each key for `target` (lowest ascending / highest descending; null: none). */
+export function sortValues(target: MatchTarget, keys: readonly SortKey[], ctx: MatchContext = {}): SortValue[] {
+  return keys.map((k) => {
+    let best: SortValue = null;
+    for (const v of keyValues(target, k, 0, ctx)) {
+      if (v === null) continue;
+      if (best === null || (k.descending ? compareValues(v, best) > 0 : compareValues(v, best) < 0)) best = v;
+    }
+    return best;
+  });
+}
+
+/** Orders two resources' sort values by the keys: each key in its direction, nulls last. */
+export function compareSortValues(a: readonly SortValue[], b: readonly SortValue[], keys: readonly SortKey[]): number {
+  for (let i = 0; i < keys.length; i++) {
+    const x = a[i] ?? null;
+    const y = b[i] ?? null;
+    if (x === null || y === null) {
+      if (x !== y) return x === null ? 1 : -1;
+      continue;
+    }
+    const c = compareValues(x, y);
+    if (c !== 0) return keys[i]!.descending ? -c : c;
+  }
+  return 0;
 }

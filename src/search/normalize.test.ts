@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { MAX_INSTANT, MIN_INSTANT } from './index-entry';
-import { normalizeQuantity, normalizeRange, normalizeString, parseDateRange, parseNumberRange, periodRange, timingRange } from './normalize';
+import { nextDown, normalizeQuantity, normalizeRange, normalizeString, parseDateRange, parseNumberRange, periodRange, textWords, timingRange, xhtmlText } from './normalize';
 
 const ms = (iso: string): number => Date.parse(iso);
 
@@ -95,6 +95,31 @@ describe('search/normalize', () => {
       const s = parseNumberRange('1.5E-1')!;
       assert.ok(close(s.low, 0.145) && close(s.high, 0.155));
     });
+    it('the upper end is open: adjacent precision ranges do not overlap', () => {
+      const r = parseNumberRange('100')!;
+      assert.ok(r.high < 100.5 && nextDown(100.5) === r.high);
+      const a = parseNumberRange('0.01')!;
+      const b = parseNumberRange('0.02')!;
+      assert.ok(a.high < b.low, `${a.high} < ${b.low}`);
+      fc.assert(
+        fc.property(fc.integer({ min: -100000, max: 100000 }), (n) => {
+          const lo = parseNumberRange(String(n))!;
+          const hi = parseNumberRange(String(n + 1))!;
+          return lo.high < hi.low && lo.low <= n && n <= lo.high;
+        }),
+      );
+    });
+    it('nextDown is the largest double below', () => {
+      for (const x of [1, -1, 0.1, 1e300, -1e-300, Number.MIN_VALUE]) {
+        const d = nextDown(x);
+        assert.ok(d < x, String(x));
+        const mid = d + (x - d) / 2;
+        assert.ok(mid === d || mid === x, `nothing between ${d} and ${x}`);
+      }
+      assert.equal(nextDown(0), -Number.MIN_VALUE);
+      assert.equal(nextDown(Number.MIN_VALUE), 0);
+      assert.equal(nextDown(Infinity), Infinity);
+    });
     it('rejects non-numbers', () => {
       for (const bad of ['', 'abc', '1.', '1e', '--1', '0x10', 'Infinity', 'NaN', '1,0', ' 1']) assert.equal(parseNumberRange(bad), undefined, bad);
     });
@@ -128,6 +153,35 @@ describe('search/normalize', () => {
     });
     it('a Quantity without a value gives nothing', () => {
       assert.equal(normalizeQuantity({ code: 'mg' }), undefined);
+    });
+  });
+
+  describe('textWords and xhtmlText', () => {
+    it('words are the normalised runs of letters and digits', () => {
+      assert.deepEqual(textWords("Héart-attack, O'Brien  x2 ÉCOLE"), ['heart', 'attack', 'o', 'brien', 'x2', 'ecole']);
+      assert.deepEqual(textWords('  -- '), []);
+    });
+    it('narrative markup, comments and character references', () => {
+      assert.deepEqual(textWords(xhtmlText('<div xmlns="http://www.w3.org/1999/xhtml"><p>a&amp;b</p><!-- c --><td>d</td>&#x41;&#66;&nbsp;&bogus;</div>')), ['a', 'b', 'd', 'ab', 'bogus']);
+    });
+    it('the ASCII fast path gives the words of the general rule (property)', () => {
+      fc.assert(
+        fc.property(fc.string({ unit: 'binary-ascii' }), (s) => {
+          const general = normalizeString(s).split(/[^\p{L}\p{N}]+/u).filter((w) => w !== '');
+          assert.deepEqual(textWords(s), general);
+        }),
+        { numRuns: 500 },
+      );
+    });
+    it('words never contain separators and are stable under re-splitting (property)', () => {
+      fc.assert(
+        fc.property(fc.string({ unit: 'grapheme' }), (s) => {
+          const words = textWords(xhtmlText(s));
+          for (const w of words) assert.match(w, /^[\p{L}\p{N}]+$/u);
+          assert.deepEqual(textWords(words.join(' ')), words);
+        }),
+        { numRuns: 500 },
+      );
     });
   });
 });

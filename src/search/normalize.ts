@@ -13,8 +13,11 @@
  *   of the writer's zone, and UTC keeps index entries stable whatever the host's zone is.
  *   Fractional seconds are kept to the millisecond; a fraction with more digits is truncated.
  * - Numbers: the range implied by the written precision (§3.1.1.4.2): half a unit of the last written
- *   digit on each side, so `100` -> [99.5, 100.5], `1.0` -> [0.95, 1.05], `1e2` -> [50, 150].
- *   The bounds are inclusive (the contract of index-entry.ts).
+ *   digit on each side, the upper end excluded as the spec's `[99.5, 100.5)`: `100` -> [99.5,
+ *   100.5 - ulp], `1.0` -> [0.95, 1.05 - ulp], `1e2` -> [50, 150 - ulp]. The bounds are inclusive (the
+ *   contract of index-entry.ts), so the high bound is the largest double below the open end, as a
+ *   date's high bound is the last millisecond of its precision: adjacent ranges (`0.01` and `0.02`)
+ *   then do not overlap, which `sa` / `eb` rely on.
  */
 import { MAX_INSTANT, MIN_INSTANT } from './index-entry';
 
@@ -136,7 +139,20 @@ export function parseNumberRange(text: string): (Range & { value: number }) | un
   if (Math.abs(exp) > 400) return undefined;
   // The place value of the last written digit is 10^(exp - fracDigits); half of it on each side.
   const half = 0.5 * 10 ** (exp - fracDigits);
-  return { value, low: value - half, high: value + half };
+  // When half a unit is below the double precision of the value, the open end cannot be told apart.
+  const end = value + half;
+  return { value, low: value - half, high: end > value ? nextDown(end) : value };
+}
+
+/** The largest double below `x` (x itself for ±Infinity and NaN). */
+export function nextDown(x: number): number {
+  if (!Number.isFinite(x)) return x;
+  if (x === 0) return -Number.MIN_VALUE;
+  const view = new DataView(new ArrayBuffer(8));
+  view.setFloat64(0, x);
+  const bits = view.getBigUint64(0);
+  view.setBigUint64(0, x > 0 ? bits - 1n : bits + 1n);
+  return view.getFloat64(0);
 }
 
 /** A stored JSON number: its precision is that of its shortest decimal rendering. */
@@ -187,4 +203,36 @@ export function normalizeRange(r: { low?: QuantityLike; high?: QuantityLike }): 
     code: unitOf?.code ?? null,
     unit: unitOf?.unit ?? null,
   };
+}
+
+/**
+ * The words of a text for `_text` / `_content` (§3.1.1.5.x "_text" and "_content": full-text
+ * search): the text normalised like a string, split into maximal runs of letters and digits. Both
+ * the index (every store) and the query use this, so "word" means exactly the same everywhere.
+ */
+export function textWords(s: string): string[] {
+  // ASCII fast path (most FHIR text): the letters and digits are [a-z0-9] once lower-cased.
+  const words = ASCII.test(s) ? s.toLowerCase().split(/[^a-z0-9]+/) : normalizeString(s).split(/[^\p{L}\p{N}]+/u);
+  return words.filter((w) => w !== '');
+}
+
+const ASCII = /^[\x00-\x7f]*$/;
+
+const ENTITIES: Readonly<Record<string, string>> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: ' ' };
+
+/**
+ * The plain text of a narrative's XHTML `div` (datatypes.html#Narrative): tags and comments removed
+ * (each replaced by a space, so block boundaries separate words), character references decoded.
+ */
+export function xhtmlText(div: string): string {
+  return div
+    .replace(/<!--[\s\S]*?-->/g, ' ')
+    .replace(/<[^>]*>/g, ' ')
+    .replace(/&(#x[0-9a-fA-F]{1,6}|#[0-9]{1,7}|[a-zA-Z]+);/g, (m, ref: string) => {
+      if (ref.startsWith('#')) {
+        const cp = ref[1] === 'x' || ref[1] === 'X' ? parseInt(ref.slice(2), 16) : parseInt(ref.slice(1), 10);
+        return Number.isFinite(cp) && cp > 0 && cp <= 0x10ffff ? String.fromCodePoint(cp) : ' ';
+      }
+      return ENTITIES[ref] ?? m;
+    });
 }

@@ -223,6 +223,32 @@ export class SearchParameterRegistry {
    */
   register(sp: SearchParameter): void {
     if (!sp.code || !SEARCH_PARAM_TYPES.has(sp.type)) return;
+    this.registered.push(sp);
+    this.apply(sp);
+  }
+
+  /**
+   * Removes the definitions registered with this canonical URL (a SearchParameter resource deleted
+   * or changed at run time). Definitions of the same codes that it had replaced (e.g. an R4 one) are
+   * restored. Returns whether anything was registered under the URL.
+   */
+  unregister(url: string): boolean {
+    const removed = this.registered.filter((sp) => sp.url === url);
+    if (removed.length === 0) return false;
+    this.registered = this.registered.filter((sp) => sp.url !== url);
+    this.byUrl.delete(url);
+    const codes = new Set(removed.map((sp) => sp.code));
+    for (const [code, g] of this.generic) if (g.sp.url === url) this.generic.delete(code);
+    for (const m of this.byType.values()) for (const [code, d] of m) if (d.url === url) m.delete(code);
+    for (const [type, list] of this.pendingByType) this.pendingByType.set(type, list.filter((sp) => sp.url !== url));
+    // Re-apply the remaining registrations of the same codes, oldest first, so the latest wins again.
+    for (const sp of this.registered) if (codes.has(sp.code)) this.apply(sp);
+    return true;
+  }
+
+  private registered: SearchParameter[] = [];
+
+  private apply(sp: SearchParameter): void {
     if (sp.url) this.byUrl.set(sp.url, sp);
     const all = resourceTypes();
     for (const base of sp.base ?? []) {
@@ -279,17 +305,20 @@ export class SearchParameterRegistry {
 
 let cached: SearchParameterRegistry | undefined;
 
-/** The registry of the R4 SearchParameters (built once). */
-export function defaultSearchParameters(): SearchParameterRegistry {
-  if (!cached) {
-    const reg = new SearchParameterRegistry();
-    for (const e of loadR4Bundle('search-parameters.json').entry ?? []) {
-      const sp = e.resource as SearchParameter | undefined;
-      if (!sp || sp.resourceType !== 'SearchParameter') continue;
-      if (!sp.url?.startsWith('http://hl7.org/fhir/SearchParameter/')) continue;
-      reg.register(sp);
-    }
-    cached = reg;
+/** A new registry holding the R4 SearchParameters (one per server, so run-time additions stay its own). */
+export function createR4SearchParameters(): SearchParameterRegistry {
+  const reg = new SearchParameterRegistry();
+  for (const e of loadR4Bundle('search-parameters.json').entry ?? []) {
+    const sp = e.resource as SearchParameter | undefined;
+    if (!sp || sp.resourceType !== 'SearchParameter') continue;
+    if (!sp.url?.startsWith('http://hl7.org/fhir/SearchParameter/')) continue;
+    reg.register(sp);
   }
+  return reg;
+}
+
+/** The shared registry of the R4 SearchParameters (built once; never given run-time additions). */
+export function defaultSearchParameters(): SearchParameterRegistry {
+  cached ??= createR4SearchParameters();
   return cached;
 }

@@ -48,8 +48,25 @@ describe('search/parse', () => {
       });
       fails('Patient', [['identifier:of-type', 'a|b']], 'invalid', 'identifier:of-type');
     });
-    it(':in, :not-in, :above, :below need terminology: unsupported', () => {
-      for (const m of ['in', 'not-in', 'above', 'below']) fails('Observation', [[`code:${m}`, 'http://x']], 'unsupported', 'terminology');
+    it(':in and :not-in name a value set, to be expanded by the rewrite', () => {
+      assert.deepEqual(where('Observation', [['code:in', 'http://x/vs,http://y/vs']]), {
+        op: 'or',
+        args: [
+          { op: 'token', param: 'code', valueSet: 'http://x/vs' },
+          { op: 'token', param: 'code', valueSet: 'http://y/vs' },
+        ],
+      });
+      assert.deepEqual(where('Observation', [['code:not-in', 'http://x/vs']]), { op: 'not', arg: { op: 'token', param: 'code', valueSet: 'http://x/vs' } });
+    });
+    it(':below and :above on tokens take system|code', () => {
+      assert.deepEqual(where('Observation', [['code:below', 'http://snomed.info/sct|235862008']]), {
+        op: 'token',
+        param: 'code',
+        hierarchy: { system: 'http://snomed.info/sct', code: '235862008', direction: 'below' },
+      });
+      assert.deepEqual(where('Condition', [['code:above', 'http://s|c']]), { op: 'token', param: 'code', hierarchy: { system: 'http://s', code: 'c', direction: 'above' } });
+      fails('Observation', [['code:below', 'c']], 'invalid', 'system|code');
+      fails('Observation', [['code:above', '|c']], 'invalid', 'system|code');
     });
     it('malformed tokens are invalid', () => {
       fails('Patient', [['identifier', 'a|b|c']], 'invalid', 'malformed token');
@@ -238,7 +255,30 @@ describe('search/parse', () => {
       fails('Patient', [['_count', '-1']], 'invalid', '_count');
       fails('Patient', [['_total', 'all']], 'invalid', '_total');
       fails('Patient', [['_include', 'Patient:name']], 'invalid', 'not a reference');
-      fails('Patient', [['_sort', 'general-practitioner.name']], 'unsupported', 'chained');
+      fails('Patient', [['_sort', 'family.name']], 'invalid', 'not a reference');
+      fails('Patient', [['_sort', 'family:exact']], 'unsupported', 'modified');
+      fails('Patient', [['_sort', 'nonsense']], 'invalid', 'nonsense');
+      fails('Observation', [['_sort', 'code-value-quantity']], 'unsupported', 'composite');
+      fails('Observation', [['_sort', 'subject:Medication.name']], 'invalid', 'not a target type');
+    });
+    it('chained sorts follow reference parameters, with a type modifier when needed', () => {
+      const sortOf = (type: string, spec: string) => parseSearchQuery([type], [['_sort', spec]], registry, strict).query.sort;
+      assert.deepEqual(sortOf('Observation', '-patient.birthdate'), [{ param: 'birthdate', kind: 'date', descending: true, chain: [{ param: 'patient', targetTypes: ['Patient'] }] }]);
+      assert.deepEqual(sortOf('Observation', 'subject:Patient.family,_id'), [
+        { param: 'family', kind: 'string', descending: false, chain: [{ param: 'subject', targetTypes: ['Patient'] }] },
+        { param: '_id', kind: 'special', descending: false },
+      ]);
+      assert.deepEqual(sortOf('Encounter', 'patient.general-practitioner:Practitioner._lastUpdated'), [
+        {
+          param: '_lastUpdated',
+          kind: 'special',
+          descending: false,
+          chain: [
+            { param: 'patient', targetTypes: ['Patient'] },
+            { param: 'general-practitioner', targetTypes: ['Practitioner'] },
+          ],
+        },
+      ]);
     });
     it('_type narrows a system search', () => {
       const p = parseSearchQuery(['Patient', 'Observation', 'Practitioner'], [['_type', 'Patient,Practitioner'], ['name', 'x']], registry, strict);
@@ -251,13 +291,43 @@ describe('search/parse', () => {
       fails('Patient', [['shoe-size', '42']], 'invalid', '"shoe-size"');
     });
     it('lenient: unknown and unsupported are ignored with a reason', () => {
-      const p = parseSearchQuery(['Patient'], [['shoe-size', '42'], ['_text', 'x'], ['family', 'a'], ['given', '']], registry, lenient);
+      const p = parseSearchQuery(['Patient'], [['shoe-size', '42'], ['_filter', 'x'], ['family', 'a'], ['given', ''], ['_list', '$current-problems']], registry, lenient);
       assert.deepEqual(p.query.where, { op: 'string', param: 'family', value: 'a', mode: 'start' });
-      assert.deepEqual(p.ignored.map((i) => i.name), ['shoe-size', '_text', 'given']);
+      assert.deepEqual(p.ignored.map((i) => i.name), ['shoe-size', '_filter', 'given', '_list']);
     });
-    it('strict: _text and near are unsupported', () => {
-      fails('Patient', [['_text', 'x']], 'unsupported', '_text');
+    it('strict: _filter and near are unsupported', () => {
+      fails('Patient', [['_filter', 'x']], 'unsupported', '_filter');
       fails('Location', [['near', '1|2|3|km']], 'unsupported', 'near');
+    });
+  });
+
+  describe('_text, _content and _list', () => {
+    it('_text and _content keep the normalised words; comma is OR', () => {
+      assert.deepEqual(where('Patient', [['_text', 'Héart  ATTACK!']]), { op: 'text', scope: 'narrative', query: 'heart attack' });
+      assert.deepEqual(where('Patient', [['_content', 'a-b,c']]), {
+        op: 'or',
+        args: [
+          { op: 'text', scope: 'content', query: 'a b' },
+          { op: 'text', scope: 'content', query: 'c' },
+        ],
+      });
+      fails('Patient', [['_text', '!!!']], 'invalid', 'no word');
+      fails('Patient', [['_text:exact', 'x']], 'invalid', 'modifier');
+    });
+    it('_list names a List by id', () => {
+      assert.deepEqual(where('Patient', [['_list', 'l1']]), { op: 'list', listId: 'l1' });
+      fails('Patient', [['_list', 'a/b']], 'invalid', 'List id');
+      fails('Patient', [['_list', '$current-problems']], 'unsupported', 'functional');
+    });
+    it("references under the server's own base are local", () => {
+      const p = parseSearchQuery(['Observation'], [['subject', 'http://host/fhir/Patient/1'], ['performer', 'http://other/fhir/Practitioner/2']], registry, { ...strict, baseUrl: 'http://host/fhir/' });
+      assert.deepEqual(p.query.where, {
+        op: 'and',
+        args: [
+          { op: 'reference', param: 'subject', targetTypes: ['Patient'], id: '1' },
+          { op: 'reference', param: 'performer', url: 'http://other/fhir/Practitioner/2' },
+        ],
+      });
     });
   });
 

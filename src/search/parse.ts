@@ -8,15 +8,23 @@
  *
  * The output is the database-neutral IR of ir.ts. User text is only ever data in the IR. Every problem
  * with a value (bad date, bad number, unknown prefix, unknown modifier, malformed chain) raises
- * `FhirError('invalid')` quoting the parameter; features recognised but not implemented (`:in`,
- * `:not-in`, `:above`/`:below` on tokens and references, `_text`, `_content`, `_filter`, `_query`,
- * `_list`, special parameters such as `near`, chained `_sort`) raise `FhirError('unsupported')` —
- * except that in lenient mode unknown and unsupported *parameters* are listed in `ignored` instead.
+ * `FhirError('invalid')` quoting the parameter; features recognised but not implemented
+ * (`:above`/`:below` on references, `_filter`, `_query`, functional lists `_list=$...`, special
+ * parameters such as `near`) raise `FhirError('unsupported')` — except that in lenient mode unknown
+ * and unsupported *parameters* are listed in `ignored` instead.
  * `:not` on a token parses to `not(token)`. Empty values (`name=`) are ignored, as §3.1.1 allows.
+ *
+ * Terminology and list parameters parse to unresolved IR that the async rewrite (rewrite.ts) resolves
+ * before any store sees it: token `:in` -> TokenPredicate.valueSet, `:not-in` -> not(that), token
+ * `:below` / `:above` (`system|code`) -> TokenPredicate.hierarchy, `_list=id` -> ListPredicate.
+ * `_text` / `_content` -> TextPredicate (every word of the value; comma for OR).
+ * `_sort` accepts several keys, `-` for descending, `_id`, `_lastUpdated`, and chained keys through
+ * reference parameters (`patient.birthdate`, `subject:Patient.name`; SortKey.chain).
+ * With `baseUrl`, reference values under this server's base are read as local `Type/id`.
  */
 import { FhirError } from '../fhir/outcome';
 import { and, or, type Predicate, type Prefix, type SearchExpr, type SearchQuery, type SortKey } from './ir';
-import { normalizeString, parseDateRange, parseNumberRange, type Range } from './normalize';
+import { normalizeString, parseDateRange, parseNumberRange, textWords, type Range } from './normalize';
 import type { SearchParameterRegistry, SearchParamType } from './parameters';
 import type { IndexKind } from './index-entry';
 import { isResourceType } from '../definitions/resource-types';
@@ -30,6 +38,8 @@ export interface ParseOptions {
   defaultTotal?: SearchQuery['total'];
   /** "Now" in epoch ms for the `ap` prefix on dates (tests pin it; default Date.now()). */
   now?: number;
+  /** This server's base URL: reference values under it are local references. */
+  baseUrl?: string;
 }
 
 export interface IncludeParameter {
@@ -59,7 +69,7 @@ export interface ParsedSearch {
 }
 
 const PREFIXES: ReadonlySet<string> = new Set(['eq', 'ne', 'gt', 'lt', 'ge', 'le', 'sa', 'eb', 'ap']);
-const UNSUPPORTED_PARAMS = new Set(['_text', '_content', '_filter', '_query', '_list']);
+const UNSUPPORTED_PARAMS = new Set(['_filter', '_query']);
 const MAX_CHAIN_DEPTH = 8;
 const ID_RE = /^[A-Za-z0-9\-.]{1,64}$/;
 const LOCAL_REF_RE = /^([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/([A-Za-z0-9\-.]{1,64}))?$/;
@@ -122,10 +132,15 @@ interface ParamInfo {
 }
 
 class Parser {
+  /** `baseUrl` with one trailing slash, or undefined. */
+  private readonly base: string | undefined;
   constructor(
     private readonly registry: SearchParameterRegistry,
     private readonly now: number,
-  ) {}
+    baseUrl?: string,
+  ) {
+    this.base = baseUrl ? `${baseUrl.replace(/\/+$/, '')}/` : undefined;
+  }
 
   /** The definition of `code` on any of `types` (the first found). */
   private lookup(types: readonly string[], code: string): ParamInfo | undefined {
@@ -173,6 +188,28 @@ class Parser {
         }),
       );
     }
+    if (code === '_text' || code === '_content') {
+      if (modifier !== undefined) throw invalid(fullName, `unknown modifier ${q(modifier)}`);
+      const scope = code === '_text' ? 'narrative' : 'content';
+      return or(
+        ...this.pieces(raw).map((v): SearchExpr => {
+          const words = textWords(unescapeSearchValue(v));
+          if (words.length === 0) throw invalid(fullName, `${q(v)} contains no word to search for`);
+          return { op: 'text', scope, query: words.join(' ') };
+        }),
+      );
+    }
+    if (code === '_list') {
+      if (modifier !== undefined) throw invalid(fullName, `unknown modifier ${q(modifier)}`);
+      return or(
+        ...this.pieces(raw).map((v): SearchExpr => {
+          const id = unescapeSearchValue(v);
+          if (id.startsWith('$')) throw new UnsupportedParameter(`functional lists such as ${q(id)} are not supported`);
+          if (!ID_RE.test(id)) throw invalid(fullName, `${q(id)} is not a List id`);
+          return { op: 'list', listId: id };
+        }),
+      );
+    }
     if (UNSUPPORTED_PARAMS.has(code)) throw new UnsupportedParameter(`the parameter ${q(code)} is not supported`);
     const info = this.lookup(types, code);
     if (!info) throw new UnknownParameter(`unknown search parameter ${q(code)} for ${types.length === 1 ? types[0]! : 'these types'}`);
@@ -189,13 +226,12 @@ class Parser {
         if (info.targets.length > 0 && !info.targets.includes(modifier)) throw invalid(fullName, `${q(modifier)} is not a target type of ${q(code)}`);
         targetType = modifier;
       } else if (modifier === '[type]' || !info.modifiers.includes(modifier)) throw invalid(fullName, `unknown modifier ${q(modifier)}`);
-      if (info.type === 'token' && ['in', 'not-in', 'above', 'below'].includes(modifier))
-        throw unsupported(fullName, `the :${modifier} modifier needs terminology services, which are not supported`);
       if (info.type === 'reference' && (modifier === 'above' || modifier === 'below')) throw unsupported(fullName, `the :${modifier} modifier is not supported on references`);
     }
     const values = this.pieces(raw);
     if (values.length === 0) throw invalid(fullName, 'empty value');
     if (info.type === 'token' && modifier === 'not') return { op: 'not', arg: or(...values.map((v) => this.value(fullName, info, undefined, v))) };
+    if (info.type === 'token' && modifier === 'not-in') return { op: 'not', arg: or(...values.map((v) => this.value(fullName, info, 'in', v))) };
     return or(...values.map((v) => this.value(fullName, info, targetType ?? modifier, v)));
   }
 
@@ -213,7 +249,12 @@ class Parser {
     switch (info.type) {
       case 'token': {
         if (modifier === 'text') return { op: 'token', param, text: normalizeString(unescapeSearchValue(v)) };
+        if (modifier === 'in') return { op: 'token', param, valueSet: unescapeSearchValue(v) };
         const parts = splitUnescaped(v, '|').map(unescapeSearchValue);
+        if (modifier === 'below' || modifier === 'above') {
+          if (parts.length !== 2 || parts[0] === '' || parts[1] === '') throw invalid(name, `:${modifier} takes system|code, not ${q(v)}`);
+          return { op: 'token', param, hierarchy: { system: parts[0]!, code: parts[1]!, direction: modifier } };
+        }
         if (modifier === 'of-type') {
           if (parts.length !== 3 || parts.some((x) => x === '')) throw invalid(name, ':of-type takes system|code|value');
           return { op: 'token', param, ofType: { system: parts[0]!, code: parts[1]!, value: parts[2]! } };
@@ -279,7 +320,8 @@ class Parser {
       if (parts.length === 2 && parts[1] !== '') return { op: 'reference', param, identifier: { system: parts[0] === '' ? null : parts[0]!, value: parts[1]! } };
       throw invalid(name, `malformed identifier ${q(v)}`);
     }
-    const text = unescapeSearchValue(v);
+    const written = unescapeSearchValue(v);
+    const text = this.base !== undefined && written.startsWith(this.base) && LOCAL_REF_RE.test(written.slice(this.base.length)) ? written.slice(this.base.length) : written;
     const local = LOCAL_REF_RE.exec(text);
     if (local && isResourceType(local[1]!)) {
       const type = local[1]!;
@@ -392,6 +434,45 @@ function parseInclude(name: string, value: string, iterate: boolean, registry: S
   return inc;
 }
 
+const SORTABLE_KINDS: ReadonlySet<string> = new Set(['string', 'token', 'date', 'number', 'quantity', 'reference', 'uri']);
+
+/**
+ * One `_sort` key (§3.1.1.7.1 "Sorting"): `[-]code`, `_id`, `_lastUpdated`, or a chain of reference
+ * parameters ending in one of those (`patient.birthdate`, `subject:Patient.name`, `subject._id`).
+ */
+function sortKey(name: string, spec: string, types: readonly string[], registry: SearchParameterRegistry): SortKey {
+  const descending = spec.startsWith('-');
+  const path = (descending ? spec.slice(1) : spec).split('.');
+  const chain: Array<{ param: string; targetTypes: string[] }> = [];
+  let scope: readonly string[] = types;
+  for (const hop of path.slice(0, -1)) {
+    const [code, typeModifier, extra] = hop.split(':') as [string, string | undefined, string | undefined];
+    if (extra !== undefined) throw invalid(name, `malformed sort chain ${q(spec)}`);
+    const defs = scope.map((t) => registry.get(t, code)).filter((d) => d !== undefined);
+    if (defs.length === 0) throw new UnknownParameter(`unknown search parameter ${q(code)} in the sort chain ${q(spec)}`);
+    if (defs.some((d) => d.type !== 'reference')) throw invalid(name, `${q(code)} is not a reference parameter, so a sort cannot follow it`);
+    let targets = [...new Set(defs.flatMap((d) => d.targets))];
+    if (typeModifier !== undefined) {
+      if (!isResourceType(typeModifier)) throw invalid(name, `${q(typeModifier)} is not a resource type`);
+      if (targets.length > 0 && !targets.includes(typeModifier)) throw invalid(name, `${q(typeModifier)} is not a target type of ${q(code)}`);
+      targets = [typeModifier];
+    }
+    if (targets.length === 0) throw new UnsupportedParameter(`the sort chain ${q(spec)} needs a target type (${code}:Type)`);
+    chain.push({ param: code, targetTypes: targets });
+    scope = targets;
+  }
+  const code = path[path.length - 1]!;
+  if (code.includes(':')) throw new UnsupportedParameter(`sorting by a modified parameter (${q(code)}) is not supported`);
+  const withChain = (k: SortKey): SortKey => (chain.length > 0 ? { ...k, chain } : k);
+  if (code === '_id' || code === '_lastUpdated') return withChain({ param: code, kind: 'special', descending });
+  const defs = scope.map((t) => registry.get(t, code)).filter((d) => d !== undefined);
+  const def = defs[0];
+  if (!def) throw new UnknownParameter(`unknown search parameter ${q(code)} to sort by`);
+  if (!SORTABLE_KINDS.has(def.kind) || def.expression === undefined) throw new UnsupportedParameter(`sorting by ${q(code)} (a ${def.type} parameter) is not supported`);
+  if (defs.some((d) => d.kind !== def.kind)) throw invalid(name, `${q(code)} has different types on the sorted resource types`);
+  return withChain({ param: code, kind: def.kind, descending });
+}
+
 function oneOf<T extends string>(name: string, v: string, allowed: readonly T[]): T {
   if ((allowed as readonly string[]).includes(v)) return v as T;
   throw invalid(name, `must be one of ${allowed.join(', ')}, not ${q(v)}`);
@@ -402,7 +483,7 @@ function oneOf<T extends string>(name: string, v: string, allowed: readonly T[])
  * search) into the IR and the result parameters.
  */
 export function parseSearchQuery(resourceTypes: string[], params: Array<[string, string]>, registry: SearchParameterRegistry, opts: ParseOptions): ParsedSearch {
-  const parser = new Parser(registry, opts.now ?? Date.now());
+  const parser = new Parser(registry, opts.now ?? Date.now(), opts.baseUrl);
   let types = [...resourceTypes];
   const exprs: SearchExpr[] = [];
   const sort: SortKey[] = [];
@@ -493,20 +574,12 @@ export function parseSearchQuery(resourceTypes: string[], params: Array<[string,
   for (const [name, value] of sortSpecs) {
     for (const spec of value.split(',')) {
       if (spec === '') continue;
-      const descending = spec.startsWith('-');
-      const code = descending ? spec.slice(1) : spec;
-      if (code === '_id' || code === '_lastUpdated') {
-        sort.push({ param: code, kind: 'special', descending });
-        continue;
+      try {
+        sort.push(sortKey(name, spec, types, registry));
+      } catch (err) {
+        if (err instanceof UnknownParameter || err instanceof UnsupportedParameter) skipOrThrow(name, err);
+        else throw err;
       }
-      if (code.includes('.') || code.includes(':')) throw unsupported(name, `sorting by ${q(code)} (chained or modified) is not supported`);
-      const def = types.map((t) => registry.get(t, code)).find((d) => d !== undefined);
-      if (!def) {
-        skipOrThrow(name, new UnknownParameter(`unknown search parameter ${q(code)} to sort by`));
-        continue;
-      }
-      if (def.kind === 'special' || def.kind === 'composite' || def.expression === undefined) throw unsupported(name, `sorting by ${q(code)} is not supported`);
-      sort.push({ param: code, kind: def.kind, descending });
     }
   }
 

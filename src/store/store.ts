@@ -93,5 +93,12 @@ export interface Store extends StoreSession {
    * interleaves (serialisable for the SQLite store). A thrown error rolls back and is rethrown.
    */
   withTransaction<T>(fn: (tx: StoreSession) => Promise<T>): Promise<T>;
+  /**
+   * Replaces the search index entries of the current version of a resource without writing a new
+   * version (the `$reindex` operation, after search parameters changed). Returns false, changing
+   * nothing, when the resource is absent, deleted or no longer at `versionId`. Optional: a store
+   * without it cannot serve `$reindex`.
+   */
+  reindex?(resourceType: string, id: string, versionId: number, index: IndexEntry[]): Promise<boolean>;
   close(): Promise<void>;
 }

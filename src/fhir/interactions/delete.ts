@@ -4,7 +4,7 @@
  * absent or already deleted resource succeeds with 204. Conditional delete removes every match up to
  * MAX_CONDITIONAL_DELETE, atomically; more matches answer 412 and delete nothing.
  */
-import { atomic, type InteractionContext } from '../context';
+import { afterWrite, atomic, type InteractionContext } from '../context';
 import { findMatches } from '../conditional';
 import { ifMatchVersion, versionHeaders } from '../headers';
 import { FhirError, outcome } from '../outcome';
@@ -16,6 +16,7 @@ export async function deleteResource(req: FhirRequest, ctx: InteractionContext, 
   const expected = ifMatchVersion(req);
   const result = await ctx.session.write({ kind: 'delete', resourceType, id, method: 'DELETE', ...(expected !== undefined ? { expectedVersion: expected } : {}) });
   if (!result) return { status: 204 };
+  afterWrite(ctx.services, { kind: 'delete', resourceType, id });
   return { status: 204, headers: versionHeaders(result.version) };
 }
 
@@ -28,6 +29,7 @@ export async function conditionalDelete(req: FhirRequest, ctx: InteractionContex
     }
     for (const v of found) {
       await session.write({ kind: 'delete', resourceType, id: v.id, method: 'DELETE', expectedVersion: v.versionId });
+      afterWrite(ctx.services, { kind: 'delete', resourceType, id: v.id });
     }
     if (found.length === 0) return { status: 204 };
     return { status: 200, resource: outcome('information', 'informational', `Deleted ${found.length} ${resourceType} resource(s): ${found.map((v) => v.id).join(', ')}`) };

@@ -1,7 +1,7 @@
 /**
  * history at instance, type and system level (FHIR R4 §3.1.0.9 http.html#history): a `history`
- * Bundle, newest first, with `_since`, `_at`, `_count` and paging links; deletes appear as entries
- * without a resource.
+ * Bundle, newest first, with `_since`, `_at`, `_count` and paging links (signed `_cursor` offsets, see
+ * src/fhir/paging.ts); deletes appear as entries without a resource.
  */
 import { bundleJson, type RawEntry } from '../bundle-writer';
 import { etag } from '../headers';
@@ -37,7 +37,7 @@ export async function history(req: FhirRequest, ctx: InteractionContext, resourc
   }
   const result = await ctx.session.history(q);
   const entries = result.entries.map((v) => historyEntry(config.baseUrl, v));
-  const json = bundleJson({ type: 'history', total: result.total, link: pageLinks(config.baseUrl, req, page, result.entries.length, result.total), entries });
+  const json = bundleJson({ type: 'history', total: result.total, link: pageLinks(config.baseUrl, req, config, page, { returned: result.entries.length, total: result.total }), entries });
   return { status: 200, json };
 }
 

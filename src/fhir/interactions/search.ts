@@ -1,26 +1,47 @@
 /**
- * search at type and system level (FHIR R4 §3.1.1 search.html, §3.1.0.10 http.html#search):
- * GET `[type]?...`, POST `[type]/_search` with a form body, GET `[base]?_type=...`. Answers a
- * `searchset` Bundle with `search.mode` on each entry, `total` when asked, and paging links.
+ * search at type, system and compartment level (FHIR R4 §3.1.1 search.html, §3.1.0.10
+ * http.html#search): GET `[type]?...`, POST `[type]/_search` with a form body, GET `[base]?_type=...`,
+ * and GET `[base]/[Compartment]/[id]/[type]?...` (or `/*`) per the R4 CompartmentDefinitions
+ * (§3.1.1.4.14, src/search/compartments.ts). Answers a `searchset` Bundle with `search.mode` `match`,
+ * `include` (`_include` / `_revinclude`, src/search/include.ts) and `outcome`, `total` as `_total`
+ * asks, and paging links with signed cursors (src/fhir/paging.ts). `_summary=count` answers the total
+ * only. `_contained` is supported as `false` (the default); `true` / `both` are not.
  * Lenient handling (the default) lists ignored parameters in an OperationOutcome entry;
  * `Prefer: handling=strict` rejects them.
  */
+import type { OperationOutcome, OperationOutcomeIssue } from 'fhir/r4';
 import { bundleJson, type RawEntry } from '../bundle-writer';
 import { preferStrict } from '../headers';
-import { FhirError, outcome } from '../outcome';
-import { pageLinks, pageRequest } from '../paging';
+import { FhirError } from '../outcome';
+import { pageLinks, pageRequest, type PageRequest } from '../paging';
 import { resourceTypes } from '../../definitions/resource-types';
+import { compartmentMemberTypes, compartmentRestriction } from '../../search/compartments';
+import { MAX_INCLUDED, resolveIncludes } from '../../search/include';
+import type { ReferenceEntry } from '../../search/index-entry';
+import { and, type SearchExpr, type SearchQuery } from '../../search/ir';
+import type { SearchPage, StoreSession, StoredVersion } from '../../store/store';
 import type { InteractionContext } from '../context';
 import type { FhirRequest, FhirResult } from '../types';
 
 /** Parameters that shape paging or the response rather than select resources. */
-const TRANSPORT_PARAMS = new Set(['_format', '_pretty', '_offset']);
+const TRANSPORT_PARAMS = new Set(['_format', '_pretty', '_offset', '_cursor']);
 
-export async function search(req: FhirRequest, ctx: InteractionContext, resourceType: string | undefined): Promise<FhirResult> {
+/** A compartment search's compartment: `[base]/{type}/{id}/...`. */
+export interface CompartmentScope {
+  type: string;
+  id: string;
+}
+
+export async function search(req: FhirRequest, ctx: InteractionContext, resourceType: string | undefined, compartment?: CompartmentScope): Promise<FhirResult> {
   const { config } = ctx.services;
   const params = req.query.filter(([k]) => !TRANSPORT_PARAMS.has(k));
   let types: string[];
-  if (resourceType) {
+  if (compartment) {
+    types = resourceType ? [resourceType] : compartmentMemberTypes(compartment.type);
+    if (resourceType && !compartmentRestriction(compartment.type, compartment.id, resourceType)) {
+      throw new FhirError('not-found', { code: 'not-found', diagnostics: `${resourceType} resources are never in the ${compartment.type} compartment (R4 CompartmentDefinition)` });
+    }
+  } else if (resourceType) {
     types = [resourceType];
   } else {
     const typeParam = params.filter(([k]) => k === '_type').flatMap(([, v]) => v.split(','));
@@ -30,29 +51,100 @@ export async function search(req: FhirRequest, ctx: InteractionContext, resource
     types = typeParam.length > 0 ? typeParam : [...resourceTypes()];
   }
   const strict = preferStrict(req);
-  const predicateParams = params.filter(([k]) => k !== '_type');
+  const predicateParams = params.filter(([k]) => k !== '_type' || compartment !== undefined);
   const parsed = ctx.services.search.parse(types, predicateParams, { strict });
+  const notes: OperationOutcomeIssue[] = parsed.ignored.map((i) => ({ severity: 'warning', code: 'not-supported', diagnostics: `Ignored search parameter ${i.name}: ${i.reason}` }));
+  const contained = parsed.result.contained;
+  if (contained === 'true' || contained === 'both') {
+    const msg = `_contained=${contained} is not supported: only the containers are searched (_contained=false)`;
+    if (strict) throw new FhirError('unsupported', { diagnostics: msg, expression: ['_contained'] });
+    notes.push({ severity: 'warning', code: 'not-supported', diagnostics: `Ignored search parameter _contained: ${msg}` });
+  }
+
   const page = pageRequest(req, config);
   const summaryCount = parsed.result.summary === 'count';
-  const query = { ...parsed.query, offset: page.offset, count: summaryCount ? 0 : page.count };
+  const query: SearchQuery = { ...parsed.query, offset: page.offset, count: summaryCount ? 0 : page.count };
+  if (page.after !== undefined && !summaryCount) query.after = page.after;
   if (summaryCount) query.total = 'accurate';
-  const result = await ctx.session.search(query);
 
-  const entries: RawEntry[] = result.entries.map((v) => ({
-    fullUrl: `${config.baseUrl}/${v.resourceType}/${v.id}`,
-    json: v.json!,
-    search: { mode: 'match' },
-  }));
-  if (parsed.ignored.length > 0) {
-    const oo = outcome('warning', 'not-supported', `Ignored search parameters: ${parsed.ignored.map((i) => `${i.name} (${i.reason})`).join('; ')}`);
+  const result = compartment && !resourceType ? await compartmentSearch(ctx, query, compartment) : await runQuery(ctx, ctx.session, restrict(query, compartment));
+
+  const entries: RawEntry[] = result.entries.map((v) => entry(config.baseUrl, v, 'match'));
+  if (!summaryCount && (parsed.result.include.length > 0 || parsed.result.revinclude.length > 0)) {
+    const inc = await resolveIncludes(result.entries, parsed.result, {
+      session: ctx.session,
+      references: (v) => referencesOf(ctx, v),
+      referenceParams: (t) => ctx.services.search.parametersFor(t).filter((p) => p.type === 'reference').map((p) => p.name),
+    });
+    for (const v of inc.included) entries.push(entry(config.baseUrl, v, 'include'));
+    if (inc.truncated) {
+      notes.push({ severity: 'warning', code: 'too-costly', diagnostics: `Only the first ${MAX_INCLUDED} resources asked for by _include/_revinclude are included on this page; use a smaller _count to get all of them` });
+    }
+  }
+  if (notes.length > 0) {
+    const oo: OperationOutcome = { resourceType: 'OperationOutcome', issue: notes };
     entries.push({ resource: oo, search: { mode: 'outcome' } });
   }
   const total = result.total;
   const json = bundleJson({
     type: 'searchset',
     ...(total !== undefined ? { total } : {}),
-    link: pageLinks(config.baseUrl, req, { count: query.count, offset: page.offset }, result.entries.length, total),
+    link: pageLinks(config.baseUrl, req, config, { ...page, count: query.count } satisfies PageRequest, { returned: result.entries.length, total, next: result.next }),
     entries,
   });
   return { status: 200, json };
+}
+
+function entry(baseUrl: string, v: StoredVersion, mode: 'match' | 'include'): RawEntry {
+  return { fullUrl: `${baseUrl}/${v.resourceType}/${v.id}`, json: v.json!, search: { mode } };
+}
+
+function referencesOf(ctx: InteractionContext, v: StoredVersion): ReferenceEntry[] {
+  if (!v.json) return [];
+  return ctx.services.indexer.extract(JSON.parse(v.json) as never).filter((e): e is ReferenceEntry => e.kind === 'reference');
+}
+
+function restrict(query: SearchQuery, compartment: CompartmentScope | undefined): SearchQuery {
+  if (!compartment) return query;
+  const type = query.resourceTypes[0]!;
+  const r = compartmentRestriction(compartment.type, compartment.id, type);
+  if (!r) throw new FhirError('fault', `no compartment restriction for ${type}`);
+  return { ...query, where: query.where ? and(r, query.where) : r };
+}
+
+async function runQuery(ctx: InteractionContext, session: StoreSession, query: SearchQuery): Promise<SearchPage> {
+  const q = ctx.services.search.rewrite ? await ctx.services.search.rewrite(query, session) : query;
+  return session.search(q);
+}
+
+/**
+ * `[Compartment]/[id]/*`: each member type has its own restriction, so the types are searched one
+ * after another (alphabetically) and their results concatenated; `_sort` orders within each type.
+ * Paging is by offset over the concatenation (no keyset positions).
+ */
+async function compartmentSearch(ctx: InteractionContext, query: SearchQuery, compartment: CompartmentScope): Promise<SearchPage> {
+  const entries: StoredVersion[] = [];
+  let skip = query.offset;
+  let need = query.count;
+  let total = 0;
+  const wantTotal = query.total !== 'none';
+  for (const type of query.resourceTypes) {
+    if (need === 0 && !wantTotal) break;
+    const base: SearchQuery = { resourceTypes: [type], sort: query.sort, count: 0, offset: 0, total: 'accurate' };
+    if (query.where) base.where = query.where as SearchExpr;
+    const typed = restrict(base, compartment);
+    const counted = await runQuery(ctx, ctx.session, typed);
+    const n = counted.total ?? 0;
+    total += n;
+    if (need === 0 || n === 0) continue;
+    if (skip >= n) {
+      skip -= n;
+      continue;
+    }
+    const page = await runQuery(ctx, ctx.session, { ...typed, count: need, offset: skip, total: 'none' });
+    entries.push(...page.entries);
+    need -= page.entries.length;
+    skip = 0;
+  }
+  return wantTotal ? { entries, total } : { entries };
 }

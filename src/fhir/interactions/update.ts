@@ -32,11 +32,8 @@ export async function update(req: FhirRequest, ctx: InteractionContext, resource
   if (resource.id !== id) {
     throw new FhirError('invalid', { code: 'invalid', diagnostics: `The body's id ${JSON.stringify(resource.id)} does not match the URL's id ${JSON.stringify(id)}`, expression: [`${resourceType}.id`] });
   }
-  const expected = ifMatchVersion(req);
-  if (expected !== undefined) {
-    return updateExisting(req, ctx, ctx.session, resourceType, id, resource, expected);
-  }
-  return atomic(ctx, (session) => updateExisting(req, ctx, session, resourceType, id, resource, undefined));
+  // One store write: it creates or updates atomically, honouring the If-Match version when given.
+  return updateExisting(req, ctx, ctx.session, resourceType, id, resource, ifMatchVersion(req));
 }
 
 async function updateExisting(

@@ -1,12 +1,15 @@
 /**
  * Store contract: search (FHIR R4 §3.1.1 search.html): every parameter type, modifiers and prefixes,
  * `:missing`, `_id`, `_lastUpdated`, chaining, `_has`, composite parameters, and/or/not, `_sort`,
- * paging and `_total`, over the hand-written data set.
+ * paging and `_total`, over the hand-written data set; `_text` / `_content`, chained sorts and keyset
+ * paging (`SearchQuery.after` / `SearchPage.next`) over a second small data set.
  */
 import assert from 'node:assert/strict';
-import type { Prefix, Predicate, SearchExpr } from '../../search/ir';
+import type { Resource } from 'fhir/r4';
+import type { IndexEntry } from '../../search/index-entry';
+import type { Prefix, Predicate, SearchExpr, SearchQuery, SortKey } from '../../search/ir';
 import type { Store, StoredVersion } from '../store';
-import { asc, desc, idList, idSet, ms, put, query, remove, type OpenStore } from './fixtures';
+import { asc, dateEntry, desc, idList, idSet, ms, put, query, remove, res, type OpenStore } from './fixtures';
 import { GENDER, LOINC, loadDataset, UCUM } from './search-dataset';
 
 const PATIENTS = ['p1', 'p2', 'p3', 'p4', 'p5'];
@@ -21,6 +24,40 @@ const num = (prefix: Prefix, value: number, low: number, high: number): Predicat
 const qty = (prefix: Prefix, value: number, half: number, system?: string | null, code?: string | null): Predicate =>
   range('quantity', 'value-quantity', prefix, value - half, value + half, { value, ...(system !== undefined ? { system } : {}), ...(code !== undefined ? { code } : {}) });
 const code = (c: string): Predicate => ({ op: 'token', param: 'code', system: LOINC, code: c });
+
+/**
+ * Every page of `q` (page size `count`), following `next` positions while the store returns them and
+ * falling back to offsets when it does not; the ids in order.
+ */
+export async function pageThrough(store: Store, q: SearchQuery, count: number): Promise<string[]> {
+  const out: string[] = [];
+  let after: SearchQuery['after'];
+  for (let offset = 0, guard = 0; guard < 1000; guard++) {
+    const page = await store.search({ ...q, count, offset, ...(after !== undefined ? { after } : {}) });
+    out.push(...page.entries.map((e) => e.id));
+    offset += page.entries.length;
+    if (page.entries.length < count) break;
+    after = page.next;
+    if (after === undefined && page.entries.length === 0) break;
+  }
+  return out;
+}
+
+const text = (param: '_text' | '_content', words: string): IndexEntry => ({ kind: 'text', param, text: words });
+const str = (param: string, exact: string): IndexEntry => ({ kind: 'string', param, norm: exact.toLowerCase(), exact });
+const subject = (id: string): IndexEntry => ({ kind: 'reference', param: 'subject', targetType: 'Patient', targetId: id, url: null });
+
+/** Patients and encounters for text search, chained sorts and keyset paging (written in this order). */
+const TEXT_DATASET: ReadonlyArray<[Resource & { id: string }, IndexEntry[]]> = [
+  [res({ resourceType: 'Patient', id: 'a' }), [text('_text', 'heart clinic'), text('_content', 'heart clinic smith generated'), str('family', 'Smith'), dateEntry('birthdate', '1990-01-01T00:00:00Z', '1990-01-02T00:00:00Z')]],
+  [res({ resourceType: 'Patient', id: 'b' }), [text('_text', 'lung clinic'), text('_content', 'lung clinic jones'), str('family', 'Jones'), dateEntry('birthdate', '1970-01-01T00:00:00Z', '1970-01-02T00:00:00Z')]],
+  [res({ resourceType: 'Patient', id: 'c' }), [text('_content', 'heart jones'), str('family', 'Jones')]],
+  [res({ resourceType: 'Patient', id: 'd' }), [str('family', 'Smith'), dateEntry('birthdate', '1970-01-01T00:00:00Z', '1970-01-02T00:00:00Z')]],
+  ...['e1', 'e2', 'e3', 'e4', 'e5', 'e6', 'e7'].map((id, n): [Resource & { id: string }, IndexEntry[]] => [
+    res({ resourceType: 'Encounter', id }),
+    n === 6 ? [] : [subject(['a', 'b', 'c', 'd', 'a', 'zz'][n]!)],
+  ]),
+];
 
 export function searchContract(open: OpenStore): void {
   describe('search', () => {
@@ -272,6 +309,8 @@ export function searchContract(open: OpenStore): void {
     });
   });
 
+  textSortPagingContract(open);
+
   describe('search after updates and deletes', () => {
     let store: Store;
     beforeEach(async () => {
@@ -298,6 +337,97 @@ export function searchContract(open: OpenStore): void {
       assert.deepEqual(await idSet(store, query(['Patient'], family('brown'))), ['p2']);
       assert.deepEqual(await idSet(store, query(['Observation'], { op: 'chain', param: 'subject', targetTypes: ['Patient'], where: family('brown') })), ['o2']);
       assert.deepEqual(await idSet(store, query(['Patient'], { op: 'token', param: 'identifier', code: '222' })), []);
+    });
+  });
+}
+
+function textSortPagingContract(open: OpenStore): void {
+  describe('search: _text / _content, chained sorts, keyset paging', () => {
+    let store: Store;
+    before(async () => {
+      store = await open();
+      for (const [r, index] of TEXT_DATASET) await put(store, r, index);
+    });
+    after(async () => {
+      await store.close();
+    });
+    const patients = (where: SearchExpr): Promise<string[]> => idSet(store, query(['Patient'], where));
+    const t = (scope: 'narrative' | 'content', q: string): SearchExpr => ({ op: 'text', scope, query: q });
+
+    it('_text matches every word of the narrative, _content every word of the content', async () => {
+      assert.deepEqual(await patients(t('narrative', 'clinic')), ['a', 'b']);
+      assert.deepEqual(await patients(t('narrative', 'heart clinic')), ['a']);
+      assert.deepEqual(await patients(t('narrative', 'heart')), ['a']);
+      assert.deepEqual(await patients(t('content', 'heart')), ['a', 'c']);
+      assert.deepEqual(await patients(t('content', 'jones')), ['b', 'c']);
+      assert.deepEqual(await patients(t('narrative', 'jones')), []);
+      assert.deepEqual(await patients(t('narrative', 'clin')), [], 'whole words only');
+      assert.deepEqual(await patients({ op: 'or', args: [t('narrative', 'lung'), t('content', 'heart jones')] }), ['b', 'c']);
+      assert.deepEqual(await patients({ op: 'not', arg: t('narrative', 'clinic') }), ['c', 'd']);
+      assert.deepEqual(await patients({ op: 'and', args: [t('content', 'heart'), { op: 'string', param: 'family', value: 'jones', mode: 'start' }] }), ['c']);
+    });
+
+    it('chained sort: by the referenced patient birthdate, either direction, unresolved references last', async () => {
+      const bySubject = (descending: boolean, then: SortKey[] = []): SortKey[] => [
+        { param: 'birthdate', kind: 'date', descending, chain: [{ param: 'subject', targetTypes: ['Patient'] }] },
+        ...then,
+      ];
+      const up = await idList(store, query(['Encounter'], undefined, { sort: bySubject(false, [asc('_id', 'special')]) }));
+      assert.deepEqual(up, ['e2', 'e4', 'e1', 'e5', 'e3', 'e6', 'e7']);
+      const down = await idList(store, query(['Encounter'], undefined, { sort: bySubject(true, [asc('_id', 'special')]) }));
+      assert.deepEqual(down, ['e1', 'e5', 'e2', 'e4', 'e3', 'e6', 'e7']);
+      const byFamily = await idList(store, query(['Encounter'], undefined, { sort: [{ param: 'family', kind: 'string', descending: false, chain: [{ param: 'subject', targetTypes: ['Patient'] }] }, desc('_id', 'special')] }));
+      assert.deepEqual(byFamily, ['e3', 'e2', 'e5', 'e4', 'e1', 'e7', 'e6']);
+    });
+
+    it('keyset pages give exactly the unpaged result, also with ties across page boundaries', async () => {
+      const sorts: SortKey[][] = [
+        [],
+        [asc('_lastUpdated', 'special')],
+        [desc('_lastUpdated', 'special')],
+        [desc('_id', 'special')],
+        [asc('family', 'string')],
+        [desc('family', 'string'), asc('birthdate', 'date')],
+        [asc('birthdate', 'date'), desc('_id', 'special')],
+      ];
+      for (const sort of sorts) {
+        const q = query(['Patient', 'Encounter'], undefined, { sort });
+        const all = await idList(store, q);
+        assert.equal(all.length, 11);
+        for (const count of [1, 2, 3, 5]) assert.deepEqual(await pageThrough(store, q, count), all, `sort ${JSON.stringify(sort)}, pages of ${count}`);
+      }
+    });
+
+    it('a _lastUpdated page that may be followed by more rows carries a position; the last page does not', async () => {
+      for (const sort of [[asc('_lastUpdated', 'special')], [desc('_lastUpdated', 'special')]]) {
+        const q = query(['Patient'], undefined, { sort, count: 3 });
+        const first = await store.search(q);
+        assert.equal(first.entries.length, 3);
+        assert.ok(first.next !== undefined, 'a _lastUpdated sort allows keyset paging');
+        const second = await store.search({ ...q, after: first.next, offset: 1000 });
+        assert.equal(second.entries.length, 1, 'after wins over offset');
+        assert.equal(second.next, undefined);
+        assert.deepEqual([...first.entries, ...second.entries].map((e) => e.id), sort[0]!.descending ? ['d', 'c', 'b', 'a'] : ['a', 'b', 'c', 'd']);
+        const exact = await store.search({ ...q, count: 4 });
+        assert.equal(exact.next, undefined, 'no position when nothing follows');
+      }
+    });
+
+    it('text entries follow updates and deletes', async () => {
+      const s = await open();
+      try {
+        await put(s, res({ resourceType: 'Patient', id: 'x' }), [text('_text', 'alpha beta')]);
+        assert.deepEqual(await idSet(s, query(['Patient'], t('narrative', 'alpha'))), ['x']);
+        await put(s, res({ resourceType: 'Patient', id: 'x' }), [text('_text', 'gamma')]);
+        assert.deepEqual(await idSet(s, query(['Patient'], t('narrative', 'alpha'))), []);
+        assert.deepEqual(await idSet(s, query(['Patient'], t('narrative', 'gamma'))), ['x']);
+        await remove(s, 'Patient', 'x');
+        assert.deepEqual(await idSet(s, query(['Patient'], t('narrative', 'gamma'))), []);
+        await put(s, res({ resourceType: 'Patient', id: 'x' }), [text('_text', 'gamma')]);
+        assert.deepEqual(await idSet(s, query(['Patient'], t('narrative', 'gamma'))), ['x'], 'recreated after delete');
+      } finally {
+        await s.close();
+      }
     });
   });
 }

@@ -3,32 +3,42 @@
  * "Search Parameter Types"). The rows of a resource are replaced on every write and removed on delete.
  */
 import type { IndexEntry } from '../../search/index-entry';
+import { textWords } from '../../search/normalize';
 import type { StatementCache } from './connection';
-import { COMPONENT_SEPARATOR, INDEX_TABLE } from './schema';
+import { COMPONENT_SEPARATOR, INDEX_TABLE, TEXT_TABLE } from './schema';
 
 const TABLES = Object.values(INDEX_TABLE);
+const TEXT_TABLES = Object.values(TEXT_TABLE);
 
 /** Removes every index row of a resource (components first: they reference composite rows). */
 export function deleteIndexRows(st: StatementCache, rid: number): void {
   for (const table of TABLES) if (table !== INDEX_TABLE.composite) st.get(`DELETE FROM ${table} WHERE rid = ?`).run(rid);
   st.get(`DELETE FROM ${INDEX_TABLE.composite} WHERE rid = ?`).run(rid);
+  for (const table of TEXT_TABLES) st.get(`DELETE FROM ${table} WHERE rowid = ?`).run(rid);
 }
 
 export function insertIndexRows(st: StatementCache, rid: number, type: string, entries: readonly IndexEntry[]): void {
+  const text: Record<'_text' | '_content', Set<string>> = { _text: new Set(), _content: new Set() };
   for (const e of entries) {
-    if (e.kind === 'composite') {
+    if (e.kind === 'text') {
+      for (const w of textWords(e.text)) text[e.param].add(w);
+    } else if (e.kind === 'composite') {
       const cid = Number(st.get('INSERT INTO ix_composite (rid, type, param) VALUES (?, ?, ?)').run(rid, type, e.param).lastInsertRowid);
       for (const c of e.components) {
-        if (c.kind === 'composite') throw new Error(`composite ${e.param} nests composite ${c.param}: not supported`);
+        if (c.kind === 'composite' || c.kind === 'text') throw new Error(`composite ${e.param} has a ${c.kind} component ${c.param}: not supported`);
         insertEntry(st, rid, type, `${e.param}${COMPONENT_SEPARATOR}${c.param}`, c, cid);
       }
     } else {
       insertEntry(st, rid, type, e.param, e, null);
     }
   }
+  // One FTS row per resource and param: the distinct words of all its text entries.
+  for (const param of ['_text', '_content'] as const) {
+    if (text[param].size > 0) st.get(`INSERT INTO ${TEXT_TABLE[param]} (rowid, words) VALUES (?, ?)`).run(rid, [...text[param]].join(' '));
+  }
 }
 
-function insertEntry(st: StatementCache, rid: number, type: string, param: string, e: Exclude<IndexEntry, { kind: 'composite' }>, cid: number | null): void {
+function insertEntry(st: StatementCache, rid: number, type: string, param: string, e: Exclude<IndexEntry, { kind: 'composite' | 'text' }>, cid: number | null): void {
   switch (e.kind) {
     case 'token':
       st.get('INSERT INTO ix_token (rid, type, param, system, code, text, type_system, type_code, cid) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)').run(

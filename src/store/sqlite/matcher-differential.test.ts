@@ -1,15 +1,18 @@
 /**
  * Differential test of the SQLite search compiler against the in-memory matcher, the oracle of the
  * search IR's semantics (FHIR R4 §3.1.1 search.html): random resources with random index entries,
- * random search expressions (every predicate kind, and/or/not, chain, _has, composite); the store must
- * find exactly the resources the matcher accepts.
+ * random search expressions (every predicate kind, and/or/not, chain, _has, composite, `_text` /
+ * `_content`, token anyOf); the store must find exactly the resources the matcher accepts. Then random
+ * sorts (every sortable kind, `_id`, `_lastUpdated`, chained keys, mixed directions): the store's
+ * order must be the matcher's (sortValues / compareSortValues, rid as the tiebreak), and paging
+ * through it with keyset positions of any page size must give exactly that order.
  */
 import assert from 'node:assert/strict';
 import type { Resource } from 'fhir/r4';
 import fc from 'fast-check';
 import type { IndexEntry } from '../../search/index-entry';
-import type { Predicate, Prefix, SearchExpr } from '../../search/ir';
-import { matchesExpr, type MatchContext, type MatchTarget } from '../../search/match';
+import type { Predicate, Prefix, SearchExpr, SearchPosition, SortKey } from '../../search/ir';
+import { compareSortValues, matchesExpr, sortValues, type MatchContext, type MatchTarget } from '../../search/match';
 import { openSqliteStore } from './sqlite-store';
 
 const PREFIXES: Prefix[] = ['eq', 'ne', 'gt', 'lt', 'ge', 'le', 'sa', 'eb', 'ap'];
@@ -41,6 +44,9 @@ const entry = (type: 'Patient' | 'Observation'): fc.Arbitrary<IndexEntry> =>
       .map((r): IndexEntry => ({ kind: 'reference', param: 'ref', targetType: type === 'Observation' ? 'Patient' : 'Observation', targetId: r.id, targetVersion: r.version, url: null })),
     fc.constantFrom('i1', 'i2').map((v): IndexEntry => ({ kind: 'reference', param: 'ref', targetType: null, targetId: null, url: `http://x/${v}`, identifierSystem: 'is', identifierValue: v })),
     fc.tuple(tokenEntry, quantityEntry).map(([t, q]): IndexEntry => ({ kind: 'composite', param: 'cq', components: [t, q] })),
+    fc
+      .record({ param: fc.constantFrom('_text' as const, '_content' as const), text: fc.constantFrom('Alpha beta', 'gamma-Delta', 'ÉCOLE x1', 'beta', 'alpha alpha') })
+      .map((t): IndexEntry => ({ kind: 'text', ...t })),
   );
 
 const rangePredicate = (op: 'date' | 'number' | 'quantity', param: string): fc.Arbitrary<Predicate> =>
@@ -91,6 +97,9 @@ const predicate = (type: 'Patient' | 'Observation'): fc.Arbitrary<Predicate> =>
       .map((m): Predicate => ({ op: 'missing', ...m })),
     fc.subarray([...(type === 'Patient' ? PATIENTS : OBSERVATIONS), 'zz']).map((ids): Predicate => ({ op: 'id', ids })),
     fc.tuple(tokenPredicate, rangePredicate('quantity', 'q')).map(([t, q]): Predicate => ({ op: 'composite', param: 'cq', components: [t, q] })),
+    fc
+      .record({ scope: fc.constantFrom('narrative' as const, 'content' as const), query: fc.constantFrom('alpha', 'beta gamma', 'delta', 'ecole', 'École X1', 'al', 'alpha beta', '--') })
+      .map((t): Predicate => ({ op: 'text', ...t })),
   );
 
 const expr = (type: 'Patient' | 'Observation', depth: number): fc.Arbitrary<SearchExpr> => {
@@ -114,6 +123,40 @@ const dataset = fc.record({
   deleted: fc.subarray([...PATIENTS, ...OBSERVATIONS], { maxLength: 2 }),
 });
 
+type Dataset = { Patient: IndexEntry[][]; Observation: IndexEntry[][]; deleted: string[] };
+
+/** Writes the data set; returns the live targets, their rids (creation order) and a matcher context. */
+async function load(store: ReturnType<typeof openSqliteStore>, data: Dataset): Promise<{ targets: Map<string, MatchTarget>; rid: Map<string, number>; ctx: MatchContext }> {
+  const targets = new Map<string, MatchTarget>();
+  const rid = new Map<string, number>();
+  for (const t of ['Patient', 'Observation'] as const) {
+    const ids = t === 'Patient' ? PATIENTS : OBSERVATIONS;
+    for (const [n, index] of data[t].entries()) {
+      const id = ids[n]!;
+      const v = await store.write({ kind: 'create', resourceType: t, id, resource: { resourceType: t, id } as Resource, index });
+      rid.set(`${t}/${id}`, rid.size + 1);
+      if (data.deleted.includes(id)) await store.write({ kind: 'delete', resourceType: t, id });
+      else targets.set(`${t}/${id}`, { resourceType: t, id, lastUpdated: v!.version.lastUpdated, index });
+    }
+  }
+  const ctx: MatchContext = {
+    resolve: (ref) => (ref.targetType && ref.targetId ? targets.get(`${ref.targetType}/${ref.targetId}`) : undefined),
+    referrers: (rt) => [...targets.values()].filter((x) => x.resourceType === rt),
+  };
+  return { targets, rid, ctx };
+}
+
+const plainSortKey: fc.Arbitrary<SortKey> = fc.record({
+  key: fc.constantFrom<[string, SortKey['kind']]>(['code', 'token'], ['name', 'string'], ['d', 'date'], ['n', 'number'], ['q', 'quantity'], ['u', 'uri'], ['ref', 'reference'], ['_id', 'special'], ['_lastUpdated', 'special']),
+  descending: fc.boolean(),
+}).map(({ key, descending }) => ({ param: key[0], kind: key[1], descending }));
+
+const sortKey = (type: 'Patient' | 'Observation'): fc.Arbitrary<SortKey> =>
+  fc.oneof(
+    { weight: 3, arbitrary: plainSortKey },
+    plainSortKey.map((k): SortKey => ({ ...k, chain: [{ param: 'ref', targetTypes: [type === 'Patient' ? 'Observation' : 'Patient'] }] })),
+  );
+
 describe('SQLite search agrees with the in-memory matcher', () => {
   for (const type of ['Patient', 'Observation'] as const) {
     it(`${type}: random data and random expressions give the same ids`, async () => {
@@ -121,20 +164,7 @@ describe('SQLite search agrees with the in-memory matcher', () => {
         fc.asyncProperty(dataset, expr(type, 2), async (data, where) => {
           const store = openSqliteStore(':memory:');
           try {
-            const targets = new Map<string, MatchTarget>();
-            for (const t of ['Patient', 'Observation'] as const) {
-              const ids = t === 'Patient' ? PATIENTS : OBSERVATIONS;
-              for (const [n, index] of data[t].entries()) {
-                const id = ids[n]!;
-                const v = await store.write({ kind: 'create', resourceType: t, id, resource: { resourceType: t, id } as Resource, index });
-                if (data.deleted.includes(id)) await store.write({ kind: 'delete', resourceType: t, id });
-                else targets.set(`${t}/${id}`, { resourceType: t, id, lastUpdated: v!.version.lastUpdated, index });
-              }
-            }
-            const ctx: MatchContext = {
-              resolve: (ref) => (ref.targetType && ref.targetId ? targets.get(`${ref.targetType}/${ref.targetId}`) : undefined),
-              referrers: (rt) => [...targets.values()].filter((x) => x.resourceType === rt),
-            };
+            const { targets, ctx } = await load(store, data);
             const expected = [...targets.values()].filter((x) => x.resourceType === type && matchesExpr(where, x, ctx)).map((x) => x.id);
             const page = await store.search({ resourceTypes: [type], where, sort: [], count: 100, offset: 0, total: 'accurate' });
             assert.deepEqual(page.entries.map((e) => e.id).sort(), expected.sort());
@@ -144,6 +174,46 @@ describe('SQLite search agrees with the in-memory matcher', () => {
           }
         }),
         { numRuns: 300 },
+      );
+    });
+  }
+
+  for (const type of ['Patient', 'Observation'] as const) {
+    it(`${type}: random sorts give the matcher's order, and keyset pages of any size give exactly that order`, async () => {
+      await fc.assert(
+        fc.asyncProperty(
+          dataset,
+          fc.option(expr(type, 1), { nil: undefined }),
+          fc.array(sortKey(type), { minLength: 0, maxLength: 3 }),
+          fc.integer({ min: 1, max: 4 }),
+          async (data, where, sort, pageSize) => {
+            const store = openSqliteStore(':memory:');
+            try {
+              const { targets, rid, ctx } = await load(store, data);
+              const ridDesc = sort.length > 0 && sort[sort.length - 1]!.descending;
+              const expected = [...targets.values()]
+                .filter((x) => x.resourceType === type && (where === undefined || matchesExpr(where, x, ctx)))
+                .map((x) => ({ id: x.id, values: sortValues(x, sort, ctx), rid: rid.get(`${type}/${x.id}`)! }))
+                .sort((a, b) => compareSortValues(a.values, b.values, sort) || (ridDesc ? b.rid - a.rid : a.rid - b.rid))
+                .map((x) => x.id);
+              const q = { resourceTypes: [type], ...(where ? { where } : {}), sort, count: 100, offset: 0, total: 'none' as const };
+              assert.deepEqual((await store.search(q)).entries.map((e) => e.id), expected, 'unpaged order');
+              const paged: string[] = [];
+              let after: SearchPosition | undefined;
+              for (let guard = 0; guard <= expected.length; guard++) {
+                const page = await store.search({ ...q, count: pageSize, ...(after ? { after } : {}) });
+                paged.push(...page.entries.map((e) => e.id));
+                if (page.next === undefined) break;
+                assert.equal(page.entries.length, pageSize, 'a position only after a full page');
+                after = JSON.parse(JSON.stringify(page.next)) as SearchPosition; // positions travel as JSON
+              }
+              assert.deepEqual(paged, expected, 'keyset pages');
+            } finally {
+              await store.close();
+            }
+          },
+        ),
+        { numRuns: 200 },
       );
     });
   }

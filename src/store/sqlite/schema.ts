@@ -10,6 +10,14 @@
  *   in the typed tables with `cid` pointing at their `ix_composite` row and `param` set to
  *   `<composite>$<component>` so that plain searches never see them.
  *
+ * - `ix_text` / `ix_content`: FTS5 tables (contentless, rowid = the resource's rid) holding the words of
+ *   the `_text` (narrative) and `_content` (all strings) entries (§3.1.1.5.x "_text", "_content").
+ *   The tokenizer is unicode61 without diacritic folding: the words are already normalised by
+ *   normalize.ts `textWords` and joined by spaces, so FTS tokens are exactly those words.
+ *   Resources written before schema version 2 have no text rows until they are reindexed.
+ * - `resource_live_updated` / `resource_live_id` (version 2) serve the `_lastUpdated` / `_id` sorts
+ *   and their keyset pages straight from an index (type, deleted, key; rid as the tiebreak).
+ *
  * Times are epoch milliseconds (INTEGER); ranges are REAL (±Infinity allowed).
  * Migrations are applied in order and recorded in `PRAGMA user_version`.
  */
@@ -27,6 +35,9 @@ export const INDEX_TABLE: Readonly<Record<Exclude<IndexKind, 'text'>, string>> =
   uri: 'ix_uri',
   composite: 'ix_composite',
 });
+
+/** The FTS5 table of each TextEntry param. */
+export const TEXT_TABLE: Readonly<Record<'_text' | '_content', string>> = Object.freeze({ _text: 'ix_text', _content: 'ix_content' });
 
 /** Separator between a composite parameter and its component's parameter in component rows. */
 export const COMPONENT_SEPARATOR = '$';
@@ -175,8 +186,15 @@ CREATE INDEX ix_uri_rid ON ix_uri (rid, param);
 CREATE INDEX ix_uri_cid ON ix_uri (cid) WHERE cid IS NOT NULL;
 `;
 
+const V2 = `
+CREATE VIRTUAL TABLE ix_text USING fts5(words, content='', contentless_delete=1, tokenize='unicode61 remove_diacritics 0');
+CREATE VIRTUAL TABLE ix_content USING fts5(words, content='', contentless_delete=1, tokenize='unicode61 remove_diacritics 0');
+CREATE INDEX resource_live_updated ON resource (type, deleted, last_updated);
+CREATE INDEX resource_live_id ON resource (type, deleted, id);
+`;
+
 /** Ordered migrations; entry i brings the schema from user_version i to i + 1. Never edit a released one. */
-const MIGRATIONS: readonly string[] = [V1];
+const MIGRATIONS: readonly string[] = [V1, V2];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
 

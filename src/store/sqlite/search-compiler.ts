@@ -7,12 +7,18 @@
  * led by the selective columns of that table's indexes (type, param, then the value), so SQLite can
  * drive the search from the index. Values are always bound parameters; LIKE wildcards are escaped.
  * A resource matches a typed predicate if ANY of its entries for the parameter satisfies it.
+ * `_text` / `_content` are FTS5 MATCH queries (every word, as a quoted phrase of one token) on the
+ * FTS table of the scope, whose rowid is the resource's rid.
+ * Sort keys become correlated MIN/MAX subqueries over the parameter's index rows (chained keys join
+ * through ix_reference and resource), or the resource's own columns for `_id` / `_lastUpdated`.
+ * Unresolved IR (`list`, token `valueSet` / `hierarchy`) is refused: rewrite.ts resolves it first.
  */
 import { FhirError } from '../../fhir/outcome';
 import type { IndexKind } from '../../search/index-entry';
 import type { CompositePredicate, Predicate, SearchExpr, SortKey } from '../../search/ir';
+import { textWords } from '../../search/normalize';
 import { rangeCondition, type Bound, type RangeCondition } from '../../search/range-semantics';
-import { COMPONENT_SEPARATOR, INDEX_TABLE } from './schema';
+import { COMPONENT_SEPARATOR, INDEX_TABLE, TEXT_TABLE } from './schema';
 import { contains, FALSE, frag, inList, join, startsWith, TRUE, type Frag, type SqlValue } from './sql-text';
 
 /** Predicates that live in exactly one index table. */
@@ -27,6 +33,16 @@ const TABLE_OF_OP: Readonly<Record<TypedPredicate['op'], string>> = {
   reference: INDEX_TABLE.reference,
   uri: INDEX_TABLE.uri,
 };
+
+/** One ORDER BY key: its value expression and whether it can be NULL (no value). */
+export interface SortColumn {
+  value: Frag;
+  nullable: boolean;
+}
+
+function unresolved(what: string): FhirError {
+  return new FhirError('fault', `search ${what} reached the SQLite compiler unresolved (run rewriteQuery first)`);
+}
 
 /** Compiles one search expression; `alias` names the `resource` row the expression is about. */
 export class SearchCompiler {
@@ -61,12 +77,24 @@ export class SearchCompiler {
         const cond = this.typedConditions(p, i);
         return this.member(alias, TABLE_OF_OP[p.op], i, types, p.param, cond);
       }
-      case 'text':
+      case 'text': {
+        const words = textWords(p.query);
+        if (words.length === 0) return FALSE;
+        const table = TEXT_TABLE[p.scope === 'narrative' ? '_text' : '_content'];
+        // Each word is letters and digits only, so quoting it makes it a literal one-token phrase.
+        return frag(`${alias}.rid IN (SELECT rowid FROM ${table} WHERE ${table} MATCH ?)`, words.map((w) => `"${w}"`).join(' '));
+      }
       case 'list':
-        throw new FhirError('unsupported', { diagnostics: `${p.op === 'text' ? '_text/_content' : '_list'} is not supported yet` });
+        throw unresolved('_list');
       case 'missing': {
+        if (p.kind === 'text') {
+          const table = p.param === '_text' || p.param === '_content' ? TEXT_TABLE[p.param] : undefined;
+          if (table === undefined) return p.missing ? TRUE : FALSE;
+          const sub = frag(`EXISTS (SELECT 1 FROM ${table} WHERE rowid = ${alias}.rid)`);
+          return p.missing ? { sql: `NOT ${sub.sql}`, params: [] } : sub;
+        }
         const i = this.alias('i');
-        const sub = this.member(alias, INDEX_TABLE[p.kind as Exclude<typeof p.kind, 'text'>], i, types, p.param, TRUE);
+        const sub = this.member(alias, INDEX_TABLE[p.kind], i, types, p.param, TRUE);
         return p.missing ? { sql: `NOT (${sub.sql})`, params: sub.params } : sub;
       }
       case 'id':
@@ -143,6 +171,7 @@ export class SearchCompiler {
   private typedConditions(p: TypedPredicate, i: string): Frag {
     switch (p.op) {
       case 'token':
+        if (p.valueSet !== undefined || p.hierarchy !== undefined) throw unresolved(`parameter ${p.param} (:in/:not-in/:below/:above)`);
         // One of, in this order (as the in-memory matcher): :of-type, :text, anyOf, system|code.
         if (p.ofType !== undefined) {
           return frag(`${i}.type_system = ? AND ${i}.type_code = ? AND ${i}.code = ?`, p.ofType.system, p.ofType.code, p.ofType.value);
@@ -206,25 +235,67 @@ export class SearchCompiler {
   }
 
   /** ORDER BY expressions (with their bound values) for the sort keys; `alias` is the result row. */
-  sortColumns(keys: readonly SortKey[], alias: string): Frag[] {
-    return keys.map((k) => {
-      if (k.kind === 'special') {
-        if (k.param === '_id') return frag(`${alias}.id`);
-        if (k.param === '_lastUpdated') return frag(`${alias}.last_updated`);
-        throw new FhirError('unsupported', `sorting by ${k.param} is not supported`);
+  sortColumns(keys: readonly SortKey[], alias: string): SortColumn[] {
+    return keys.map((k) => (k.chain && k.chain.length > 0 ? this.chainedSortColumn(k, alias) : this.sortColumn(k, alias)));
+  }
+
+  private sortColumn(k: SortKey, alias: string): SortColumn {
+    if (k.kind === 'special') return { value: frag(specialColumn(k, alias)), nullable: false };
+    const agg = k.descending ? 'MAX' : 'MIN';
+    const s = this.alias('s');
+    const { table, value } = sortSource(k, s);
+    return { value: frag(`(SELECT ${agg}(${value}) FROM ${table} ${s} WHERE ${s}.rid = ${alias}.rid AND ${s}.param = ?)`, k.param), nullable: true };
+  }
+
+  /** MIN/MAX of the key's values over every resource reached through the reference hops. */
+  private chainedSortColumn(k: SortKey, alias: string): SortColumn {
+    const agg = k.descending ? 'MAX' : 'MIN';
+    const joins: Frag[] = [];
+    let where: Frag = TRUE;
+    let from = alias;
+    for (const hop of k.chain ?? []) {
+      const x = this.alias('x');
+      const t = this.alias('t');
+      const targets = inList(`${x}.target_type`, hop.targetTypes);
+      const target = `JOIN resource ${t} ON ${t}.type = ${x}.target_type AND ${t}.id = ${x}.target_id AND ${t}.deleted = 0`;
+      if (joins.length === 0) {
+        // The first hop is the FROM table, correlated with the sorted row in the WHERE clause.
+        joins.push(frag(`FROM ix_reference ${x} ${target}`));
+        where = { sql: `${x}.rid = ${from}.rid AND ${x}.param = ? AND ${targets.sql}`, params: [hop.param, ...targets.params] };
+      } else {
+        joins.push({ sql: `JOIN ix_reference ${x} ON ${x}.rid = ${from}.rid AND ${x}.param = ? AND ${targets.sql} ${target}`, params: [hop.param, ...targets.params] });
       }
-      const agg = k.descending ? 'MAX' : 'MIN';
-      const col = SORT_COLUMN[k.kind];
-      if (col === undefined) throw new FhirError('unsupported', `sorting by the ${k.kind} parameter ${k.param} is not supported`);
+      from = t;
+    }
+    let value: string;
+    if (k.kind === 'special') value = specialColumn(k, from);
+    else {
       const s = this.alias('s');
-      const value = col(s, k.descending);
-      return frag(`(SELECT ${agg}(${value}) FROM ${INDEX_TABLE[k.kind as Exclude<typeof k.kind, 'text' | 'special'>]} ${s} WHERE ${s}.rid = ${alias}.rid AND ${s}.param = ?)`, k.param);
-    });
+      const src = sortSource(k, s);
+      joins.push(frag(`JOIN ${src.table} ${s} ON ${s}.rid = ${from}.rid AND ${s}.param = ?`, k.param));
+      value = src.value;
+    }
+    return {
+      value: { sql: `(SELECT ${agg}(${value}) ${joins.map((j) => j.sql).join(' ')} WHERE ${where.sql})`, params: [...joins.flatMap((j) => j.params), ...where.params] },
+      nullable: true,
+    };
   }
 
   private alias(prefix: string): string {
     return `${prefix}${++this.counter}`;
   }
+}
+
+function specialColumn(k: SortKey, alias: string): string {
+  if (k.param === '_id') return `${alias}.id`;
+  if (k.param === '_lastUpdated') return `${alias}.last_updated`;
+  throw new FhirError('unsupported', `sorting by ${k.param} is not supported`);
+}
+
+function sortSource(k: SortKey, s: string): { table: string; value: string } {
+  const col = k.kind === 'special' ? undefined : SORT_COLUMN[k.kind];
+  if (col === undefined || k.kind === 'special' || k.kind === 'text') throw new FhirError('unsupported', `sorting by the ${k.kind} parameter ${k.param} is not supported`);
+  return { table: INDEX_TABLE[k.kind], value: col(s, k.descending) };
 }
 
 /** The value a sort uses per kind: ascending by the lowest value, descending by the highest. */

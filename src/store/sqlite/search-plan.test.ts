@@ -25,7 +25,8 @@ describe('SQLite search query plans', () => {
 
   const assertIndexed = (details: string[], expectIndexes: RegExp[]): void => {
     const text = details.join('\n');
-    for (const d of details) assert.doesNotMatch(d, /^SCAN /, `full scan in plan:\n${text}`);
+    // An FTS5 MATCH shows as a SCAN of the virtual table through its full-text index (`INDEX n:M...`).
+    for (const d of details) if (!/^SCAN ix_(text|content) VIRTUAL TABLE INDEX \d+:M/.test(d)) assert.doesNotMatch(d, /^SCAN /, `full scan in plan:\n${text}`);
     assert.match(text, /SEARCH r USING INTEGER PRIMARY KEY \(rowid=\?\)/, `resources are reached through the index subquery:\n${text}`);
     for (const re of expectIndexes) assert.match(text, re, `plan uses ${re}:\n${text}`);
   };
@@ -70,5 +71,48 @@ describe('SQLite search query plans', () => {
     assertIndexed(plan(chain), [/ix_reference_/, /ix_token_code/]);
     const has = search(['Patient'], { op: 'has', targetType: 'Observation', param: 'subject', where: { op: 'token', param: 'code', code: '1234-5' } });
     assertIndexed(plan(has), [/SEARCH h\d+ USING (COVERING )?INDEX sqlite_autoindex_resource_1 \(type=\? AND id=\?\)/, /ix_reference_/, /ix_token_code/]);
+  });
+
+  it('_text and _content are FTS5 MATCH lookups', () => {
+    for (const scope of ['narrative', 'content'] as const) {
+      const table = scope === 'narrative' ? 'ix_text' : 'ix_content';
+      assertIndexed(plan(search(['Patient'], { op: 'text', scope, query: 'heart attack' })), [new RegExp(`SCAN ${table} VIRTUAL TABLE INDEX \\d+:M`)]);
+    }
+  });
+
+  it('a token anyOf list (expanded :in / :below) uses the token index', () => {
+    const anyOf = [
+      { system: 'http://loinc.org', code: '1234-5' },
+      { system: 'http://loinc.org', code: '9999-9' },
+      { system: null, code: 'x' },
+    ];
+    assertIndexed(plan(search(['Observation'], { op: 'token', param: 'code', anyOf })), [/SEARCH i\d+ USING INDEX ix_token_code \(type=\? AND param=\? AND code=\?/]);
+  });
+
+  const pagePlan = (q: SearchQuery): string[] => {
+    const c = compileSearch(q);
+    return (db.prepare(`EXPLAIN QUERY PLAN ${c.pageSql}`).all(...c.pageParams) as Array<{ detail: string }>).map((r) => r.detail);
+  };
+
+  for (const [param, index, after] of [
+    ['_lastUpdated', 'resource_live_updated', 1_700_000_000_000],
+    ['_id', 'resource_live_id', 'abc'],
+  ] as const) {
+    for (const descending of [false, true]) {
+      it(`a keyset page sorted by ${descending ? '-' : ''}${param} is one index range scan in sort order`, () => {
+        const q: SearchQuery = { ...search(['Patient'], undefined), sort: [{ param, kind: 'special', descending }], after: [after, 42] };
+        const details = pagePlan(q);
+        const text = details.join('\n');
+        assert.match(text, new RegExp(`SEARCH r USING INDEX ${index} \\(type=\\? AND deleted=\\? AND ${param === '_id' ? 'id' : 'last_updated'}[<>]\\?\\)`), text);
+        assert.doesNotMatch(text, /TEMP B-TREE/, `no sort step:\n${text}`);
+        assert.doesNotMatch(text, /^SCAN /m, text);
+      });
+    }
+  }
+
+  it('a keyset page of the default order continues from the rid in the type index', () => {
+    const text = pagePlan({ ...search(['Patient'], undefined), after: [42] }).join('\n');
+    assert.match(text, /SEARCH r USING (COVERING )?INDEX resource_type_live \(type=\? AND deleted=\? AND rowid>\?\)/, text);
+    assert.doesNotMatch(text, /TEMP B-TREE/, text);
   });
 });

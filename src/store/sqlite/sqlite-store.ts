@@ -19,7 +19,8 @@ import { queryHistory } from './history';
 import { FifoLock } from './lock';
 import { InstantClock, toStoredVersion, VERSION_COLUMNS, type VersionRow } from './rows';
 import { runSearch } from './search';
-import { applyWrite } from './writes';
+import { applyReindex, applyWrite } from './writes';
+import type { IndexEntry } from '../../search/index-entry';
 
 /** The read operations over one connection. */
 class Reader {
@@ -95,6 +96,7 @@ export class SqliteStore implements Store {
   private readonly reader: Reader;
   private readonly clock: InstantClock;
   private readonly writeTx: Database.Transaction<(op: WriteOp) => WriteResult | undefined>;
+  private readonly reindexTx: Database.Transaction<(type: string, id: string, version: number, index: IndexEntry[]) => boolean>;
   private closed = false;
 
   constructor(private readonly conns: Connections) {
@@ -105,6 +107,7 @@ export class SqliteStore implements Store {
     this.clock = new InstantClock(last ?? 0);
     // better-sqlite3 uses a SAVEPOINT when already inside a transaction, BEGIN otherwise.
     this.writeTx = conns.write.transaction((op: WriteOp) => applyWrite(this.writeSt, this.clock, op));
+    this.reindexTx = conns.write.transaction((type: string, id: string, version: number, index: IndexEntry[]) => applyReindex(this.writeSt, type, id, version, index));
   }
 
   /** Runs a write on the write connection; the caller holds the lock. */
@@ -152,6 +155,12 @@ export class SqliteStore implements Store {
         throw e;
       }
     });
+  }
+
+  async reindex(resourceType: string, id: string, versionId: number, index: IndexEntry[]): Promise<boolean> {
+    this.checkOpen();
+    this.refuseReentry('reindex');
+    return this.lock.run(() => this.reindexTx.immediate(resourceType, id, versionId, index));
   }
 
   async close(): Promise<void> {

@@ -7,6 +7,7 @@
  */
 import type { Resource } from 'fhir/r4';
 import { FhirError } from '../../fhir/outcome';
+import type { IndexEntry } from '../../search/index-entry';
 import type { StoredVersion, WriteOp, WriteResult } from '../store';
 import type { StatementCache } from './connection';
 import { deleteIndexRows, insertIndexRows } from './index-rows';
@@ -61,6 +62,15 @@ export function applyWrite(st: StatementCache, clock: InstantClock, op: WriteOp)
   insertVersion(st, op.resourceType, op.id, version, t, false, method, json);
   insertIndexRows(st, rid, op.resourceType, op.index ?? []);
   return { version: stored(op.resourceType, op.id, version, t, method, json), created: !live };
+}
+
+/** Replaces the index rows of the live resource at `versionId` (no new version); false when it is not current. */
+export function applyReindex(st: StatementCache, resourceType: string, id: string, versionId: number, index: readonly IndexEntry[]): boolean {
+  const cur = st.get('SELECT rid, version, deleted FROM resource WHERE type = ? AND id = ?').get(resourceType, id) as CurrentRow | undefined;
+  if (!cur || cur.deleted !== 0 || cur.version !== versionId) return false;
+  deleteIndexRows(st, cur.rid);
+  insertIndexRows(st, cur.rid, resourceType, index);
+  return true;
 }
 
 function checkExpectedVersion(ref: string, cur: CurrentRow | undefined, live: boolean, expected: number | undefined): void {

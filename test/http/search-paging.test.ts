@@ -1,0 +1,195 @@
+/**
+ * Search and history paging over HTTP (FHIR R4 search.html#count "Paging", bundle.html links):
+ * stateless signed cursors in self/next/previous links, every result exactly once, tampered or foreign
+ * cursors rejected, `_total`, `_summary=count`, `_contained`, and `Prefer: handling`.
+ */
+import assert from 'node:assert/strict';
+import request from 'supertest';
+import { FHIR_JSON, testApp, TEST_BASE, type TestApp } from '../helpers/test-app';
+
+interface Bundle {
+  total?: number;
+  entry?: Array<{ resource: { resourceType: string; id: string; meta?: { versionId?: string } }; search?: { mode: string } }>;
+  link?: Array<{ relation: string; url: string }>;
+}
+
+const SECRET = 'a-test-secret-that-is-long-enough-0123456789';
+const link = (b: Bundle, rel: string): string | undefined => b.link?.find((l) => l.relation === rel)?.url;
+const local = (url: string): string => {
+  assert.ok(url.startsWith(TEST_BASE), url);
+  return `/fhir${url.slice(TEST_BASE.length)}`;
+};
+const matchIds = (b: Bundle): string[] => (b.entry ?? []).filter((e) => e.search?.mode === 'match').map((e) => e.resource.id);
+
+describe('HTTP: search paging with signed cursors', () => {
+  let t: TestApp;
+  const ids: string[] = [];
+
+  before(async () => {
+    t = testApp({ CURSOR_SECRET: SECRET });
+    for (let i = 0; i < 50; i++) {
+      const id = `pg${String(i).padStart(2, '0')}`;
+      ids.push(id);
+      const day = String((i % 28) + 1).padStart(2, '0');
+      const body = { resourceType: 'Patient', id, name: [{ family: 'Pager', given: [`G${i}`] }], birthDate: `19${50 + (i % 7)}-01-${day}`, gender: i % 2 ? 'male' : 'female' };
+      const res = await request(t.app).put(`/fhir/Patient/${id}`).set('Content-Type', FHIR_JSON).send(JSON.stringify(body));
+      assert.equal(res.status, 201, res.text);
+    }
+  });
+  after(() => t.close());
+
+  async function walk(first: string): Promise<{ seen: string[]; pages: Bundle[] }> {
+    const seen: string[] = [];
+    const pages: Bundle[] = [];
+    let url: string | undefined = first;
+    while (url) {
+      const res = await request(t.app).get(url);
+      assert.equal(res.status, 200, res.text);
+      pages.push(res.body as Bundle);
+      seen.push(...matchIds(res.body as Bundle));
+      const next = link(res.body as Bundle, 'next');
+      url = next ? local(next) : undefined;
+      assert.ok(pages.length < 20, 'paging must end');
+    }
+    return { seen, pages };
+  }
+
+  for (const [label, query] of [
+    ['default order', 'family=Pager&_count=7'],
+    ['_sort=-birthdate,_id', 'family=Pager&_count=7&_sort=-birthdate,_id'],
+    ['_sort=gender with _total=none', 'family=Pager&_count=7&_sort=gender&_total=none'],
+  ] as const) {
+    it(`walks all pages of a 50-resource result with _count=7 (${label}) and gets each resource exactly once`, async () => {
+      const { seen, pages } = await walk(`/fhir/Patient?${query}`);
+      assert.equal(pages.length, 8);
+      assert.deepEqual(pages.map((p) => matchIds(p).length), [7, 7, 7, 7, 7, 7, 7, 1]);
+      assert.deepEqual([...seen].sort(), ids);
+      if (query.includes('_total=none')) assert.equal(pages[0]!.total, undefined);
+      else assert.equal(pages[0]!.total, 50);
+      for (const p of pages.slice(1)) assert.match(link(p, 'self')!, /[?&]_cursor=/);
+      if (query.includes('_sort=-birthdate')) {
+        const cursor = new URL(link(pages[0]!, 'next')!).searchParams.get('_cursor')!;
+        const payload = JSON.parse(Buffer.from(cursor.split('.')[0]!, 'base64url').toString('utf8')) as { a?: unknown[]; o: number };
+        assert.ok(Array.isArray(payload.a), 'the SQLite store gives a keyset position, which the cursor carries');
+        assert.equal(payload.o, 7);
+      }
+    });
+  }
+
+  it('previous and self links lead back to the same pages', async () => {
+    const p1 = (await request(t.app).get('/fhir/Patient?family=Pager&_count=7&_sort=birthdate,_id')).body as Bundle;
+    assert.equal(link(p1, 'previous'), undefined);
+    const p2 = (await request(t.app).get(local(link(p1, 'next')!))).body as Bundle;
+    const back = (await request(t.app).get(local(link(p2, 'previous')!))).body as Bundle;
+    assert.deepEqual(matchIds(back), matchIds(p1));
+    const self = (await request(t.app).get(local(link(p2, 'self')!))).body as Bundle;
+    assert.deepEqual(matchIds(self), matchIds(p2));
+    const last = (await request(t.app).get(local(link(p1, 'last')!))).body as Bundle;
+    assert.equal(matchIds(last).length, 1);
+  });
+
+  it('a tampered cursor is a 400 OperationOutcome', async () => {
+    const p1 = (await request(t.app).get('/fhir/Patient?family=Pager&_count=7')).body as Bundle;
+    const next = new URL(link(p1, 'next')!);
+    const cursor = next.searchParams.get('_cursor')!;
+    const [body, sig] = cursor.split('.') as [string, string];
+    const payload = JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as { o: number };
+    payload.o = 0;
+    next.searchParams.set('_cursor', `${Buffer.from(JSON.stringify(payload)).toString('base64url')}.${sig}`);
+    const res = await request(t.app).get(local(next.toString()));
+    assert.equal(res.status, 400);
+    assert.equal(res.body.resourceType, 'OperationOutcome');
+    assert.match(res.body.issue[0].diagnostics, /_cursor/);
+    next.searchParams.set('_cursor', 'garbage');
+    assert.equal((await request(t.app).get(local(next.toString()))).status, 400);
+  });
+
+  it('a cursor moved to another query is a 400', async () => {
+    const p1 = (await request(t.app).get('/fhir/Patient?family=Pager&_count=7')).body as Bundle;
+    const next = new URL(link(p1, 'next')!);
+    next.searchParams.set('family', 'Other');
+    assert.equal((await request(t.app).get(local(next.toString()))).status, 400);
+    const onObservation = `/fhir/Observation?family=Pager&_count=7&_cursor=${encodeURIComponent(new URL(link(p1, 'next')!).searchParams.get('_cursor')!)}`;
+    assert.equal((await request(t.app).get(onObservation)).status, 400);
+  });
+
+  it('another instance with the same CURSOR_SECRET serves the next page; one with another key refuses it', async () => {
+    const p1 = (await request(t.app).get('/fhir/Patient?family=Pager&_count=7')).body as Bundle;
+    const next = local(link(p1, 'next')!);
+    const same = testApp({ CURSOR_SECRET: SECRET });
+    const other = testApp({ CURSOR_SECRET: 'x'.repeat(40) });
+    try {
+      assert.equal((await request(same.app).get(next)).status, 200);
+      assert.equal((await request(other.app).get(next)).status, 400);
+    } finally {
+      await same.close();
+      await other.close();
+    }
+  });
+
+  it('POST [type]/_search pages with GET links to [type]', async () => {
+    const res = await request(t.app).post('/fhir/Patient/_search').type('form').send('family=Pager&_count=20');
+    assert.equal(res.status, 200, res.text);
+    const next = link(res.body as Bundle, 'next')!;
+    assert.ok(next.startsWith(`${TEST_BASE}/Patient?`), next);
+    const page2 = await request(t.app).get(local(next));
+    assert.equal(page2.status, 200, page2.text);
+    assert.equal(matchIds(page2.body as Bundle).length, 20);
+  });
+
+  it('_summary=count answers only the total; _total=accurate gives it', async () => {
+    const c = (await request(t.app).get('/fhir/Patient?family=Pager&_summary=count')).body as Bundle;
+    assert.equal(c.total, 50);
+    assert.equal(c.entry, undefined);
+    const acc = (await request(t.app).get('/fhir/Patient?family=Pager&_total=accurate&_count=1')).body as Bundle;
+    assert.equal(acc.total, 50);
+  });
+
+  it('_contained=false is the default; true/both are listed as ignored (lenient) or refused (strict)', async () => {
+    const f = await request(t.app).get('/fhir/Patient?family=Pager&_contained=false&_count=1');
+    assert.equal(f.status, 200);
+    assert.equal((f.body as Bundle).entry!.filter((e) => e.search?.mode === 'outcome').length, 0);
+    const lenient = await request(t.app).get('/fhir/Patient?family=Pager&_contained=true&_count=1');
+    assert.equal(lenient.status, 200);
+    const oo = (lenient.body as Bundle).entry!.find((e) => e.search?.mode === 'outcome')!.resource as unknown as { issue: Array<{ diagnostics: string }> };
+    assert.match(oo.issue[0]!.diagnostics, /_contained/);
+    const strict = await request(t.app).get('/fhir/Patient?family=Pager&_contained=both').set('Prefer', 'handling=strict');
+    assert.equal(strict.status, 400);
+  });
+
+  it('unknown parameters: lenient ignores them and says so in an outcome entry; strict answers 400', async () => {
+    const lenient = await request(t.app).get('/fhir/Patient?family=Pager&nonsense=1&_count=50');
+    assert.equal(lenient.status, 200);
+    assert.equal(matchIds(lenient.body as Bundle).length, 50);
+    const outcome = (lenient.body as Bundle).entry!.filter((e) => e.search?.mode === 'outcome');
+    assert.equal(outcome.length, 1);
+    assert.match(JSON.stringify(outcome[0]!.resource), /nonsense/);
+    const strict = await request(t.app).get('/fhir/Patient?family=Pager&nonsense=1').set('Prefer', 'handling=strict');
+    assert.equal(strict.status, 400);
+    assert.equal(strict.body.resourceType, 'OperationOutcome');
+  });
+
+  it('history pages with signed cursors too, every version exactly once', async () => {
+    for (let v = 2; v <= 10; v++) {
+      const res = await request(t.app)
+        .put('/fhir/Patient/pg00')
+        .set('Content-Type', FHIR_JSON)
+        .send(JSON.stringify({ resourceType: 'Patient', id: 'pg00', name: [{ family: 'Pager', given: [`v${v}`] }] }));
+      assert.equal(res.status, 200);
+    }
+    const versions: string[] = [];
+    let url: string | undefined = '/fhir/Patient/pg00/_history?_count=3';
+    let pages = 0;
+    while (url) {
+      const res = await request(t.app).get(url);
+      assert.equal(res.status, 200, res.text);
+      pages++;
+      versions.push(...(res.body as Bundle).entry!.map((e) => e.resource.meta!.versionId!));
+      const next = link(res.body as Bundle, 'next');
+      if (next) assert.match(next, /_cursor=/);
+      url = next ? local(next) : undefined;
+    }
+    assert.equal(pages, 4);
+    assert.deepEqual(versions, ['10', '9', '8', '7', '6', '5', '4', '3', '2', '1']);
+  });
+});
