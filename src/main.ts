@@ -11,7 +11,6 @@ import { createApp } from './http/app';
 import type { FhirServices } from './fhir/context';
 import { OperationRegistry } from './operations/registry';
 import { openSqliteStore } from './store/sqlite/sqlite-store';
-import { assertValidResource } from './validation/base-validator';
 import { warmUp } from './validation/schema-validators';
 import { extractIndex } from './search/extract';
 import { createR4SearchParameters } from './search/parameters';
@@ -24,6 +23,11 @@ import { and, type SearchExpr } from './search/ir';
 import { rewriteQuery } from './search/rewrite';
 import { LocalTerminology } from './terminology/local-terminology';
 import { r4TerminologyResources } from './terminology/r4-content';
+import { ConformanceRegistry, loadConformanceRegistry } from './definitions/conformance';
+import { FhirError } from './fhir/outcome';
+import { registerValidate } from './operations/validate';
+import { ValidationPipeline } from './validation/pipeline';
+import type { ValidationIssue } from './validation/schema-issues';
 
 /**
  * Terminology for search modifiers (`:in`, `:not-in`, `:above`, `:below`): the R4 CodeSystems and
@@ -42,7 +46,42 @@ function storeTerminology(store: Store): LocalTerminology {
   });
 }
 
+/**
+ * The conformance registry of the server: FHIR_PACKAGES, the profiles/ folder and the R4 base
+ * (src/definitions/conformance.ts). Unreadable files are logged, not fatal; a missing required
+ * profile is (checked by the validation pipeline).
+ */
+function conformanceRegistry(config: Readonly<Config>, log: Logger): ConformanceRegistry {
+  const { registry, problems } = loadConformanceRegistry({ packages: config.fhirPackages, ...(config.profilesDir !== undefined ? { profilesDir: config.profilesDir } : {}) });
+  for (const problem of problems) log.warn({ problem }, 'a conformance resource could not be loaded');
+  return registry;
+}
+
+/** Keeps the terminology in step with the registry's (non-R4) ValueSets and CodeSystems. */
+function connectTerminology(registry: ConformanceRegistry, terminology: LocalTerminology): void {
+  for (const r of registry.valueSetsAndCodeSystems()) terminology.addResource(r);
+  registry.onChange((change) => {
+    const r = change.resource;
+    if (r.resourceType !== 'ValueSet' && r.resourceType !== 'CodeSystem') return;
+    if (change.kind === 'added') {
+      // The registry's winner for the url (a lower-precedence source may have been added after a higher one).
+      const winner = registry.resource(r.resourceType, r.url ?? '', r.version);
+      if (winner) terminology.addResource(winner);
+      return;
+    }
+    terminology.removeResource(r.version === undefined ? (r.url ?? '') : `${r.url ?? ''}|${r.version}`);
+    // Whatever still defines the url (another version, or the same one from a package) answers again.
+    for (const rest of registry.valueSetsAndCodeSystems()) if (rest.url === r.url) terminology.addResource(rest);
+  });
+}
+
+function issuesOf(e: unknown): ValidationIssue[] {
+  if (!(e instanceof FhirError)) throw e;
+  return e.issues.map((i) => ({ severity: i.severity, code: i.code, diagnostics: i.diagnostics ?? '', expression: i.expression ?? [] }));
+}
+
 const runtimeParametersOf = new WeakMap<FhirServices, RuntimeSearchParameters>();
+const pipelineOf = new WeakMap<FhirServices, ValidationPipeline>();
 
 export function buildServices(config: Readonly<Config>, log: Logger, store?: Store): FhirServices {
   // One registry per server: SearchParameter resources written at run time extend this one only.
@@ -56,17 +95,34 @@ export function buildServices(config: Readonly<Config>, log: Logger, store?: Sto
     log.warn('CURSOR_SECRET is not set: paging links are signed with a random per-process key, so they only work on this instance until it restarts; set CURSOR_SECRET on every instance of a multi-instance deployment');
   }
   const terminology = storeTerminology(store);
+  const conformance = conformanceRegistry(config, log);
+  connectTerminology(conformance, terminology);
+  const pipeline = new ValidationPipeline({ registry: conformance, terminology, requiredProfiles: config.requiredProfiles, unknownProfile: config.unknownProfile, unknownExtension: config.unknownExtension === 'reject' ? 'error' : 'warning', log });
+  const sources = [...config.fhirPackages, ...(config.profilesDir !== undefined ? [config.profilesDir] : [])];
+  pipeline.checkRequiredProfiles(sources.length > 0 ? `FHIR_PACKAGES / PROFILES_DIR (${sources.join(', ')})` : 'any loaded package (FHIR_PACKAGES and PROFILES_DIR load none)');
   const operations = new OperationRegistry();
   registerReindex(operations);
+  registerValidate(operations);
   const services: FhirServices = {
     config,
     log,
     store,
     validator: {
-      assertValid: (resource, ctx) => {
-        assertValidResource(resource, ctx);
+      assertValid: async (resource, ctx) => {
+        await pipeline.assertValid(resource, ctx);
         runtimeParameters.check(resource);
       },
+      validate: async (resource, ctx) => {
+        const report = await pipeline.validate(resource, ctx);
+        if (report.envelope) return report;
+        try {
+          runtimeParameters.check(resource);
+          return report;
+        } catch (e) {
+          return { envelope: false, issues: [...issuesOf(e), ...report.issues] };
+        }
+      },
+      supportedProfiles: (type) => pipeline.supportedProfiles(type),
     },
     indexer: { extract: (resource) => extractIndex(resource, registry) },
     search: {
@@ -93,18 +149,30 @@ export function buildServices(config: Readonly<Config>, log: Logger, store?: Sto
       (e) => {
         if (e.resourceType === 'CodeSystem' || e.resourceType === 'ValueSet') terminology.invalidate();
       },
+      // StructureDefinition/ValueSet/CodeSystem written through the API: usable for validation at once.
+      pipeline.hook,
     ],
   };
   runtimeParametersOf.set(services, runtimeParameters);
+  pipelineOf.set(services, pipeline);
   return services;
 }
 
-/** Work done once at start-up against the store: registering the stored SearchParameter resources. */
+/**
+ * Work done once at start-up against the store: registering the stored SearchParameter resources
+ * and the stored StructureDefinition/ValueSet/CodeSystem resources (profiles created through the API).
+ */
 export async function initServices(services: FhirServices): Promise<void> {
   const runtime = runtimeParametersOf.get(services);
-  if (!runtime) return;
-  const n = await runtime.loadStored(services.store);
-  if (n > 0) services.log.info({ searchParameters: n }, 'registered stored SearchParameter resources');
+  if (runtime) {
+    const n = await runtime.loadStored(services.store);
+    if (n > 0) services.log.info({ searchParameters: n }, 'registered stored SearchParameter resources');
+  }
+  const pipeline = pipelineOf.get(services);
+  if (pipeline) {
+    const n = await pipeline.loadStored(services.store);
+    if (n > 0) services.log.info({ conformanceResources: n }, 'registered stored StructureDefinition, ValueSet and CodeSystem resources for validation');
+  }
 }
 
 export interface RunningServer {
@@ -157,7 +225,17 @@ async function main(): Promise<void> {
   // Compile the validators of every resource type once, before the first request arrives.
   const compileMs = warmUp();
   log.debug({ compileMs }, 'validators compiled');
-  const running = await startServer(config, log);
+  let running: RunningServer;
+  try {
+    running = await startServer(config, log);
+  } catch (e) {
+    // A required profile that cannot be found is a configuration error: say so and stop.
+    if (e instanceof ConfigError) {
+      process.stderr.write(`${e.message}\n`);
+      process.exit(2);
+    }
+    throw e;
+  }
   log.info({ listening: running.url, baseUrl: config.baseUrl, store: running.services.store.name, database: config.sqlitePath }, `FHIR R4 server listening; base ${config.baseUrl}`);
   const shutdown = (signal: string): void => {
     log.info({ signal }, 'shutting down');

@@ -4,7 +4,9 @@
  * Nothing else in the code base reads `process.env` (a lint rule enforces it). Each bad value is
  * reported with the variable's name, what was given and what is allowed, and start-up stops.
  */
+import fs from 'node:fs';
 import path from 'node:path';
+import { isResourceType } from '../definitions/resource-types';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
@@ -30,7 +32,36 @@ export interface Config {
    * per-process key is used (links then only work on the instance that issued them).
    */
   cursorSecret: string | undefined;
+  /** FHIR packages (directories or `.tgz` files, absolute paths) whose conformance resources are loaded at start-up. */
+  fhirPackages: readonly string[];
+  /** The project's own profile folder (absolute), or undefined for none. */
+  profilesDir: string | undefined;
+  /** Resource type -> canonical url (optionally `url|version`) of the profile every write of that type must conform to. */
+  requiredProfiles: Readonly<Record<string, string>>;
+  /** What a write claiming (meta.profile) a profile the server does not know gets: 422 (`reject`) or a warning (`warn`). */
+  unknownProfile: UnknownProfilePolicy;
+  /** What an extension whose definition the server does not know gets: an error (`reject`) or a warning (`warn`). Unknown modifier extensions are always errors. */
+  unknownExtension: UnknownProfilePolicy;
 }
+
+export type UnknownProfilePolicy = 'reject' | 'warn';
+
+/** UK Core (https://simplifier.net/hl7fhirukcorer4) for the three types the server models first. */
+export const DEFAULT_REQUIRED_PROFILES =
+  'Patient=https://fhir.hl7.org.uk/StructureDefinition/UKCore-Patient,Composition=https://fhir.hl7.org.uk/StructureDefinition/UKCore-Composition,MedicationRequest=https://fhir.hl7.org.uk/StructureDefinition/UKCore-MedicationRequest';
+
+/** The directory holding the package's package.json (this file runs from src/config or dist/src/config). */
+function packageRoot(): string {
+  let dir = __dirname;
+  for (let i = 0; i < 6; i++) {
+    if (fs.existsSync(path.join(dir, 'package.json'))) return dir;
+    dir = path.dirname(dir);
+  }
+  return path.resolve(__dirname, '..', '..');
+}
+
+/** The repository's own profiles/ folder, resolved relative to the package root (not the working directory). */
+export const DEFAULT_PROFILES_DIR = path.join(packageRoot(), 'profiles');
 
 export interface ConfigVariable {
   name: string;
@@ -54,6 +85,32 @@ export const CONFIG_VARIABLES: readonly ConfigVariable[] = [
     name: 'CURSOR_SECRET',
     default: '(random per process)',
     description: 'Key (at least 32 characters) signing the `_cursor` of search and history page links; set the same value on every instance of a multi-instance deployment.',
+  },
+  {
+    name: 'FHIR_PACKAGES',
+    default: '(none)',
+    description: 'Comma-separated FHIR NPM packages (directories or `.tgz` files) whose StructureDefinitions, ValueSets and CodeSystems are loaded at start-up; they take precedence over `PROFILES_DIR` for the same canonical url.',
+  },
+  {
+    name: 'PROFILES_DIR',
+    default: '(the repository profiles/ folder)',
+    description: 'Folder of the project\'s own profiles, extensions, ValueSets and CodeSystems (read recursively); the empty string loads none.',
+  },
+  {
+    name: 'REQUIRED_PROFILES',
+    default: DEFAULT_REQUIRED_PROFILES,
+    description:
+      'Comma-separated `Type=url` pairs: every write of `Type` must conform to the profile `url` (which may name a version, as canonical references do); the default is UK Core for Patient, Composition and MedicationRequest; the empty string requires none. A profile not found at start-up stops the server.',
+  },
+  {
+    name: 'UNKNOWN_PROFILE',
+    default: 'warn',
+    description: '`reject` or `warn`: whether a write claiming in `meta.profile` a profile the server does not know is refused (422) or accepted with a warning (the profile is then not checked).',
+  },
+  {
+    name: 'UNKNOWN_EXTENSION',
+    default: 'warn',
+    description: '`reject` or `warn`: whether an extension whose definition the server does not know is an error (422) or a warning; unknown `modifierExtension`s are always errors.',
   },
 ];
 
@@ -115,6 +172,100 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
   const cursorSecret = get('CURSOR_SECRET');
   if (cursorSecret !== undefined && cursorSecret.length < 32) problems.push('CURSOR_SECRET is shorter than 32 characters (use e.g. `openssl rand -base64 48`)');
 
+  const fhirPackages = Object.freeze(parsePackages(get('FHIR_PACKAGES'), problems));
+  const profilesDir = parseProfilesDir(env.PROFILES_DIR, problems);
+  const requiredProfiles = Object.freeze(parseRequiredProfiles(env.REQUIRED_PROFILES === undefined ? DEFAULT_REQUIRED_PROFILES : env.REQUIRED_PROFILES, problems));
+
+  const unknownProfileRaw = (get('UNKNOWN_PROFILE') ?? 'warn').toLowerCase();
+  let unknownProfile: UnknownProfilePolicy = 'warn';
+  if (unknownProfileRaw === 'reject' || unknownProfileRaw === 'warn') unknownProfile = unknownProfileRaw;
+  else problems.push(`UNKNOWN_PROFILE=${JSON.stringify(unknownProfileRaw)} is not one of reject, warn`);
+  const unknownExtensionRaw = (get('UNKNOWN_EXTENSION') ?? 'warn').toLowerCase();
+  let unknownExtension: UnknownProfilePolicy = 'warn';
+  if (unknownExtensionRaw === 'reject' || unknownExtensionRaw === 'warn') unknownExtension = unknownExtensionRaw;
+  else problems.push(`UNKNOWN_EXTENSION=${JSON.stringify(unknownExtensionRaw)} is not one of reject, warn`);
+
   if (problems.length > 0) throw new ConfigError(problems);
-  return Object.freeze({ port, host, baseUrl, basePath, dataDir, sqlitePath, logLevel, maxBodyBytes, maxConditionalDelete, defaultPageSize, maxPageSize, cursorSecret });
+  return Object.freeze({
+    port,
+    host,
+    baseUrl,
+    basePath,
+    dataDir,
+    sqlitePath,
+    logLevel,
+    maxBodyBytes,
+    maxConditionalDelete,
+    defaultPageSize,
+    maxPageSize,
+    cursorSecret,
+    fhirPackages,
+    profilesDir,
+    requiredProfiles,
+    unknownProfile,
+    unknownExtension,
+  });
+}
+
+function parsePackages(raw: string | undefined, problems: string[]): string[] {
+  if (raw === undefined) return [];
+  const out: string[] = [];
+  for (const item of raw.split(',').map((s) => s.trim())) {
+    if (item === '') {
+      problems.push(`FHIR_PACKAGES=${JSON.stringify(raw)} has an empty item (write comma-separated paths without empty entries)`);
+      continue;
+    }
+    const abs = path.resolve(item);
+    let stat: fs.Stats | undefined;
+    try {
+      stat = fs.statSync(abs);
+    } catch {
+      stat = undefined;
+    }
+    if (!stat) problems.push(`FHIR_PACKAGES: ${JSON.stringify(item)} does not exist (resolved to ${abs})`);
+    else if (!stat.isDirectory() && !/\.(tgz|tar\.gz)$/i.test(abs)) problems.push(`FHIR_PACKAGES: ${JSON.stringify(item)} is neither a directory nor a .tgz package`);
+    else out.push(abs);
+  }
+  return out;
+}
+
+function parseProfilesDir(raw: string | undefined, problems: string[]): string | undefined {
+  if (raw === undefined) return fs.existsSync(DEFAULT_PROFILES_DIR) ? DEFAULT_PROFILES_DIR : undefined;
+  if (raw.trim() === '') return undefined;
+  const abs = path.resolve(raw.trim());
+  if (!fs.existsSync(abs) || !fs.statSync(abs).isDirectory()) {
+    problems.push(`PROFILES_DIR=${JSON.stringify(raw.trim())} is not a directory (resolved to ${abs})`);
+    return undefined;
+  }
+  return abs;
+}
+
+/** `Type=url` pairs; the empty string means none. Every bad pair is reported. */
+export function parseRequiredProfiles(raw: string, problems: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (raw.trim() === '') return out;
+  for (const item of raw.split(',').map((s) => s.trim())) {
+    const where = `REQUIRED_PROFILES item ${JSON.stringify(item)}`;
+    const eq = item.indexOf('=');
+    if (item === '' || eq < 0) {
+      problems.push(`${where} is not a \`Type=url\` pair (e.g. Patient=https://fhir.hl7.org.uk/StructureDefinition/UKCore-Patient); use the empty string for none`);
+      continue;
+    }
+    const type = item.slice(0, eq).trim();
+    const url = item.slice(eq + 1).trim();
+    if (!/^[A-Z][A-Za-z]*$/.test(type) || !isResourceType(type)) {
+      problems.push(`${where}: ${JSON.stringify(type)} is not an R4 resource type`);
+      continue;
+    }
+    if (!/^(https?:\/\/[^\s|,]+|urn:[^\s|,]+)(\|[^\s|,]+)?$/.test(url)) {
+      problems.push(`${where}: ${JSON.stringify(url)} is not a canonical url (absolute http(s) or urn, optionally |version)`);
+      continue;
+    }
+    if (out[type] !== undefined) {
+      problems.push(`${where}: ${type} is given more than once (one required profile per type)`);
+      continue;
+    }
+    out[type] = url;
+  }
+  return out;
 }

@@ -2,8 +2,10 @@
  * The server's CapabilityStatement (FHIR R4 §2.1.0 capabilitystatement.html, served at
  * `[base]/metadata` per http.html#capabilities), generated from what is really registered: the R4
  * resource types the engine serves, its interactions, formats, patch formats, search parameters,
- * `_include` / `_revinclude` values, the R4 compartments (compartment search) and operations. `capability-statement/CapabilityStatement.json` is the published copy; a test fails when
- * the two drift apart.
+ * `_include` / `_revinclude` values, the R4 compartments (compartment search), operations and the
+ * profiles known per type (`supportedProfile`: the required profile and every resource profile from
+ * FHIR_PACKAGES, profiles/ and the API). `capability-statement/CapabilityStatement.json` is the
+ * published copy; a test fails when the two drift apart.
  */
 import type {
   CapabilityStatement,
@@ -35,7 +37,7 @@ function includeLists(services: Pick<FhirServices, 'search'>, types: readonly st
   return { include, revinclude };
 }
 
-export function capabilityStatement(services: Pick<FhirServices, 'config' | 'search' | 'operations'>, date: string): CapabilityStatement {
+export function capabilityStatement(services: Pick<FhirServices, 'config' | 'search' | 'operations'> & Partial<Pick<FhirServices, 'validator'>>, date: string): CapabilityStatement {
   const ops = services.operations.all();
   const types = [...resourceTypes()].sort();
   const includes = includeLists(services, types);
@@ -51,9 +53,11 @@ export function capabilityStatement(services: Pick<FhirServices, 'config' | 'sea
     const operation: CapabilityStatementRestResourceOperation[] = ops
       .filter((o) => (o.type || o.instance) && (!o.resource || o.resource.includes(type) || o.resource.includes('Resource')))
       .map((o) => ({ name: o.code, definition: o.url ?? `${services.config.baseUrl}/OperationDefinition/${o.id ?? o.code}` }));
+    const supportedProfile = services.validator?.supportedProfiles?.(type) ?? [];
     return {
       type,
       profile: `http://hl7.org/fhir/StructureDefinition/${type}`,
+      ...(supportedProfile.length ? { supportedProfile } : {}),
       interaction: TYPE_INTERACTIONS.map((code) => ({ code })),
       versioning: 'versioned-update',
       readHistory: true,

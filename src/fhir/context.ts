@@ -11,10 +11,37 @@ import type { ParsedSearch } from '../search/parse';
 import type { Store, StoreSession } from '../store/store';
 import type { SearchQuery } from '../search/ir';
 import type { OperationRegistry } from '../operations/registry';
+import type { ValidationIssue } from '../validation/schema-issues';
 
-/** Base validation of a resource about to be written (throws FhirError 400/422). */
+/** What a resource is validated for (FHIR R4 validation.html; resource-operation-validate.html `mode`). */
+export interface ValidationRequest {
+  /** The resource type of the endpoint: another resourceType is an envelope error (400). */
+  expectedType?: string;
+  /** The id in the URL of an update: the body must carry the same id. */
+  expectedId?: string;
+  /** Extra profiles to validate against (the `profile` parameter of `$validate`); unknown ones are errors. */
+  profiles?: readonly string[];
+  /** Whether the configured required profile of the type applies (default true, as on every write). */
+  requiredProfile?: boolean;
+}
+
+/** Every issue of a validation, and whether the failure is of the envelope (400) rather than the content (422). */
+export interface ValidationReport {
+  issues: ValidationIssue[];
+  envelope: boolean;
+}
+
+/**
+ * Validation of a resource about to be written: JSON shape, base StructureDefinition rules, claimed
+ * and required profiles (src/validation/pipeline.ts). `assertValid` throws one FhirError (400 for
+ * envelope problems, 422 with every issue otherwise); warnings and information never fail a write.
+ */
 export interface ResourceValidator {
-  assertValid(resource: unknown, ctx: { expectedType?: string; expectedId?: string }): void;
+  assertValid(resource: unknown, ctx: ValidationRequest): Promise<void>;
+  /** Every issue (errors, warnings, information) without throwing: `$validate`. Absent: only assertValid is available. */
+  validate?(resource: unknown, ctx: ValidationRequest): Promise<ValidationReport>;
+  /** The profiles the server knows for a resource type, other than the R4 base (CapabilityStatement `supportedProfile`). */
+  supportedProfiles?(resourceType: string): string[];
 }
 
 /** Produces the search index entries of a resource on write. */

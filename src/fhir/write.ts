@@ -1,6 +1,6 @@
 /**
  * The common write path of create, update and patch (FHIR R4 §3.1.0 http.html "create"/"update"):
- * base validation, index extraction, then one store write with the optimistic lock.
+ * validation (the pipeline of src/validation/pipeline.ts), index extraction, then one store write with the optimistic lock.
  * Every write of every interaction (including Bundle entries) goes through here; the services' write
  * hooks run after each successful write (deletes call them from interactions/delete.ts).
  */
@@ -21,7 +21,7 @@ export async function writeResource(ctx: InteractionContext, session: StoreSessi
   const { validator, indexer } = ctx.services;
   // The server owns id, versionId and lastUpdated: the client's values are replaced.
   const resource = { ...w.resource, id: w.id } as Resource;
-  validator.assertValid(resource, { expectedType: w.resourceType, expectedId: w.id });
+  await validator.assertValid(resource, { expectedType: w.resourceType, expectedId: w.id });
   const index = indexer.extract(resource);
   const result = await session.write({
     kind: w.kind,

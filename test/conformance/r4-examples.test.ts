@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import request from 'supertest';
 import type { Bundle, BundleEntry, Resource } from 'fhir/r4';
-import { testApp, TEST_BASE, FHIR_JSON, type TestApp } from '../helpers/test-app';
+import { testApp, GENERIC_ENGINE, TEST_BASE, FHIR_JSON, type TestApp } from '../helpers/test-app';
 import { existingExternalPath, skipWithReason } from '../helpers/external-data';
 import { firstDifference, stringsNamed } from '../helpers/json-diff';
 
@@ -25,7 +25,24 @@ const ABSENT = 'the R4 examples folder ../shared/external/hl7-r4-examples is abs
  */
 const INVALID_EXAMPLES: Record<string, { rule: string; issueAt: RegExp }> = {
   'Questionnaire-qs1.json': { rule: 'Questionnaire.item.linkId is 1..1; the nested items of this example have none', issueAt: /\.linkId$/ },
+  // Found by the base StructureDefinition stage of the validation pipeline (the HL7 validator reports them too).
+  'ActivityDefinition-blood-tubes-supply.json': { rule: 'txt-1/txt-2: the narrative div holds only whitespace', issueAt: /\.text\.div$/ },
+  'ActivityDefinition-heart-valve-replacement.json': { rule: 'txt-1/txt-2: the narrative div holds only whitespace', issueAt: /\.text\.div$/ },
+  'EventDefinition-example.json': { rule: 'txt-1/txt-2: the narrative div holds only whitespace', issueAt: /\.text\.div$/ },
+  'Questionnaire-zika-virus-exposure-assessment.json': { rule: 'txt-1/txt-2: the narrative div holds only whitespace', issueAt: /\.text\.div$/ },
+  'Basic-referral.json': { rule: 'a modifierExtension the server does not know must not be ignored (extensibility.html#modifierExtension)', issueAt: /\.modifierExtension\[\d+\]$/ },
+  'Bundle-hla-1.json': { rule: 'the extension hla-genotyping-results-glstring defines the sub-extensions text and url; the example uses "uri"', issueAt: /\.extension\[1\]\.extension\[1\]$/ },
+  'DeviceMetric-example.json': { rule: 'DeviceMetric.parent is Reference(Device); the example references a DeviceDefinition', issueAt: /^DeviceMetric\.parent\.reference$/ },
+  'DeviceUseStatement-example.json': { rule: 'DeviceUseStatement.reasonReference does not allow Procedure', issueAt: /^DeviceUseStatement\.reasonReference\[0\]\.reference$/ },
+  'MedicationRequest-medrx0301.json': { rule: 'MedicationRequest.dispenseRequest.performer is Reference(Organization); the example references a Practitioner', issueAt: /^MedicationRequest\.dispenseRequest\.performer\.reference$/ },
+  'Observation-clinical-gender.json': { rule: 'Observation.performer does not allow Encounter', issueAt: /^Observation\.performer\[0\]\.reference$/ },
 };
+
+/**
+ * Valid examples the validator wrongly rejects (a gap of the validator, listed in docs/validation.md):
+ * not PUT, with the reason printed, until the gap is closed.
+ */
+const KNOWN_VALIDATOR_GAPS: Record<string, string> = {};
 
 /**
  * Example transactions that break an R4 rule of Bundle.entry.request (bundle.html): the server must
@@ -39,6 +56,10 @@ const NONCONFORMING_BUNDLES: Record<string, { rule: string; repair?: (b: Bundle)
   'Bundle-ussg-fht.json': {
     rule: 'request.url is "relative to the root" but these entries PUT absolute URLs of another server (http://hl7.org/fhir/us/sdc/...)',
     repair: (b) => ({ ...b, entry: (b.entry ?? []).map((e) => (e.request ? { ...e, request: { ...e.request, url: e.request.url.replace(/^https?:\/\/.*\/(\w+\/[^/]+)$/, '$1') } } : e)) }),
+  },
+  'Bundle-hla-1.json': {
+    rule: 'entry 0 (DiagnosticReport) uses the sub-extension "uri" of hla-genotyping-results-glstring, which defines "text" and "url"',
+    repair: (b) => JSON.parse(JSON.stringify(b).replace(/"url":"uri","valueUri"/g, '"url":"url","valueUri"')) as Bundle,
   },
   'Bundle-xds.json': {
     rule: 'request.ifNoneExist is "just the query portion of the URL ... not including the ?" but entry 1 gives "Patient?identifier=..."',
@@ -156,7 +177,7 @@ describe('Conformance: official R4 examples over HTTP', function () {
   const bundles = examples.filter((e) => e.resource.resourceType === 'Bundle' && ['transaction', 'batch'].includes((e.resource as Bundle).type));
 
   before(function () {
-    if (EXAMPLES) t = testApp();
+    if (EXAMPLES) t = testApp(GENERIC_ENGINE);
   });
   after(async function () {
     await t?.close();
@@ -171,6 +192,11 @@ describe('Conformance: official R4 examples over HTTP', function () {
     let stored = 0;
     let rejected = 0;
     for (const { file, resource } of examples) {
+      const gap = KNOWN_VALIDATOR_GAPS[file];
+      if (gap) {
+        console.log(`      not PUT: ${file} (known validator gap: ${gap})`);
+        continue;
+      }
       if (!resource.id) {
         failures.push(`${file}: the example has no id`);
         continue;

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import request from 'supertest';
-import { FHIR_JSON, testApp, type TestApp } from '../helpers/test-app';
+import { FHIR_JSON, testApp, GENERIC_ENGINE, type TestApp } from '../helpers/test-app';
 
 interface Bundle {
   total?: number;
@@ -23,7 +23,7 @@ describe('HTTP: compartment search', () => {
   const obs = (id: string, extra: Record<string, unknown>) => ({ resourceType: 'Observation', id, status: 'final', code: { coding: [{ system: 'http://loinc.org', code: id.endsWith('b') ? '8867-4' : '8310-5' }] }, ...extra });
 
   before(async () => {
-    t = testApp();
+    t = testApp(GENERIC_ENGINE);
     await put({ resourceType: 'Patient', id: 'cp1', name: [{ family: 'Comp' }] });
     await put({ resourceType: 'Patient', id: 'cp2', name: [{ family: 'Comp' }] });
     await put({ resourceType: 'Practitioner', id: 'cpr1', name: [{ family: 'Doc' }] });

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import request from 'supertest';
-import { FHIR_JSON, testApp, type TestApp } from '../helpers/test-app';
+import { FHIR_JSON, testApp, GENERIC_ENGINE, type TestApp } from '../helpers/test-app';
 
 interface Entry {
   fullUrl: string;
@@ -31,7 +31,7 @@ describe('HTTP: _include and _revinclude', () => {
   };
 
   before(async () => {
-    t = testApp();
+    t = testApp(GENERIC_ENGINE);
     await put({ resourceType: 'Organization', id: 'org1', name: 'Org One' });
     await put({ resourceType: 'Organization', id: 'org0', name: 'Parent Org' });
     await put({ resourceType: 'Organization', id: 'org2', name: 'Org Two', partOf: { reference: 'Organization/org0' } });

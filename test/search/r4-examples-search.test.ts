@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import request from 'supertest';
 import type { Resource } from 'fhir/r4';
-import { testApp, FHIR_JSON, type TestApp } from '../helpers/test-app';
+import { testApp, GENERIC_ENGINE, FHIR_JSON, type TestApp } from '../helpers/test-app';
 import { existingExternalPath } from '../helpers/external-data';
 import { ids, rowTests, type SearchRow } from './rows';
 
@@ -224,6 +224,7 @@ export const EXAMPLE_ROWS: SearchRow[] = [
 async function loadExamples(t: TestApp, dir: string): Promise<number> {
   let stored = 0;
   const failures: string[] = [];
+  const direct: string[] = [];
   for (const file of fs.readdirSync(dir).sort()) {
     if (!file.endsWith('.json') || file === 'package.json' || INVALID.has(file)) continue;
     const resource = JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8')) as Resource;
@@ -234,8 +235,15 @@ async function loadExamples(t: TestApp, dir: string): Promise<number> {
       .set('Accept', FHIR_JSON)
       .send(JSON.stringify(resource));
     if (res.status === 200 || res.status === 201) stored++;
-    else failures.push(`${file} -> ${res.status}`);
+    else if (res.status === 422) {
+      // Examples that break a base R4 rule (see test/conformance/r4-examples.test.ts) are still search
+      // data: they go into the store directly, indexed as on write, so the expectations keep their rows.
+      await t.services.store.write({ kind: 'create', resourceType: resource.resourceType, id: resource.id, resource, index: t.services.indexer.extract(resource) });
+      direct.push(file);
+      stored++;
+    } else failures.push(`${file} -> ${res.status}`);
   }
+  if (direct.length > 0) console.log(`      ${direct.length} examples rejected by validation (422) were written to the store directly: ${direct.join(', ')}`);
   if (failures.length > 0) throw new Error(`examples not stored: ${failures.join(', ')}`);
   return stored;
 }
@@ -246,7 +254,7 @@ describe('Search conformance: official R4 examples', function () {
     if (!EXAMPLES) return;
     this.timeout(300_000);
     const started = Date.now();
-    t = testApp();
+    t = testApp(GENERIC_ENGINE);
     const n = await loadExamples(t, EXAMPLES);
     console.log(`      loaded ${n} R4 examples in ${((Date.now() - started) / 1000).toFixed(1)}s; ${EXAMPLE_ROWS.length} rows`);
   });

@@ -14,7 +14,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import request from 'supertest';
 import type { Bundle, BundleEntry, Encounter, Observation, Resource } from 'fhir/r4';
-import { testApp, FHIR_JSON, TEST_BASE, type TestApp } from '../helpers/test-app';
+import { testApp, GENERIC_ENGINE, FHIR_JSON, TEST_BASE, type TestApp } from '../helpers/test-app';
 import { existingExternalPath, skipWithReason } from '../helpers/external-data';
 import { entriesWithMode, fetchBundle, localLink } from './rows';
 
@@ -73,7 +73,7 @@ describe('Search over Synthea transaction Bundles', function () {
   before(async function () {
     if (!SYNTHEA) return;
     this.timeout(600_000);
-    t = testApp();
+    t = testApp(GENERIC_ENGINE);
     const files = chooseFiles(SYNTHEA);
     const started = Date.now();
     let entries = 0;

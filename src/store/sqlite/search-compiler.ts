@@ -3,9 +3,18 @@
  * types, modifiers, prefixes, chaining, reverse chaining (`_has`), `:missing`, composite parameters,
  * `_sort`).
  *
- * Every predicate becomes a membership test of the resource row in a subquery over one index table,
- * led by the selective columns of that table's indexes (type, param, then the value), so SQLite can
- * drive the search from the index. Values are always bound parameters; LIKE wildcards are escaped.
+ * Plan shape ("drive and probe"): in each conjunction the conjunct with the best static selectivity
+ * estimate (`driverRank`: reference/identifier < token code, exact string/uri < string prefix, FTS <
+ * chain/_has < date/number/quantity range < full-parameter scans) DRIVES: it becomes a membership
+ * test `rid IN (SELECT rid FROM <index> WHERE type, param, value...)` led by the selective columns of
+ * that table's indexes, so SQLite produces the candidates from one index range. Every other conjunct
+ * is a PROBE: a correlated `EXISTS` on the index table's `(rid, param)` index, i.e. a point lookup
+ * per candidate (never the materialised set of all resources matching it, which for a date range or
+ * a common code is a large share of the table). Probes that need only the rid run inside the driving
+ * subquery, so only rows that pass them reach the resource table. `_has` as a probe goes from the
+ * candidate to the resources referring to it (`ix_reference` by target). The plan never changes a
+ * result: both forms mean "ANY entry of the parameter satisfies the condition".
+ * Values are always bound parameters; no LIKE (prefixes are index ranges, contains is `instr`).
  * A resource matches a typed predicate if ANY of its entries for the parameter satisfies it.
  * `_text` / `_content` are FTS5 MATCH queries (every word, as a quoted phrase of one token) on the
  * FTS table of the scope, whose rowid is the resource's rid.
@@ -34,6 +43,9 @@ const TABLE_OF_OP: Readonly<Record<TypedPredicate['op'], string>> = {
   uri: INDEX_TABLE.uri,
 };
 
+/** How a predicate is compiled: producing candidate rows, or testing one known row (see `compile`). */
+type Mode = 'drive' | 'probe';
+
 /** One ORDER BY key: its value expression and whether it can be NULL (no value). */
 export interface SortColumn {
   value: Frag;
@@ -48,19 +60,114 @@ function unresolved(what: string): FhirError {
 export class SearchCompiler {
   private counter = 0;
 
-  /** Boolean SQL over `alias` (a row of `resource` whose type is one of `types`; empty = any type). */
+  /**
+   * Boolean SQL over `alias` (a row of `resource` whose type is one of `types`; empty = any type),
+   * in `drive` mode: the expression may produce the candidate rows (see the module header).
+   */
   expr(e: SearchExpr, alias: string, types: readonly string[]): Frag {
+    return this.compile(e, alias, types, 'drive');
+  }
+
+  /**
+   * `drive`: a conjunction lets its most selective conjunct (driverIndex) produce the candidate rows as
+   * `alias.rid IN (SELECT rid FROM <index> WHERE <seekable condition>)` and tests every other conjunct
+   * as a probe. `probe`: the row is already known, so each predicate is a correlated `EXISTS` over the
+   * index table's `(rid, param)` index: a point lookup per candidate instead of materialising the
+   * whole, possibly large, set of rows matching the predicate. Both forms mean the same thing (a
+   * resource matches when ANY of its entries satisfies the condition), only the plan differs.
+   */
+  private compile(e: SearchExpr, alias: string, types: readonly string[], mode: Mode): Frag {
     switch (e.op) {
-      case 'and':
-        return join('AND', e.args.map((a) => this.expr(a, alias, types)));
+      case 'and': {
+        const driver = mode === 'drive' ? driverIndex(e.args) : -1;
+        const d = e.args[driver];
+        if (d !== undefined && d.op in TABLE_OF_OP) {
+          // Probes that only need the rid run inside the driving subquery, on the index row: only
+          // the rows that pass them reach the (large) resource table.
+          const i = this.alias('i');
+          const others = e.args.filter((_, n) => n !== driver);
+          const inner = others.filter(needsRidOnly).map((a) => this.compile(a, i, types, 'probe'));
+          const outer = others.filter((a) => !needsRidOnly(a)).map((a) => this.compile(a, alias, types, 'probe'));
+          const typed = d as TypedPredicate;
+          const lookup = this.member(alias, TABLE_OF_OP[typed.op], i, types, typed.param, join('AND', [this.typedConditions(typed, i), ...inner]));
+          return join('AND', [lookup, ...outer]);
+        }
+        return join(
+          'AND',
+          e.args.map((a, n) => this.compile(a, alias, types, n === driver ? 'drive' : 'probe')),
+        );
+      }
       case 'or':
-        return join('OR', e.args.map((a) => this.expr(a, alias, types)));
+        return join('OR', e.args.map((a) => this.compile(a, alias, types, mode)));
       case 'not': {
-        const inner = this.expr(e.arg, alias, types);
+        // A negation never produces candidates: probe the rows it is asked about.
+        const inner = this.compile(e.arg, alias, types, 'probe');
         return { sql: `NOT (${inner.sql})`, params: inner.params };
       }
       default:
-        return this.predicate(e, alias, types);
+        return mode === 'drive' ? this.predicate(e, alias, types) : this.probe(e, alias, types);
+    }
+  }
+
+  /** A predicate tested against one known row `alias` (correlated point lookups, see `compile`). */
+  private probe(p: Predicate, alias: string, types: readonly string[]): Frag {
+    switch (p.op) {
+      case 'token':
+      case 'string':
+      case 'date':
+      case 'number':
+      case 'quantity':
+      case 'reference':
+      case 'uri': {
+        // The index rows of a resource always carry its own type, so `rid` alone identifies them.
+        const i = this.alias('i');
+        const cond = this.typedConditions(p, i);
+        return { sql: `EXISTS (SELECT 1 FROM ${TABLE_OF_OP[p.op]} ${i} WHERE ${i}.rid = ${alias}.rid AND ${i}.param = ? AND (${cond.sql}))`, params: [p.param, ...cond.params] };
+      }
+      case 'missing': {
+        if (p.kind === 'text') return this.predicate(p, alias, types);
+        const i = this.alias('i');
+        const sub = frag(`EXISTS (SELECT 1 FROM ${INDEX_TABLE[p.kind]} ${i} WHERE ${i}.rid = ${alias}.rid AND ${i}.param = ?)`, p.param);
+        return p.missing ? { sql: `NOT ${sub.sql}`, params: sub.params } : sub;
+      }
+      case 'chain': {
+        if (p.targetTypes.length === 0) return FALSE;
+        const x = this.alias('x');
+        const t = this.alias('t');
+        const where = this.compile(p.where, t, p.targetTypes, 'probe');
+        const xtargets = inList(`${x}.target_type`, p.targetTypes);
+        return {
+          sql:
+            `EXISTS (SELECT 1 FROM ix_reference ${x} JOIN resource ${t} ON ${t}.type = ${x}.target_type AND ${t}.id = ${x}.target_id ` +
+            `WHERE ${x}.rid = ${alias}.rid AND ${x}.param = ? AND ${xtargets.sql} AND ${t}.deleted = 0 AND (${where.sql}))`,
+          params: [p.param, ...xtargets.params, ...where.params],
+        };
+      }
+      case 'has': {
+        // Drive from the referring side: the references to this row, then the referring resources.
+        const x = this.alias('x');
+        if (needsRidOnly(p.where)) {
+          // Index rows exist only for live resources, and x.type is the referring resource's type:
+          // the referring resource's own row is not needed.
+          const where = this.compile(p.where, x, [p.targetType], 'probe');
+          return {
+            sql: `EXISTS (SELECT 1 FROM ix_reference ${x} WHERE ${x}.target_type = ${alias}.type AND ${x}.target_id = ${alias}.id AND ${x}.param = ? AND ${x}.type = ? AND (${where.sql}))`,
+            params: [p.param, p.targetType, ...where.params],
+          };
+        }
+        const t = this.alias('t');
+        const where = this.compile(p.where, t, [p.targetType], 'probe');
+        return {
+          sql:
+            `EXISTS (SELECT 1 FROM ix_reference ${x} JOIN resource ${t} ON ${t}.rid = ${x}.rid ` +
+            `WHERE ${x}.target_type = ${alias}.type AND ${x}.target_id = ${alias}.id AND ${x}.param = ? AND ${x}.type = ? AND ${t}.deleted = 0 AND (${where.sql}))`,
+          params: [p.param, p.targetType, ...where.params],
+        };
+      }
+      case 'composite':
+        return this.composite(p, alias, types, 'probe');
+      default:
+        return this.predicate(p, alias, types);
     }
   }
 
@@ -106,7 +213,7 @@ export class SearchCompiler {
         const x = this.alias('x');
         const t = this.alias('t');
         const where = this.expr(p.where, t, p.targetTypes);
-        const ttypes = inList(hasIndexDriver(p.where) ? `+${t}.type` : `${t}.type`, p.targetTypes);
+        const ttypes = inList(typeColumn(`${t}.type`, p.where), p.targetTypes);
         const xtypes = inList(`${x}.type`, types);
         const xtargets = inList(`${x}.target_type`, p.targetTypes);
         return {
@@ -129,7 +236,7 @@ export class SearchCompiler {
             `${alias}.rid IN (SELECT ${h}.rid FROM resource ${h} WHERE ${htypes.sql} AND (${h}.type, ${h}.id) IN (` +
             `SELECT ${x}.target_type, ${x}.target_id FROM ix_reference ${x} WHERE ${x}.type = ? AND ${x}.param = ? AND ` +
             `${x}.target_type IS NOT NULL AND ${x}.target_id IS NOT NULL AND ` +
-            `${x}.rid IN (SELECT ${t}.rid FROM resource ${t} WHERE ${hasIndexDriver(p.where) ? '+' : ''}${t}.type = ? AND ${t}.deleted = 0 AND (${where.sql}))))`,
+            `${x}.rid IN (SELECT ${t}.rid FROM resource ${t} WHERE ${typeColumn(`${t}.type`, p.where)} = ? AND ${t}.deleted = 0 AND (${where.sql}))))`,
           params: [...htypes.params, p.targetType, p.param, p.targetType, ...where.params],
         };
       }
@@ -147,20 +254,32 @@ export class SearchCompiler {
     };
   }
 
-  private composite(p: CompositePredicate, alias: string, types: readonly string[]): Frag {
+  /**
+   * All components within one composite entry. `drive`: the composite rows come from the first
+   * component's index lookup; `probe`: the composite rows of the known resource. Further components
+   * are point lookups by `cid`.
+   */
+  private composite(p: CompositePredicate, alias: string, types: readonly string[], mode: Mode = 'drive'): Frag {
     const c = this.alias('c');
-    const parts: Frag[] = p.components.map((comp) => {
+    const parts: Frag[] = p.components.map((comp, n) => {
       if (!isTyped(comp)) throw new FhirError('unsupported', `composite ${p.param}: a ${comp.op} component is not supported`);
       const i = this.alias('i');
       const cond = this.typedConditions(comp, i);
-      const t = inList(`${i}.type`, types);
-      return {
-        sql: `${c}.cid IN (SELECT ${i}.cid FROM ${TABLE_OF_OP[comp.op]} ${i} WHERE ${t.sql} AND ${i}.param = ? AND (${cond.sql}))`,
-        params: [...t.params, `${p.param}${COMPONENT_SEPARATOR}${comp.param}`, ...cond.params],
-      };
+      const param = `${p.param}${COMPONENT_SEPARATOR}${comp.param}`;
+      if (mode === 'drive' && n === 0) {
+        const t = inList(`${i}.type`, types);
+        return {
+          sql: `${c}.cid IN (SELECT ${i}.cid FROM ${TABLE_OF_OP[comp.op]} ${i} WHERE ${t.sql} AND ${i}.param = ? AND (${cond.sql}))`,
+          params: [...t.params, param, ...cond.params],
+        };
+      }
+      return { sql: `EXISTS (SELECT 1 FROM ${TABLE_OF_OP[comp.op]} ${i} WHERE ${i}.cid = ${c}.cid AND ${i}.param = ? AND (${cond.sql}))`, params: [param, ...cond.params] };
     });
-    const t = inList(`${c}.type`, types);
     const all = join('AND', parts);
+    if (mode === 'probe') {
+      return { sql: `EXISTS (SELECT 1 FROM ix_composite ${c} WHERE ${c}.rid = ${alias}.rid AND ${c}.param = ? AND (${all.sql}))`, params: [p.param, ...all.params] };
+    }
+    const t = inList(`${c}.type`, types);
     return {
       sql: `${alias}.rid IN (SELECT ${c}.rid FROM ix_composite ${c} WHERE ${t.sql} AND ${c}.param = ? AND (${all.sql}))`,
       params: [...t.params, p.param, ...all.params],
@@ -313,22 +432,103 @@ function isTyped(p: Predicate): p is TypedPredicate {
   return p.op in TABLE_OF_OP;
 }
 
-/** True when a conjunct of `e` is a positive lookup in an index table (`r.rid IN (SELECT ...)`). */
-export function hasIndexDriver(e: SearchExpr): boolean {
+/**
+ * A static estimate of how few rows a predicate's index lookup yields (lower = more selective;
+ * Infinity = it cannot drive): a reference or an identifier names one resource or a few, a token code
+ * or an exact string or uri a small share, a string prefix or full-text words more, a range on a date
+ * or number often half the table, and a scan of every entry of a parameter (`:contains`, `:missing`,
+ * a system without a code) the most. Only decides the plan, never the result.
+ */
+export function driverRank(e: SearchExpr): number {
   switch (e.op) {
     case 'and':
-      return e.args.some(hasIndexDriver);
+      return Math.min(...e.args.map(driverRank));
     case 'or':
-      return e.args.length > 0 && e.args.every(hasIndexDriver);
+      // `_id` drives only through the type index, which an OR of index lookups does not use.
+      return e.args.length === 0 ? Infinity : Math.max(...e.args.map((a) => (a.op === 'id' ? Infinity : driverRank(a))));
     case 'not':
+    case 'lastUpdated':
+    case 'list':
+      return Infinity;
+    case 'id':
+      return 0;
+    case 'reference':
+      return 1;
+    case 'token':
+      if (e.ofType !== undefined) return 1;
+      if (e.text !== undefined) return 5;
+      if (e.anyOf !== undefined) return 3;
+      return e.code !== undefined ? 2 : 7;
+    case 'composite':
+      return 2;
+    case 'string':
+      return e.mode === 'exact' ? 2 : e.mode === 'start' ? 3 : 8;
+    case 'uri':
+      return e.mode === 'exact' ? 2 : e.mode === 'below' ? 3 : 8;
+    case 'text':
+      return 3;
+    case 'has':
+    case 'chain':
+      return 4;
+    case 'date':
+    case 'number':
+    case 'quantity':
+      return e.prefix === 'ne' ? 8 : 6;
+    case 'missing':
+      return e.missing || e.kind === 'text' ? Infinity : 8;
+  }
+}
+
+/** The predicate that produces the candidate rows of `e` in drive mode (itself unless a conjunction). */
+function driverOf(e: SearchExpr): SearchExpr {
+  if (e.op !== 'and') return e;
+  const n = driverIndex(e.args);
+  return n < 0 ? e : driverOf(e.args[n]!);
+}
+
+/**
+ * The type column of the searched rows (`col` = `alias.type`): when an index lookup drives `where`,
+ * a unary `+` keeps the planner off the (unselective) type index, so the type becomes a plain filter
+ * on the rows the lookup yields; when `_id` or nothing drives, the `(type, id)` / type index serves.
+ */
+export function typeColumn(col: string, where: SearchExpr | undefined): string {
+  if (where === undefined || driverRank(where) === Infinity) return col;
+  return driverOf(where).op === 'id' ? col : `+${col}`;
+}
+
+/**
+ * True when a probe of `e` refers to its row only through `rid` (so it can be tested on an index row
+ * of the same resource): not `_has` (the row's type and id), `_id` or `_lastUpdated` (its columns).
+ */
+function needsRidOnly(e: SearchExpr): boolean {
+  switch (e.op) {
+    case 'and':
+    case 'or':
+      return e.args.every(needsRidOnly);
+    case 'not':
+      return needsRidOnly(e.arg);
+    case 'has':
     case 'id':
     case 'lastUpdated':
+    case 'list':
       return false;
-    case 'missing':
-      return !e.missing;
     default:
       return true;
   }
+}
+
+/** The conjunct that drives a conjunction: the lowest rank, the first of equals; -1 when none can. */
+function driverIndex(args: readonly SearchExpr[]): number {
+  let best = -1;
+  let bestRank = Infinity;
+  args.forEach((a, n) => {
+    const r = driverRank(a);
+    if (r < bestRank) {
+      best = n;
+      bestRank = r;
+    }
+  });
+  return best;
 }
 
 /** The range condition as SQL over the stored bounds (`low` and `high` columns). */

@@ -14,13 +14,17 @@
  * NULL key value is "after" every value and equal only to NULL). Every sort this store accepts
  * allows keyset paging; the one fallback is a position that cannot be carried as JSON (a non-finite
  * number): then no `next` is returned and the caller pages by offset.
+ *
+ * Total (`_total`): COUNT(*) over the same WHERE in the same read transaction, except when the page
+ * itself is the last one of an offset walk (fewer rows than asked, not past the end): then the total
+ * is offset + rows, with no second statement. A selective search therefore costs one statement.
  */
 import { FhirError } from '../../fhir/outcome';
 import type { SearchPosition, SearchQuery } from '../../search/ir';
 import type { SearchPage } from '../store';
 import type { StatementCache } from './connection';
 import { toStoredVersion, type VersionRow } from './rows';
-import { hasIndexDriver, SearchCompiler, type SortColumn } from './search-compiler';
+import { SearchCompiler, typeColumn, type SortColumn } from './search-compiler';
 import { inList, join, frag, FALSE, type Frag, type SqlValue } from './sql-text';
 
 export interface CompiledSearch {
@@ -38,9 +42,8 @@ type PageRow = VersionRow & { rid_: number } & Record<string, SqlValue>;
 /** Builds the SQL of a search query (exposed for EXPLAIN QUERY PLAN tests). */
 export function compileSearch(q: SearchQuery): CompiledSearch {
   const c = new SearchCompiler();
-  // When an index lookup can drive the search, keep the planner off the (unselective) type index:
-  // the unary + makes `r.type` a plain filter on the rows the index subquery yields.
-  const typeCol = q.where !== undefined && hasIndexDriver(q.where) ? '+r.type' : 'r.type';
+  // When an index lookup drives the search, keep the planner off the (unselective) type index.
+  const typeCol = typeColumn('r.type', q.where);
   const where: Frag = join('AND', [inList(typeCol, q.resourceTypes), frag('r.deleted = 0'), ...(q.where ? [c.expr(q.where, 'r', q.resourceTypes)] : [])]);
   const sorts = c.sortColumns(q.sort, 'r');
   const ridDesc = q.sort.length > 0 && q.sort[q.sort.length - 1]!.descending;
@@ -124,7 +127,11 @@ export function runSearch(st: StatementCache, q: SearchQuery): SearchPage {
       const next: SqlValue[] = [...q.sort.map((_, n) => last[`s${n}`] ?? null), last.rid_];
       if (next.every((v) => typeof v !== 'number' || Number.isFinite(v))) page.next = next;
     }
-    if (q.total !== 'none' || q.count === 0) page.total = (st.get(compiled.countSql).get(...compiled.countParams) as { n: number }).n;
+    if (q.total !== 'none' || q.count === 0) {
+      // The last page of an offset walk (not past the end) already holds the total: no COUNT needed.
+      const lastPage = q.count > 0 && !more && q.after === undefined && (rows.length > 0 || q.offset === 0);
+      page.total = lastPage ? q.offset + rows.length : (st.get(compiled.countSql).get(...compiled.countParams) as { n: number }).n;
+    }
     return page;
   };
   return st.db.inTransaction ? run() : st.db.transaction(run)();

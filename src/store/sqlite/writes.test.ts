@@ -1,10 +1,9 @@
 /**
- * Serialisation of stored versions (FHIR R4 §3.1.0 http.html "versionId"/"lastUpdated", Resource.meta)
- * and the FIFO write lock.
+ * Serialisation of stored versions (FHIR R4 §3.1.0 http.html "versionId"/"lastUpdated", Resource.meta).
+ * (The write queue that replaced the FIFO lock is tested in group-commit.test.ts.)
  */
 import assert from 'node:assert/strict';
 import type { Resource } from 'fhir/r4';
-import { FifoLock } from './lock';
 import { serialiseWithMeta } from './writes';
 
 const T = '2024-01-02T03:04:05.678Z';
@@ -29,25 +28,5 @@ describe('serialiseWithMeta', () => {
     const r = { resourceType: 'Patient', id: 'a', meta: { versionId: '9' } } as Resource;
     serialiseWithMeta(r, 'a', 1, T);
     assert.deepEqual(r, { resourceType: 'Patient', id: 'a', meta: { versionId: '9' } });
-  });
-});
-
-describe('FifoLock', () => {
-  it('runs holders one at a time in arrival order and releases after a throw', async () => {
-    const lock = new FifoLock();
-    const log: string[] = [];
-    const job = (name: string, fail = false) =>
-      lock.run(async () => {
-        log.push(`${name}+`);
-        assert.ok(lock.heldByCaller());
-        await new Promise((resolve) => setImmediate(resolve));
-        log.push(`${name}-`);
-        if (fail) throw new Error(name);
-      });
-    const results = await Promise.allSettled([job('a'), job('b', true), job('c')]);
-    assert.deepEqual(log, ['a+', 'a-', 'b+', 'b-', 'c+', 'c-']);
-    assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled']);
-    assert.equal(lock.heldByCaller(), false);
-    assert.equal(lock.queued, 0);
   });
 });

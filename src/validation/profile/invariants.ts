@@ -8,6 +8,7 @@
  * - ext-1 "Must have either extensions or value[x], not both";
  * - dom-2..dom-5 are only evaluated when `contained` is present; dom-3 natively (references '#id');
  * - dom-6 "A resource should have narrative" (warning);
+ * - que-7 "If the operator is 'exists', the value must be a boolean" (fhirpath.js misreads `is Boolean` on a choice element);
  * - ref-1 "SHALL have a contained resource if a local reference is provided".
  * An invariant that throws in fhirpath.js is reported as a warning naming its key, never a crash.
  */
@@ -39,6 +40,8 @@ const EXPRESSIONS = {
   'dom-5': 'contained.meta.security.empty()',
   'dom-6': 'text.`div`.exists()',
   'ref-1': "reference.startsWith('#').not() or (reference.substring(1).trace('url') in %rootResource.contained.id.trace('ids'))",
+  // fhirpath.js answers `answer is Boolean` false for a FHIR boolean (a choice element typed FHIR.boolean).
+  'que-7': "operator = 'exists' implies (answer is Boolean)",
 } as const;
 
 type NativeCheck = ((value: unknown, env: InvariantEnv) => boolean) | 'skip';
@@ -102,6 +105,8 @@ function nativeFor(c: ElementDefinitionConstraint): NativeCheck | undefined {
       return (v) => isObject(v) && isObject(v.text) && v.text.div !== undefined;
     case 'ref-1':
       return ref1;
+    case 'que-7':
+      return (v) => !isObject(v) || v.operator !== 'exists' || typeof v.answerBoolean === 'boolean';
     default:
       return undefined; // dom-2, dom-4, dom-5: evaluated only when `contained` is present (below)
   }

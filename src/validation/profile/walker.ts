@@ -306,6 +306,9 @@ export class Walker {
     if (value !== undefined) {
       this.valueChecks(value, node, type, path, ctx);
       const lists: Invariant[][] = [node.invariants(type, false)];
+      // Constraints on the slicing entry apply to every item, also to those assigned to a slice
+      // whose definition was copied before a derived profile added them (profiling.html "Slicing").
+      if (base !== node) lists.push(base.invariants(type, false));
       const typeRoot = type !== '' && !isPrimitiveType(type) ? this.resolver.typeRoot(type) : undefined;
       if (typeRoot) lists.push(typeRoot.root.invariants(type, true));
       this.invariants(lists, value, path, ctx, seen);

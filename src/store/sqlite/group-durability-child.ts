@@ -1,0 +1,63 @@
+/**
+ * Child process of the group-commit durability test (FHIR R4 §3.1.0 http.html: an acknowledged write
+ * is kept), with concurrent writers so that writes share group commits.
+ *
+ * Usage: node group-durability-child.js <database file> <writers>
+ * Each writer loops: creates a Patient, every fourth round a transaction of three creates, every third
+ * round an update of its own counter Patient with the expected version. A line is printed only after
+ * the store acknowledged the write: `<id>` for creates, `<id>@<version>` for updates, and
+ * `largest <n>` whenever the largest group so far grew. The parent kills it with SIGKILL.
+ */
+import type { Patient } from 'fhir/r4';
+import type { IndexEntry } from '../../search/index-entry';
+import { openSqliteStore } from './sqlite-store';
+
+async function main(file: string, writers: number): Promise<void> {
+  const store = openSqliteStore(file);
+  const patient = (id: string, extra: Partial<Patient> = {}): Patient => ({ resourceType: 'Patient', id, name: [{ family: `Family ${id}` }], ...extra });
+  const index = (id: string): IndexEntry[] => [{ kind: 'token', param: 'identifier', system: 'urn:durability', code: id }];
+  let largest = 0;
+  const print = (lines: string[]): void => {
+    const stats = store.groupStats;
+    if (stats.largestGroup > largest) {
+      largest = stats.largestGroup;
+      lines.push(`largest ${largest}`);
+    }
+    process.stdout.write(lines.map((l) => `${l}\n`).join(''));
+  };
+  const writer = async (w: number): Promise<void> => {
+    const counter = `c${w}`;
+    let version = (await store.write({ kind: 'create', resourceType: 'Patient', id: counter, resource: patient(counter), index: index(counter) }))!.version.versionId;
+    print([`${counter}@${version}`]);
+    for (let round = 0; round < 1_000_000; round++) {
+      if (round % 4 === 3) {
+        const ids = [0, 1, 2].map((k) => `t${w}.${round}-${k}`);
+        await store.withTransaction(async (tx) => {
+          for (const id of ids) await tx.write({ kind: 'create', resourceType: 'Patient', id, resource: patient(id), index: index(id) });
+        });
+        print(ids);
+      } else if (round % 3 === 2) {
+        const r = await store.write({ kind: 'update', resourceType: 'Patient', id: counter, resource: patient(counter, { birthDate: '2000-01-01' }), index: index(counter), expectedVersion: version });
+        version = r!.version.versionId;
+        print([`${counter}@${version}`]);
+      } else {
+        const id = `s${w}.${round}`;
+        await store.write({ kind: 'create', resourceType: 'Patient', id, resource: patient(id), index: index(id) });
+        print([id]);
+      }
+    }
+  };
+  process.stdout.write('ready\n');
+  await Promise.all(Array.from({ length: writers }, (_, w) => writer(w)));
+  await store.close();
+}
+
+const [file, writers] = process.argv.slice(2);
+if (!file || !writers || !/^\d+$/.test(writers)) {
+  process.stderr.write('usage: group-durability-child <database file> <writers>\n');
+  process.exit(2);
+}
+main(file, Number(writers)).catch((e: unknown) => {
+  process.stderr.write(`${String(e)}\n`);
+  process.exit(1);
+});
