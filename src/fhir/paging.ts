@@ -17,6 +17,8 @@ export interface PageRequest {
   offset: number;
   /** Keyset position to start after (from a cursor). */
   after?: SearchPosition;
+  /** The total counted when the first page was served (from a cursor): later pages reuse it. */
+  total?: number;
 }
 
 export interface PagingConfig {
@@ -72,6 +74,7 @@ export function pageRequest(req: FhirRequest, cfg: PagingConfig): PageRequest {
   }
   const page: PageRequest = { count: count ?? Math.min(p.c, cfg.maxPageSize), offset: p.o };
   if (p.a !== undefined) page.after = p.a;
+  if (p.n !== undefined) page.total = p.n;
   return page;
 }
 
@@ -101,6 +104,7 @@ export function pageLinks(baseUrl: string, req: FhirRequest, cfg: PagingConfig, 
     if (offset > 0 || after !== undefined) {
       const payload: CursorPayload = { v: 1, h, s, o: offset, c: page.count, t };
       if (after !== undefined) payload.a = after;
+      if (result.total !== undefined) payload.n = result.total;
       params.push(['_cursor', signCursor(payload, key)]);
     }
     return `${path ? `${baseUrl}/${path}` : baseUrl}?${new URLSearchParams(params).toString()}`;

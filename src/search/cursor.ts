@@ -27,6 +27,8 @@ export interface CursorPayload {
   c: number;
   /** Created at, epoch seconds. */
   t: number;
+  /** The total counted on the first page, carried so later pages need not count again. */
+  n?: number;
 }
 
 const MAX_CURSOR_LENGTH = 4096;
@@ -96,11 +98,13 @@ export function verifyCursor(token: string, key: Buffer): CursorPayload {
     !isCount(o.o) ||
     !isCount(o.c) ||
     !isCount(o.t) ||
-    (o.a !== undefined && !isPosition(o.a))
+    (o.a !== undefined && !isPosition(o.a)) ||
+    (o.n !== undefined && !isCount(o.n))
   ) {
     throw bad('the cursor is malformed');
   }
   const out: CursorPayload = { v: 1, h: o.h, s: o.s, o: o.o, c: o.c, t: o.t };
   if (o.a !== undefined) out.a = o.a;
+  if (o.n !== undefined) out.n = o.n;
   return out;
 }

@@ -192,4 +192,20 @@ describe('HTTP: search paging with signed cursors', () => {
     assert.equal(pages, 4);
     assert.deepEqual(versions, ['10', '9', '8', '7', '6', '5', '4', '3', '2', '1']);
   });
+
+  it('counts the total on the first page only: later pages carry it in the signed cursor', async () => {
+    const first = (await request(t.app).get('/fhir/Patient?family=Pager&_count=20&_total=accurate')).body as Bundle;
+    assert.equal(first.total, 50);
+    // A new match after the first page does not change the total the search started with.
+    const extra = await request(t.app).put('/fhir/Patient/pg-late').set('Content-Type', FHIR_JSON).send(JSON.stringify({ resourceType: 'Patient', id: 'pg-late', name: [{ family: 'Pager' }] }));
+    assert.equal(extra.status, 201, extra.text);
+    try {
+      const second = (await request(t.app).get(local(link(first, 'next')!))).body as Bundle;
+      assert.equal(second.total, 50);
+      const fresh = (await request(t.app).get('/fhir/Patient?family=Pager&_count=20&_total=accurate')).body as Bundle;
+      assert.equal(fresh.total, 51, 'a new search counts again');
+    } finally {
+      await request(t.app).delete('/fhir/Patient/pg-late');
+    }
+  });
 });

@@ -66,6 +66,10 @@ export async function search(req: FhirRequest, ctx: InteractionContext, resource
   const query: SearchQuery = { ...parsed.query, offset: page.offset, count: summaryCount ? 0 : page.count };
   if (page.after !== undefined && !summaryCount) query.after = page.after;
   if (summaryCount) query.total = 'accurate';
+  // A total counted for the first page travels in the signed cursor: later pages do not count again
+  // (the total is the number of matches when the search started).
+  const carriedTotal = !summaryCount && query.total !== 'none' ? page.total : undefined;
+  if (carriedTotal !== undefined) query.total = 'none';
 
   const result = compartment && !resourceType ? await compartmentSearch(ctx, query, compartment) : await runQuery(ctx, ctx.session, restrict(query, compartment));
 
@@ -85,7 +89,7 @@ export async function search(req: FhirRequest, ctx: InteractionContext, resource
     const oo: OperationOutcome = { resourceType: 'OperationOutcome', issue: notes };
     entries.push({ resource: oo, search: { mode: 'outcome' } });
   }
-  const total = result.total;
+  const total = result.total ?? carriedTotal;
   const json = bundleJson({
     type: 'searchset',
     ...(total !== undefined ? { total } : {}),
