@@ -5,7 +5,11 @@
  * they reference. Identifiers, names, LOINC-like codes and dates spread over years come from a
  * deterministic PRNG, so the same seed and size always produce the same resources.
  */
+import { prng } from './patients';
 import type { Encounter, MedicationRequest, Observation, Patient, Practitioner, Resource } from 'fhir/r4';
+
+/** The same seeded PRNG as the REST bench (bench/patients.ts). */
+export { prng };
 
 export const MRN_SYSTEM = 'https://example.org/fhir/mrn';
 export const LOINC = 'http://loinc.org';
@@ -28,17 +32,6 @@ export const OBSERVATION_CODES: ReadonlyArray<readonly [string, string, string, 
 ];
 export const MEDICATION_CODES = ['197361', '308136', '310965', '314076', '198211', '617314', '860975', '1049621', '723', '866924'];
 
-/** mulberry32: small, fast, seeded. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export function pick<T>(rnd: () => number, items: readonly T[]): T {
   const v = items[Math.floor(rnd() * items.length)];
