@@ -124,9 +124,9 @@ export function buildServices(config: Readonly<Config>, log: Logger, store?: Sto
       },
       supportedProfiles: (type) => pipeline.supportedProfiles(type),
     },
-    indexer: { extract: (resource) => extractIndex(resource, registry) },
+    indexer: { extract: (resource) => extractIndex(resource, registry, { baseUrl: config.baseUrl }) },
     search: {
-      parse: (types, params, opts) => parseSearchQuery(types, params, registry, { strict: opts.strict, defaultCount: config.defaultPageSize, maxCount: config.maxPageSize }),
+      parse: (types, params, opts) => parseSearchQuery(types, params, registry, { strict: opts.strict, defaultCount: config.defaultPageSize, maxCount: config.maxPageSize, baseUrl: config.baseUrl }),
       parametersFor: (type) =>
         registry
           .forType(type)

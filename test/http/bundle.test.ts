@@ -144,3 +144,23 @@ describe('HTTP: transaction reference resolution against absolute fullUrls', () 
     }
   });
 });
+
+describe('HTTP: references to this server by absolute URL', () => {
+  it('an absolute reference under the base URL is searchable as the local Type/id', async () => {
+    const t = testApp();
+    try {
+      await request(t.app).put('/fhir/Patient/abs-1').set('Content-Type', FHIR_JSON).send(JSON.stringify({ resourceType: 'Patient', id: 'abs-1' }));
+      const obs = await request(t.app)
+        .post('/fhir/Observation')
+        .set('Content-Type', FHIR_JSON)
+        .send(JSON.stringify({ resourceType: 'Observation', status: 'final', code: { text: 'abs' }, subject: { reference: 'http://localhost:8080/fhir/Patient/abs-1' } }));
+      assert.equal(obs.status, 201, obs.text);
+      const byLocal = await request(t.app).get('/fhir/Observation?subject=Patient/abs-1');
+      assert.deepEqual(byLocal.body.entry.map((e: { resource: { id: string } }) => e.resource.id), [obs.body.id]);
+      const byAbsolute = await request(t.app).get(`/fhir/Observation?subject=${encodeURIComponent('http://localhost:8080/fhir/Patient/abs-1')}`);
+      assert.deepEqual(byAbsolute.body.entry.map((e: { resource: { id: string } }) => e.resource.id), [obs.body.id]);
+    } finally {
+      await t.close();
+    }
+  });
+});
