@@ -10,10 +10,13 @@
  * - dom-6 "A resource should have narrative" (warning);
  * - que-7 "If the operator is 'exists', the value must be a boolean" (fhirpath.js misreads `is Boolean` on a choice element);
  * - ref-1 "SHALL have a contained resource if a local reference is provided".
+ * Other simple expressions (boolean combinations of exists()/empty()/count()/=/in over plain paths) are
+ * evaluated by native-invariants.ts, which defers to fhirpath.js whenever the JSON is outside its shapes.
  * An invariant that throws in fhirpath.js is reported as a warning naming its key, never a crash.
  */
 import type { ElementDefinition, ElementDefinitionConstraint } from 'fhir/r4';
 import { compileFhirPath, type CompiledFhirPath } from './fhirpath-r4';
+import { compileNativeInvariant, FALLBACK } from './native-invariants';
 
 export interface InvariantEnv {
   /** The resource holding the element (a contained resource for elements inside it). */
@@ -149,10 +152,15 @@ export function compileInvariants(def: ElementDefinition, base: string): Invaria
       }
     };
     const containedOnly = CONTAINED_ONLY.has(c.key) && EXPRESSIONS[c.key as keyof typeof EXPRESSIONS] === c.expression;
+    const fast = compileNativeInvariant(base, c.expression);
     out.push({
       ...common,
       check: (value, env) => {
         if (containedOnly && !hasContained(value)) return true;
+        if (fast) {
+          const r = fast(value);
+          if (r !== FALLBACK) return r !== false;
+        }
         return truthy(lazy()(value, { resource: env.resource, rootResource: env.rootResource }));
       },
     });
