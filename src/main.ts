@@ -13,6 +13,7 @@ import { OperationRegistry } from './operations/registry';
 import { openSqliteStore } from './store/sqlite/sqlite-store';
 import { warmUp } from './validation/schema-validators';
 import { extractIndex } from './search/extract';
+import type { ReferenceEntry } from './search/index-entry';
 import { createR4SearchParameters } from './search/parameters';
 import { RuntimeSearchParameters } from './search/runtime-parameters';
 import { registerReindex } from './operations/reindex';
@@ -28,6 +29,9 @@ import { FhirError } from './fhir/outcome';
 import { registerValidate } from './operations/validate';
 import { ValidationPipeline } from './validation/pipeline';
 import type { ValidationIssue } from './validation/schema-issues';
+
+/** `_include` follows references only: the other parameters need not be evaluated. */
+const REFERENCE_ONLY: ReadonlySet<string> = new Set(['reference']);
 
 /**
  * Terminology for search modifiers (`:in`, `:not-in`, `:above`, `:below`): the R4 CodeSystems and
@@ -124,7 +128,10 @@ export function buildServices(config: Readonly<Config>, log: Logger, store?: Sto
       },
       supportedProfiles: (type) => pipeline.supportedProfiles(type),
     },
-    indexer: { extract: (resource) => extractIndex(resource, registry, { baseUrl: config.baseUrl }) },
+    indexer: {
+      extract: (resource) => extractIndex(resource, registry, { baseUrl: config.baseUrl }),
+      references: (resource) => extractIndex(resource, registry, { baseUrl: config.baseUrl, onlyTypes: REFERENCE_ONLY }).filter((e): e is ReferenceEntry => e.kind === 'reference'),
+    },
     search: {
       parse: (types, params, opts) => parseSearchQuery(types, params, registry, { strict: opts.strict, defaultCount: config.defaultPageSize, maxCount: config.maxPageSize, baseUrl: config.baseUrl }),
       parametersFor: (type) =>

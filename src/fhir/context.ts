@@ -6,7 +6,7 @@
 import type { Resource } from 'fhir/r4';
 import type { Config } from '../config/config';
 import type { Logger } from '../logging';
-import type { IndexEntry } from '../search/index-entry';
+import type { IndexEntry, ReferenceEntry } from '../search/index-entry';
 import type { ParsedSearch } from '../search/parse';
 import type { Store, StoreSession } from '../store/store';
 import type { SearchQuery } from '../search/ir';
@@ -47,6 +47,8 @@ export interface ResourceValidator {
 /** Produces the search index entries of a resource on write. */
 export interface Indexer {
   extract(resource: Resource): IndexEntry[];
+  /** Only the reference entries (what `_include` follows), without evaluating the other parameters. */
+  references(resource: Resource): ReferenceEntry[];
 }
 
 /** Parses search query parameters into the IR (throws FhirError 400 on bad syntax). */

@@ -35,13 +35,5 @@ export interface FhirResult {
   headers?: Record<string, string>;
 }
 
-export function queryValues(req: Pick<FhirRequest, 'query'>, name: string): string[] {
-  const out: string[] = [];
-  for (const [k, v] of req.query) if (k === name) out.push(v);
-  return out;
-}
-
-export function queryValue(req: Pick<FhirRequest, 'query'>, name: string): string | undefined {
-  for (const [k, v] of req.query) if (k === name) return v;
-  return undefined;
-}
+/** The syntax of a resource id (FHIR R4 datatypes.html#id). */
+export const ID_PATTERN = /^[A-Za-z0-9\-.]{1,64}$/;

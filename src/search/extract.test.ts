@@ -230,4 +230,12 @@ describe('search/extract', () => {
       assert.deepEqual(failures, []);
     });
   });
+
+  it('onlyTypes limits extraction to those parameter types and leaves out text entries', () => {
+    const obs = { resourceType: 'Observation', status: 'final', code: { text: 'x' }, subject: { reference: 'Patient/p1' }, performer: [{ reference: 'Practitioner/d1' }], text: { status: 'generated', div: '<div xmlns="http://www.w3.org/1999/xhtml">hello</div>' } } as Resource;
+    const all = extractIndex(obs);
+    const refs = extractIndex(obs, undefined, { onlyTypes: new Set(['reference']) });
+    assert.deepEqual(refs, all.filter((e) => e.kind === 'reference'));
+    assert.ok(refs.length >= 2);
+  });
 });

@@ -43,6 +43,8 @@ export interface ExtractionFailure {
 export interface ExtractOptions {
   /** This server's base URL (config.baseUrl): absolute references under it index as local `Type/id`. */
   baseUrl?: string;
+  /** Only parameters of these types (and no `_text`/`_content` entries); all when absent. */
+  onlyTypes?: ReadonlySet<string>;
 }
 
 export interface ExtractionResult {
@@ -76,6 +78,7 @@ export function extractIndexWithStats(resource: Resource, registry: SearchParame
   const seen = new Set<string>();
   for (const def of registry.forType(resource.resourceType)) {
     if (NOT_INDEXED.has(def.code) || def.type === 'special') continue;
+    if (options.onlyTypes && !options.onlyTypes.has(def.type)) continue;
     try {
       const evaluate = def.evaluator();
       if (!evaluate) continue;
@@ -92,7 +95,7 @@ export function extractIndexWithStats(resource: Resource, registry: SearchParame
       failures.push({ param: def.code, error: err instanceof Error ? err.message : String(err) });
     }
   }
-  entries.push(...textEntries(resource));
+  if (!options.onlyTypes) entries.push(...textEntries(resource));
   return { entries, failures };
 }
 

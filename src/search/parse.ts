@@ -28,6 +28,7 @@ import { normalizeString, parseDateRange, parseNumberRange, textWords, type Rang
 import type { SearchParameterRegistry, SearchParamType } from './parameters';
 import type { IndexKind } from './index-entry';
 import { isResourceType } from '../definitions/resource-types';
+import { ID_PATTERN } from '../fhir/types';
 
 export interface ParseOptions {
   /** Strict handling (Prefer: handling=strict): unknown parameters are an error. */
@@ -71,7 +72,6 @@ export interface ParsedSearch {
 const PREFIXES: ReadonlySet<string> = new Set(['eq', 'ne', 'gt', 'lt', 'ge', 'le', 'sa', 'eb', 'ap']);
 const UNSUPPORTED_PARAMS = new Set(['_filter', '_query']);
 const MAX_CHAIN_DEPTH = 8;
-const ID_RE = /^[A-Za-z0-9\-.]{1,64}$/;
 const LOCAL_REF_RE = /^([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/([A-Za-z0-9\-.]{1,64}))?$/;
 const ABSOLUTE_RE = /^[A-Za-z][A-Za-z0-9+.-]*:/;
 
@@ -205,7 +205,7 @@ class Parser {
         ...this.pieces(raw).map((v): SearchExpr => {
           const id = unescapeSearchValue(v);
           if (id.startsWith('$')) throw new UnsupportedParameter(`functional lists such as ${q(id)} are not supported`);
-          if (!ID_RE.test(id)) throw invalid(fullName, `${q(id)} is not a List id`);
+          if (!ID_PATTERN.test(id)) throw invalid(fullName, `${q(id)} is not a List id`);
           return { op: 'list', listId: id };
         }),
       );
@@ -338,7 +338,7 @@ class Parser {
       if (parts.length === 2 && parts[1] !== '') p.urlVersion = parts[1]!;
       return p;
     }
-    if (ID_RE.test(text)) return { op: 'reference', param, targetTypes: modifier !== undefined ? [modifier] : [], id: text };
+    if (ID_PATTERN.test(text)) return { op: 'reference', param, targetTypes: modifier !== undefined ? [modifier] : [], id: text };
     throw invalid(name, `malformed reference ${q(text)}`);
   }
 

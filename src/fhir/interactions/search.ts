@@ -105,7 +105,7 @@ function entry(baseUrl: string, v: StoredVersion, mode: 'match' | 'include'): Ra
 
 function referencesOf(ctx: InteractionContext, v: StoredVersion): ReferenceEntry[] {
   if (!v.json) return [];
-  return ctx.services.indexer.extract(JSON.parse(v.json) as never).filter((e): e is ReferenceEntry => e.kind === 'reference');
+  return ctx.services.indexer.references(JSON.parse(v.json) as never);
 }
 
 function restrict(query: SearchQuery, compartment: CompartmentScope | undefined): SearchQuery {

@@ -12,13 +12,12 @@ import { FhirError } from '../outcome';
 import { writeResult } from '../respond';
 import { writeResource } from '../write';
 import { requireResourceBody } from './create';
-import type { FhirRequest, FhirResult } from '../types';
+import { ID_PATTERN, type FhirRequest, type FhirResult } from '../types';
 import type { StoreSession } from '../../store/store';
 
-const ID_RE = /^[A-Za-z0-9\-.]{1,64}$/;
 
 export function assertValidId(id: string): void {
-  if (!ID_RE.test(id)) {
+  if (!ID_PATTERN.test(id)) {
     throw new FhirError('invalid', { code: 'value', diagnostics: `${JSON.stringify(id)} is not a valid resource id (1-64 of A-Z a-z 0-9 - .)`, expression: ['id'] });
   }
 }
