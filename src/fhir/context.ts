@@ -9,7 +9,8 @@ import type { Logger } from '../logging';
 import type { IndexEntry, ReferenceEntry } from '../search/index-entry';
 import type { ParsedSearch } from '../search/parse';
 import type { Store, StoreSession } from '../store/store';
-import type { SearchQuery } from '../search/ir';
+import type { SearchExpr, SearchQuery } from '../search/ir';
+import type { Interceptor } from './interaction';
 import type { OperationRegistry } from '../operations/registry';
 import type { ValidationIssue } from '../validation/schema-issues';
 
@@ -93,6 +94,26 @@ export interface FhirServices {
   writeHooks?: WriteHook[];
   /** Clock, replaceable in tests. */
   now?: () => Date;
+  /** Run around every interaction, in order (src/fhir/interaction.ts). */
+  interceptors?: Interceptor[];
+}
+
+/**
+ * What a resource type's search results are restricted to: `'all'` (no restriction), `'none'` (the
+ * caller may see no resource of the type), or criteria every result must also match. The search
+ * interaction and `_include`/`_revinclude` AND these criteria into the compiled query, so restricted
+ * resources are never read, counted or paged over.
+ */
+export type AccessRestriction = 'all' | 'none' | SearchExpr;
+
+/** Who is calling and what they may see, set by an access-control interceptor (e.g. SMART scopes). */
+export interface AccessControl {
+  /** The authenticated caller (claims of the verified token); opaque to the engine. */
+  principal?: Readonly<Record<string, unknown>>;
+  /** The scopes granted to the caller, as given (for layers that check permissions, e.g. sensitive records). */
+  scopes?: readonly string[];
+  /** See AccessRestriction. Absent: unrestricted. */
+  restrict?(resourceType: string): AccessRestriction;
 }
 
 /** Per-request context: the services plus the store session to use (a transaction's, inside a transaction Bundle). */
@@ -101,6 +122,13 @@ export interface InteractionContext {
   session: StoreSession;
   /** True inside a transaction Bundle: `atomic` then reuses the open transaction. */
   inTransaction: boolean;
+  /** Access control of the request, when an interceptor set one. */
+  access?: AccessControl;
+}
+
+/** The restriction of a type for the context (`'all'` when no access control is set). */
+export function restrictionOf(ctx: InteractionContext, resourceType: string): AccessRestriction {
+  return ctx.access?.restrict ? ctx.access.restrict(resourceType) : 'all';
 }
 
 /** Runs `fn` atomically: in the open transaction when there is one, else in a new one. */

@@ -18,6 +18,7 @@ import { search } from './interactions/search';
 import { assertValidId, conditionalUpdate, update } from './interactions/update';
 import { batchOrTransaction } from './interactions/bundle';
 import type { FhirRequest, FhirResult, HttpMethod } from './types';
+import type { Interaction } from './interaction';
 
 function notAllowed(allowed: HttpMethod[], what: string, method: string): never {
   throw new FhirError('not-allowed', { code: 'not-supported', diagnostics: `${method} is not allowed on ${what}; allowed: ${allowed.join(', ')}` }, { headers: { Allow: allowed.join(', ') } });
@@ -39,16 +40,46 @@ function assertType(type: string): void {
 
 const GET: HttpMethod[] = ['GET', 'HEAD'];
 
+type Handler = (req: FhirRequest, ctx: InteractionContext) => Promise<FhirResult>;
+
+interface Dispatch {
+  interaction: Interaction;
+  run: Handler;
+}
+
+/**
+ * Routes a request: resolves its interaction, runs the interceptors of the services around it, then
+ * the handler. Bundle entries come through here too.
+ */
 export async function route(req: FhirRequest, ctx: InteractionContext): Promise<FhirResult> {
+  const interceptors = ctx.services.interceptors ?? [];
+  const step = async (i: number, r: FhirRequest, c: InteractionContext): Promise<FhirResult> => {
+    const d = dispatch(r);
+    const ic = interceptors[i];
+    if (!ic) return d.run(r, c);
+    return ic(r, d.interaction, c, (nr, nc) => step(i + 1, nr ?? r, nc ?? c));
+  };
+  return step(0, req, ctx);
+}
+
+/** Describes the interaction a request asks for (throws 404/405 for what no interaction serves). */
+export function describeInteraction(req: FhirRequest): Interaction {
+  return dispatch(req).interaction;
+}
+
+function dispatch(req: FhirRequest): Dispatch {
   const segs = req.path === '' ? [] : req.path.split('/').map(decode);
   const m = req.method;
   const isGet = m === 'GET' || m === 'HEAD';
-  const criteria = (): Array<[string, string]> => req.query.filter(([k]) => k !== '_format' && k !== '_pretty');
+  const at = (interaction: Interaction, run: Handler): Dispatch => ({ interaction, run });
 
   // [base]
   if (segs.length === 0) {
-    if (m === 'POST') return batchOrTransaction(req, ctx);
-    if (isGet) return search(req, ctx, undefined);
+    if (m === 'POST') {
+      const bundleType = (req.body as { type?: unknown } | undefined)?.type;
+      return at({ kind: bundleType === 'transaction' ? 'transaction' : 'batch', level: 'system' }, batchOrTransaction);
+    }
+    if (isGet) return at({ kind: 'search', level: 'system' }, (r, c) => search(r, c, undefined));
     return notAllowed(['GET', 'HEAD', 'POST'], 'the base URL', m);
   }
   const [first, second, third, fourth] = segs as [string, string?, string?, string?];
@@ -56,69 +87,74 @@ export async function route(req: FhirRequest, ctx: InteractionContext): Promise<
 
   if (first === 'metadata' && segs.length === 1) {
     if (!isGet) return notAllowed(GET, '/metadata', m);
-    return { status: 200, resource: capabilityStatement(ctx.services, new Date().toISOString()) };
+    return at({ kind: 'capabilities', level: 'system' }, async (_r, c) => ({ status: 200, resource: capabilityStatement(c.services, new Date().toISOString()) }));
   }
   if (first === '_history' && segs.length === 1) {
     if (!isGet) return notAllowed(GET, '/_history', m);
-    return history(req, ctx);
+    return at({ kind: 'history', level: 'system' }, (r, c) => history(r, c));
   }
   if (first.startsWith('$')) {
     if (segs.length !== 1) throw new FhirError('not-found', { diagnostics: `No FHIR endpoint at /${req.path}` });
-    return invokeOperation(req, ctx, first.slice(1), 'system');
+    const code = first.slice(1);
+    return at({ kind: 'operation', level: 'system', operation: code }, (r, c) => invokeOperation(r, c, code, 'system'));
   }
 
   assertType(first);
   const type = first;
   if (second === undefined) {
+    const conditional = req.query.some(([k]) => k !== '_format' && k !== '_pretty');
     switch (m) {
       case 'GET':
       case 'HEAD':
-        return search(req, ctx, type);
+        return at({ kind: 'search', level: 'type', resourceType: type }, (r, c) => search(r, c, type));
       case 'POST':
-        return create(req, ctx, type);
+        return at({ kind: 'create', level: 'type', resourceType: type, conditional: req.headers['if-none-exist'] !== undefined }, (r, c) => create(r, c, type, r.assignedId));
       case 'PUT':
-        return conditionalUpdate(req, ctx, type, criteria());
+        return at({ kind: 'update', level: 'type', resourceType: type, conditional }, (r, c) => conditionalUpdate(r, c, type, criteriaOf(r)));
       case 'DELETE':
-        return conditionalDelete(req, ctx, type, criteria());
+        return at({ kind: 'delete', level: 'type', resourceType: type, conditional }, (r, c) => conditionalDelete(r, c, type, criteriaOf(r)));
       case 'PATCH':
-        return conditionalPatch(req, ctx, type, criteria());
+        return at({ kind: 'patch', level: 'type', resourceType: type, conditional }, (r, c) => conditionalPatch(r, c, type, criteriaOf(r)));
     }
   }
   if (second === '_search' && segs.length === 2) {
     if (m !== 'POST') return notAllowed(['POST'], `${type}/_search`, m);
-    return search(req, ctx, type);
+    return at({ kind: 'search', level: 'type', resourceType: type }, (r, c) => search(r, c, type));
   }
   if (second === '_history' && segs.length === 2) {
     if (!isGet) return notAllowed(GET, `${type}/_history`, m);
-    return history(req, ctx, type);
+    return at({ kind: 'history', level: 'type', resourceType: type }, (r, c) => history(r, c, type));
   }
   if (second!.startsWith('$')) {
     if (segs.length !== 2) throw new FhirError('not-found', { diagnostics: `No FHIR endpoint at /${req.path}` });
-    return invokeOperation(req, ctx, second!.slice(1), 'type', type);
+    const code = second!.slice(1);
+    return at({ kind: 'operation', level: 'type', resourceType: type, operation: code }, (r, c) => invokeOperation(r, c, code, 'type', type));
   }
   const id = second!;
   if (third === undefined) {
+    const instance = { level: 'instance' as const, resourceType: type, id };
     switch (m) {
       case 'GET':
       case 'HEAD':
-        return read(req, ctx, type, id);
+        return at({ kind: 'read', ...instance }, (r, c) => read(r, c, type, id));
       case 'PUT':
-        return update(req, ctx, type, id);
+        return at({ kind: 'update', ...instance }, (r, c) => update(r, c, type, id));
       case 'PATCH':
-        return patch(req, ctx, type, id);
+        return at({ kind: 'patch', ...instance }, (r, c) => patch(r, c, type, id));
       case 'DELETE':
-        return deleteResource(req, ctx, type, id);
+        return at({ kind: 'delete', ...instance }, (r, c) => deleteResource(r, c, type, id));
       default:
         return notAllowed(['GET', 'HEAD', 'PUT', 'PATCH', 'DELETE'], `${type}/${id}`, m);
     }
   }
   if (third === '_history') {
     if (!isGet) return notAllowed(GET, `${type}/${id}/_history`, m);
-    if (fourth === undefined) return history(req, ctx, type, id);
-    return vread(req, ctx, type, id, fourth);
+    if (fourth === undefined) return at({ kind: 'history', level: 'instance', resourceType: type, id }, (r, c) => history(r, c, type, id));
+    return at({ kind: 'vread', level: 'instance', resourceType: type, id, versionId: fourth }, (r, c) => vread(r, c, type, id, fourth));
   }
   if (third.startsWith('$') && fourth === undefined) {
-    return invokeOperation(req, ctx, third.slice(1), 'instance', type, id);
+    const code = third.slice(1);
+    return at({ kind: 'operation', level: 'instance', resourceType: type, id, operation: code }, (r, c) => invokeOperation(r, c, code, 'instance', type, id));
   }
   // Compartment search (search.html#compartments): [Compartment]/[id]/[type] or /*, and POST .../_search.
   if (isCompartmentType(type) && (third === '*' || isResourceType(third)) && (fourth === undefined || fourth === '_search')) {
@@ -126,9 +162,13 @@ export async function route(req: FhirRequest, ctx: InteractionContext): Promise<
     assertValidId(id);
     if (fourth === undefined && !isGet) return notAllowed(GET, `${type}/${id}/${third}`, m);
     if (fourth === '_search' && m !== 'POST') return notAllowed(['POST'], `${type}/${id}/${third}/_search`, m);
-    return search(req, ctx, memberType, { type, id });
+    return at({ kind: 'search', level: memberType ? 'type' : 'system', ...(memberType ? { resourceType: memberType } : {}), compartment: { type, id } }, (r, c) => search(r, c, memberType, { type, id }));
   }
   throw new FhirError('not-found', { code: 'not-found', diagnostics: `No FHIR endpoint at /${req.path}` });
+}
+
+function criteriaOf(req: FhirRequest): Array<[string, string]> {
+  return req.query.filter(([k]) => k !== '_format' && k !== '_pretty');
 }
 
 async function invokeOperation(req: FhirRequest, ctx: InteractionContext, code: string, level: 'system' | 'type' | 'instance', resourceType?: string, id?: string): Promise<FhirResult> {

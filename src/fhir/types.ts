@@ -22,6 +22,8 @@ export interface FhirRequest {
   contentType?: string;
   /** The request id (X-Request-ID echoed or generated). */
   requestId: string;
+  /** Create only: the id to give the new resource (a transaction's pre-assigned id) instead of a new one. */
+  assignedId?: string;
   /** Nesting context: set when the request is an entry of a batch/transaction Bundle. */
   bundleEntry?: { index: number; transaction: boolean };
 }

@@ -14,7 +14,7 @@
  */
 import { FhirError } from '../fhir/outcome';
 import type { ReferenceEntry } from './index-entry';
-import { or, type SearchExpr } from './ir';
+import { and, or, type SearchExpr } from './ir';
 import type { IncludeParameter } from './parse';
 import type { StoreSession, StoredVersion } from '../store/store';
 
@@ -31,6 +31,18 @@ export interface IncludeDeps {
   references(v: StoredVersion): ReferenceEntry[];
   /** The reference search parameter codes of a type (for `Type:*`). */
   referenceParams(type: string): string[];
+  /**
+   * The caller's access restriction of a type (src/fhir/context.ts AccessRestriction): included
+   * resources must match it too, inside the store query. Absent: unrestricted.
+   */
+  restrict?(type: string): 'all' | 'none' | SearchExpr;
+}
+
+/** `where` limited by the caller's restriction of `type`; undefined when nothing of the type may be seen. */
+function restricted(deps: IncludeDeps, type: string, where: SearchExpr): SearchExpr | undefined {
+  const r = deps.restrict ? deps.restrict(type) : 'all';
+  if (r === 'none') return undefined;
+  return r === 'all' ? where : and(r, where);
 }
 
 export interface IncludeResult {
@@ -98,7 +110,9 @@ async function forward(from: readonly StoredVersion[], inc: IncludeParameter, de
         c.truncated = true;
         return added;
       }
-      const page = await deps.session.search({ resourceTypes: [type], where: { op: 'id', ids: part }, sort: [], count: part.length, offset: 0, total: 'none' });
+      const where = restricted(deps, type, { op: 'id', ids: part });
+      if (!where) break;
+      const page = await deps.session.search({ resourceTypes: [type], where, sort: [], count: part.length, offset: 0, total: 'none' });
       for (const v of page.entries) if (c.add(v)) added.push(v);
     }
   }
@@ -119,7 +133,8 @@ async function reverse(to: readonly StoredVersion[], inc: IncludeParameter, deps
       c.truncated = true;
       return added;
     }
-    const where: SearchExpr = or(...part.flatMap((t) => params.map((param): SearchExpr => ({ op: 'reference', param, targetTypes: [t.resourceType], id: t.id }))));
+    const where = restricted(deps, inc.sourceType, or(...part.flatMap((t) => params.map((param): SearchExpr => ({ op: 'reference', param, targetTypes: [t.resourceType], id: t.id })))));
+    if (!where) break;
     // One more than there is room for, to know whether the cap cut the result.
     const page = await deps.session.search({ resourceTypes: [inc.sourceType], where, sort: [], count: c.room + 1, offset: 0, total: 'none' });
     for (const v of page.entries) if (c.add(v)) added.push(v);

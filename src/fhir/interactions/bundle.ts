@@ -19,7 +19,6 @@ import type { InteractionContext } from '../context';
 import { FhirError } from '../outcome';
 import { route } from '../router';
 import type { FhirRequest, FhirResult, HttpMethod } from '../types';
-import { create } from './create';
 
 const METHODS: readonly HttpMethod[] = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'];
 const ORDER: Record<HttpMethod, number> = { DELETE: 0, POST: 1, PUT: 2, PATCH: 2, GET: 3, HEAD: 3 };
@@ -160,7 +159,7 @@ async function transaction(req: FhirRequest, ctx: InteractionContext, entries: B
   const results = new Array<RawEntry>(parsed.length);
 
   await ctx.services.store.withTransaction(async (tx) => {
-    const tctx: InteractionContext = { services: ctx.services, session: tx, inTransaction: true };
+    const tctx: InteractionContext = { ...ctx, session: tx, inTransaction: true };
     let current: ParsedEntry | undefined;
     try {
       // 1. Identities: every created resource gets its id now, so references can be rewritten first.
@@ -217,7 +216,7 @@ async function transaction(req: FhirRequest, ctx: InteractionContext, entries: B
             result = await route({ ...sub, method: 'GET', path: `${e.path}/${ids.id}`, headers: {} }, tctx);
             result = { ...result, status: 200 };
           } else {
-            result = await create({ ...sub, headers: { prefer: req.headers['prefer'] } }, tctx, e.path, ids.id);
+            result = await route({ ...sub, headers: { prefer: req.headers['prefer'] }, assignedId: ids.id }, tctx);
           }
         } else {
           result = await route(sub, tctx);

@@ -20,7 +20,7 @@ import { MAX_INCLUDED, resolveIncludes } from '../../search/include';
 import type { ReferenceEntry } from '../../search/index-entry';
 import { and, type SearchExpr, type SearchQuery } from '../../search/ir';
 import type { SearchPage, StoreSession, StoredVersion } from '../../store/store';
-import type { InteractionContext } from '../context';
+import { restrictionOf, type AccessRestriction, type InteractionContext } from '../context';
 import type { FhirRequest, FhirResult } from '../types';
 
 /** Parameters that shape paging or the response rather than select resources. */
@@ -71,7 +71,9 @@ export async function search(req: FhirRequest, ctx: InteractionContext, resource
   const carriedTotal = !summaryCount && query.total !== 'none' ? page.total : undefined;
   if (carriedTotal !== undefined) query.total = 'none';
 
-  const result = compartment && !resourceType ? await compartmentSearch(ctx, query, compartment) : await runQuery(ctx, ctx.session, restrict(query, compartment));
+  const restrictions = new Map(types.map((t) => [t, restrictionFor(ctx, t, compartment)] as const));
+  const perType = types.length > 1 && [...restrictions.values()].some((r) => r !== 'all');
+  const result = perType ? await perTypeSearch(ctx, query, restrictions) : await runQuery(ctx, ctx.session, restrict(query, restrictions.get(types[0]!) ?? 'all'));
 
   const entries: RawEntry[] = result.entries.map((v) => entry(config.baseUrl, v, 'match'));
   if (!summaryCount && (parsed.result.include.length > 0 || parsed.result.revinclude.length > 0)) {
@@ -79,6 +81,7 @@ export async function search(req: FhirRequest, ctx: InteractionContext, resource
       session: ctx.session,
       references: (v) => referencesOf(ctx, v),
       referenceParams: (t) => ctx.services.search.parametersFor(t).filter((p) => p.type === 'reference').map((p) => p.name),
+      restrict: (t) => restrictionOf(ctx, t),
     });
     for (const v of inc.included) entries.push(entry(config.baseUrl, v, 'include'));
     if (inc.truncated) {
@@ -108,13 +111,32 @@ function referencesOf(ctx: InteractionContext, v: StoredVersion): ReferenceEntry
   return ctx.services.indexer.references(JSON.parse(v.json) as never);
 }
 
-function restrict(query: SearchQuery, compartment: CompartmentScope | undefined): SearchQuery {
-  if (!compartment) return query;
-  const type = query.resourceTypes[0]!;
-  const r = compartmentRestriction(compartment.type, compartment.id, type);
-  if (!r) throw new FhirError('fault', `no compartment restriction for ${type}`);
+/**
+ * What every result of a type must also match: the compartment of a compartment search and the
+ * caller's access restriction (src/fhir/context.ts AccessRestriction), both inside the query.
+ */
+function restrictionFor(ctx: InteractionContext, type: string, compartment: CompartmentScope | undefined): AccessRestriction {
+  const access = restrictionOf(ctx, type);
+  if (access === 'none') return 'none';
+  const parts: SearchExpr[] = [];
+  if (compartment) {
+    const r = compartmentRestriction(compartment.type, compartment.id, type);
+    if (!r) return 'none';
+    parts.push(r);
+  }
+  if (access !== 'all') parts.push(access);
+  return parts.length === 0 ? 'all' : and(...parts);
+}
+
+/** A query restricted to its (single) type's restriction; `'none'` matches nothing. */
+function restrict(query: SearchQuery, restriction: AccessRestriction): SearchQuery {
+  if (restriction === 'all') return query;
+  const r: SearchExpr = restriction === 'none' ? NOTHING : restriction;
   return { ...query, where: query.where ? and(r, query.where) : r };
 }
+
+/** Matches no resource (an `_id` list that is empty). */
+const NOTHING: SearchExpr = { op: 'id', ids: [] };
 
 async function runQuery(ctx: InteractionContext, session: StoreSession, query: SearchQuery): Promise<SearchPage> {
   const q = ctx.services.search.rewrite ? await ctx.services.search.rewrite(query, session) : query;
@@ -122,21 +144,24 @@ async function runQuery(ctx: InteractionContext, session: StoreSession, query: S
 }
 
 /**
- * `[Compartment]/[id]/*`: each member type has its own restriction, so the types are searched one
- * after another (alphabetically) and their results concatenated; `_sort` orders within each type.
- * Paging is by offset over the concatenation (no keyset positions).
+ * A search over several types that have different restrictions (`[Compartment]/[id]/*`, or a system
+ * search by a caller with access restrictions): the types are searched one after another
+ * (alphabetically) and their results concatenated; `_sort` orders within each type. Types the caller
+ * may not see are skipped. Paging is by offset over the concatenation (no keyset positions).
  */
-async function compartmentSearch(ctx: InteractionContext, query: SearchQuery, compartment: CompartmentScope): Promise<SearchPage> {
+async function perTypeSearch(ctx: InteractionContext, query: SearchQuery, restrictions: ReadonlyMap<string, AccessRestriction>): Promise<SearchPage> {
   const entries: StoredVersion[] = [];
   let skip = query.offset;
   let need = query.count;
   let total = 0;
   const wantTotal = query.total !== 'none';
-  for (const type of query.resourceTypes) {
+  for (const type of [...query.resourceTypes].sort()) {
+    const restriction = restrictions.get(type) ?? 'all';
+    if (restriction === 'none') continue;
     if (need === 0 && !wantTotal) break;
     const base: SearchQuery = { resourceTypes: [type], sort: query.sort, count: 0, offset: 0, total: 'accurate' };
     if (query.where) base.where = query.where as SearchExpr;
-    const typed = restrict(base, compartment);
+    const typed = restrict(base, restriction);
     const counted = await runQuery(ctx, ctx.session, typed);
     const n = counted.total ?? 0;
     total += n;
