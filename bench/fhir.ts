@@ -22,7 +22,7 @@ export function startFhirTarget(sqlitePath: string, dataDir: string, memory = fa
 
 /** Child side: starts the server and serves the parent's IPC requests until told to stop. */
 export async function serveFhir(sqlitePath: string, dataDir: string): Promise<void> {
-  const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', SQLITE_PATH: sqlitePath, DATA_DIR: dataDir, LOG_LEVEL: 'silent' });
+  const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', SQLITE_PATH: sqlitePath, DATA_DIR: dataDir, LOG_LEVEL: 'silent', AUTH_MODE: 'off' });
   const running = await startServer(config);
   serveParent(running.url, () => running.close());
 }

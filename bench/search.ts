@@ -6,8 +6,10 @@
  * full response body): identifier lookup, family+birthdate, patient+code with `_sort=-date`,
  * `_include`, `_has`, and the time to page through 10 000 results following `next` links; RSS.
  *
- * Usage: `node dist/bench/search.js [--quick] [--size=N]`
+ * Usage: `node dist/bench/search.js [--quick] [--size=N] [--extract]`
  *   --quick                10 000 resources, 50 queries per scenario
+ *   --extract              only measure index extraction (µs per resource and type, over 3 000 generated
+ *                          resources), every expression evaluated vs. those over absent elements skipped
  *   --size=N | BENCH_SEARCH_SIZE=N   resources to store (default 100 000; 1 000 000 for the target figures)
  *   BENCH_SEARCH_QUERIES   measured queries per scenario (default 300)
  *   BENCH_SEARCH_SEED      PRNG seed (default 42)
@@ -53,8 +55,8 @@ function intSetting(raw: string | undefined, name: string, def: number): number 
 function readSettings(argv: readonly string[]): Settings {
   const quick = argv.includes('--quick');
   const sizeArg = argv.find((a) => a.startsWith('--size='));
-  const unknown = argv.filter((a) => a !== '--quick' && !a.startsWith('--size='));
-  if (unknown.length > 0) throw new Error(`unknown argument(s): ${unknown.join(' ')} (use --quick, --size=N)`);
+  const unknown = argv.filter((a) => a !== '--quick' && a !== '--extract' && !a.startsWith('--size='));
+  if (unknown.length > 0) throw new Error(`unknown argument(s): ${unknown.join(' ')} (use --quick, --size=N, --extract)`);
   return {
     size: intSetting(sizeArg?.slice('--size='.length) ?? process.env['BENCH_SEARCH_SIZE'], 'size', quick ? 10_000 : 100_000),
     queries: intSetting(process.env['BENCH_SEARCH_QUERIES'], 'BENCH_SEARCH_QUERIES', quick ? 50 : 300),
@@ -285,8 +287,35 @@ function table(rows: Figures[]): string {
   return [line(head), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)].join('\n');
 }
 
+/** µs per resource and type of `extractIndex` over the bench's own resources, both ways (see --extract). */
+function measureExtraction(seed: number): void {
+  const registry = defaultSearchParameters();
+  const shape = shapeFor(100_000);
+  const resources: Resource[] = [];
+  for (let i = 0; i < 300; i++) resources.push(makePatient(seed, i, shape), ...makeRecords(seed, i, shape));
+  for (let i = 0; i < 30; i++) resources.push(makePractitioner(seed, i));
+  for (const evaluateAll of [true, false]) {
+    for (let k = 0; k < 2; k++) for (const r of resources) extractIndex(r, registry, { evaluateAll }); // warm-up
+    const byType = new Map<string, { n: number; ns: number }>();
+    for (let rep = 0; rep < 3; rep++) {
+      for (const r of resources) {
+        const t0 = process.hrtime.bigint();
+        extractIndex(r, registry, { evaluateAll });
+        const t = byType.get(r.resourceType) ?? { n: 0, ns: 0 };
+        t.n++;
+        t.ns += Number(process.hrtime.bigint() - t0);
+        byType.set(r.resourceType, t);
+      }
+    }
+    const all = [...byType.values()].reduce((a, t) => ({ n: a.n + t.n, ns: a.ns + t.ns }), { n: 0, ns: 0 });
+    const cells = [...byType].map(([type, t]) => `${type} ${(t.ns / t.n / 1000).toFixed(1)}`).join(', ');
+    console.log(`${evaluateAll ? 'every expression ' : 'absent skipped   '}: ${cells}; mix ${(all.ns / all.n / 1000).toFixed(1)} µs/resource (${(1e9 / (all.ns / all.n)).toFixed(0)}/s on one core)`);
+  }
+}
+
 async function main(): Promise<void> {
   const s = readSettings(process.argv.slice(2));
+  if (process.argv.includes('--extract')) return measureExtraction(s.seed);
   const shape = shapeFor(s.size);
   const file = path.join(s.dir, `search-seed${s.seed}-n${shape.total}-${indexFingerprint()}.sqlite`);
   console.log(`Search benchmark: ${shape.total} resources (${shape.patients} Patients x 10 + ${shape.practitioners} Practitioners), seed ${s.seed}`);
@@ -305,7 +334,7 @@ async function main(): Promise<void> {
   const fileBytes = fs.statSync(file).size;
   console.log(`database file: ${mb(fileBytes)}`);
 
-  const config = loadConfig({ SQLITE_PATH: file, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', MAX_PAGE_SIZE: '1000' });
+  const config = loadConfig({ SQLITE_PATH: file, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', MAX_PAGE_SIZE: '1000', AUTH_MODE: 'off' });
   const server = await startServer(config, silentLogger());
   const base = server.url;
   const rssAfterStart = process.memoryUsage().rss;

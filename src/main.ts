@@ -8,9 +8,13 @@ import type { Server } from 'node:http';
 import { loadConfig, ConfigError, type Config } from './config/config';
 import { createLogger, type Logger } from './logging';
 import { createApp } from './http/app';
+import { enableSmartAuth } from './auth/setup';
+import { loadSigningKeys } from './auth/server/keys';
+import { createAuthorizationServer, type AuthorizationServer } from './auth/server/server';
 import type { FhirServices } from './fhir/context';
 import { OperationRegistry } from './operations/registry';
 import { openSqliteStore } from './store/sqlite/sqlite-store';
+import { openMongoStore } from './store/mongo/connect';
 import { warmUp } from './validation/schema-validators';
 import { extractIndex } from './search/extract';
 import type { ReferenceEntry } from './search/index-entry';
@@ -29,6 +33,7 @@ import { FhirError } from './fhir/outcome';
 import { registerValidate } from './operations/validate';
 import { ValidationPipeline } from './validation/pipeline';
 import type { ValidationIssue } from './validation/schema-issues';
+import { registerSpine } from './spine';
 
 /** `_include` follows references only: the other parameters need not be evaluated. */
 const REFERENCE_ONLY: ReadonlySet<string> = new Set(['reference']);
@@ -151,6 +156,7 @@ export function buildServices(config: Readonly<Config>, log: Logger, store?: Sto
         }),
     },
     operations,
+    searchParameters: registry,
     writeHooks: [
       runtimeParameters.hook,
       (e) => {
@@ -162,6 +168,7 @@ export function buildServices(config: Readonly<Config>, log: Logger, store?: Sto
   };
   runtimeParametersOf.set(services, runtimeParameters);
   pipelineOf.set(services, pipeline);
+  registerSpine(services, config);
   return services;
 }
 
@@ -186,13 +193,34 @@ export interface RunningServer {
   url: string;
   services: FhirServices;
   server: Server;
+  /** The built-in authorization server (AUTH_MODE=smart without an external issuer). */
+  auth?: AuthorizationServer;
   close(): Promise<void>;
 }
 
+/**
+ * Opens the store the configuration selects: MongoDB when MONGODB_URI is set (asynchronous: connect,
+ * check the server, create collections and indexes), else undefined (buildServices then opens the
+ * embedded SQLite store).
+ */
+export async function openStore(config: Readonly<Config>, log: Logger): Promise<Store | undefined> {
+  if (config.mongodbUri === undefined) return undefined;
+  const store = await openMongoStore({ uri: config.mongodbUri, dbName: config.mongodbDb, transactions: config.mongodbTransactions, serverSelectionTimeoutMS: config.mongodbTimeoutMs });
+  if (!config.mongodbTransactions) log.warn('MONGODB_TRANSACTIONS=off: transaction Bundles and conditional interactions answer 501');
+  return store;
+}
+
 export async function startServer(config: Readonly<Config>, log: Logger = createLogger(config.logLevel), store?: Store): Promise<RunningServer> {
-  const services = buildServices(config, log, store);
+  const services = buildServices(config, log, store ?? (await openStore(config, log)));
   await initServices(services);
-  const app = createApp(services);
+  // Keys of the built-in authorization server (persisted in DATA_DIR; in memory for an in-memory database).
+  const signingKeys = loadSigningKeys(config.sqlitePath === ':memory:' ? undefined : config.dataDir);
+  // The built-in authorization server at <origin>/auth, unless tokens come from an external issuer.
+  const auth = config.authMode === 'smart' && config.authJwksUrl === undefined ? createAuthorizationServer({ services, keys: signingKeys }) : undefined;
+  // SMART on FHIR access control (AUTH_MODE=off: a loud warning, nothing installed); tokens the
+  // built-in server revoked are refused.
+  enableSmartAuth(services, { keys: (kid) => signingKeys.publicKey(kid), ...(auth ? { isRevoked: (jti: string) => auth.isRevoked(jti) } : {}) });
+  const app = createApp(services, { routers: auth ? [auth.router] : [] });
   const server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(config.port, config.host, () => resolve(s));
     s.once('error', reject);
@@ -205,6 +233,7 @@ export async function startServer(config: Readonly<Config>, log: Logger = create
     url,
     services,
     server,
+    ...(auth ? { auth } : {}),
     async close() {
       if (closed) return;
       closed = true;
@@ -243,7 +272,8 @@ async function main(): Promise<void> {
     }
     throw e;
   }
-  log.info({ listening: running.url, baseUrl: config.baseUrl, store: running.services.store.name, database: config.sqlitePath }, `FHIR R4 server listening; base ${config.baseUrl}`);
+  log.info({ listening: running.url, baseUrl: config.baseUrl, store: running.services.store.name, database: config.mongodbUri !== undefined ? config.mongodbDb : config.sqlitePath }, `FHIR R4 server listening; base ${config.baseUrl}`);
+  if (running.auth) process.stdout.write(`\nBuilt-in SMART authorization server: ${running.auth.issuer} (clients: ${running.auth.clients.source})\n${running.auth.describeDevClient()}\n\n`);
   const shutdown = (signal: string): void => {
     log.info({ signal }, 'shutting down');
     running.close().then(

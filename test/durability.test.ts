@@ -14,7 +14,7 @@ const MAIN = path.resolve(__dirname, '..', 'src', 'main.js');
 function startChild(dataDir: string, port: number): Promise<{ child: ChildProcess; base: string; exited: Promise<unknown> }> {
   return new Promise((resolve, reject) => {
     const base = `http://127.0.0.1:${port}/fhir`;
-    const child = spawn(process.execPath, [MAIN], { env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', BASE_URL: base, DATA_DIR: dataDir, LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [MAIN], { env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', BASE_URL: base, DATA_DIR: dataDir, LOG_LEVEL: 'info', AUTH_MODE: 'off' }, stdio: ['ignore', 'pipe', 'pipe'] });
     const exited = new Promise((r) => child.once('exit', r));
     let out = '';
     const timer = setTimeout(() => reject(new Error(`server did not start: ${out}`)), 30_000);

@@ -42,7 +42,41 @@ export interface Config {
   unknownProfile: UnknownProfilePolicy;
   /** What an extension whose definition the server does not know gets: an error (`reject`) or a warning (`warn`). Unknown modifier extensions are always errors. */
   unknownExtension: UnknownProfilePolicy;
+  /** SMART on FHIR access control (`smart`, the default) or none at all (`off`: a loud warning at start-up). */
+  authMode: AuthMode;
+  /** The issuer (`iss`) whose access tokens are accepted; default the built-in authorization server `<origin of BASE_URL>/auth`. */
+  authIssuer: string;
+  /** JWKS URL of an external issuer; undefined: the built-in authorization server's keys. */
+  authJwksUrl: string | undefined;
+  /** The audience (`aud`) access tokens must carry; default BASE_URL. */
+  authAudience: string;
+  /** Client registry file of the built-in authorization server; undefined: in memory (no data directory, `SQLITE_PATH=:memory:`). */
+  authClientsFile: string | undefined;
+  /** Lifetime in seconds of access tokens issued by the built-in authorization server. */
+  authAccessTokenSeconds: number;
+  /** Lifetime in seconds of its `offline_access` refresh tokens (rotation keeps the first expiry). */
+  authRefreshTokenSeconds: number;
+  /** NHS layer: `nhs-number` (a Patient carrying an NHS Number is stored with it as id; creates without one are allocated one) or `server` (ids as the generic engine assigns them). */
+  patientIdPolicy: PatientIdPolicy;
+  /** NHS layer: the inclusive range new NHS Numbers are allocated from (10-digit strings, low <= high). */
+  nhsNumberRange: Readonly<{ low: string; high: string }>;
+  /** NHS layer: the scope (or true token claim) that may see restricted patients in full; empty: nobody. */
+  sensitiveScope: string;
+  /** NHS layer: how long the response to a write is kept for replay under its X-Request-ID, in seconds. */
+  idempotencyTtlSeconds: number;
+  /** MongoDB connection string; set: the MongoDB store is used instead of SQLite. */
+  mongodbUri: string | undefined;
+  /** MongoDB database name. */
+  mongodbDb: string;
+  /** Multi-document transactions on MongoDB (`on` needs a replica set; `off`: no transaction Bundles or conditional interactions). */
+  mongodbTransactions: boolean;
+  /** How long a MongoDB operation waits for a usable server before the request fails with 503 (ms). */
+  mongodbTimeoutMs: number;
 }
+
+export type PatientIdPolicy = 'nhs-number' | 'server';
+
+export type AuthMode = 'smart' | 'off';
 
 export type UnknownProfilePolicy = 'reject' | 'warn';
 
@@ -112,6 +146,21 @@ export const CONFIG_VARIABLES: readonly ConfigVariable[] = [
     default: 'warn',
     description: '`reject` or `warn`: whether an extension whose definition the server does not know is an error (422) or a warning; unknown `modifierExtension`s are always errors.',
   },
+  { name: 'AUTH_MODE', default: 'smart', description: '`smart`: every FHIR request except `/metadata` and `/.well-known/smart-configuration` needs a SMART access token; `off`: no access control at all (a loud warning is logged at start-up; never expose such a server).' },
+  { name: 'AUTH_ISSUER', default: '(origin of BASE_URL)/auth', description: 'The issuer (`iss`) whose access tokens are accepted: the built-in authorization server by default, or an external one (then set `AUTH_JWKS_URL`).' },
+  { name: 'AUTH_JWKS_URL', default: '(none)', description: 'JWKS URL of an external issuer (keys cached, rate-limited, refetched for an unknown `kid`); unset: the built-in authorization server\'s keys.' },
+  { name: 'AUTH_AUDIENCE', default: 'BASE_URL', description: 'The audience (`aud`) every access token must carry.' },
+  { name: 'AUTH_CLIENTS_FILE', default: 'DATA_DIR/clients.json', description: 'Client registry of the built-in authorization server (JSON, see docs/smart.md); created with a development public client when absent; in memory when `SQLITE_PATH=:memory:` and unset.' },
+  { name: 'AUTH_ACCESS_TOKEN_LIFETIME', default: '3600', description: 'Seconds an access token of the built-in authorization server is valid.' },
+  { name: 'AUTH_REFRESH_TOKEN_LIFETIME', default: '2592000', description: 'Seconds an `offline_access` refresh token of the built-in authorization server is valid (30 days; `online_access`: at most 8 hours).' },
+  { name: 'PATIENT_ID_POLICY', default: 'nhs-number', description: '`nhs-number`: a Patient with an NHS Number is stored with the NHS Number as its id and `POST /Patient` without one allocates one (PDS behaviour); `server`: Patient ids are assigned as for any other type (NHS Numbers are still checked).' },
+  { name: 'NHS_NUMBER_RANGE', default: '9990000000-9999999999', description: 'Inclusive range `low-high` of 10-digit numbers new NHS Numbers are allocated from (default: the test range, never issued to real people).' },
+  { name: 'SENSITIVE_SCOPE', default: 'nhs-sensitive-records', description: 'Scope (or true token claim) whose holders see restricted patients in full; others get them without address, telecom and generalPractitioner. Empty: nobody.' },
+  { name: 'IDEMPOTENCY_TTL_SECONDS', default: '86400', description: 'How long the response to a write is kept and replayed to a retry with the same `X-Request-ID`.' },
+  { name: 'MONGODB_URI', default: '(none)', description: 'MongoDB connection string (`mongodb://` or `mongodb+srv://`); set: resources are stored in MongoDB instead of the embedded SQLite database (see "Production with MongoDB").' },
+  { name: 'MONGODB_DB', default: 'fhir', description: 'Name of the MongoDB database.' },
+  { name: 'MONGODB_TRANSACTIONS', default: 'on', description: '`on`: every write is a multi-document transaction (needs a replica set or sharded cluster); `off`: single writes only, for a standalone server (transaction Bundles and conditional interactions answer 501).' },
+  { name: 'MONGODB_TIMEOUT_MS', default: '5000', description: 'How long a MongoDB operation waits for a usable server (server selection) before the request fails with 503.' },
 ];
 
 export class ConfigError extends Error {
@@ -185,6 +234,54 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
   if (unknownExtensionRaw === 'reject' || unknownExtensionRaw === 'warn') unknownExtension = unknownExtensionRaw;
   else problems.push(`UNKNOWN_EXTENSION=${JSON.stringify(unknownExtensionRaw)} is not one of reject, warn`);
 
+  const authModeRaw = (get('AUTH_MODE') ?? 'smart').toLowerCase();
+  let authMode: AuthMode = 'smart';
+  if (authModeRaw === 'smart' || authModeRaw === 'off') authMode = authModeRaw;
+  else problems.push(`AUTH_MODE=${JSON.stringify(authModeRaw)} is not one of smart, off`);
+  const httpUrl = (name: string, raw: string | undefined): string | undefined => {
+    if (raw === undefined) return undefined;
+    try {
+      const u = new URL(raw);
+      if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('protocol');
+      return raw;
+    } catch {
+      problems.push(`${name}=${JSON.stringify(raw)} is not an absolute http(s) URL`);
+      return undefined;
+    }
+  };
+  const origin = (() => {
+    try {
+      return new URL(baseUrl).origin;
+    } catch {
+      return 'http://localhost';
+    }
+  })();
+  const authIssuer = (httpUrl('AUTH_ISSUER', get('AUTH_ISSUER')) ?? `${origin}/auth`).replace(/\/+$/, '');
+  const authJwksUrl = httpUrl('AUTH_JWKS_URL', get('AUTH_JWKS_URL'));
+  if (authJwksUrl !== undefined && get('AUTH_ISSUER') === undefined) problems.push('AUTH_JWKS_URL is set but AUTH_ISSUER is not: name the external issuer whose keys AUTH_JWKS_URL serves');
+  const authAudience = httpUrl('AUTH_AUDIENCE', get('AUTH_AUDIENCE')) ?? baseUrl;
+  const clientsFileRaw = get('AUTH_CLIENTS_FILE');
+  const authClientsFile = clientsFileRaw !== undefined ? path.resolve(clientsFileRaw) : sqlitePath === ':memory:' ? undefined : path.join(dataDir, 'clients.json');
+  const authAccessTokenSeconds = int('AUTH_ACCESS_TOKEN_LIFETIME', 3600, 30, 86400);
+  const authRefreshTokenSeconds = int('AUTH_REFRESH_TOKEN_LIFETIME', 30 * 86400, 60, 365 * 86400);
+
+  const policyRaw = (get('PATIENT_ID_POLICY') ?? 'nhs-number').toLowerCase();
+  let patientIdPolicy: PatientIdPolicy = 'nhs-number';
+  if (policyRaw === 'nhs-number' || policyRaw === 'server') patientIdPolicy = policyRaw;
+  else problems.push(`PATIENT_ID_POLICY=${JSON.stringify(policyRaw)} is not one of nhs-number, server`);
+  const nhsNumberRange = Object.freeze(parseNhsNumberRange(get('NHS_NUMBER_RANGE') ?? '9990000000-9999999999', problems));
+  const sensitiveScope = env.SENSITIVE_SCOPE === undefined ? 'nhs-sensitive-records' : env.SENSITIVE_SCOPE.trim();
+  const idempotencyTtlSeconds = int('IDEMPOTENCY_TTL_SECONDS', 86400, 1, 31 * 86400);
+
+  const mongodbUri = get('MONGODB_URI');
+  if (mongodbUri !== undefined && !/^mongodb(\+srv)?:\/\/\S+$/.test(mongodbUri)) problems.push('MONGODB_URI is not a MongoDB connection string (mongodb://host:port/... or mongodb+srv://...)');
+  const mongodbDb = get('MONGODB_DB') ?? 'fhir';
+  if (!/^[A-Za-z0-9_-]{1,63}$/.test(mongodbDb)) problems.push(`MONGODB_DB=${JSON.stringify(mongodbDb)} is not a database name (letters, digits, _ and -, at most 63)`);
+  const mongodbTransactionsRaw = (get('MONGODB_TRANSACTIONS') ?? 'on').toLowerCase();
+  if (mongodbTransactionsRaw !== 'on' && mongodbTransactionsRaw !== 'off') problems.push(`MONGODB_TRANSACTIONS=${JSON.stringify(mongodbTransactionsRaw)} is not one of on, off`);
+  const mongodbTransactions = mongodbTransactionsRaw !== 'off';
+  const mongodbTimeoutMs = int('MONGODB_TIMEOUT_MS', 5000, 100, 600000);
+
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze({
     port,
@@ -204,7 +301,32 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     requiredProfiles,
     unknownProfile,
     unknownExtension,
+    authMode,
+    authIssuer,
+    authJwksUrl,
+    authAudience,
+    authClientsFile,
+    authAccessTokenSeconds,
+    authRefreshTokenSeconds,
+    patientIdPolicy,
+    nhsNumberRange,
+    sensitiveScope,
+    idempotencyTtlSeconds,
+    mongodbUri,
+    mongodbDb,
+    mongodbTransactions,
+    mongodbTimeoutMs,
   });
+}
+
+/** `low-high`, two 10-digit numbers with low <= high. */
+function parseNhsNumberRange(raw: string, problems: string[]): { low: string; high: string } {
+  const m = /^(\d{10})\s*-\s*(\d{10})$/.exec(raw);
+  if (!m || m[1]! > m[2]!) {
+    problems.push(`NHS_NUMBER_RANGE=${JSON.stringify(raw)} is not a range of two 10-digit numbers low-high (e.g. 9990000000-9999999999)`);
+    return { low: '9990000000', high: '9999999999' };
+  }
+  return { low: m[1]!, high: m[2]! };
 }
 
 function parsePackages(raw: string | undefined, problems: string[]): string[] {

@@ -6,16 +6,23 @@
  * profiles known per type (`supportedProfile`: the required profile and every resource profile from
  * FHIR_PACKAGES, profiles/ and the API). `capability-statement/CapabilityStatement.json` is the
  * published copy; a test fails when the two drift apart.
+ *
+ * With AUTH_MODE=smart, `rest.security` declares SMART on FHIR (SMART App Launch 2.0.0
+ * conformance.html "Declaring support in CapabilityStatement"): `cors`, the `SMART-on-FHIR` service
+ * coding and the `oauth-uris` extension with the authorize, token, introspect and revoke endpoints.
  */
 import type {
   CapabilityStatement,
   CapabilityStatementRestResource,
   CapabilityStatementRestResourceOperation,
   CapabilityStatementRestResourceSearchParam,
+  CapabilityStatementRestSecurity,
 } from 'fhir/r4';
 import { resourceTypes } from '../definitions/resource-types';
 import { compartmentDefinitions } from '../search/compartments';
 import type { FhirServices } from './context';
+import { oauthEndpoints } from '../auth/well-known';
+import type { Config } from '../config/config';
 
 export const SOFTWARE = { name: 'spine-fhir-server', version: '0.1.0' };
 
@@ -35,6 +42,33 @@ function includeLists(services: Pick<FhirServices, 'search'>, types: readonly st
     }
   }
   return { include, revinclude };
+}
+
+/** `rest.security` for SMART on FHIR (absent with AUTH_MODE=off: the server then has no security). */
+export function smartSecurity(config: Pick<Config, 'authMode' | 'authIssuer' | 'authJwksUrl'>): CapabilityStatementRestSecurity | undefined {
+  if (config.authMode !== 'smart') return undefined;
+  const e = oauthEndpoints(config);
+  return {
+    cors: true,
+    service: [
+      {
+        coding: [{ system: 'http://terminology.hl7.org/CodeSystem/restful-security-service', code: 'SMART-on-FHIR', display: 'SMART-on-FHIR' }],
+        text: 'OAuth2 using SMART-on-FHIR profile (see http://docs.smarthealthit.org)',
+      },
+    ],
+    extension: [
+      {
+        url: 'http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris',
+        extension: [
+          { url: 'authorize', valueUri: e.authorize },
+          { url: 'token', valueUri: e.token },
+          { url: 'introspect', valueUri: e.introspect },
+          { url: 'revoke', valueUri: e.revoke },
+        ],
+      },
+    ],
+    description: 'SMART App Launch 2.0 (v1 and v2 scopes). Discovery at [base]/.well-known/smart-configuration. Every interaction except capabilities needs a bearer access token.',
+  };
 }
 
 export function capabilityStatement(services: Pick<FhirServices, 'config' | 'search' | 'operations'> & Partial<Pick<FhirServices, 'validator'>>, date: string): CapabilityStatement {
@@ -73,6 +107,7 @@ export function capabilityStatement(services: Pick<FhirServices, 'config' | 'sea
       ...(operation.length ? { operation } : {}),
     };
   });
+  const security = smartSecurity(services.config);
   const systemOps = ops.filter((o) => o.system).map((o) => ({ name: o.code, definition: o.url ?? `${services.config.baseUrl}/OperationDefinition/${o.id ?? o.code}` }));
   return {
     resourceType: 'CapabilityStatement',
@@ -88,6 +123,7 @@ export function capabilityStatement(services: Pick<FhirServices, 'config' | 'sea
     rest: [
       {
         mode: 'server',
+        ...(security ? { security } : {}),
         resource,
         interaction: [{ code: 'transaction' }, { code: 'batch' }, { code: 'search-system' }, { code: 'history-system' }],
         compartment: [...compartmentDefinitions().values()].map((c) => c.url).sort(),

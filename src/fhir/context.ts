@@ -13,6 +13,7 @@ import type { SearchExpr, SearchQuery } from '../search/ir';
 import type { Interceptor } from './interaction';
 import type { OperationRegistry } from '../operations/registry';
 import type { ValidationIssue } from '../validation/schema-issues';
+import type { SearchParameterRegistry } from '../search/parameters';
 
 /** What a resource is validated for (FHIR R4 validation.html; resource-operation-validate.html `mode`). */
 export interface ValidationRequest {
@@ -96,6 +97,8 @@ export interface FhirServices {
   now?: () => Date;
   /** Run around every interaction, in order (src/fhir/interaction.ts). */
   interceptors?: Interceptor[];
+  /** The server's SearchParameter registry (layers such as src/spine register their own parameters in it). */
+  searchParameters?: SearchParameterRegistry;
 }
 
 /**

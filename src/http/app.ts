@@ -4,6 +4,12 @@
  * parsed body), runs the router, and writes the `FhirResult`: status, headers, the stored JSON bytes
  * as they are unless `_pretty`, `_summary` or `_elements` ask for a transformation. Every error
  * becomes an OperationOutcome; unknown faults answer a generic 500 that names the logged request id.
+ *
+ * Also served here: CORS for browser apps (SMART App Launch 2.0.0 conformance.html and app-launch.html:
+ * `Access-Control-Allow-Origin: *` on every FHIR response — access is by bearer token, never by
+ * cookie — and OPTIONS preflights answered with `Authorization` allowed), the SMART discovery document
+ * `[base]/.well-known/smart-configuration` (public), and the routers of other layers (the built-in
+ * authorization server), mounted before the FHIR base handler.
  */
 import { randomUUID } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
@@ -13,12 +19,36 @@ import { route } from '../fhir/router';
 import { parseElements, parseSummary, subsetResource } from '../fhir/subsetting';
 import type { FhirRequest, FhirResult, HttpMethod } from '../fhir/types';
 import { assertDepth, requestBodyKind, responseMediaType } from './negotiation';
+import { smartConfiguration } from '../auth/well-known';
 
 const METHODS = new Set<HttpMethod>(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']);
 const REQUEST_ID_RE = /^[A-Za-z0-9\-_.:]{1,200}$/;
 const MAX_JSON_DEPTH = 100;
 
-export function createApp(services: FhirServices): express.Express {
+export interface AppOptions {
+  /** Routers mounted before the FHIR base handler (e.g. the built-in authorization server at /auth). */
+  routers?: express.Router[];
+}
+
+const CORS_ALLOW_HEADERS = 'Authorization, Content-Type, Accept, Prefer, If-Match, If-None-Match, If-None-Exist, If-Modified-Since, X-Request-ID, X-Correlation-ID';
+const CORS_EXPOSE_HEADERS = 'Location, Content-Location, ETag, Last-Modified, WWW-Authenticate, X-Request-ID, X-Correlation-ID';
+
+/** CORS on every response below the FHIR base; preflights answered at once. */
+function cors(req: Request, res: Response, next: NextFunction): void {
+  res.setHeader('Access-Control-Allow-Origin', '*');
+  res.setHeader('Access-Control-Expose-Headers', CORS_EXPOSE_HEADERS);
+  if (req.method === 'OPTIONS') {
+    res.setHeader('Access-Control-Allow-Methods', 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS');
+    res.setHeader('Access-Control-Allow-Headers', req.get('access-control-request-headers') ?? CORS_ALLOW_HEADERS);
+    res.setHeader('Access-Control-Max-Age', '600');
+    res.setHeader('Vary', 'Access-Control-Request-Headers');
+    res.status(204).end();
+    return;
+  }
+  next();
+}
+
+export function createApp(services: FhirServices, options: AppOptions = {}): express.Express {
   const { config, log } = services;
   const app = express();
   app.disable('x-powered-by');
@@ -36,6 +66,17 @@ export function createApp(services: FhirServices): express.Express {
     if (corr && REQUEST_ID_RE.test(corr)) res.setHeader('X-Correlation-ID', corr);
     next();
   });
+
+  for (const router of options.routers ?? []) app.use(router);
+
+  const base = config.basePath || '';
+  app.use(base || '/', cors);
+  if (config.authMode === 'smart') {
+    app.get(`${base}/.well-known/smart-configuration`, (_req: Request, res: Response) => {
+      res.setHeader('Cache-Control', 'public, max-age=300');
+      res.status(200).json(smartConfiguration(config));
+    });
+  }
 
   app.use(config.basePath || '/', rawBody, (req: Request, res: Response) => {
     void handle(services, req, res);

@@ -7,7 +7,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Resource } from 'fhir/r4';
 import type { IndexEntry } from './index-entry';
-import { extractIndex, extractIndexWithStats } from './extract';
+import fc from 'fast-check';
+import { expressionGuard, extractIndex, extractIndexWithStats, pathRoot } from './extract';
 import { nextDown, parseDateRange } from './normalize';
 import { defaultSearchParameters, SearchParameterRegistry, restrictExpression, rewriteAs, rewriteResolve, splitUnion } from './parameters';
 
@@ -237,5 +238,142 @@ describe('search/extract', () => {
     const refs = extractIndex(obs, undefined, { onlyTypes: new Set(['reference']) });
     assert.deepEqual(refs, all.filter((e) => e.kind === 'reference'));
     assert.ok(refs.length >= 2);
+  });
+
+  describe('skipping expressions over absent elements (evaluateAll: false, the default)', () => {
+    const reg = defaultSearchParameters();
+    /** The reference behaviour (every expression evaluated) against the default, entries and failures. */
+    const assertSame = (r: Resource, where: string): void => {
+      const all = extractIndexWithStats(r, reg, { evaluateAll: true });
+      const guarded = extractIndexWithStats(r, reg);
+      assert.deepEqual(guarded, all, `${where}: ${r.resourceType}/${r.id ?? '?'}`);
+    };
+
+    it('reads the root element of plain paths and refuses anything that can produce a value from nothing', () => {
+      assert.deepEqual(pathRoot('Observation.subject.where(resolve() is Patient)', ['Observation']), { element: 'subject' });
+      assert.deepEqual(pathRoot('(Observation.value.ofType(CodeableConcept)).text', ['Observation']), { element: 'value', ofType: 'CodeableConcept' });
+      assert.deepEqual(pathRoot("Patient.extension('http://x').value", ['Patient']), { element: 'extension' });
+      assert.deepEqual(pathRoot('Resource.meta.tag', ['Patient', 'Resource']), { element: 'meta' });
+      assert.deepEqual(pathRoot('value.as(Quantity)', []), { element: 'value', ofType: 'Quantity' });
+      assert.deepEqual(pathRoot('Bundle.entry[0].resource', ['Bundle']), { element: 'entry' });
+      for (const e of ['Patient.deceased.exists() and Patient.deceased != false', 'Patient.name.empty()', "iif(Patient.active, 'a', 'b')", 'Patient', 'Observation.code', 'Patient.name.count()', '%resource.name', "Patient.name.family + 'x'"]) {
+        assert.equal(pathRoot(e, ['Patient']), undefined, e);
+      }
+    });
+
+    it('computes guards per branch, with choice types narrowed by ofType (subtypes included)', () => {
+      const g = (type: string, code: string): unknown => expressionGuard(reg.get(type, code)!, reg);
+      assert.deepEqual(g('Observation', 'value-concept'), [[['valueCodeableConcept']]]);
+      assert.deepEqual(g('Observation', 'combo-code'), [[['code']], [['component']]]);
+      assert.deepEqual(g('Observation', 'code-value-quantity'), [[['code'], ['valueQuantity']]]);
+      // Condition.onset.ofType(Age) | onset.ofType(Range): Age is one of onset's types.
+      assert.ok(JSON.stringify(g('Condition', 'onset-age')).includes('onsetAge'));
+      assert.equal(g('Patient', 'deceased'), null, 'exists() yields false over an absent element: always evaluated');
+    });
+
+    it('still evaluates an expression that yields a value over an absent element', () => {
+      const local = new SearchParameterRegistry();
+      local.register({ resourceType: 'SearchParameter', url: 'http://example.org/SearchParameter/has-nick', name: 'has-nick', status: 'active', description: 'Whether the patient has a nickname extension', code: 'has-nick', base: ['Patient'], type: 'token', expression: "Patient.extension.where(url = 'http://example.org/nick').exists()" });
+      const e = extractIndex({ resourceType: 'Patient', id: 'x' }, local);
+      assert.deepEqual(of(e, 'has-nick'), [{ kind: 'token', param: 'has-nick', system: null, code: 'false' }]);
+    });
+
+    it('gives the same entries as evaluating everything, over every R4 example (entries and contained resources included)', function () {
+      if (!fs.existsSync(examplesDir)) {
+        console.log(`      skipped: ${examplesDir} not found`);
+        this.skip();
+      }
+      let n = 0;
+      const each = (r: unknown, f: string): void => {
+        if (typeof r !== 'object' || r === null || typeof (r as { resourceType?: unknown }).resourceType !== 'string') return;
+        n++;
+        assertSame(r as Resource, f);
+        for (const e of (r as { entry?: Array<{ resource?: unknown }> }).entry ?? []) each(e.resource, f);
+        for (const c of (r as { contained?: unknown[] }).contained ?? []) each(c, f);
+      };
+      for (const f of fs.readdirSync(examplesDir).filter((x) => x.endsWith('.json'))) each(JSON.parse(fs.readFileSync(path.join(examplesDir, f), 'utf8')), f);
+      console.log(`      ${n} resources compared`);
+      assert.ok(n > 700);
+    });
+
+    /** Top-level elements (and their values) a generated resource of each type may have. */
+    const ELEMENTS: Record<string, Record<string, unknown>> = {
+      Observation: {
+        status: 'final',
+        _status: { extension: [{ url: 'http://example.org/x', valueString: 'x' }] },
+        code: { coding: [{ system: 'http://loinc.org', code: '8867-4', display: 'Heart rate' }], text: 'HR' },
+        category: [{ coding: [{ code: 'vital-signs' }] }],
+        subject: { reference: 'Patient/p1' },
+        encounter: { reference: 'Encounter/e1' },
+        effectiveDateTime: '2020-01-02T03:04:05Z',
+        effectivePeriod: { start: '2020-01-01', end: '2020-02-01' },
+        valueQuantity: { value: 72, unit: '/min', system: 'http://unitsofmeasure.org', code: '/min' },
+        valueCodeableConcept: { coding: [{ system: 'http://snomed.info/sct', code: '260385009' }], text: 'Negative' },
+        valueString: 'positive',
+        valueDateTime: '2021',
+        valuePeriod: { start: '2021-01-01' },
+        dataAbsentReason: { coding: [{ code: 'unknown' }] },
+        component: [{ code: { coding: [{ system: 'http://loinc.org', code: '8480-6' }] }, valueQuantity: { value: 120, system: 'http://unitsofmeasure.org', code: 'mm[Hg]' } }],
+        performer: [{ reference: 'Practitioner/d1' }],
+        meta: { tag: [{ system: 'http://example.org/tags', code: 't' }], profile: ['http://hl7.org/fhir/StructureDefinition/vitalsigns'] },
+        extension: [{ url: 'http://example.org/ext', valueCode: 'x' }],
+        identifier: [{ system: 'http://example.org/ids', value: 'o1' }],
+        text: { status: 'generated', div: '<div xmlns="http://www.w3.org/1999/xhtml">heart rate</div>' },
+      },
+      Patient: {
+        active: true,
+        name: [{ family: 'Brontë', given: ['Emily'] }],
+        birthDate: '1818-07-30',
+        _birthDate: { extension: [{ url: 'http://hl7.org/fhir/StructureDefinition/patient-birthTime', valueDateTime: '1818-07-30T14:00:00Z' }] },
+        gender: 'female',
+        deceasedBoolean: true,
+        deceasedDateTime: '1848-12-19',
+        multipleBirthInteger: 5,
+        address: [{ city: 'Haworth', country: 'GB' }],
+        telecom: [{ system: 'email', value: 'e@example.org' }],
+        generalPractitioner: [{ reference: 'Practitioner/d1' }],
+        link: [{ other: { reference: 'Patient/p2' }, type: 'seealso' }],
+        identifier: [{ system: 'http://example.org/mrn', value: 'M1', type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v2-0203', code: 'MR' }] } }],
+        meta: { security: [{ code: 'R' }], source: 'http://example.org/src' },
+      },
+      Condition: {
+        clinicalStatus: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/condition-clinical', code: 'active' }] },
+        code: { text: 'asthma' },
+        subject: { reference: 'Patient/p1' },
+        onsetAge: { value: 12, unit: 'a', system: 'http://unitsofmeasure.org', code: 'a' },
+        onsetRange: { low: { value: 10, system: 'http://unitsofmeasure.org', code: 'a' } },
+        onsetDateTime: '2001-05',
+        onsetString: 'childhood',
+        abatementBoolean: true,
+        recordedDate: '2020-01-01',
+        evidence: [{ code: [{ text: 'wheeze' }] }],
+      },
+      MedicationRequest: {
+        status: 'active',
+        intent: 'order',
+        medicationCodeableConcept: { coding: [{ system: 'http://www.nlm.nih.gov/research/umls/rxnorm', code: '723' }] },
+        medicationReference: { reference: 'Medication/m1' },
+        subject: { reference: 'Patient/p1' },
+        authoredOn: '2020-02-02',
+        requester: { reference: 'Practitioner/d1' },
+        dosageInstruction: [{ timing: { event: ['2020-02-03'] } }],
+      },
+    };
+
+    it('gives the same entries as evaluating everything, over generated resources (property)', () => {
+      const resource = fc.constantFrom(...Object.keys(ELEMENTS)).chain((type) =>
+        fc.subarray(Object.keys(ELEMENTS[type]!)).map((keys) => {
+          const r: Record<string, unknown> = { resourceType: type, id: 'x1' };
+          for (const k of keys) r[k] = ELEMENTS[type]![k];
+          return r as unknown as Resource;
+        }),
+      );
+      fc.assert(
+        fc.property(resource, (r) => {
+          assertSame(r, 'generated');
+        }),
+        { numRuns: 300 },
+      );
+    });
   });
 });

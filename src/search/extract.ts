@@ -31,7 +31,7 @@ import type { Resource } from 'fhir/r4';
 import type { CompositeEntry, IndexEntry, ReferenceEntry, TextEntry, TokenEntry } from './index-entry';
 import { impliedCodeSystem } from './implied-systems';
 import { normalizeQuantity, normalizeRange, normalizeString, numberRange, parseDateRange, parseNumberRange, periodRange, textWords, timingRange, xhtmlText } from './normalize';
-import { defaultSearchParameters, type SearchParameterDef, type SearchParameterRegistry, type SearchParamType } from './parameters';
+import { defaultSearchParameters, splitUnion, type SearchParameterDef, type SearchParameterRegistry, type SearchParamType } from './parameters';
 import { fhirpathR4Model } from '../definitions/r4-package';
 import { isResourceType } from '../definitions/resource-types';
 
@@ -45,6 +45,12 @@ export interface ExtractOptions {
   baseUrl?: string;
   /** Only parameters of these types (and no `_text`/`_content` entries); all when absent. */
   onlyTypes?: ReadonlySet<string>;
+  /**
+   * Evaluate every expression, even when the resource lacks the top-level element(s) it starts from
+   * (the reference behaviour, for differential tests and benchmarks). Default false: such
+   * expressions are skipped (see `expressionGuard`), which gives the same entries faster.
+   */
+  evaluateAll?: boolean;
 }
 
 export interface ExtractionResult {
@@ -75,21 +81,27 @@ export function extractIndexWithStats(resource: Resource, registry: SearchParame
   const ctx: Ctx = { base: options.baseUrl ? `${options.baseUrl.replace(/\/+$/, '')}/` : undefined };
   const entries: IndexEntry[] = [];
   const failures: ExtractionFailure[] = [];
-  const seen = new Set<string>();
+  const present = options.evaluateAll ? undefined : presentElements(resource);
   for (const def of registry.forType(resource.resourceType)) {
     if (NOT_INDEXED.has(def.code) || def.type === 'special') continue;
     if (options.onlyTypes && !options.onlyTypes.has(def.type)) continue;
+    if (present && !mayProduce(expressionGuard(def, registry), present)) continue;
     try {
       const evaluate = def.evaluator();
       if (!evaluate) continue;
       const nodes = evaluate(resource);
       if (nodes.length === 0) continue;
       const produced = def.type === 'composite' ? compositeEntries(ctx, def, nodes, registry, resource) : entriesFor(ctx, def.type, def.code, nodes);
-      for (const e of produced) {
-        const key = JSON.stringify(e);
-        if (seen.has(key)) continue;
-        seen.add(key);
-        entries.push(e);
+      // Entries of different parameters never collide (the key holds the param): de-duplicate per parameter.
+      if (produced.length === 1) entries.push(produced[0]!);
+      else if (produced.length > 1) {
+        const seen = new Set<string>();
+        for (const e of produced) {
+          const key = JSON.stringify(e);
+          if (seen.has(key)) continue;
+          seen.add(key);
+          entries.push(e);
+        }
       }
     } catch (err) {
       failures.push({ param: def.code, error: err instanceof Error ? err.message : String(err) });
@@ -97,6 +109,195 @@ export function extractIndexWithStats(resource: Resource, registry: SearchParame
   }
   if (!options.onlyTypes) entries.push(...textEntries(resource));
   return { entries, failures };
+}
+
+/**
+ * Which expressions can be skipped (FHIRPath §5 "Navigation model": a path over an absent element is
+ * empty, and `where`, `ofType`, `as`, `extension`, `first`, `last`, `select` of an empty collection
+ * are empty). A guard lists alternatives (one per union branch); an alternative lists requirements
+ * that must all hold for it to produce a value; a requirement lists JSON property names of which one
+ * must be present. A branch `Type.elem…` (or `Resource.` / `DomainResource.`, optionally in
+ * parentheses) followed only by member access, `[n]` and the safe functions needs `elem`; a choice
+ * element read with `.ofType(T)` / `.as(T)` right away needs `elemT` or `elemS` for a subtype S of T
+ * (e.g. `valueQuantity`, `valueAge`). The branch that is the resource itself (composites such as
+ * `Observation`) needs the root of every component (a composite value needs all its components).
+ * Anything else (operators, `exists()`, `iif`, other functions, another type's head) makes the guard
+ * `null`: always evaluate.
+ */
+export type ExpressionGuard = ReadonlyArray<ReadonlyArray<readonly string[]>> | null;
+
+const SAFE_FUNCTIONS = new Set(['where', 'ofType', 'as', 'extension', 'first', 'last', 'select']);
+const IDENT = /^[A-Za-z][A-Za-z0-9_]*/;
+
+/** Index just past the `)` closing the `(` at `open` (string literals skipped), or -1. */
+function closeParen(s: string, open: number): number {
+  let depth = 0;
+  for (let i = open; i < s.length; i++) {
+    const c = s[i];
+    if (c === "'") {
+      i++;
+      while (i < s.length && s[i] !== "'") i += s[i] === '\\' ? 2 : 1;
+    } else if (c === '(') depth++;
+    else if (c === ')' && --depth === 0) return i + 1;
+  }
+  return -1;
+}
+
+const unwrap = (expr: string): string => {
+  let s = expr.trim();
+  while (s.startsWith('(') && closeParen(s, 0) === s.length) s = s.slice(1, -1).trim();
+  return s;
+};
+
+/** The top-level element a path starts from, and the type it is narrowed to right away (if any). */
+export interface PathRoot {
+  element: string;
+  ofType?: string;
+}
+
+/**
+ * The top-level element a FHIRPath path starts from, or undefined when `expr` is not a plain path
+ * whose value is empty whenever that element is absent. `heads` are the accepted leading type names
+ * (absolute paths); an empty list reads `expr` as relative to the resource. A parenthesised path may
+ * be followed by more of the chain (`(Observation.value.ofType(CodeableConcept)).text`).
+ */
+export function pathRoot(expr: string, heads: readonly string[]): PathRoot | undefined {
+  const s = expr.trim();
+  if (s.startsWith('(')) {
+    const close = closeParen(s, 0);
+    if (close < 0) return undefined;
+    const inner = pathRoot(s.slice(1, close - 1), heads);
+    return inner !== undefined && chainEnd(s, close) ? inner : undefined;
+  }
+  let i = 0;
+  if (heads.length > 0) {
+    const h = IDENT.exec(s)?.[0];
+    if (h === undefined || !heads.includes(h) || s[h.length] !== '.') return undefined;
+    i = h.length + 1;
+  }
+  const element = IDENT.exec(s.slice(i))?.[0];
+  if (element === undefined) return undefined;
+  const out: PathRoot = { element };
+  i += element.length;
+  if (s[i] === '(') {
+    // Only extension('url') may start a path: the resource's own `extension` element.
+    if (element !== 'extension') return undefined;
+    i = closeParen(s, i);
+    if (i < 0) return undefined;
+  } else {
+    const cast = /^\.(?:ofType|as)\(\s*(?:FHIR\.)?([A-Za-z]+)\s*\)/.exec(s.slice(i));
+    if (cast) out.ofType = cast[1]!;
+  }
+  return chainEnd(s, i) ? out : undefined;
+}
+
+/** Whether `s` from `i` on is only member access, `[n]` and safe function calls (empty in, empty out). */
+function chainEnd(s: string, i: number): boolean {
+  while (i < s.length) {
+    if (s[i] === '.') {
+      const name = IDENT.exec(s.slice(i + 1))?.[0];
+      if (name === undefined) return false;
+      i += 1 + name.length;
+      if (s[i] === '(') {
+        if (!SAFE_FUNCTIONS.has(name)) return false;
+        i = closeParen(s, i);
+        if (i < 0) return false;
+      }
+    } else if (s[i] === '[') {
+      const m = /^\[\d+\]/.exec(s.slice(i));
+      if (!m) return false;
+      i += m[0].length;
+    } else return false;
+  }
+  return true;
+}
+
+/** Whether the R4 datatype `type` is `ancestor` or derives from it (FHIRPath type names, any case). */
+function derivesFrom(parents: Readonly<Record<string, string | undefined>>, type: string, ancestor: string): boolean {
+  const want = ancestor.toLowerCase();
+  let t: string | undefined = type;
+  for (let depth = 0; t !== undefined && depth < 10; depth++) {
+    if (t.toLowerCase() === want) return true;
+    t = parents[t] ?? parents[t.charAt(0).toLowerCase() + t.slice(1)];
+  }
+  return false;
+}
+
+/** The JSON property names that can hold `root` of a `resourceType` (one of them must be present). */
+function propertyNames(resourceType: string, root: PathRoot): string[] {
+  const model = fhirpathR4Model() as ReturnType<typeof fhirpathR4Model> & { type2Parent?: Record<string, string | undefined> };
+  const choices = model.choiceTypePaths[`${resourceType}.${root.element}`];
+  if (root.ofType === undefined || !choices || !model.type2Parent) return [root.element];
+  const parents = model.type2Parent;
+  const names = choices.filter((c) => derivesFrom(parents, c, root.ofType!)).map((c) => `${root.element}${c}`);
+  return names.length > 0 ? names : [root.element];
+}
+
+/** The property names any branch of a union of plain paths needs, or undefined when one is not plain. */
+function unionPropertyNames(resourceType: string, expression: string, heads: readonly string[]): string[] | undefined {
+  const names: string[] = [];
+  for (const branch of splitUnion(expression)) {
+    const root = pathRoot(branch, heads);
+    if (root === undefined) return undefined;
+    names.push(...propertyNames(resourceType, root));
+  }
+  return names;
+}
+
+const guards = new WeakMap<SearchParameterDef, ExpressionGuard>();
+
+/** The guard of a definition's expression (computed once per definition). */
+export function expressionGuard(def: SearchParameterDef, registry: SearchParameterRegistry): ExpressionGuard {
+  let g = guards.get(def);
+  if (g === undefined) {
+    g = computeGuard(def, registry);
+    guards.set(def, g);
+  }
+  return g;
+}
+
+function computeGuard(def: SearchParameterDef, registry: SearchParameterRegistry): ExpressionGuard {
+  if (def.expression === undefined) return null;
+  const heads = [def.resourceType, 'Resource', 'DomainResource'];
+  const alternatives: string[][][] = [];
+  for (const branch of splitUnion(def.expression)) {
+    if (unwrap(branch) === def.resourceType && def.type === 'composite' && def.components.length > 0) {
+      const requirements: string[][] = [];
+      for (const c of def.components) {
+        const names = registry.byCanonical(c.definition)?.code !== undefined ? unionPropertyNames(def.resourceType, c.expression, []) : undefined;
+        if (names === undefined) return null;
+        requirements.push(names);
+      }
+      alternatives.push(requirements);
+      continue;
+    }
+    const root = pathRoot(branch, heads);
+    if (root === undefined) return null;
+    alternatives.push([propertyNames(def.resourceType, root)]);
+  }
+  return alternatives;
+}
+
+/**
+ * The names a top-level element may have given the resource's JSON keys (over-approximated): each key,
+ * without a leading `_` (primitive extensions), and every prefix of it that ends before an upper-case
+ * letter (choice elements: `valueQuantity` is also `value`, `multipleBirthBoolean` `multipleBirth`).
+ */
+function presentElements(resource: Resource): Set<string> {
+  const out = new Set<string>();
+  for (const key of Object.keys(resource)) {
+    const k = key.startsWith('_') ? key.slice(1) : key;
+    out.add(k);
+    for (let i = 1; i < k.length; i++) {
+      const c = k.charCodeAt(i);
+      if (c >= 65 && c <= 90) out.add(k.slice(0, i));
+    }
+  }
+  return out;
+}
+
+function mayProduce(guard: ExpressionGuard, present: ReadonlySet<string>): boolean {
+  return guard === null || guard.some((requirements) => requirements.every((names) => names.some((n) => present.has(n))));
 }
 
 /** Properties whose strings are not text: base64 content (Attachment.data, Binary.data, Signature.data). */

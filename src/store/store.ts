@@ -84,6 +84,13 @@ export interface StoreSession {
   write(op: WriteOp): Promise<WriteResult | undefined>;
   history(query: HistoryQuery): Promise<HistoryPage>;
   search(query: SearchQuery): Promise<SearchPage>;
+  /**
+   * Optional, inside `withTransaction` only: claims `key` (e.g. a conditional create's type and
+   * criteria) for this transaction, so that two transactions claiming the same key cannot both
+   * commit, even on different server instances (one fails and is retried, then sees the other's
+   * result). A store whose transactions are serialisable (SQLite) needs no claims and omits it.
+   */
+  claim?(key: string): Promise<void>;
 }
 
 export interface Store extends StoreSession {
@@ -100,5 +107,35 @@ export interface Store extends StoreSession {
    * without it cannot serve `$reindex`.
    */
   reindex?(resourceType: string, id: string, versionId: number, index: IndexEntry[]): Promise<boolean>;
+  /**
+   * Idempotent writes (the X-Request-ID of the NHS layer): atomically claims `key` (request id,
+   * method and path) for a request about to run. Expired records (`expiresAt <= now`, epoch ms) are
+   * ignored and replaced. Returns undefined when the claim was taken (a `pending` record expiring at
+   * `pendingUntil` now exists; the caller must later `rememberResponse` or `releaseRequest`), or the
+   * live record already held under the key: `pending` (the same request is in flight, possibly on
+   * another instance sharing the store) or `done` with the response to replay. Optional: a store
+   * without it makes writes non-idempotent (the NHS layer then applies every retry).
+   */
+  claimRequest?(key: string, pendingUntil: number, now: number): Promise<IdempotencyRecord | undefined>;
+  /** Stores the response of a claimed key (state `done`) until `expiresAt` (epoch ms). */
+  rememberResponse?(key: string, response: RememberedResponse, expiresAt: number): Promise<void>;
+  /** Drops a claim whose request produced nothing worth replaying (e.g. an internal fault): a retry runs again. */
+  releaseRequest?(key: string): Promise<void>;
   close(): Promise<void>;
+}
+
+/** A response kept for replay under its request key (see `Store.claimRequest`). */
+export interface RememberedResponse {
+  status: number;
+  headers: Record<string, string>;
+  /** The serialised body (FHIR JSON), absent for a body-less response. */
+  body?: string;
+}
+
+export interface IdempotencyRecord {
+  state: 'pending' | 'done';
+  /** Present when `done`. */
+  response?: RememberedResponse;
+  /** Epoch ms. */
+  expiresAt: number;
 }

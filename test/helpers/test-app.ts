@@ -5,6 +5,11 @@
  * Composition and MedicationRequest, from the repository's profiles/ folder). Suites that load
  * generic data (the official R4 examples, Synthea, hand-written fixtures that are not UK Core) pass
  * `GENERIC_ENGINE` (no required profile), as the issue prescribes for the engine and search suites.
+ *
+ * Access control: `testApp()` runs with AUTH_MODE=off unless the env says otherwise, so the generic
+ * engine suites need no tokens; SMART suites pass `AUTH_MODE: 'smart'` and the public keys (by `kid`)
+ * of the tokens they sign (`opts.keys`), and may mount extra routers (`opts.routers`, e.g. the built-in
+ * authorization server).
  */
 import type express from 'express';
 import { loadConfig, type Config } from '../../src/config/config';
@@ -12,6 +17,15 @@ import { createApp } from '../../src/http/app';
 import { silentLogger } from '../../src/logging';
 import { buildServices } from '../../src/main';
 import type { FhirServices } from '../../src/fhir/context';
+import { deferredStore, realMongo } from '../../src/store/mongo/testing/real-mongo';
+
+/**
+ * With MONGODB_URI set (`npm run test:mongo`), every test app stores into a fresh database of that
+ * MongoDB server (dropped on close) instead of an in-memory SQLite database.
+ */
+const MONGO = realMongo();
+import { enableSmartAuth } from '../../src/auth/setup';
+import type { KeyLookup } from '../../src/auth/verify';
 
 export interface TestApp {
   app: express.Express;
@@ -23,12 +37,27 @@ export interface TestApp {
 export const TEST_BASE = 'http://localhost:8080/fhir';
 
 /** Environment of the generic engine suites: no profile is required for any type. */
-export const GENERIC_ENGINE: Readonly<Record<string, string>> = Object.freeze({ REQUIRED_PROFILES: '' });
+export const GENERIC_ENGINE: Readonly<Record<string, string>> = Object.freeze({ REQUIRED_PROFILES: '', PATIENT_ID_POLICY: 'server' });
 
-export function testApp(env: Readonly<Record<string, string>> = {}): TestApp {
-  const config = loadConfig({ SQLITE_PATH: ':memory:', BASE_URL: TEST_BASE, LOG_LEVEL: 'silent', ...env });
-  const services = buildServices(config, silentLogger());
-  return { app: createApp(services), services, config, close: () => services.store.close() };
+/**
+ * Environment of the NHS layer suites (test/spine): the server's PDS default PATIENT_ID_POLICY=nhs-number.
+ * `testApp()` itself runs the generic engine's Patient rules (PATIENT_ID_POLICY=server) so the engine
+ * suites' Patients keep server-assigned ids and ordinary reads.
+ */
+export const NHS_LAYER: Readonly<Record<string, string>> = Object.freeze({ PATIENT_ID_POLICY: 'nhs-number' });
+
+export interface TestAppOptions {
+  /** Public keys of the token issuer by `kid` (AUTH_MODE=smart). */
+  keys?: KeyLookup;
+  /** Routers mounted before the FHIR base (createApp `routers`). */
+  routers?: express.Router[];
+}
+
+export function testApp(env: Readonly<Record<string, string>> = {}, opts: TestAppOptions = {}): TestApp {
+  const config = loadConfig({ SQLITE_PATH: ':memory:', BASE_URL: TEST_BASE, LOG_LEVEL: 'silent', AUTH_MODE: 'off', PATIENT_ID_POLICY: 'server', ...env });
+  const services = buildServices(config, silentLogger(), MONGO ? deferredStore(MONGO.openStore()) : undefined);
+  enableSmartAuth(services, opts.keys ? { keys: opts.keys } : {});
+  return { app: createApp(services, opts.routers ? { routers: opts.routers } : {}), services, config, close: () => services.store.close() };
 }
 
 export const FHIR_JSON = 'application/fhir+json';

@@ -42,6 +42,9 @@ export async function create(req: FhirRequest, ctx: InteractionContext, resource
   }
   const criteria = parseCriteria(ifNoneExist, resourceType);
   return atomic(ctx, async (session) => {
+    // A store whose transactions run in parallel (MongoDB, several instances) makes two creates with
+    // the same criteria conflict here, so the later one retries and finds the earlier one's resource.
+    if (session.claim) await session.claim(`${resourceType}?${JSON.stringify(criteria.map(([k, v]) => [k, v]).sort((a, b) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : 1)))}`);
     const found = await findMatches(ctx, session, resourceType, criteria, 2);
     if (found.length > 1) {
       throw new FhirError('precondition', { code: 'duplicate', diagnostics: `If-None-Exist criteria ${JSON.stringify(ifNoneExist)} match more than one ${resourceType}` });

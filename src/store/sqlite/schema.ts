@@ -17,6 +17,7 @@
  *   Resources written before schema version 2 have no text rows until they are reindexed.
  * - `resource_live_updated` / `resource_live_id` (version 2) serve the `_lastUpdated` / `_id` sorts
  *   and their keyset pages straight from an index (type, deleted, key; rid as the tiebreak).
+ * - Version 3 widens four index-table indexes into covering ones (see V3).
  *
  * Times are epoch milliseconds (INTEGER); ranges are REAL (±Infinity allowed).
  * Migrations are applied in order and recorded in `PRAGMA user_version`.
@@ -193,8 +194,47 @@ CREATE INDEX resource_live_updated ON resource (type, deleted, last_updated);
 CREATE INDEX resource_live_id ON resource (type, deleted, id);
 `;
 
+/**
+ * Version 3: covering indexes for the probes and drivers of the common search shapes ("drive and
+ * probe", search-compiler.ts), so they are answered from the index without reading the table row:
+ * - a string prefix driver yields the rid from `(type, param, norm, rid)`;
+ * - a date probe reads `low`/`high` from `(rid, param, low, high)`;
+ * - a token probe reads `code`/`system` from `(rid, param, code, system)`;
+ * - a `_has` probe reaches the referring rid from `(target_type, target_id, param, type, rid)`.
+ * Each replaces, under the same name, the narrower index it extends (same leading columns, so every
+ * earlier plan keeps its index; EXPLAIN QUERY PLAN now says `USING COVERING INDEX`).
+ */
+const V3 = `
+DROP INDEX ix_string_norm;
+CREATE INDEX ix_string_norm ON ix_string (type, param, norm, rid);
+DROP INDEX ix_date_rid;
+CREATE INDEX ix_date_rid ON ix_date (rid, param, low, high);
+DROP INDEX ix_token_rid;
+CREATE INDEX ix_token_rid ON ix_token (rid, param, code, system);
+DROP INDEX ix_reference_reverse;
+CREATE INDEX ix_reference_reverse ON ix_reference (target_type, target_id, param, type, rid);
+`;
+
+/**
+ * Version 4 (NHS layer, issue 6): responses to writes kept for replay under their X-Request-ID
+ * (`key` = request id, method and path). `state` is `pending` while the first request runs, then
+ * `done` with the response; rows past `expires_at` (epoch ms) are ignored and purged.
+ * IF NOT EXISTS: safe whatever the position at which the lead orders it after V3.
+ */
+const V4 = `
+CREATE TABLE IF NOT EXISTS idempotency (
+  key TEXT PRIMARY KEY,
+  state TEXT NOT NULL,
+  status INTEGER,
+  headers TEXT,
+  body TEXT,
+  expires_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS idempotency_expires ON idempotency (expires_at);
+`;
+
 /** Ordered migrations; entry i brings the schema from user_version i to i + 1. Never edit a released one. */
-const MIGRATIONS: readonly string[] = [V1, V2];
+const MIGRATIONS: readonly string[] = [V1, V2, V3, V4];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
 

@@ -109,6 +109,32 @@ export class SearchCompiler {
     }
   }
 
+  /**
+   * The number of distinct rids matching `e` read from the driving index table alone (`SELECT
+   * COUNT(DISTINCT i.rid) AS n FROM <index> i WHERE …`), or undefined when `e` needs a column of the resource row: `e` must be a
+   * typed predicate, or a conjunction driven by one whose other conjuncts need only the rid (they
+   * become probes on the index row). Index rows exist only for live resources and carry the
+   * resource's type, so this counts the same resources as the full statement without reading the
+   * (large) resource table.
+   */
+  countRidsOnly(e: SearchExpr, types: readonly string[]): Frag | undefined {
+    let driver: SearchExpr | undefined = e;
+    let others: SearchExpr[] = [];
+    if (e.op === 'and') {
+      const n = driverIndex(e.args);
+      driver = e.args[n];
+      others = e.args.filter((_, k) => k !== n);
+    }
+    if (driver === undefined || !isTyped(driver) || !others.every(needsRidOnly)) return undefined;
+    const i = this.alias('i');
+    const t = inList(`${i}.type`, types);
+    const cond = join('AND', [this.typedConditions(driver, i), ...others.map((a) => this.compile(a, i, types, 'probe'))]);
+    return {
+      sql: `SELECT COUNT(DISTINCT ${i}.rid) AS n FROM ${TABLE_OF_OP[driver.op]} ${i} WHERE ${t.sql} AND ${i}.param = ? AND (${cond.sql})`,
+      params: [...t.params, driver.param, ...cond.params],
+    };
+  }
+
   /** A predicate tested against one known row `alias` (correlated point lookups, see `compile`). */
   private probe(p: Predicate, alias: string, types: readonly string[]): Frag {
     switch (p.op) {
@@ -428,7 +454,7 @@ const SORT_COLUMN: Partial<Record<IndexKind, (s: string, descending: boolean) =>
   uri: (s) => `${s}.value`,
 };
 
-function isTyped(p: Predicate): p is TypedPredicate {
+function isTyped(p: SearchExpr): p is TypedPredicate {
   return p.op in TABLE_OF_OP;
 }
 

@@ -21,6 +21,14 @@ describe('SQLite search query plans', () => {
     const count = db.prepare(`EXPLAIN QUERY PLAN ${c.countSql}`).all(...c.countParams) as Array<{ detail: string }>;
     return [...rows, ...count].map((r) => r.detail);
   };
+  const pagePlan = (q: SearchQuery): string[] => {
+    const c = compileSearch(q);
+    return (db.prepare(`EXPLAIN QUERY PLAN ${c.pageSql}`).all(...c.pageParams) as Array<{ detail: string }>).map((r) => r.detail);
+  };
+  const countPlan = (q: SearchQuery): string[] => {
+    const c = compileSearch(q);
+    return (db.prepare(`EXPLAIN QUERY PLAN ${c.countSql}`).all(...c.countParams) as Array<{ detail: string }>).map((r) => r.detail);
+  };
   const search = (resourceTypes: string[], where: SearchQuery['where']): SearchQuery => ({ resourceTypes, ...(where ? { where } : {}), sort: [], count: 20, offset: 0, total: 'accurate' });
 
   const assertIndexed = (details: string[], expectIndexes: RegExp[]): void => {
@@ -46,7 +54,8 @@ describe('SQLite search query plans', () => {
       ],
     });
     const details = plan(q);
-    assertIndexed(details, [/USING INDEX ix_string_norm \(type=\? AND param=\? AND norm>\? AND norm<\?\)/, /SEARCH i\d+ (EXISTS )?USING INDEX ix_date_rid \(rid=\? AND param=\?\)/]);
+    // Both from covering indexes (schema V3): no read of an ix_string or ix_date table row.
+    assertIndexed(details, [/USING COVERING INDEX ix_string_norm \(type=\? AND param=\? AND norm>\? AND norm<\?\)/, /SEARCH i\d+ (EXISTS )?USING COVERING INDEX ix_date_rid \(rid=\? AND param=\?/]);
     // The date range (about half of all patients) is never materialised as a list.
     assert.doesNotMatch(details.join('\n'), /ix_date_(low|high)/);
   });
@@ -60,7 +69,7 @@ describe('SQLite search query plans', () => {
       ],
     });
     const details = plan(q);
-    assertIndexed(details, [/USING INDEX ix_reference_\w+ \(.*target_id=\?/, /SEARCH i\d+ (EXISTS )?USING INDEX ix_token_rid \(rid=\? AND param=\?\)/]);
+    assertIndexed(details, [/USING (COVERING )?INDEX ix_reference_\w+ \(.*target_id=\?/, /SEARCH i\d+ (EXISTS )?USING COVERING INDEX ix_token_rid \(rid=\? AND param=\? AND code=\?/]);
     assert.doesNotMatch(details.join('\n'), /ix_token_code/, 'the (large) set of resources with the code is never materialised');
   });
 
@@ -73,8 +82,38 @@ describe('SQLite search query plans', () => {
       ],
     });
     const details = plan(q);
-    assertIndexed(details, [/USING INDEX ix_string_norm/, /SEARCH x\d+ USING INDEX ix_reference_(target|reverse) \(.*target_id=\?/, /SEARCH i\d+ (EXISTS )?USING INDEX ix_token_rid \(rid=\? AND param=\?\)/]);
+    assertIndexed(details, [/USING COVERING INDEX ix_string_norm/, /SEARCH x\d+ USING COVERING INDEX ix_reference_reverse \(.*target_id=\?/, /SEARCH i\d+ (EXISTS )?USING COVERING INDEX ix_token_rid \(rid=\? AND param=\? AND code=\?/]);
     assert.doesNotMatch(details.join('\n'), /ix_token_code/);
+  });
+
+  it('the total of a query that needs only rids is counted on the driving index, without the resource table', () => {
+    const q = search(['Patient'], {
+      op: 'and',
+      args: [
+        { op: 'string', param: 'family', value: 'smith', mode: 'start' },
+        { op: 'date', param: 'birthdate', prefix: 'ge', low: Date.parse('1980-01-01T00:00:00Z'), high: Date.parse('1980-01-01T00:00:00Z') },
+      ],
+    });
+    const c = compileSearch(q);
+    assert.match(c.countSql, /^SELECT COUNT\(DISTINCT i\d+\.rid\) AS n FROM ix_string /);
+    const text = countPlan(q).join('\n');
+    assert.match(text, /SEARCH i\d+ USING COVERING INDEX ix_string_norm \(type=\? AND param=\? AND norm>\? AND norm<\?\)/, text);
+    assert.match(text, /SEARCH i\d+ (EXISTS )?USING COVERING INDEX ix_date_rid/, text);
+    assert.doesNotMatch(text, /SEARCH r |^SCAN /m, text);
+  });
+
+  it('the total of a _has query reads only covering indexes besides the candidate resource rows', () => {
+    const q = search(['Patient'], {
+      op: 'and',
+      args: [
+        { op: 'string', param: 'family', value: 'smith', mode: 'start' },
+        { op: 'has', targetType: 'MedicationRequest', param: 'patient', where: { op: 'token', param: 'code', system: 'http://rxnorm', code: '1' } },
+      ],
+    });
+    const text = countPlan(q).join('\n');
+    // _has needs the candidate's type and id, so the resource row is read; every index lookup is covering.
+    assert.match(text, /SEARCH r USING INTEGER PRIMARY KEY/, text);
+    for (const d of text.split('\n').filter((l) => /^SEARCH (i|x)\d+/.test(l))) assert.match(d, /COVERING INDEX/, text);
   });
 
   it('_id beside other parameters is looked up through the (type, id) index', () => {
@@ -96,8 +135,11 @@ describe('SQLite search query plans', () => {
       ],
     });
     const details = plan(q);
-    assertIndexed(details, [/ix_reference_/, /ix_token_rid \(rid=\? AND param=\?\)/, /ix_composite_rid \(rid=\? AND param=\?\)/]);
-    assert.equal(details.filter((d) => /^LIST SUBQUERY/.test(d)).length, 2, `one driving list per statement (page and count):\n${details.join('\n')}`);
+    assertIndexed(details, [/ix_reference_/, /ix_token_rid \(rid=\? AND param=\?/, /ix_composite_rid \(rid=\? AND param=\?\)/]);
+    const page = pagePlan(q);
+    assert.equal(page.filter((d) => /^LIST SUBQUERY/.test(d)).length, 1, `one driving list in the page:\n${page.join('\n')}`);
+    // The count needs only rids (every other conjunct probes index rows): it reads the driving index alone.
+    assert.doesNotMatch(countPlan(q).join('\n'), /LIST SUBQUERY|SEARCH r /, countPlan(q).join('\n'));
   });
 
   for (const prefix of ['ge', 'lt', 'eq', 'sa', 'eb'] as const) {
@@ -129,11 +171,6 @@ describe('SQLite search query plans', () => {
     ];
     assertIndexed(plan(search(['Observation'], { op: 'token', param: 'code', anyOf })), [/SEARCH i\d+ USING INDEX ix_token_code \(type=\? AND param=\? AND code=\?/]);
   });
-
-  const pagePlan = (q: SearchQuery): string[] => {
-    const c = compileSearch(q);
-    return (db.prepare(`EXPLAIN QUERY PLAN ${c.pageSql}`).all(...c.pageParams) as Array<{ detail: string }>).map((r) => r.detail);
-  };
 
   for (const [param, index, after] of [
     ['_lastUpdated', 'resource_live_updated', 1_700_000_000_000],

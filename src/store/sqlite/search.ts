@@ -17,7 +17,10 @@
  *
  * Total (`_total`): COUNT(*) over the same WHERE in the same read transaction, except when the page
  * itself is the last one of an offset walk (fewer rows than asked, not past the end): then the total
- * is offset + rows, with no second statement. A selective search therefore costs one statement.
+ * is offset + rows, with no second statement. A selective search therefore costs one statement. When
+ * the query needs nothing of the resource row but its rid (one index lookup drives, the other
+ * parameters are probes on index rows), the COUNT reads the driving index table only
+ * (`SearchCompiler.countRidsOnly`), never the resource table.
  */
 import { FhirError } from '../../fhir/outcome';
 import type { SearchPosition, SearchQuery } from '../../search/ir';
@@ -58,11 +61,13 @@ export function compileSearch(q: SearchQuery): CompiledSearch {
     }),
     `r.rid ${ridDesc ? 'DESC' : 'ASC'}`,
   ];
+  // The total from the driving index alone when the rest of the query needs only rids (see countRidsOnly).
+  const rids = q.where && q.resourceTypes.length > 0 ? c.countRidsOnly(q.where, q.resourceTypes) : undefined;
   return {
     pageSql: `SELECT ${select.join(', ')} FROM resource r WHERE ${pageWhere.sql} ORDER BY ${order.join(', ')} LIMIT ? OFFSET ?`,
     pageParams: [...sorts.flatMap((s) => s.value.params), ...pageWhere.params, Math.max(0, q.count) + 1, q.after !== undefined ? 0 : Math.max(0, q.offset)],
-    countSql: `SELECT COUNT(*) AS n FROM resource r WHERE ${where.sql}`,
-    countParams: where.params,
+    countSql: rids ? rids.sql : `SELECT COUNT(*) AS n FROM resource r WHERE ${where.sql}`,
+    countParams: rids ? rids.params : where.params,
   };
 }
 

@@ -16,7 +16,8 @@
 import type Database from 'better-sqlite3';
 import { FhirError } from '../../fhir/outcome';
 import type { SearchQuery } from '../../search/ir';
-import type { HistoryPage, HistoryQuery, SearchPage, Store, StoreSession, StoredVersion, WriteOp, WriteResult } from '../store';
+import type { HistoryPage, HistoryQuery, IdempotencyRecord, RememberedResponse, SearchPage, Store, StoreSession, StoredVersion, WriteOp, WriteResult } from '../store';
+import { claimRequestRow, releaseRequestRow, rememberResponseRow } from './idempotency';
 import { openConnections, StatementCache, type Connections } from './connection';
 import { queryHistory } from './history';
 import { DEFAULT_GROUP_LIMITS, GroupCommitter, type GroupLimits, type GroupStats } from './group-commit';
@@ -185,6 +186,24 @@ export class SqliteStore implements Store {
     this.checkOpen();
     this.refuseReentry('reindex');
     return this.queue.runInGroup(() => applyReindex(this.writeSt, resourceType, id, versionId, index));
+  }
+
+  async claimRequest(key: string, pendingUntil: number, now: number): Promise<IdempotencyRecord | undefined> {
+    this.checkOpen();
+    this.refuseReentry('claimRequest');
+    return this.queue.runInGroup(() => claimRequestRow(this.writeSt, key, pendingUntil, now));
+  }
+
+  async rememberResponse(key: string, response: RememberedResponse, expiresAt: number): Promise<void> {
+    this.checkOpen();
+    this.refuseReentry('rememberResponse');
+    return this.queue.runInGroup(() => rememberResponseRow(this.writeSt, key, response, expiresAt));
+  }
+
+  async releaseRequest(key: string): Promise<void> {
+    this.checkOpen();
+    this.refuseReentry('releaseRequest');
+    return this.queue.runInGroup(() => releaseRequestRow(this.writeSt, key));
   }
 
   async close(): Promise<void> {

@@ -1,0 +1,142 @@
+/**
+ * Access token verification for the resource server (SMART App Launch 2.0.0, app-launch.html
+ * "Access token" and backend-services.html; RFC 7519 JWT, RFC 8725 JWT best current practices;
+ * RFC 6750 bearer tokens).
+ *
+ * A token is accepted only when it is a JWS signed with RS256 or ES384 (never `none`, never HMAC:
+ * an HS256 token "signed" with the public key is refused because HMAC is not in the allowed list and
+ * the key is an asymmetric KeyObject), by a key of the configured issuer (the built-in authorization
+ * server's key source, looked up by `kid`; or an external issuer's JWKS through jwks-rsa, cached,
+ * rate-limited and refetched when an unknown `kid` appears), with the configured `iss` and `aud`,
+ * an `exp` (required) and `nbf` checked with a small clock tolerance.
+ */
+import type { KeyObject } from 'node:crypto';
+import { createPublicKey } from 'node:crypto';
+import jwt from 'jsonwebtoken';
+import jwksRsa from 'jwks-rsa';
+
+/** Finds the built-in server's public key for a `kid` (src/auth/server/keys.ts `SigningKeys.publicKey`). */
+export type KeyLookup = (kid: string) => KeyObject | undefined;
+
+export const ALLOWED_ALGORITHMS = ['RS256', 'ES384'] as const;
+
+/** The claims of a verified access token that the resource server uses. */
+export interface AccessTokenClaims {
+  iss: string;
+  aud: string | string[];
+  sub?: string;
+  client_id?: string;
+  scope: string;
+  iat?: number;
+  exp: number;
+  jti?: string;
+  /** Patient in context (a Patient id). */
+  patient?: string;
+  /** The user, as a relative or absolute reference (`Practitioner/123`). */
+  fhirUser?: string;
+  encounter?: string;
+  [claim: string]: unknown;
+}
+
+/** Why a token was refused (the text goes to `error_description`; never includes the token). */
+export class TokenError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'TokenError';
+  }
+}
+
+export interface VerifierOptions {
+  issuer: string;
+  audience: string;
+  /** Keys of the built-in issuer; used when `jwksUrl` is absent. */
+  keys?: KeyLookup;
+  /** JWKS URL of an external issuer. */
+  jwksUrl?: string;
+  /** Seconds of clock skew tolerated for exp/nbf/iat (default 30). */
+  clockToleranceSec?: number;
+  /** The current time (tests). */
+  now?: () => Date;
+  /** Whether the issuer revoked the token with this `jti` (the built-in server's revocation list). */
+  isRevoked?: (jti: string) => boolean;
+  /** JWKS cache lifetime in ms (default 10 minutes). */
+  jwksCacheMaxAgeMs?: number;
+  /** Most JWKS fetches a minute (default 10): an attacker sending random `kid`s cannot flood the issuer. */
+  jwksRequestsPerMinute?: number;
+}
+
+export interface TokenVerifier {
+  verify(token: string): Promise<AccessTokenClaims>;
+}
+
+const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
+
+export function createVerifier(opts: VerifierOptions): TokenVerifier {
+  const tolerance = opts.clockToleranceSec ?? 30;
+  const jwks = opts.jwksUrl
+    ? jwksRsa({
+        jwksUri: opts.jwksUrl,
+        cache: true,
+        cacheMaxAge: opts.jwksCacheMaxAgeMs ?? 10 * 60_000,
+        rateLimit: true,
+        jwksRequestsPerMinute: opts.jwksRequestsPerMinute ?? 10,
+        timeout: 5000,
+      })
+    : undefined;
+
+  const keyFor = async (kid: string | undefined): Promise<KeyObject> => {
+    if (jwks) {
+      let key: jwksRsa.SigningKey;
+      try {
+        key = await jwks.getSigningKey(kid);
+      } catch (e) {
+        throw new TokenError(`no signing key of the issuer matches the token (kid ${JSON.stringify(kid ?? null)}): ${(e as Error).message}`);
+      }
+      return createPublicKey(key.getPublicKey());
+    }
+    if (kid === undefined) throw new TokenError('the token header has no kid');
+    const key = opts.keys?.(kid);
+    if (!key) throw new TokenError(`no signing key of the issuer has kid ${JSON.stringify(kid)}`);
+    return key;
+  };
+
+  return {
+    async verify(token: string): Promise<AccessTokenClaims> {
+      if (!COMPACT_JWS.test(token)) throw new TokenError('the access token is not a compact JWS');
+      const decoded = jwt.decode(token, { complete: true });
+      if (!decoded || typeof decoded.payload === 'string') throw new TokenError('the access token is not a JWT with a JSON payload');
+      const alg = decoded.header.alg;
+      if (!(ALLOWED_ALGORITHMS as readonly string[]).includes(alg)) throw new TokenError(`the token algorithm ${JSON.stringify(alg)} is not accepted (accepted: ${ALLOWED_ALGORITHMS.join(', ')})`);
+      const key = await keyFor(decoded.header.kid);
+      let payload: string | jwt.JwtPayload;
+      try {
+        payload = jwt.verify(token, key, {
+          algorithms: [...ALLOWED_ALGORITHMS],
+          issuer: opts.issuer,
+          audience: opts.audience,
+          clockTolerance: tolerance,
+          clockTimestamp: Math.floor((opts.now?.() ?? new Date()).getTime() / 1000),
+        });
+      } catch (e) {
+        throw new TokenError(describe(e));
+      }
+      if (typeof payload === 'string') throw new TokenError('the access token payload is not a JSON object');
+      if (typeof payload.exp !== 'number') throw new TokenError('the access token has no exp claim');
+      if (opts.isRevoked && typeof payload.jti === 'string' && opts.isRevoked(payload.jti)) throw new TokenError('the access token has been revoked');
+      const scope = payload['scope'];
+      if (scope !== undefined && typeof scope !== 'string') throw new TokenError('the scope claim is not a space-separated string');
+      for (const c of ['patient', 'fhirUser', 'encounter', 'client_id'] as const) {
+        const v = payload[c];
+        if (v !== undefined && typeof v !== 'string') throw new TokenError(`the ${c} claim is not a string`);
+      }
+      return { ...payload, iss: String(payload.iss), aud: payload.aud ?? opts.audience, exp: payload.exp, scope: scope ?? '' } as AccessTokenClaims;
+    },
+  };
+}
+
+function describe(e: unknown): string {
+  if (e instanceof jwt.TokenExpiredError) return `the access token expired at ${e.expiredAt.toISOString()}`;
+  if (e instanceof jwt.NotBeforeError) return `the access token is not valid before ${e.date.toISOString()}`;
+  if (e instanceof jwt.JsonWebTokenError) return `the access token is invalid: ${e.message}`;
+  return 'the access token could not be verified';
+}

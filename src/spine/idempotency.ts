@@ -1,0 +1,111 @@
+/**
+ * Idempotent writes keyed by X-Request-ID (PDS FHIR API request headers: "X-Request-ID ... a retried
+ * request with the same id must not be applied twice"; FHIR R4 http.html "Transactional Integrity").
+ *
+ * For every write sent with an X-Request-ID header — create, update, patch, delete, batch,
+ * transaction, and operations whose OperationDefinition says `affectsState` ($merge, ...) — the key
+ * (caller, method, path and query, request id) is claimed in the store before the write runs. The
+ * first response (status, headers, body; errors included, except internal faults and 503s, which
+ * release the claim so a retry runs again) is kept for IDEMPOTENCY_TTL_SECONDS and a retry with the same
+ * id gets it replayed (header `X-Idempotent-Replay: true`) without the write being applied again. A
+ * duplicate arriving while the first is still in flight waits for it (up to `IN_FLIGHT_WAIT_MS`) and
+ * gets the replay, or a 409 with `Retry-After` if it is still running. Requests without the header
+ * are not deduplicated. A store without claim support (`Store.claimRequest` absent) applies every
+ * request. Entries of a Bundle are covered by the Bundle's own key.
+ */
+import type { FhirServices, InteractionContext } from '../fhir/context';
+import type { Interaction, Interceptor } from '../fhir/interaction';
+import { FhirError } from '../fhir/outcome';
+import type { FhirRequest, FhirResult } from '../fhir/types';
+import type { RememberedResponse } from '../store/store';
+import { spineError } from './errors';
+
+/** How long a claim stays pending before another instance may take it over (the first presumed dead). */
+export const PENDING_LEASE_MS = 60_000;
+/** How long a duplicate waits for the first request in flight before answering 409. */
+export const IN_FLIGHT_WAIT_MS = 2_000;
+const POLL_MS = 25;
+
+export const REPLAY_HEADER = 'X-Idempotent-Replay';
+
+function changesState(req: FhirRequest, interaction: Interaction, services: FhirServices): boolean {
+  switch (interaction.kind) {
+    case 'create':
+    case 'update':
+    case 'patch':
+    case 'delete':
+    case 'batch':
+    case 'transaction':
+      return true;
+    case 'operation':
+      if (req.method !== 'POST' || interaction.operation === undefined) return false;
+      try {
+        return services.operations.resolve(interaction.operation, interaction.level, interaction.resourceType, 'POST').definition.affectsState === true;
+      } catch {
+        return false;
+      }
+    default:
+      return false;
+  }
+}
+
+function callerOf(ctx: InteractionContext): string {
+  const p = ctx.access?.principal;
+  if (!p) return '';
+  const sub = p['sub'];
+  const client = p['client_id'] ?? p['azp'];
+  return `${typeof client === 'string' ? client : ''}/${typeof sub === 'string' ? sub : ''}`;
+}
+
+/** The idempotency key of a request: caller, method, path with query, request id. */
+export function requestKey(req: FhirRequest, ctx: InteractionContext, requestId: string): string {
+  const query = req.query.map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join('&');
+  return JSON.stringify([callerOf(ctx), req.method, req.path, query, requestId]);
+}
+
+function toRemembered(result: FhirResult): RememberedResponse {
+  const body = result.json ?? (result.resource ? JSON.stringify(result.resource) : undefined);
+  return { status: result.status, headers: { ...(result.headers ?? {}) }, ...(body !== undefined ? { body } : {}) };
+}
+
+function replay(r: RememberedResponse): FhirResult {
+  return { status: r.status, headers: { ...r.headers, [REPLAY_HEADER]: 'true' }, ...(r.body !== undefined ? { json: r.body } : {}) };
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+export const idempotencyInterceptor: Interceptor = async (req, interaction, ctx, next) => {
+  const requestId = req.headers['x-request-id'];
+  const store = ctx.services.store;
+  if (requestId === undefined || requestId !== req.requestId || req.bundleEntry || ctx.inTransaction) return next();
+  if (!store.claimRequest || !store.rememberResponse || !store.releaseRequest) return next();
+  if (!changesState(req, interaction, ctx.services)) return next();
+  const key = requestKey(req, ctx, requestId);
+  const now = (): number => (ctx.services.now?.() ?? new Date()).getTime();
+  const ttlMs = ctx.services.config.idempotencyTtlSeconds * 1000;
+
+  const waitUntil = now() + IN_FLIGHT_WAIT_MS;
+  for (;;) {
+    const held = await store.claimRequest(key, now() + PENDING_LEASE_MS, now());
+    if (held === undefined) break; // claimed: run it
+    if (held.state === 'done' && held.response) return replay(held.response);
+    if (now() >= waitUntil) {
+      throw spineError('conflict', 'CONFLICT', `A request with X-Request-ID ${requestId} is still being processed; retry later with the same X-Request-ID to get its response`, undefined, { headers: { 'Retry-After': '1' } });
+    }
+    await sleep(POLL_MS);
+  }
+
+  let result: FhirResult;
+  try {
+    result = await next();
+  } catch (e) {
+    if (e instanceof FhirError && e.category !== 'fault' && e.category !== 'busy') {
+      await store.rememberResponse(key, { status: e.status, headers: { ...e.headers }, body: JSON.stringify(e.toOperationOutcome()) }, now() + ttlMs);
+    } else {
+      await store.releaseRequest(key);
+    }
+    throw e;
+  }
+  await store.rememberResponse(key, toRemembered(result), now() + ttlMs);
+  return result;
+};

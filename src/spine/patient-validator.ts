@@ -1,0 +1,77 @@
+/**
+ * NHS Number rules on every Patient write (PDS FHIR API "Patient.identifier" / NHS Number; FHIR R4
+ * patient.html `identifier`): every identifier with the NHS Number system must be a valid NHS Number
+ * (10 digits, Modulus 11), else 422 INVALID_VALUE at `Patient.identifier[i].value`; with
+ * PATIENT_ID_POLICY=nhs-number a Patient carrying an NHS Number must be stored with that number as its
+ * id. Wraps `ResourceValidator.assertValid`, which every create, update, patch and Bundle entry
+ * write calls (src/fhir/write.ts), so a patch that changes the number is checked too.
+ */
+import type { OperationOutcomeIssue, Patient } from 'fhir/r4';
+import type { ResourceValidator } from '../fhir/context';
+import type { PatientIdPolicy } from '../config/config';
+import { FhirError, type IssueInput } from '../fhir/outcome';
+import { spineError } from './errors';
+import { isValidNhsNumber, NHS_NUMBER_SYSTEM } from './nhs-number';
+
+/** Throws 422 INVALID_VALUE for each invalid NHS Number identifier (all reported together). */
+export function assertNhsNumbers(patient: Patient): void {
+  const bad: Array<{ i: number; value: unknown }> = [];
+  (patient.identifier ?? []).forEach((id, i) => {
+    if (id.system !== NHS_NUMBER_SYSTEM) return;
+    if (typeof id.value !== 'string' || !isValidNhsNumber(id.value)) bad.push({ i, value: id.value });
+  });
+  if (bad.length === 0) return;
+  const what = bad.map((b) => `${JSON.stringify(b.value ?? null)} (Patient.identifier[${b.i}].value)`).join(', ');
+  throw spineError(
+    'unprocessable',
+    'INVALID_VALUE',
+    `Invalid NHS Number ${what}: an NHS Number is 10 digits without spaces whose last digit is the Modulus 11 check digit of the first nine`,
+    bad.map((b) => `Patient.identifier[${b.i}].value`),
+  );
+}
+
+/** The id a Patient must have under the nhs-number policy, when it carries an NHS Number. */
+export function assertIdIsNhsNumber(patient: Patient, id: string | undefined): void {
+  const i = (patient.identifier ?? []).findIndex((x) => x.system === NHS_NUMBER_SYSTEM);
+  if (i < 0 || id === undefined) return;
+  const nhs = patient.identifier![i]!.value;
+  if (nhs !== id) {
+    throw spineError(
+      'unprocessable',
+      'INVALID_VALUE',
+      `Patient/${id} carries NHS Number ${JSON.stringify(nhs)}: with PATIENT_ID_POLICY=nhs-number a Patient with an NHS Number is stored under that number (write it to Patient/${String(nhs)}, or change the identifier)`,
+      `Patient.identifier[${i}].value`,
+    );
+  }
+}
+
+function toInput(i: OperationOutcomeIssue): IssueInput {
+  return { severity: i.severity, code: i.code, diagnostics: i.diagnostics ?? '', ...(i.expression ? { expression: i.expression } : {}), ...(i.details ? { details: i.details } : {}) };
+}
+
+export function withNhsNumberRules(base: ResourceValidator, policy: PatientIdPolicy): ResourceValidator {
+  return {
+    ...base,
+    assertValid: async (resource, ctx) => {
+      const r = resource as { resourceType?: unknown } | null;
+      if (!r || typeof r !== 'object' || r.resourceType !== 'Patient') return base.assertValid(resource, ctx);
+      const p = resource as Patient;
+      let own: FhirError | undefined;
+      try {
+        assertNhsNumbers(p);
+        if (policy === 'nhs-number') assertIdIsNhsNumber(p, ctx.expectedId ?? p.id);
+      } catch (e) {
+        if (!(e instanceof FhirError)) throw e;
+        own = e;
+      }
+      try {
+        await base.assertValid(resource, ctx);
+      } catch (e) {
+        // One answer with every issue (the pipeline's rule); envelope errors (400) stand alone.
+        if (own && e instanceof FhirError && e.category === 'unprocessable') throw new FhirError('unprocessable', [...own.issues, ...e.issues].map(toInput));
+        throw e;
+      }
+      if (own) throw own;
+    },
+  };
+}

@@ -1,0 +1,133 @@
+/**
+ * The demographic features of a Patient that tracing compares (FHIR R4 Patient,
+ * https://hl7.org/fhir/R4/patient.html: name, birthDate, gender, address, telecom,
+ * generalPractitioner, deceased[x]; PDS FHIR API "History": previous names and addresses).
+ *
+ * A name, address or contact point is historic when its `use` is `old` or its `period.end` is set
+ * and lies before `now`; PDS searches those only with `_history` (always in fuzzy mode).
+ * The general practitioner is the ODS code: `generalPractitioner.identifier.value`, else the id of
+ * an `Organization/<id>` reference.
+ */
+import type { Address, ContactPoint, HumanName, Patient } from 'fhir/r4';
+import { compactName, nameParts, normaliseEmail, normalisePhone, normalisePostcode } from './normalise';
+import { soundex } from './phonetic';
+
+export interface NameFeature {
+  /** Folded family name without separators (empty when absent). */
+  family: string;
+  /** Words of the family name (hyphenated/compound names split). */
+  familyParts: string[];
+  /** Each given name (as recorded, a compound first name stays one entry), folded without separators. */
+  given: string[];
+  /** Words of every given name. */
+  givenParts: string[];
+  historic: boolean;
+}
+
+export interface ValueFeature {
+  value: string;
+  historic: boolean;
+}
+
+export interface PatientFeatures {
+  names: NameFeature[];
+  /** YYYY-MM-DD, YYYY-MM or YYYY as recorded. */
+  birthDate?: string;
+  gender?: string;
+  /** Normalised postcodes of every address. */
+  postcodes: ValueFeature[];
+  /** Folded first address line (house number and street) of every address. */
+  addressLines: ValueFeature[];
+  /** Upper-case ODS codes. */
+  gp: string[];
+  phones: ValueFeature[];
+  emails: ValueFeature[];
+  /** YYYY-MM-DD of deceasedDateTime. */
+  deathDate?: string;
+}
+
+function isHistoric(el: { use?: string; period?: { end?: string } }, now: Date): boolean {
+  if (el.use === 'old') return true;
+  const end = el.period?.end;
+  if (end === undefined) return false;
+  const t = Date.parse(end.length === 4 ? `${end}-12-31` : end.length === 7 ? `${end}-28` : end);
+  return Number.isFinite(t) && t < now.getTime();
+}
+
+function nameFeature(n: HumanName, now: Date): NameFeature | undefined {
+  const family = n.family ?? '';
+  const given = (n.given ?? []).map(compactName).filter((g) => g !== '');
+  const f: NameFeature = {
+    family: compactName(family),
+    familyParts: nameParts(family),
+    given,
+    givenParts: (n.given ?? []).flatMap(nameParts),
+    historic: isHistoric(n, now),
+  };
+  return f.family === '' && f.given.length === 0 ? undefined : f;
+}
+
+function telecom(list: ContactPoint[] | undefined, system: 'phone' | 'email', now: Date): ValueFeature[] {
+  const out: ValueFeature[] = [];
+  for (const c of list ?? []) {
+    if (c.system !== system || !c.value) continue;
+    const value = system === 'phone' ? normalisePhone(c.value) : normaliseEmail(c.value);
+    if (value !== '') out.push({ value, historic: isHistoric(c, now) });
+  }
+  return out;
+}
+
+function addresses(list: Address[] | undefined, now: Date): { postcodes: ValueFeature[]; lines: ValueFeature[] } {
+  const postcodes: ValueFeature[] = [];
+  const lines: ValueFeature[] = [];
+  for (const a of list ?? []) {
+    const historic = isHistoric(a, now);
+    const pc = a.postalCode ? normalisePostcode(a.postalCode) : '';
+    if (pc !== '') postcodes.push({ value: pc, historic });
+    const line = a.line?.[0] ? compactName(a.line[0]) : '';
+    if (line !== '') lines.push({ value: line, historic });
+  }
+  return { postcodes, lines };
+}
+
+/** The ODS code of each general practitioner reference. */
+export function gpCodes(p: Patient): string[] {
+  const out: string[] = [];
+  for (const r of p.generalPractitioner ?? []) {
+    const code = r.identifier?.value ?? /^(?:.*\/)?Organization\/([^/]+)$/.exec(r.reference ?? '')?.[1];
+    if (code) out.push(code.toUpperCase());
+  }
+  return out;
+}
+
+export function patientFeatures(p: Patient, now: Date = new Date()): PatientFeatures {
+  const { postcodes, lines } = addresses(p.address, now);
+  const f: PatientFeatures = {
+    names: (p.name ?? []).map((n) => nameFeature(n, now)).filter((n): n is NameFeature => n !== undefined),
+    postcodes,
+    addressLines: lines,
+    gp: gpCodes(p),
+    phones: telecom(p.telecom, 'phone', now),
+    emails: telecom(p.telecom, 'email', now),
+  };
+  if (p.birthDate) f.birthDate = p.birthDate;
+  if (p.gender) f.gender = p.gender;
+  if (p.deceasedDateTime) f.deathDate = p.deceasedDateTime.slice(0, 10);
+  return f;
+}
+
+/** Soundex keys of a name's family: of each word and of the whole (compact) name. */
+export function familyKeys(n: NameFeature): string[] {
+  return unique([soundex(n.family), ...n.familyParts.map(soundex)]);
+}
+
+/** Soundex key of the first given name (a compound first name: of the whole and of its first word). */
+export function firstGivenKeys(n: NameFeature): string[] {
+  const first = n.given[0];
+  if (first === undefined) return [];
+  return unique([soundex(first), ...(n.givenParts[0] !== undefined ? [soundex(n.givenParts[0])] : [])]);
+}
+
+export function unique(list: readonly string[]): string[] {
+  return [...new Set(list.filter((x) => x !== ''))];
+}

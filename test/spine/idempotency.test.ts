@@ -1,0 +1,91 @@
+/**
+ * X-Request-ID idempotency over HTTP (PDS FHIR API request headers): a retried write with the same
+ * X-Request-ID is answered from the stored first response and not applied again, across server
+ * instances sharing one SQLite database too.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import request from 'supertest';
+import type { Bundle } from 'fhir/r4';
+import { createApp } from '../../src/http/app';
+import { loadConfig } from '../../src/config/config';
+import { silentLogger } from '../../src/logging';
+import { buildServices } from '../../src/main';
+import { NHS_LAYER, testApp, TEST_BASE, type TestApp } from '../helpers/test-app';
+import { patient, post, spineCode } from './helpers';
+
+async function count(t: { app: TestApp['app'] }, family: string): Promise<number> {
+  const res = await request(t.app).get(`/fhir/Patient?family=${family}&_total=accurate`);
+  return (res.body as Bundle).total ?? -1;
+}
+
+describe('HTTP: X-Request-ID idempotency', () => {
+  let t: TestApp;
+  before(() => {
+    t = testApp(NHS_LAYER);
+  });
+  after(() => t.close());
+
+  it('replays the first response to a retry instead of creating twice', async () => {
+    const body = patient(undefined, { name: [{ family: 'Retried', given: ['Rita'] }], birthDate: '1966-06-06' });
+    const id = 'b0b7a5a4-1d3e-4c55-9a57-0a6b0c3f1e01';
+    const first = await post(t, body, { 'X-Request-ID': id });
+    assert.equal(first.status, 201, first.text);
+    const second = await post(t, body, { 'X-Request-ID': id });
+    assert.equal(second.status, 201);
+    assert.equal(second.headers['location'], first.headers['location']);
+    assert.equal(second.headers['x-idempotent-replay'], 'true');
+    assert.deepEqual(second.body, first.body);
+    assert.equal(await count(t, 'Retried'), 1);
+    const other = await post(t, { ...body, name: [{ family: 'Retried', given: ['Other'] }], birthDate: '1999-09-09' }, { 'X-Request-ID': 'b0b7a5a4-1d3e-4c55-9a57-0a6b0c3f1e02' });
+    assert.equal(other.status, 201);
+    assert.equal(await count(t, 'Retried'), 2);
+  });
+
+  it('concurrent duplicates apply once and all get the same answer', async () => {
+    const body = patient(undefined, { name: [{ family: 'Concurrent', given: ['Cat'] }], birthDate: '1955-05-05' });
+    const id = 'b0b7a5a4-1d3e-4c55-9a57-0a6b0c3f1e03';
+    const all = await Promise.all(Array.from({ length: 8 }, () => post(t, body, { 'X-Request-ID': id })));
+    const locations = new Set(all.map((r) => r.headers['location']));
+    assert.deepEqual(all.map((r) => r.status), Array(8).fill(201));
+    assert.equal(locations.size, 1);
+    assert.equal(await count(t, 'Concurrent'), 1);
+  });
+
+  it('replays error responses too, and does not touch reads', async () => {
+    const id = 'b0b7a5a4-1d3e-4c55-9a57-0a6b0c3f1e04';
+    const bad = patient(undefined, { identifier: [{ system: 'https://fhir.nhs.uk/Id/nhs-number', value: '9000000000' }] });
+    const a = await post(t, bad, { 'X-Request-ID': id });
+    const b = await post(t, bad, { 'X-Request-ID': id });
+    assert.equal(a.status, 422);
+    assert.equal(b.status, 422);
+    assert.equal(b.headers['x-idempotent-replay'], 'true');
+    assert.equal(spineCode(b.body), 'INVALID_VALUE');
+    const r = await request(t.app).get('/fhir/metadata').set('X-Request-ID', id);
+    assert.equal(r.headers['x-idempotent-replay'], undefined);
+  });
+
+  it('two server instances sharing one SQLite file apply a retried request once', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'spine-idem-'));
+    const env = { SQLITE_PATH: path.join(dir, 'fhir.sqlite'), BASE_URL: TEST_BASE, LOG_LEVEL: 'silent', AUTH_MODE: 'off' };
+    const s1 = buildServices(loadConfig(env), silentLogger());
+    const s2 = buildServices(loadConfig(env), silentLogger());
+    try {
+      const a1 = { app: createApp(s1) };
+      const a2 = { app: createApp(s2) };
+      const body = patient(undefined, { name: [{ family: 'Shared', given: ['Sam'] }], birthDate: '1944-04-04' });
+      const id = 'b0b7a5a4-1d3e-4c55-9a57-0a6b0c3f1e05';
+      const [r1, r2] = await Promise.all([post(a1 as TestApp, body, { 'X-Request-ID': id }), post(a2 as TestApp, body, { 'X-Request-ID': id })]);
+      assert.equal(r1.status, 201, r1.text);
+      assert.equal(r2.status, 201, r2.text);
+      assert.equal(r1.headers['location'], r2.headers['location']);
+      assert.equal(await count(a1, 'Shared'), 1);
+    } finally {
+      await s1.store.close();
+      await s2.store.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
