@@ -9,8 +9,12 @@
  * - Non-fuzzy, birth date range: `spine-name` = the folded family AND the standard `birthdate` range.
  * - Non-fuzzy, wildcard family: the standard `family` string index (prefix before `*`) AND birthdate.
  * - Fuzzy (history always), exact birth date D: `spine-block` keys FD:<family soundex>:D',
- *   GD:<given soundex>:D', PD:<postcode>:D' for D' in {D, D with day and month swapped}, FG:<family
- *   soundex>:<given soundex>, and the same with given and family swapped (transposed names).
+ *   GD:<given soundex>:D', PD:<postcode>:D' for D' among the near misses of D that the scoring
+ *   accepts (`nearMissDates`: D, day and month swapped, the two digits of the day or of the month
+ *   swapped, one day before or after, one year before or after), FG:<family soundex>:<given
+ *   soundex>, and the same with given and family swapped (transposed names). The first given name
+ *   also gives the Soundex of its known diminutive / formal forms (score.ts `nicknameForms`: Bill
+ *   finds William).
  * - Fuzzy with a range: family/given Soundex (`spine-family-phonetic` / `spine-given-phonetic`) AND
  *   the birthdate range.
  * - `$match` with an NHS Number also retrieves the record with that identifier.
@@ -23,6 +27,7 @@ import { compactName, nameParts } from './normalise';
 import { soundex } from './phonetic';
 import type { DateBound, TraceQuery } from './query';
 import { unique } from './features';
+import { nicknameForms } from './score';
 import { NHS_NUMBER_SYSTEM } from '../nhs-number';
 
 const DAY = 86_400_000;
@@ -52,8 +57,42 @@ export function swappedDate(d: string): string | undefined {
   return `${y}-${day}-${m}`;
 }
 
+/** A valid calendar date YYYY-MM-DD, or undefined. */
+function validDate(y: number, m: number, d: number): string | undefined {
+  const t = Date.UTC(y, m - 1, d);
+  const out = new Date(t);
+  if (out.getUTCFullYear() !== y || out.getUTCMonth() !== m - 1 || out.getUTCDate() !== d) return undefined;
+  return out.toISOString().slice(0, 10);
+}
+
+/**
+ * The birth dates a fuzzy trace probes for an exact queried date: the date itself and the near misses
+ * the scoring accepts (see the module header). Only valid dates are returned.
+ */
+export function nearMissDates(d: string): string[] {
+  const [y, m, day] = d.split('-').map(Number) as [number, number, number];
+  const t = Date.parse(`${d}T00:00:00Z`);
+  const rev = (n: number): number => Number(String(n).padStart(2, '0').split('').reverse().join(''));
+  const out = [
+    d,
+    swappedDate(d),
+    validDate(y, m, rev(day)),
+    validDate(y, rev(m), day),
+    new Date(t - DAY).toISOString().slice(0, 10),
+    new Date(t + DAY).toISOString().slice(0, 10),
+    validDate(y - 1, m, day),
+    validDate(y + 1, m, day),
+  ];
+  return unique(out.map((x) => x ?? ''));
+}
+
 function familyKeysOf(raw: string): string[] {
   return unique([soundex(raw), ...nameParts(raw).map(soundex)]);
+}
+
+/** Soundex keys of a first given name, of its words and of its known nickname forms. */
+function givenKeysOf(raw: string): string[] {
+  return unique([...familyKeysOf(raw), ...nicknameForms(compactName(raw)).map(soundex)]);
 }
 
 function nonFuzzy(q: TraceQuery): SearchExpr | undefined {
@@ -74,7 +113,7 @@ function fuzzy(q: TraceQuery): SearchExpr | undefined {
   const dob = exactDate(q);
   const fks = q.family !== undefined ? familyKeysOf(q.family) : [];
   const firstGiven = q.given[0];
-  const gks = firstGiven !== undefined ? familyKeysOf(firstGiven) : [];
+  const gks = firstGiven !== undefined ? givenKeysOf(firstGiven) : [];
   if (dob === undefined) {
     const range = dateRange(q.birthdate);
     const byName: SearchExpr[] = [];
@@ -83,7 +122,7 @@ function fuzzy(q: TraceQuery): SearchExpr | undefined {
     if (byName.length === 0) return undefined;
     return and(or(...byName), ...(range ? [range] : []));
   }
-  const dates = unique([dob, swappedDate(dob) ?? '']);
+  const dates = nearMissDates(dob);
   const codes: string[] = [];
   for (const d of dates) {
     for (const k of fks) codes.push(fdKey(k, d), gdKey(k, d));
@@ -97,7 +136,7 @@ function fuzzy(q: TraceQuery): SearchExpr | undefined {
 /** Blocking keys for `$match` / traceFromResource when no birth date is known: family x given Soundex. */
 function withoutDate(q: TraceQuery): SearchExpr | undefined {
   const fks = q.family !== undefined ? familyKeysOf(q.family) : [];
-  const gks = q.given[0] !== undefined ? familyKeysOf(q.given[0]) : [];
+  const gks = q.given[0] !== undefined ? givenKeysOf(q.given[0]) : [];
   const codes: string[] = [];
   for (const f of fks) for (const g of gks) codes.push(fgKey(f, g), fgKey(g, f));
   return codes.length === 0 ? undefined : tokens(P_BLOCK, codes, true);

@@ -58,6 +58,17 @@ describe('Trace scoring', () => {
     assert.equal(dateNearMiss('1980-02-03', '1955-09-25'), 0);
   });
 
+  it('a first given name that is not the record\'s (typo, homophone, nickname) is never certain; nicknames match', () => {
+    const fuzzy = { fuzzy: true, history: true, gender: 'female', postcode: 'LS1 6AE' };
+    assert.equal(gradeOf(score(q({ ...fuzzy, family: 'Smith', given: ['Jane'] }))!), 'certain');
+    const jayne = score(q({ ...fuzzy, family: 'Smith', given: ['Jayne'] }))!;
+    assert.ok(jayne >= 0.8 && gradeOf(jayne) === 'probable', String(jayne));
+    const peggy: Patient = { ...jane, name: [{ family: 'Smith', given: ['Margaret'] }] };
+    const s = score(q({ ...fuzzy, family: 'Smith', given: ['Peggy'] }), peggy)!;
+    assert.ok(s >= 0.8 && s < 0.95, String(s));
+    assert.equal(score(q({ family: 'Smith', given: ['Peggy'] }), peggy), undefined);
+  });
+
   it('grades', () => {
     assert.equal(gradeOf(1), 'certain');
     assert.equal(gradeOf(0.85), 'probable');

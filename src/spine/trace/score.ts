@@ -8,7 +8,7 @@
  * | field | weight | similarity |
  * |---|---|---|
  * | family | 0.25 | 1 equal (folded: case, accents, punctuation, spaces); 0.9 wildcard match; 0.85 one word of a hyphenated/compound name; fuzzy: 0.8 same Soundex, else Jaro-Winkler x 0.85 when >= 0.85, or 0.75 for one edit in 4+ letters |
- * | given | 0.20 | first given as family (1 equal, 0.85 another given or compound part, 0.9 wildcard on the first given, fuzzy: Soundex 0.8 / Jaro-Winkler, initial 0.6); later givens present 1 else 0.5 (fuzzy) |
+ * | given | 0.20 | first given as family (1 equal, 0.85 another given or compound part, 0.9 wildcard on the first given, fuzzy: Soundex 0.8 / Jaro-Winkler, initial 0.6, 0.85 a known diminutive (NICKNAMES: Bill/William, Peggy/Margaret)); later givens present 1 else 0.5 (fuzzy) |
  * | birthdate | 0.25 | 1 equal or in range; fuzzy near misses: 0.8 day/month transposed, 0.7 one part off by one or one digit wrong, 0.65 two year digits swapped, 0.6 partial date consistent, 0.4 same year and month, 0.25 same year |
  * | gender | 0.05 | 1 equal, 0.5 unknown on either side, 0 different |
  * | postcode | 0.15 | 1 equal (normalised), 0.9 wildcard prefix; fuzzy: 0.75 one character wrong, 0.7 same outward code, 0.2 same area |
@@ -23,6 +23,11 @@
  * record in a non-fuzzy search; in a fuzzy search it only lowers the score (records under
  * FUZZY_THRESHOLD are dropped). The mean is rounded DOWN to 4 decimals, so only an exact match of
  * every supplied field (every similarity 1, current data) scores 1.0. Ties sort by id.
+ * A supplied first given name that is not the record's (similarity under 0.9: a typo, homophone,
+ * diminutive, middle or compound-part name) caps the score at 0.9499, below `certain`: twins and
+ * siblings share family, birth date and address, and the first given name is what tells them apart
+ * (Jane / Jayne twins must not be linked automatically). An exact previous name (x 0.9) or swapped
+ * names (x 0.9) keep `certain` possible.
  * Grades ($match): certain >= 0.95, probable >= 0.8, possible >= 0.6, else certainly-not.
  */
 import { compactName, editDistance, jaroWinkler, nameParts, normaliseEmail, normalisePhone, normalisePostcode, outwardCode } from './normalise';
@@ -37,6 +42,46 @@ export type Field = keyof typeof WEIGHTS;
 export const FUZZY_THRESHOLD = 0.7;
 const HISTORIC = 0.9;
 const SWAPPED = 0.9;
+/** Under this first-given similarity a record cannot be graded `certain` (see the module header). */
+const CERTAIN_GIVEN = 0.9;
+const BELOW_CERTAIN = 0.9499;
+const NICKNAME = 0.85;
+
+/**
+ * Common English diminutives (formal name first, folded): a small table, not exhaustive. Two given
+ * names are nickname-related when one is a diminutive of the other or both are of the same formal name.
+ */
+const NICKNAME_GROUPS: readonly (readonly string[])[] = [
+  ['william', 'bill', 'billy', 'will', 'willy', 'liam'], ['robert', 'bob', 'bobby', 'rob', 'robbie', 'bert'], ['richard', 'dick', 'rich', 'rick', 'ricky', 'richie'],
+  ['thomas', 'tom', 'tommy'], ['james', 'jim', 'jimmy', 'jamie'], ['john', 'jack', 'johnny', 'jon'], ['michael', 'mike', 'mick', 'mickey'],
+  ['christopher', 'chris', 'kit'], ['alexander', 'alex', 'sandy', 'alec'], ['edward', 'ed', 'eddie', 'ted', 'ned'], ['daniel', 'dan', 'danny'],
+  ['matthew', 'matt'], ['anthony', 'tony'], ['andrew', 'andy', 'drew'], ['kenneth', 'ken', 'kenny'], ['ronald', 'ron', 'ronnie'],
+  ['stephen', 'steve', 'stevie'], ['steven', 'steve', 'stevie'], ['peter', 'pete'], ['david', 'dave', 'davy'], ['samuel', 'sam', 'sammy'],
+  ['joseph', 'joe', 'joey'], ['benjamin', 'ben', 'benny'], ['nicholas', 'nick', 'nicky'], ['geoffrey', 'geoff'], ['jeffrey', 'jeff'],
+  ['frederick', 'fred', 'freddie', 'freddy'], ['joshua', 'josh'], ['henry', 'harry', 'hal', 'hank'], ['alfred', 'alf', 'alfie'], ['theodore', 'theo', 'ted'],
+  ['charles', 'charlie', 'chas', 'chuck'], ['francis', 'frank', 'frankie'], ['lawrence', 'larry'], ['leonard', 'len', 'lenny'], ['isaac', 'ike'],
+  ['margaret', 'peggy', 'maggie', 'meg', 'megan', 'madge', 'margo'], ['elizabeth', 'liz', 'lizzie', 'beth', 'betty', 'bess', 'eliza', 'elsie'],
+  ['katherine', 'kate', 'katie', 'kathy', 'kay', 'kitty'], ['catherine', 'cathy', 'kate', 'katie', 'kay', 'kitty'], ['patricia', 'pat', 'patty', 'trish', 'tricia'],
+  ['rebecca', 'becky', 'becca'], ['deborah', 'debbie', 'debs', 'debra'], ['dorothy', 'dot', 'dolly', 'dottie'], ['susan', 'sue', 'susie', 'suzy'],
+  ['amanda', 'mandy'], ['nicola', 'nicky', 'nikki'], ['joanne', 'jo'], ['jessica', 'jess', 'jessie'], ['charlotte', 'lottie', 'charlie'],
+  ['florence', 'flo', 'florrie'], ['isabella', 'bella', 'izzy'], ['isabel', 'bella', 'izzy'], ['matilda', 'tilly', 'tilda'], ['sarah', 'sally', 'sadie'],
+  ['mary', 'molly', 'polly', 'mae'], ['helen', 'nell', 'nellie'], ['eleanor', 'ellie', 'nell', 'nora'], ['victoria', 'vicky', 'tori'],
+  ['christine', 'chris', 'chrissie', 'tina'], ['jacqueline', 'jackie', 'jacqui'], ['jennifer', 'jenny', 'jen'], ['abigail', 'abby', 'gail'],
+  ['alexandra', 'alex', 'sandra', 'lexi'], ['samantha', 'sam', 'sammy'], ['frances', 'fran', 'frankie'], ['teresa', 'tess', 'terri'],
+];
+const NICKNAMES_OF = new Map<string, Set<string>>();
+for (const group of NICKNAME_GROUPS) {
+  for (const n of group) {
+    const set = NICKNAMES_OF.get(n) ?? new Set<string>();
+    for (const m of group) if (m !== n) set.add(m);
+    NICKNAMES_OF.set(n, set);
+  }
+}
+
+/** The nickname-related forms of a folded given name (see NICKNAME_GROUPS); empty when none is known. */
+export function nicknameForms(compact: string): string[] {
+  return [...(NICKNAMES_OF.get(compact) ?? [])];
+}
 
 export type MatchGrade = 'certain' | 'probable' | 'possible' | 'certainly-not';
 
@@ -134,6 +179,7 @@ function givenSimilarity(given: readonly NameProbe[], n: NameFeature, fuzzy: boo
     // Another recorded given name (a middle name given first) or a word of a compound first name.
     for (const g of n.given.slice(1)) if (g === first.compact) s = Math.max(s, 0.85);
     if (n.givenParts.includes(first.compact)) s = Math.max(s, 0.85);
+    if (fuzzy && NICKNAMES_OF.get(first.compact)?.has(recFirst)) s = Math.max(s, NICKNAME);
   }
   if (rest.length === 0) return s;
   const restSims = rest.map((g): number => (n.given.includes(g.compact) || n.givenParts.includes(g.compact) ? 1 : fuzzy ? 0.5 : 0));
@@ -287,7 +333,8 @@ export function scoreRecord(p: Probe, f: PatientFeatures, nhsNumber?: string): n
   }
   if (weight === 0) return undefined;
   if (exact) return 1;
-  const score = Math.min(0.9999, Math.floor((sum / weight) * 10000) / 10000);
+  let score = Math.min(0.9999, Math.floor((sum / weight) * 10000) / 10000);
+  if (s.given !== undefined && s.given < CERTAIN_GIVEN) score = Math.min(score, BELOW_CERTAIN);
   if (p.fuzzy && score < FUZZY_THRESHOLD) return undefined;
   return score;
 }
