@@ -8,7 +8,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 
-export type TargetKind = 'node' | 'express' | 'fhir' | 'fhir-memory';
+export type TargetKind = 'node' | 'express' | 'fhir' | 'fhir-memory' | 'fhir-defaults';
 
 /** Messages from parent to child. */
 export type ToChild = { type: 'cpu'; seq: number } | { type: 'stop' };

@@ -20,6 +20,8 @@ export interface ScenarioRequest {
 export interface Scenario {
   name: ScenarioName;
   method: 'GET' | 'POST' | 'PUT';
+  /** Extra headers on every request (e.g. `authorization: Bearer …` for a SMART server). */
+  headers?: Readonly<Record<string, string>>;
   /** Called once per request; must be cheap (it runs in the load generator's event loop). */
   next(): ScenarioRequest;
 }
@@ -101,7 +103,7 @@ function runOnce(target: Target, scenario: Scenario, seconds: number, connection
         connections,
         duration: seconds,
         timeout: 30,
-        headers: { accept: 'application/fhir+json', 'content-type': 'application/fhir+json' },
+        headers: { accept: 'application/fhir+json', 'content-type': 'application/fhir+json', ...scenario.headers },
         requests: [
           {
             method: scenario.method,

@@ -4,6 +4,14 @@
  * the same load against a bare `node:http` server and a bare Express 5 app answering the same bytes
  * from memory — all measured in the same run, each server in its own child process.
  *
+ * Two configurations of the FHIR server (bench/fhir.ts):
+ * - `FHIR server` — the generic engine: AUTH_MODE=off, PATIENT_ID_POLICY=server (every scenario);
+ * - `FHIR defaults` — the server's defaults: AUTH_MODE=smart and PATIENT_ID_POLICY=nhs-number, for
+ *   `read` (every request carries a SMART access token `user/*.cruds` signed by the built-in
+ *   authorization server's key: token verification + scope check) and `create` (a new person without
+ *   an NHS Number per request: demographic trace + NHS Number allocation, plus the token check).
+ *   Compared with the generic rows of the same run in a "server defaults vs generic" table.
+ *
  * Settings (environment, or `--quick` for a short smoke run):
  *   BENCH_SECONDS          measured seconds per scenario and target   (default 10; --quick 2)
  *   BENCH_WARMUP_SECONDS   discarded warm-up seconds before each run  (default 3; --quick 1)
@@ -14,6 +22,7 @@
  *   BENCH_PATIENTS         Patients seeded before measuring           (default 1000; --quick 200)
  *   BENCH_SCENARIOS        comma-separated subset of read,update,create (default all three)
  *   BENCH_JSON             file to write the raw measurements to as JSON (optional)
+ *   BENCH_DEFAULTS=0       skip the server-defaults target (default: measured for read and create)
  *   BENCH_MEMORY_STORE=1   also measure the FHIR server over `:memory:` (no disk I/O: separates
  *                          the CPU cost of a write from its durability cost)
  *
@@ -25,10 +34,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { writeBodies } from './baselines';
 import { spawnTarget, type Target } from './child';
-import { startFhirTarget } from './fhir';
+import { mintAccessToken, startFhirTarget } from './fhir';
 import { measure, percentile, type LoadOptions, type Measurement, type Scenario, type ScenarioName } from './load';
-import { formatRatios, formatResults, readTargetLine } from './report';
-import { checkTarget, createScenario, fetchBodies, readScenario, seedPatients, updateScenario } from './workload';
+import { formatDefaultsCost, formatRatios, formatResults, readTargetLine } from './report';
+import { checkNhsAllocation, checkTarget, createScenario, fetchBodies, nhsCreateScenario, readScenario, seedPatients, updateScenario } from './workload';
 
 interface Settings extends LoadOptions {
   patients: number;
@@ -36,6 +45,8 @@ interface Settings extends LoadOptions {
   scenarios: ScenarioName[];
   jsonOut: string | undefined;
   memoryStore: boolean;
+  /** Measure the server defaults (SMART + NHS Number policy) for read and create. */
+  defaults: boolean;
   quick: boolean;
 }
 
@@ -46,6 +57,19 @@ function positiveInt(name: string, def: number, min = 1): number {
   if (raw === undefined || raw === '') return def;
   if (!/^\d+$/.test(raw) || Number(raw) < min) throw new UsageError(`${name}=${JSON.stringify(raw)} must be an integer >= ${min}`);
   return Number(raw);
+}
+
+/** The scopes of the bench's SMART access token: every interaction on every type, as a user. */
+const BENCH_SCOPE = 'user/*.cruds';
+/** Scenarios measured on the server defaults (update is not: PUT must keep the NHS Number = id). */
+const DEFAULTS_SCENARIOS: readonly ScenarioName[] = ['read', 'create'];
+
+function flag(name: string, def: boolean): boolean {
+  const raw = process.env[name]?.trim().toLowerCase();
+  if (raw === undefined || raw === '') return def;
+  if (['1', 'true', 'yes'].includes(raw)) return true;
+  if (['0', 'false', 'no'].includes(raw)) return false;
+  throw new UsageError(`${name}=${JSON.stringify(raw)} must be 1 or 0`);
 }
 
 function readSettings(argv: readonly string[]): Settings {
@@ -65,7 +89,8 @@ function readSettings(argv: readonly string[]): Settings {
     rounds: positiveInt('BENCH_ROUNDS', 1),
     scenarios: scenarios as ScenarioName[],
     jsonOut: process.env['BENCH_JSON']?.trim() || undefined,
-    memoryStore: ['1', 'true', 'yes'].includes(process.env['BENCH_MEMORY_STORE']?.trim().toLowerCase() ?? ''),
+    memoryStore: flag('BENCH_MEMORY_STORE', false),
+    defaults: flag('BENCH_DEFAULTS', true),
   };
 }
 
@@ -175,20 +200,35 @@ async function main(): Promise<number> {
     const fsyncLine = `fdatasync of 4 KiB on the database's file system (${path.dirname(sqlitePath)}): p50 ${fsync.p50.toFixed(2)} ms, p90 ${fsync.p90.toFixed(2)} ms`;
     log(fsyncLine);
 
-    const fhir = await startFhirTarget(sqlitePath, dir);
+    const fhir = await startFhirTarget('fhir', sqlitePath, dir);
     targets.push(fhir);
     const fhirTargets = [fhir];
     if (settings.memoryStore) {
-      const mem = await startFhirTarget(sqlitePath, dir, true);
+      const mem = await startFhirTarget('fhir-memory', sqlitePath, dir);
       targets.push(mem);
       fhirTargets.push(mem);
+    }
+    // The server defaults get their own data directory (SQLite file, signing key, client registry).
+    const headersByTarget = new Map<Target, Record<string, string>>();
+    let defaults: Target | undefined;
+    if (settings.defaults && settings.scenarios.some((s) => DEFAULTS_SCENARIOS.includes(s))) {
+      const defaultsDir = path.join(dir, 'defaults');
+      fs.mkdirSync(defaultsDir);
+      const defaultsSqlite = path.join(defaultsDir, 'fhir.sqlite');
+      // Minted before the server starts: this creates the key file the server then loads.
+      const token = mintAccessToken(defaultsSqlite, defaultsDir, BENCH_SCOPE);
+      defaults = await startFhirTarget('fhir-defaults', defaultsSqlite, defaultsDir);
+      targets.push(defaults);
+      fhirTargets.push(defaults);
+      headersByTarget.set(defaults, { authorization: `Bearer ${token}` });
+      log(`fhir-defaults: AUTH_MODE=smart, PATIENT_ID_POLICY=nhs-number; SMART access token (${BENCH_SCOPE}, RS256, ${token.length} bytes) minted with the built-in authorization server's key`);
     }
     const idsByTarget = new Map<Target, string[]>();
     let seedSeconds = 0;
     for (const t of fhirTargets) {
       log(`${t.kind} server ready at ${t.url} (pid ${t.pid}); seeding ${settings.patients} Patients...`);
       const seedStart = Date.now();
-      idsByTarget.set(t, await seedPatients(t, settings.patients));
+      idsByTarget.set(t, await seedPatients(t, settings.patients, 8, headersByTarget.get(t)));
       const took = (Date.now() - seedStart) / 1000;
       if (t === fhir) seedSeconds = took;
       log(`  seeded in ${took.toFixed(1)} s (${(settings.patients / took).toFixed(0)} creates/s, 8 in flight)`);
@@ -209,19 +249,42 @@ async function main(): Promise<number> {
     const sampleId = ids[0];
     if (sampleId === undefined) throw new Error('no Patient was seeded');
     for (const t of [node, express]) await checkTarget(t, sampleId, bodies.get(sampleId));
-    for (const t of fhirTargets) await checkTarget(t, idsByTarget.get(t)?.[0] ?? sampleId);
+    for (const t of fhirTargets) await checkTarget(t, idsByTarget.get(t)?.[0] ?? sampleId, undefined, headersByTarget.get(t));
+    if (defaults) {
+      // A token-less read must be refused, or the defaults rows would not measure the token check.
+      const res = await fetch(`${defaults.url}/Patient/${idsByTarget.get(defaults)?.[0] ?? sampleId}`);
+      await res.arrayBuffer();
+      if (res.status !== 401) throw new Error(`fhir-defaults: a read without a token answered ${res.status}, expected 401 (is AUTH_MODE=smart the default?)`);
+      const nhs = await checkNhsAllocation(defaults, settings.patients + 2_000_000, headersByTarget.get(defaults));
+      log(`fhir-defaults: POST /Patient without an NHS Number allocated ${nhs}`);
+    }
     log(`baselines ready: node ${node.url}, express ${express.url}`);
 
-    const scenarioFor = (name: ScenarioName, t: Target): Scenario => {
+    const makeScenario = (name: ScenarioName, t: Target): Scenario => {
       const tIds = idsByTarget.get(t) ?? ids;
-      if (name === 'read') return readScenario(tIds);
+      const headers = headersByTarget.get(t);
+      if (name === 'read') return readScenario(tIds, 1, headers);
       if (name === 'update') return updateScenario(tIds);
+      // The defaults create: new people without an NHS Number (trace + allocation on every create).
+      if (t === defaults) return nhsCreateScenario(settings.patients + 1_000_000, headers);
       return createScenario(settings.patients);
     };
+    // One scenario object per (scenario, target) for the whole run: the defaults create keeps
+    // generating new people across warm-ups and rounds.
+    const scenarios = new Map<string, Scenario>();
+    const scenarioFor = (name: ScenarioName, t: Target): Scenario => {
+      const key = `${name} ${t.kind}`;
+      const existing = scenarios.get(key);
+      if (existing) return existing;
+      const made = makeScenario(name, t);
+      scenarios.set(key, made);
+      return made;
+    };
+    const targetsFor = (name: ScenarioName): Target[] => [node, express, ...fhirTargets.filter((t) => t !== defaults || DEFAULTS_SCENARIOS.includes(name))];
     const all: Measurement[] = [];
     for (let round = 1; round <= settings.rounds; round++) {
       for (const name of settings.scenarios) {
-        for (const target of [node, express, ...fhirTargets]) {
+        for (const target of targetsFor(name)) {
           log(`${settings.rounds > 1 ? `round ${round}/${settings.rounds}: ` : ''}running ${name} against ${target.kind}...`);
           const m = await measure(target, scenarioFor(name, target), settings);
           log(`  ${m.rps.toFixed(0)} req/s, p50 ${m.p50.toFixed(2)} ms, p99 ${m.p99.toFixed(2)} ms, non-2xx ${m.non2xx}, errors ${m.errors}, other CPU ${m.otherCpu.toFixed(0)}%`);
@@ -245,6 +308,10 @@ async function main(): Promise<number> {
       formatRatios(results),
       '',
       readTargetLine(results),
+      '',
+      `Server defaults (AUTH_MODE=smart with a ${BENCH_SCOPE} token; PATIENT_ID_POLICY=nhs-number, create = trace + NHS Number allocation) vs the generic engine (AUTH_MODE=off, PATIENT_ID_POLICY=server):`,
+      formatDefaultsCost(results),
+      '',
       `seeding ${settings.patients} Patients by POST (8 in flight) took ${seedSeconds.toFixed(1)} s`,
       fsyncLine,
       `SQLite at the end: database ${(dbBytes / 2 ** 20).toFixed(1)} MiB, WAL ${(walBytes / 2 ** 20).toFixed(1)} MiB`,

@@ -99,6 +99,12 @@ export interface FhirServices {
   interceptors?: Interceptor[];
   /** The server's SearchParameter registry (layers such as src/spine register their own parameters in it). */
   searchParameters?: SearchParameterRegistry;
+  /**
+   * The id a resource created by a transaction Bundle entry must get (e.g. the NHS Number of a
+   * Patient under the NHS layer's id policy), chosen before references to its fullUrl are rewritten.
+   * Undefined: a new server id. (Single creates are routed by interceptors with `FhirRequest.assignedId`.)
+   */
+  assignId?: (resourceType: string, resource: Resource) => string | undefined;
 }
 
 /**

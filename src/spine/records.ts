@@ -3,8 +3,9 @@
  * patient details"; FHIR R4 http.html read/create/patch), active when PATIENT_ID_POLICY=nhs-number:
  *
  * - create with an NHS Number: stored with the NHS Number as id (routed with `assignedId`); an existing
- *   record under that number is a 409. In a transaction Bundle the engine pre-assigns ids, so a POSTed
- *   Patient with an NHS Number is refused there (write it with PUT Patient/<NHS Number>).
+ *   record under that number is a 409. In a transaction Bundle the id is chosen before references are
+ *   rewritten (`FhirServices.assignId`, set in index.ts): the NHS Number too. Allocation (a Patient
+ *   without an NHS Number) only happens for single creates, not for transaction entries.
  * - create without an NHS Number: a demographic trace first (`traceFromResource`, certain grade only):
  *   one certain match answers 200 OperationOutcome SINGLE_MATCH (its NHS Number in the diagnostics and
  *   Content-Location), several answer 200 MULTIPLE_MATCHES; otherwise a new NHS Number is allocated

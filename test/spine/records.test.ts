@@ -111,3 +111,34 @@ describe('HTTP: PDS Patient records (NHS Number ids, read, patch rules)', () => 
     assert.equal(res.headers['x-correlation-id'], 'corr-123');
   });
 });
+
+describe('HTTP: PDS Patient records in transaction Bundles', () => {
+  let t: TestApp;
+  before(() => {
+    t = testApp(NHS_LAYER);
+  });
+  after(() => t.close());
+
+  it('creates a POSTed Patient with an NHS Number under that number and rewrites references to it', async () => {
+    const fullUrl = 'urn:uuid:5b3f0c1e-0000-4000-8000-000000000001';
+    const bundle = {
+      resourceType: 'Bundle',
+      type: 'transaction',
+      entry: [
+        { fullUrl, resource: patient(undefined, { identifier: [{ system: NHS_NUMBER_SYSTEM, value: '9000000025' }] }), request: { method: 'POST', url: 'Patient' } },
+        { resource: { resourceType: 'Observation', status: 'final', code: { text: 'pulse' }, subject: { reference: fullUrl } }, request: { method: 'POST', url: 'Observation' } },
+      ],
+    };
+    const res = await request(t.app).post('/fhir').set('Content-Type', FHIR_JSON).send(JSON.stringify(bundle));
+    assert.equal(res.status, 200, res.text);
+    const [p, o] = (res.body as { entry: Array<{ response: { status: string; location: string } }> }).entry;
+    assert.match(p!.response.location, /^Patient\/9000000025\/_history\/1$/);
+    const obs = await request(t.app).get(`/fhir/${o!.response.location.replace(/\/_history\/\d+$/, '')}`);
+    assert.equal((obs.body as { subject: { reference: string } }).subject.reference, 'Patient/9000000025');
+    // The same NHS Number again: the transaction fails as a whole and leaves nothing behind.
+    const again = await request(t.app).post('/fhir').set('Content-Type', FHIR_JSON).send(JSON.stringify(bundle));
+    assert.ok(again.status >= 400 && again.status < 500, again.text);
+    const count = await request(t.app).get('/fhir/Observation?_summary=count');
+    assert.equal((count.body as { total: number }).total, 1);
+  });
+});

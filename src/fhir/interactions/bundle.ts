@@ -170,7 +170,7 @@ async function transaction(req: FhirRequest, ctx: InteractionContext, entries: B
         if (e.method === 'POST' && !e.path.includes('/')) {
           const type = e.path;
           if (!isResourceType(type)) throw new FhirError('not-found', { diagnostics: `${JSON.stringify(type)} is not a resource type` });
-          let id: string = randomUUID();
+          let id: string = (e.resource ? ctx.services.assignId?.(type, e.resource) : undefined) ?? randomUUID();
           let existing = false;
           const ine = e.entry.request?.ifNoneExist;
           if (ine) {
