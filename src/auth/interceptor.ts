@@ -48,6 +48,7 @@ export interface SmartCaller {
 }
 
 const callers = new WeakMap<AccessControl, SmartCaller>();
+const accessOf = new WeakMap<AccessTokenClaims, AccessControl>();
 
 /** The SMART caller behind an access control set by this interceptor (e.g. for the NHS layer). */
 export function smartCallerOf(access: AccessControl | undefined): SmartCaller | undefined {
@@ -75,6 +76,8 @@ export function smartInterceptor(opts: SmartInterceptorOptions): Interceptor {
       if (e instanceof TokenError) throw invalid(e.message);
       throw e;
     }
+    const known = accessOf.get(claims);
+    if (known) return known;
     const set = new SmartGrantSet(parseScopes(claims.scope), claims.patient, services.search);
     const access: AccessControl = {
       principal: Object.freeze({ ...claims }),
@@ -82,6 +85,9 @@ export function smartInterceptor(opts: SmartInterceptorOptions): Interceptor {
       restrict: (type) => set.restriction(type, 's') ?? 'none',
     };
     callers.set(access, { claims, grants: set });
+    // The verifier answers a token it verified before with the same (frozen) claims object: its
+    // access control, scopes parsed once, is reused for the token's later requests.
+    accessOf.set(claims, access);
     return access;
   };
 

@@ -59,6 +59,12 @@ export interface VerifierOptions {
   now?: () => Date;
   /** Whether the issuer revoked the token with this `jti` (the built-in server's revocation list). */
   isRevoked?: (jti: string) => boolean;
+  /**
+   * Most verified tokens remembered (default 10 000): a token seen before is answered from memory until
+   * its `exp` (still checked against revocation on every use), so the signature is verified once per
+   * token rather than once per request. 0 disables the cache.
+   */
+  verifiedCacheSize?: number;
   /** JWKS cache lifetime in ms (default 10 minutes). */
   jwksCacheMaxAgeMs?: number;
   /** Most JWKS fetches a minute (default 10): an attacker sending random `kid`s cannot flood the issuer. */
@@ -100,8 +106,30 @@ export function createVerifier(opts: VerifierOptions): TokenVerifier {
     return key;
   };
 
+  const cacheSize = opts.verifiedCacheSize ?? 10_000;
+  /** Verified tokens (the exact compact JWS) and their claims, oldest first (Map insertion order). */
+  const verified = new Map<string, AccessTokenClaims>();
+  const remembered = (token: string): AccessTokenClaims | undefined => {
+    const claims = verified.get(token);
+    if (!claims) return undefined;
+    const nowSec = (opts.now?.() ?? new Date()).getTime() / 1000;
+    if (claims.exp + tolerance <= nowSec) {
+      verified.delete(token);
+      return undefined; // verified again below, which reports the expiry
+    }
+    if (opts.isRevoked && typeof claims.jti === 'string' && opts.isRevoked(claims.jti)) throw new TokenError('the access token has been revoked');
+    return claims;
+  };
+  const remember = (token: string, claims: AccessTokenClaims): void => {
+    if (cacheSize <= 0) return;
+    if (verified.size >= cacheSize) verified.delete(verified.keys().next().value as string);
+    verified.set(token, claims);
+  };
+
   return {
     async verify(token: string): Promise<AccessTokenClaims> {
+      const known = remembered(token);
+      if (known) return known;
       if (!COMPACT_JWS.test(token)) throw new TokenError('the access token is not a compact JWS');
       const decoded = jwt.decode(token, { complete: true });
       if (!decoded || typeof decoded.payload === 'string') throw new TokenError('the access token is not a JWT with a JSON payload');
@@ -129,7 +157,9 @@ export function createVerifier(opts: VerifierOptions): TokenVerifier {
         const v = payload[c];
         if (v !== undefined && typeof v !== 'string') throw new TokenError(`the ${c} claim is not a string`);
       }
-      return { ...payload, iss: String(payload.iss), aud: payload.aud ?? opts.audience, exp: payload.exp, scope: scope ?? '' } as AccessTokenClaims;
+      const claims = Object.freeze({ ...payload, iss: String(payload.iss), aud: payload.aud ?? opts.audience, exp: payload.exp, scope: scope ?? '' }) as AccessTokenClaims;
+      remember(token, claims);
+      return claims;
     },
   };
 }
