@@ -16,20 +16,26 @@ const gone: StoredVersion = { resourceType: 'Patient', id: 'a', versionId: 2, la
 
 describe('mongo store: document mapping', () => {
   it('maps a version to the agreed fields and back', () => {
-    const r = toResourceDoc(v1, [{ p: 'gender' }]);
-    assert.deepEqual(r, { _id: 'Patient/a', t: 'Patient', i: 'a', v: 1, u: Date.parse(v1.lastUpdated), lu: v1.lastUpdated, d: false, m: 'POST', j: v1.json, x: [{ p: 'gender' }] });
-    const h = toVersionDoc(v1, 17);
-    assert.equal(h._id, 'Patient/a/1');
-    assert.equal(h.s, 17);
+    const r = toResourceDoc(v1, { xt: [{ p: 'gender' }] });
+    assert.deepEqual(r, { _id: 'Patient/a', t: 'Patient', i: 'a', v: 1, u: Date.parse(v1.lastUpdated), lu: v1.lastUpdated, d: false, m: 'POST', j: v1.json, xt: [{ p: 'gender' }] });
+    const h = toVersionDoc(v1);
+    assert.deepEqual(h, { _id: 'Patient/a/1', t: 'Patient', i: 'a', v: 1, u: Date.parse(v1.lastUpdated), lu: v1.lastUpdated, d: false, m: 'POST', j: v1.json });
     assert.deepEqual(toStoredVersion(r), v1);
     assert.deepEqual(toStoredVersion(h), v1);
   });
 
   it('stores a delete as a tombstone without JSON and without index entries', () => {
-    const r = toResourceDoc(gone, [{ p: 'gender' }]);
+    const r = toResourceDoc(gone, { xt: [{ p: 'gender' }] });
     assert.equal('j' in r, false);
-    assert.deepEqual(r.x, []);
+    assert.equal('xt' in r, false);
     assert.deepEqual(toStoredVersion(r), gone);
+  });
+
+  it('index arrays cannot overwrite the version fields', () => {
+    const r = toResourceDoc(v1, { _id: [], t: [], xs: [{ p: 'name' }] });
+    assert.equal(r._id, 'Patient/a');
+    assert.equal(r.t, 'Patient');
+    assert.deepEqual(r.xs, [{ p: 'name' }]);
   });
 
   it('refuses malformed documents instead of inventing values', () => {

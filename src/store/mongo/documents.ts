@@ -3,8 +3,11 @@
  * version kept, deletes as versions without content; docs/decisions/0009-mongodb-document-model.md).
  *
  * `resources`: one document per (type, id), the current version or a delete tombstone, with the
- * typed search index `x` of the current version. `versions`: every version, ordered for history by a
- * global sequence `s`. The resource JSON is stored as a string (`j`): `$`-prefixed and dotted keys in
+ * typed search index of the current version split by kind into the arrays `xt`, `xs`, ... (see
+ * ./search/index-docs.ts). `versions`: every version, ordered for history by (`u` = lastUpdated in
+ * epoch ms, then `_id` = `type/id/version`): no global sequence, so writes share no document. `u`
+ * grows strictly with each version of one resource (writes.ts), so instance history in `u` order is
+ * version order. The resource JSON is stored as a string (`j`): `$`-prefixed and dotted keys in
  * user data round-trip exactly and are never interpreted as operators or paths.
  */
 import type { StoredVersion } from '../store';
@@ -12,11 +15,7 @@ import type { Doc } from './driver';
 
 export const RESOURCES = 'resources';
 export const VERSIONS = 'versions';
-export const COUNTERS = 'counters';
 export const CLAIMS = 'claims';
-
-/** The `_id` of the counters document that numbers versions for history order. */
-export const VERSION_SEQUENCE = 'version-sequence';
 
 export type Method = StoredVersion['method'];
 
@@ -33,21 +32,24 @@ export type VersionFields = {
   j?: string;
 };
 
-export type ResourceDoc = VersionFields & {
-  _id: string;
-  /** The IndexDocs of the current version (see ./search); [] when deleted. */
-  x: unknown[];
-};
+/**
+ * The search index of the current version: one array of IndexDocs per kind (`xt`, `xs`, ...; see
+ * ./search/index-docs.ts), only the non-empty ones; none when deleted.
+ */
+export type IndexFields = Record<string, unknown[]>;
 
-export type VersionDoc = VersionFields & {
-  _id: string;
-  s: number;
-};
+/** A `resources` document: the version fields and the index arrays of IndexFields. */
+export type ResourceDoc = VersionFields & { _id: string; [indexArray: string]: unknown };
+
+export type VersionDoc = VersionFields & { _id: string };
+
+/** History order, newest first: lastUpdated, then `_id` (unique) as the tiebreak. */
+export const HISTORY_ORDER: Readonly<Record<string, -1>> = Object.freeze({ u: -1, _id: -1 });
 
 export const resourceKey = (type: string, id: string): string => `${type}/${id}`;
 export const versionKey = (type: string, id: string, v: number): string => `${type}/${id}/${v}`;
 
-/** The projection of a version's fields (the index array `x` is never read back). */
+/** The projection of a version's fields (the index arrays are never read back). */
 export const VERSION_PROJECTION: Readonly<Record<string, 1>> = Object.freeze({ t: 1, i: 1, v: 1, u: 1, lu: 1, d: 1, m: 1, j: 1 });
 
 export function versionFields(version: StoredVersion): VersionFields {
@@ -64,12 +66,12 @@ export function versionFields(version: StoredVersion): VersionFields {
   return f;
 }
 
-export function toResourceDoc(version: StoredVersion, index: unknown[]): ResourceDoc {
-  return { _id: resourceKey(version.resourceType, version.id), ...versionFields(version), x: version.deleted ? [] : index };
+export function toResourceDoc(version: StoredVersion, index: IndexFields): ResourceDoc {
+  return { ...(version.deleted ? {} : index), ...versionFields(version), _id: resourceKey(version.resourceType, version.id) };
 }
 
-export function toVersionDoc(version: StoredVersion, sequence: number): VersionDoc {
-  return { _id: versionKey(version.resourceType, version.id, version.versionId), ...versionFields(version), s: sequence };
+export function toVersionDoc(version: StoredVersion): VersionDoc {
+  return { _id: versionKey(version.resourceType, version.id, version.versionId), ...versionFields(version) };
 }
 
 const METHODS: ReadonlySet<string> = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);

@@ -2,14 +2,19 @@
  * History of the MongoDB store (FHIR R4 §3.1.0 http.html "history": instance, type and system level;
  * `_since`, `_at`, `_count`; newest first).
  *
- * Versions are ordered by the global sequence `s` (instance history by `v`, which grows with it), so
- * paging by offset is stable while new versions are appended: they only ever appear at the front.
- * Semantics mirror src/store/sqlite/history.ts.
+ * Versions are ordered newest first by (`u` = lastUpdated in epoch ms, `_id` = `type/id/version`),
+ * both descending: a total order (the `_id` is unique) that the `versions` indexes (u, _id) and
+ * (t, u, _id) serve directly, and that a keyset position (u, _id) can continue. Instance history is
+ * the same order: lastUpdated grows strictly with each version of a resource (writes.ts), so it is
+ * version order. New versions get the writing instance's clock, forced past the previous version of
+ * the same resource; with instance clocks in step they appear at the front, so offset paging stays
+ * stable while writes go on (as with the former global sequence; a clock behind by d ms can insert a
+ * version up to d ms into the past of other resources). Semantics mirror src/store/sqlite/history.ts.
  */
 import { FhirError } from '../../fhir/outcome';
 import type { HistoryPage, HistoryQuery } from '../store';
 import type { Doc, DriverCollection, DriverSession } from './driver';
-import { toStoredVersion, VERSION_PROJECTION } from './documents';
+import { HISTORY_ORDER, toStoredVersion, VERSION_PROJECTION } from './documents';
 
 export async function queryHistory(versions: DriverCollection, session: DriverSession | undefined, q: HistoryQuery): Promise<HistoryPage> {
   const filter: Doc = {};
@@ -24,7 +29,7 @@ export async function queryHistory(versions: DriverCollection, session: DriverSe
   if (since !== undefined) u.$gte = since;
   if (at !== undefined) u.$lte = at;
   if (Object.keys(u).length > 0) filter.u = u;
-  const sort: Record<string, -1> = q.id !== undefined ? { v: -1 } : { s: -1 };
+  const sort: Record<string, -1> = { ...HISTORY_ORDER };
   const opts = session ? { session } : {};
   const count = Math.max(0, q.count);
   const offset = Math.max(0, q.offset);

@@ -114,7 +114,7 @@ describe('mongo store: several instances on one database', () => {
     await b.close();
   });
 
-  it('a restarted instance continues the history sequence and lastUpdated of the database', async () => {
+  it('a restarted instance continues the lastUpdated of the database (history order)', async () => {
     const server = new MingoServer();
     const a = await MongoStore.open({ client: new MingoClient(server), dbName: 'fhir' });
     const first = await a.write({ kind: 'create', resourceType: 'Patient', id: 'p', resource: patient('p') });
@@ -124,6 +124,72 @@ describe('mongo store: several instances on one database', () => {
     assert.ok(Date.parse(second!.version.lastUpdated) > Date.parse(first!.version.lastUpdated));
     assert.deepEqual((await b.history({ count: 10, offset: 0 })).entries.map((e) => e.id), ['q', 'p']);
     await b.close();
+  });
+});
+
+describe('mongo store: history without a global counter, concurrent writes', () => {
+  it('writes of different resources from two instances, all at once, never conflict (no shared document)', async () => {
+    const [a, b, server] = await twoInstances();
+    const creates = (s: MongoStore, prefix: string): Array<Promise<unknown>> =>
+      Array.from({ length: 20 }, (_, n) => s.write({ kind: 'create', resourceType: 'Patient', id: `${prefix}${n}`, resource: patient(`${prefix}${n}`) }));
+    await Promise.all([...creates(a, 'a'), ...creates(b, 'b')]);
+    assert.equal(server.stats.conflicts, 0);
+    const h = await a.history({ count: 100, offset: 0 });
+    assert.equal(h.total, 40);
+    assert.equal(new Set(h.entries.map((e) => e.id)).size, 40);
+    // Newest first by (lastUpdated, Type/id/version), descending.
+    const keys = h.entries.map((e) => [Date.parse(e.lastUpdated), `${e.resourceType}/${e.id}/${e.versionId}`] as const);
+    for (let n = 1; n < keys.length; n++) {
+      const [u0, id0] = keys[n - 1]!;
+      const [u1, id1] = keys[n]!;
+      assert.ok(u0 > u1 || (u0 === u1 && id0 > id1), `history order at ${n}`);
+    }
+    await a.close();
+    await b.close();
+  });
+
+  it('concurrent updates of one resource within one instance: every version kept, none lost, lastUpdated strictly increasing', async () => {
+    const [a] = await twoInstances();
+    await a.write({ kind: 'create', resourceType: 'Patient', id: 'p', resource: patient('p') });
+    const results = await Promise.all(Array.from({ length: 8 }, () => a.write({ kind: 'update', resourceType: 'Patient', id: 'p', resource: patient('p') })));
+    assert.deepEqual(results.map((r) => r?.version.versionId).sort((x, y) => x! - y!), [2, 3, 4, 5, 6, 7, 8, 9]);
+    const h = await a.history({ resourceType: 'Patient', id: 'p', count: 20, offset: 0 });
+    assert.deepEqual(h.entries.map((e) => e.versionId), [9, 8, 7, 6, 5, 4, 3, 2, 1]);
+    const times = h.entries.map((e) => Date.parse(e.lastUpdated));
+    for (let n = 1; n < times.length; n++) assert.ok(times[n - 1]! > times[n]!, 'lastUpdated strictly decreasing, newest first');
+    await a.close();
+  });
+
+  it('a version written by an instance whose clock is ahead: the next version is still later (history stays in version order)', async () => {
+    const [a, , server] = await twoInstances();
+    await a.write({ kind: 'create', resourceType: 'Patient', id: 'p', resource: patient('p') });
+    const ahead = Date.now() + 60_000;
+    const db = new MingoClient(server).db('fhir');
+    await db.collection('resources').updateOne({ _id: 'Patient/p' }, { $set: { u: ahead, lu: new Date(ahead).toISOString() } });
+    await db.collection('versions').updateOne({ _id: 'Patient/p/1' }, { $set: { u: ahead, lu: new Date(ahead).toISOString() } });
+    const second = await a.write({ kind: 'update', resourceType: 'Patient', id: 'p', resource: patient('p') });
+    assert.equal(Date.parse(second!.version.lastUpdated), ahead + 1);
+    const h = await a.history({ resourceType: 'Patient', count: 10, offset: 0 });
+    assert.deepEqual(h.entries.map((e) => e.versionId), [2, 1]);
+    await a.close();
+  });
+
+  it('versions with the same lastUpdated are ordered by Type/id/version, descending, in every history form', async () => {
+    const [a, , server] = await twoInstances();
+    const versions = new MingoClient(server).db('fhir').collection('versions');
+    const u = Date.parse('2024-01-01T00:00:00.000Z');
+    const lu = new Date(u).toISOString();
+    for (const id of ['b', 'a', 'c']) {
+      await versions.insertOne({ _id: `Patient/${id}/1`, t: 'Patient', i: id, v: 1, u, lu, d: false, m: 'POST', j: JSON.stringify(patient(id)) });
+    }
+    await versions.insertOne({ _id: 'Observation/z/1', t: 'Observation', i: 'z', v: 1, u, lu, d: false, m: 'POST', j: '{"resourceType":"Observation","id":"z"}' });
+    const ids = (p: { entries: Array<{ resourceType: string; id: string }> }): string[] => p.entries.map((e) => `${e.resourceType}/${e.id}`);
+    assert.deepEqual(ids(await a.history({ count: 10, offset: 0 })), ['Patient/c', 'Patient/b', 'Patient/a', 'Observation/z']);
+    assert.deepEqual(ids(await a.history({ resourceType: 'Patient', count: 2, offset: 1 })), ['Patient/b', 'Patient/a']);
+    const at = await a.history({ resourceType: 'Patient', at: lu, count: 10, offset: 0 });
+    assert.deepEqual(ids(at), ['Patient/c', 'Patient/b', 'Patient/a']);
+    assert.equal(at.total, 3);
+    await a.close();
   });
 });
 

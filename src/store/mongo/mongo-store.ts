@@ -4,9 +4,11 @@
  *
  * Document model: documents.ts and docs/decisions/0009-mongodb-document-model.md. Every write is a
  * multi-document transaction (snapshot read concern, majority + journal write concern) retried on
- * transient errors (retry.ts); within one instance, writes, transactions and reindexes run one at a
- * time (serial-queue.ts), so "search, then create if absent" is serialised as in SQLite; across
- * instances the database arbitrates: the version compare-and-swap on `resources`, the unique
+ * transient errors (retry.ts); within one instance, `withTransaction` callbacks run one at a time
+ * (serial-queue.ts), so "search, then create if absent" is serialised as in SQLite, while single
+ * writes and reindexes run concurrently, each in its own transaction (they share no document: history
+ * is ordered by lastUpdated then `_id`, not by a global counter); as across instances the database
+ * arbitrates: the version compare-and-swap on `resources`, the unique
  * (t, i, v) of `versions`, write conflicts, and `claim` (conditional create). Reads outside a
  * transaction read the majority-committed state. Driver errors meaning "unreachable" become 503.
  * With transactions switched off (a standalone server) single writes still work, each a
@@ -19,13 +21,13 @@ import type { SearchQuery } from '../../search/ir';
 import { InstantClock } from '../sqlite/rows';
 import type { HistoryPage, HistoryQuery, IdempotencyRecord, RememberedResponse, SearchPage, Store, StoreSession, StoredVersion, WriteOp, WriteResult } from '../store';
 import type { Doc, DriverClient, DriverCollection, DriverDb, DriverSession, WriteOptions } from './driver';
-import { CLAIMS, COUNTERS, RESOURCES, resourceKey, toStoredVersion, VERSION_PROJECTION, VERSIONS, versionKey } from './documents';
+import { CLAIMS, RESOURCES, resourceKey, toStoredVersion, VERSION_PROJECTION, VERSIONS, versionKey } from './documents';
 import { errorCode, mapDriverError, mapped, WRITE_CONFLICT } from './errors';
 import { queryHistory } from './history';
 import { claimRequest, releaseRequest, rememberResponse, REQUESTS } from './idempotency';
 import { DEFAULT_MAX_ATTEMPTS, runTransaction, TransactionRetriesExhausted } from './retry';
 import { ensureSchema, type IndexSpec } from './schema';
-import { SEARCH_INDEXES, toIndexDocs } from './search/index-docs';
+import { INDEX_ARRAYS, SEARCH_INDEXES, toIndexDocs } from './search/index-docs';
 import { runSearch } from './search/run';
 import { SerialQueue } from './serial-queue';
 import { applyReindex, applyWrite, type WriteTarget } from './writes';
@@ -50,7 +52,6 @@ const TRANSACTION_OPTIONS = Object.freeze({ readConcern: { level: 'snapshot' as 
 interface Collections {
   resources: DriverCollection;
   versions: DriverCollection;
-  counters: DriverCollection;
   claims: DriverCollection;
   requests: DriverCollection;
 }
@@ -99,7 +100,7 @@ class Operations implements StoreSession {
   }
 
   private target(): WriteTarget {
-    return { ...this.c, session: this.session, writeConcern: MAJORITY, clock: this.clock, toIndexDocs: (e) => toIndexDocs(e) };
+    return { ...this.c, session: this.session, writeConcern: MAJORITY, clock: this.clock, toIndexDocs: (e) => toIndexDocs(e), indexArrays: INDEX_ARRAYS };
   }
 }
 
@@ -177,7 +178,7 @@ export class MongoStore implements Store {
       await checkServer(db, transactions);
       await ensureSchema(db, SEARCH_INDEXES as readonly IndexSpec[]);
     });
-    const c: Collections = { resources: db.collection(RESOURCES), versions: db.collection(VERSIONS), counters: db.collection(COUNTERS), claims: db.collection(CLAIMS), requests: db.collection(REQUESTS) };
+    const c: Collections = { resources: db.collection(RESOURCES), versions: db.collection(VERSIONS), claims: db.collection(CLAIMS), requests: db.collection(REQUESTS) };
     const newest = await mapped(() => c.versions.find({}, { sort: { u: -1 }, limit: 1, projection: { u: 1 } }).toArray());
     return new MongoStore(options, c, new InstantClock(Number(newest[0]?.u ?? 0)));
   }
@@ -205,7 +206,9 @@ export class MongoStore implements Store {
   async write(op: WriteOp): Promise<WriteResult | undefined> {
     this.checkUsable('write');
     if (!this.transactions) return this.queue.run(() => mapped(() => this.direct.write(op)));
-    return this.queue.run(() => this.transaction((tx) => tx.write(op)));
+    // Its own transaction: no document is shared with writes of other resources (no global
+    // counter), and the database arbitrates writes of the same resource (retried write conflicts).
+    return this.queue.concurrent(() => this.transaction((tx) => tx.write(op)));
   }
 
   async withTransaction<T>(fn: (tx: StoreSession) => Promise<T>): Promise<T> {
@@ -222,7 +225,8 @@ export class MongoStore implements Store {
 
   async reindex(resourceType: string, id: string, versionId: number, index: IndexEntry[]): Promise<boolean> {
     this.checkUsable('reindex');
-    return this.queue.run(() => mapped(() => this.direct.reindex(resourceType, id, versionId, index)));
+    if (!this.transactions) return this.queue.run(() => mapped(() => this.direct.reindex(resourceType, id, versionId, index)));
+    return this.queue.concurrent(() => this.transaction((tx) => tx.reindex(resourceType, id, versionId, index)));
   }
 
   claimRequest(key: string, pendingUntil: number, now: number): Promise<IdempotencyRecord | undefined> {

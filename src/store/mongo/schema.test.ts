@@ -5,18 +5,19 @@
 import assert from 'node:assert/strict';
 import { SEARCH_INDEXES } from './search/index-docs';
 import { MongoStore } from './mongo-store';
-import { ensureSchema, STORE_INDEXES } from './schema';
+import { COLLECTIONS, ensureSchema, STORE_INDEXES } from './schema';
 import { MingoClient, MingoServer } from './testing/mingo-db';
 
 describe('mongo store: collections and indexes', () => {
-  it('defines the history and vread indexes on versions, (t, i, v) unique', () => {
+  it('defines the history and vread indexes on versions, (t, i, v) unique, history in (u, _id) order', () => {
     const byName = new Map(STORE_INDEXES.map((i) => [i.options.name, i]));
     assert.deepEqual(byName.get('version_unique')?.key, { t: 1, i: 1, v: 1 });
     assert.equal(byName.get('version_unique')?.options.unique, true);
-    assert.deepEqual(byName.get('history_system')?.key, { s: 1 });
-    assert.deepEqual(byName.get('history_type')?.key, { t: 1, s: 1 });
-    assert.deepEqual(byName.get('history_since')?.key, { u: 1 });
-    assert.deepEqual(byName.get('history_type_since')?.key, { t: 1, u: 1 });
+    assert.deepEqual(byName.get('history_system_u')?.key, { u: 1, _id: 1 });
+    assert.deepEqual(byName.get('history_type_u')?.key, { t: 1, u: 1, _id: 1 });
+    // No global sequence: nothing indexes `s`, and no collection holds a counter.
+    assert.ok(STORE_INDEXES.every((i) => !('s' in i.key)));
+    assert.ok(!COLLECTIONS.includes('counters'));
   });
 
   it('has distinct index names and no two indexes with the same keys on a collection', () => {
@@ -32,7 +33,7 @@ describe('mongo store: collections and indexes', () => {
     const first = JSON.stringify([...server.indexes]);
     await ensureSchema(db, SEARCH_INDEXES);
     assert.equal(JSON.stringify([...server.indexes]), first);
-    assert.equal(server.indexes.get('versions')?.length, 5);
+    assert.equal(server.indexes.get('versions')?.length, 3);
     assert.equal(server.indexes.get('resources')?.length, 1 + SEARCH_INDEXES.length);
   });
 
@@ -40,7 +41,7 @@ describe('mongo store: collections and indexes', () => {
     const client = new MingoClient();
     const store = await MongoStore.open({ client, dbName: 'fhir' });
     await store.write({ kind: 'create', resourceType: 'Patient', id: 'a', resource: { resourceType: 'Patient', id: 'a' } });
-    await assert.rejects(client.db('fhir').collection('versions').insertOne({ _id: 'other', t: 'Patient', i: 'a', v: 1, s: 99 }), (e: unknown) => (e as { code?: number }).code === 11000);
+    await assert.rejects(client.db('fhir').collection('versions').insertOne({ _id: 'other', t: 'Patient', i: 'a', v: 1, u: 99 }), (e: unknown) => (e as { code?: number }).code === 11000);
     await store.close();
   });
 });

@@ -4,12 +4,12 @@
  *
  * `resources` is keyed by `_id` = `type/id` (unique by construction); its search indexes come from the
  * search module (`SEARCH_INDEXES`). `versions`: (t, i, v) unique (vread, instance history, and the
- * guarantee that one version number is written once), (s) for system history, (t, s) for type
- * history, (u) and (t, u) for `_since` / `_at`. `claims` is keyed by its `_id` (the criteria key);
+ * guarantee that one version number is written once), (u, _id) for system history and (t, u, _id)
+ * for type history (their order and tiebreak, and the bounds of `_since` / `_at`). `claims` is keyed by its `_id` (the criteria key);
  * `requests` (idempotency records) by the request key, with a TTL index on `exp`.
  */
 import type { DriverDb, IndexOptions } from './driver';
-import { CLAIMS, COUNTERS, RESOURCES, VERSIONS } from './documents';
+import { CLAIMS, RESOURCES, VERSIONS } from './documents';
 import { errorCode } from './errors';
 import { REQUESTS } from './idempotency';
 
@@ -22,15 +22,13 @@ export interface IndexSpec {
 /** The indexes the store itself needs (the search indexes of `resources` are added to these). */
 export const STORE_INDEXES: readonly IndexSpec[] = Object.freeze<IndexSpec[]>([
   { collection: VERSIONS, key: { t: 1, i: 1, v: 1 }, options: { name: 'version_unique', unique: true } },
-  { collection: VERSIONS, key: { s: 1 }, options: { name: 'history_system' } },
-  { collection: VERSIONS, key: { t: 1, s: 1 }, options: { name: 'history_type' } },
-  { collection: VERSIONS, key: { u: 1 }, options: { name: 'history_since' } },
-  { collection: VERSIONS, key: { t: 1, u: 1 }, options: { name: 'history_type_since' } },
+  { collection: VERSIONS, key: { u: 1, _id: 1 }, options: { name: 'history_system_u' } },
+  { collection: VERSIONS, key: { t: 1, u: 1, _id: 1 }, options: { name: 'history_type_u' } },
   { collection: RESOURCES, key: { t: 1, d: 1, u: 1 }, options: { name: 'live_by_type_lastUpdated' } },
   { collection: REQUESTS, key: { exp: 1 }, options: { name: 'requests_ttl', expireAfterSeconds: 0 } },
 ]);
 
-export const COLLECTIONS: readonly string[] = Object.freeze([RESOURCES, VERSIONS, COUNTERS, CLAIMS, REQUESTS]);
+export const COLLECTIONS: readonly string[] = Object.freeze([RESOURCES, VERSIONS, CLAIMS, REQUESTS]);
 
 const NAMESPACE_EXISTS = 48;
 

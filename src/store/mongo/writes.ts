@@ -2,10 +2,12 @@
  * Create, update and delete of the MongoDB store (FHIR R4 §3.1.0 http.html "create", "update",
  * "delete", "Managing Resource Contention" (version-aware updates), "versionId" and "lastUpdated").
  *
- * One write touches three documents: the `resources` document (replaced only if its version is still
- * the one read: a compare-and-swap, so two writers never both win even without a transaction), the
- * new `versions` document, and the `counters` document that numbers it for history. Inside a
- * transaction (the default) the three commit together. Semantics mirror src/store/sqlite/writes.ts.
+ * One write touches two documents: the `resources` document (replaced only if its version is still
+ * the one read: a compare-and-swap, so two writers never both win even without a transaction) and
+ * the new `versions` document. No document is shared by writes of different resources (history is
+ * ordered by lastUpdated then `_id`, not by a global counter), so writes of different resources
+ * never conflict. Inside a transaction (the default) the two commit together. lastUpdated is
+ * strictly greater than the previous version's, whatever the clocks of other instances. Semantics mirror src/store/sqlite/writes.ts.
  */
 import { FhirError } from '../../fhir/outcome';
 import type { IndexEntry } from '../../search/index-entry';
@@ -13,19 +15,20 @@ import type { StoredVersion, WriteOp, WriteResult } from '../store';
 import { serialiseWithMeta } from '../sqlite/writes';
 import type { InstantClock } from '../sqlite/rows';
 import type { DriverCollection, DriverSession, WriteOptions } from './driver';
-import { resourceKey, toResourceDoc, toVersionDoc, VERSION_SEQUENCE } from './documents';
+import { resourceKey, toResourceDoc, toVersionDoc, type IndexFields } from './documents';
 import { isDuplicateKey } from './errors';
 
 export interface WriteTarget {
   resources: DriverCollection;
   versions: DriverCollection;
-  counters: DriverCollection;
   /** The transaction's session, or undefined for a write without a transaction. */
   session: DriverSession | undefined;
   /** Write concern of writes outside a transaction (a transaction carries its own). */
   writeConcern: WriteOptions['writeConcern'];
   clock: InstantClock;
-  toIndexDocs: (entries: IndexEntry[]) => unknown[];
+  toIndexDocs: (entries: IndexEntry[]) => IndexFields;
+  /** The names of every index array toIndexDocs may produce (reindex unsets the absent ones). */
+  indexArrays: readonly string[];
 }
 
 interface Current {
@@ -55,7 +58,7 @@ export async function applyWrite(w: WriteTarget, op: WriteOp): Promise<WriteResu
   const method = op.method ?? DEFAULT_METHOD[op.kind];
 
   let version: StoredVersion;
-  let index: unknown[] = [];
+  let index: IndexFields = {};
   if (op.kind === 'delete') {
     if (!cur || !live) return undefined;
     const t = nextInstant(w.clock, cur);
@@ -75,8 +78,7 @@ export async function applyWrite(w: WriteTarget, op: WriteOp): Promise<WriteResu
     index = w.toIndexDocs(op.index ?? []);
   }
   await swapResource(w, ref, cur, toResourceDoc(version, index));
-  const sequence = await nextSequence(w);
-  await w.versions.insertOne(toVersionDoc(version, sequence), options(w));
+  await w.versions.insertOne(toVersionDoc(version), options(w));
   return { version, created: op.kind !== 'delete' && !live };
 }
 
@@ -97,13 +99,6 @@ async function swapResource(w: WriteTarget, ref: string, cur: Current | undefine
   }
   const r = await w.resources.replaceOne({ _id: ref, v: cur.v }, doc, options(w));
   if (r.matchedCount !== 1) throw conflict();
-}
-
-async function nextSequence(w: WriteTarget): Promise<number> {
-  const doc = await w.counters.findOneAndUpdate({ _id: VERSION_SEQUENCE }, { $inc: { n: 1 } }, { ...options(w), upsert: true, returnDocument: 'after' });
-  const n = doc?.n;
-  if (typeof n !== 'number') throw new Error('the version sequence counter could not be incremented');
-  return n;
 }
 
 /** Strictly after the previous version of this resource too, whatever the clocks of other instances. */
@@ -132,8 +127,15 @@ function stored(resourceType: string, id: string, versionId: number, t: number, 
 }
 
 /** Replaces the index of the live resource at `versionId` (no new version); false when it is not current. */
-export async function applyReindex(w: Pick<WriteTarget, 'resources' | 'session' | 'writeConcern' | 'toIndexDocs'>, type: string, id: string, versionId: number, entries: IndexEntry[]): Promise<boolean> {
+export async function applyReindex(w: Pick<WriteTarget, 'resources' | 'session' | 'writeConcern' | 'toIndexDocs' | 'indexArrays'>, type: string, id: string, versionId: number, entries: IndexEntry[]): Promise<boolean> {
   const opts: WriteOptions = w.session ? { session: w.session } : w.writeConcern ? { writeConcern: w.writeConcern } : {};
-  const r = await w.resources.updateOne({ _id: resourceKey(type, id), v: versionId, d: false }, { $set: { x: w.toIndexDocs(entries) } }, opts);
+  const fields = w.toIndexDocs(entries);
+  // Every index array is set or unset: an array of a kind the new index no longer has must go.
+  const unset: Record<string, ''> = {};
+  for (const name of w.indexArrays) if (!(name in fields)) unset[name] = '';
+  const update: Record<string, unknown> = { $set: fields };
+  if (Object.keys(unset).length > 0) update.$unset = unset;
+  if (Object.keys(fields).length === 0) delete update.$set;
+  const r = await w.resources.updateOne({ _id: resourceKey(type, id), v: versionId, d: false }, update, opts);
   return r.matchedCount === 1;
 }

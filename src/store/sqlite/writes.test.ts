@@ -29,4 +29,10 @@ describe('serialiseWithMeta', () => {
     serialiseWithMeta(r, 'a', 1, T);
     assert.deepEqual(r, { resourceType: 'Patient', id: 'a', meta: { versionId: '9' } });
   });
+
+  it('keeps a `__proto__` key as a key (JSON.parse makes it an own property)', () => {
+    const r = JSON.parse('{"resourceType":"Basic","__proto__":{"x":1},"code":{}}') as Resource;
+    const json = serialiseWithMeta(r, 'b', 1, T);
+    assert.equal(json, `{"resourceType":"Basic","id":"b","meta":{"versionId":"1","lastUpdated":"${T}"},"__proto__":{"x":1},"code":{}}`);
+  });
 });

@@ -103,7 +103,8 @@ function stored(resourceType: string, id: string, versionId: number, t: number, 
 export function serialiseWithMeta(resource: Resource, id: string, versionId: number, lastUpdated: string): string {
   const meta = { ...(resource.meta ?? {}), versionId: String(versionId), lastUpdated };
   const src = resource as unknown as Record<string, unknown>;
-  const out: Record<string, unknown> = {};
+  // No prototype: a `__proto__` key of the resource is stored as a key, never as the object's prototype.
+  const out = Object.create(null) as Record<string, unknown>;
   const hasId = Object.prototype.hasOwnProperty.call(src, 'id');
   const hasMeta = src.meta !== undefined;
   for (const [k, v] of Object.entries(src)) {

@@ -12,21 +12,21 @@ import { compileSearch, type MongoSearchTarget } from './run';
 const noSubQueries = (): Promise<MongoDoc[]> => Promise.reject(new Error('no sub-query expected'));
 
 describe('MongoDB search compiler: filter and pipeline shapes', () => {
-  it('a typed predicate is one $elemMatch on x bounded by param and kind (index prefix t, x.p, value)', async () => {
+  it('a typed predicate is one $elemMatch on the array of its kind bounded by param (index prefix t, <array>.p, value)', async () => {
     assert.deepEqual(await compileExpr({ op: 'token', param: 'code', system: 'http://loinc.org', code: '8310-5' }, ['Observation'], noSubQueries), {
-      x: { $elemMatch: { p: 'code', k: 't', c: '8310-5', s: 'http://loinc.org' } },
+      xt: { $elemMatch: { p: 'code', c: '8310-5', s: 'http://loinc.org' } },
     });
     assert.deepEqual(await compileExpr({ op: 'string', param: 'name', value: 'a.b', mode: 'start' }, ['Patient'], noSubQueries), {
-      x: { $elemMatch: { p: 'name', k: 's', n: { $regex: '^a\\.b' } } },
+      xs: { $elemMatch: { p: 'name', n: { $regex: '^a\\.b' } } },
     });
     assert.deepEqual(await compileExpr({ op: 'date', param: 'birthdate', prefix: 'ne', low: 1, high: 2 }, ['Patient'], noSubQueries), {
-      x: { $elemMatch: { p: 'birthdate', k: 'd', $or: [{ lo: { $lt: 1 } }, { hi: { $gt: 2 } }] } },
+      xd: { $elemMatch: { p: 'birthdate', $or: [{ lo: { $lt: 1 } }, { hi: { $gt: 2 } }] } },
     });
   });
 
   it('user values never become keys: an operator-looking value is compared as a string', async () => {
     const c = await compileExpr({ op: 'string', param: 'name', value: '{"$gt":""}', mode: 'exact' }, ['Patient'], noSubQueries);
-    assert.deepEqual(c, { x: { $elemMatch: { p: 'name', k: 's', e: '{"$gt":""}' } } });
+    assert.deepEqual(c, { xs: { $elemMatch: { p: 'name', e: '{"$gt":""}' } } });
   });
 
   it('a chain runs one sub-query for the live targets and restricts the reference entry to their ids', async () => {
@@ -36,8 +36,8 @@ describe('MongoDB search compiler: filter and pipeline shapes', () => {
       return Promise.resolve([{ t: 'Patient', i: 'a' }, { t: 'Patient', i: 'b' }]);
     };
     const c = await compileExpr({ op: 'chain', param: 'subject', targetTypes: ['Patient'], where: { op: 'string', param: 'family', value: 'x', mode: 'start' } }, ['Observation'], aggregate);
-    assert.deepEqual(c, { x: { $elemMatch: { p: 'subject', k: 'r', rt: 'Patient', ri: { $in: ['a', 'b'] } } } });
-    assert.deepEqual(seen[0]?.[0], { $match: { t: 'Patient', d: false, x: { $elemMatch: { p: 'family', k: 's', n: { $regex: '^x' } } } } });
+    assert.deepEqual(c, { xr: { $elemMatch: { p: 'subject', rt: 'Patient', ri: { $in: ['a', 'b'] } } } });
+    assert.deepEqual(seen[0]?.[0], { $match: { t: 'Patient', d: false, xs: { $elemMatch: { p: 'family', n: { $regex: '^x' } } } } });
   });
 
   it('a chain whose targets match nothing, an empty _id list or an empty anyOf match nothing without a query', async () => {

@@ -1,5 +1,5 @@
 /**
- * Compiles the search IR to a MongoDB filter over the embedded index array `x` (FHIR R4 §3.1.1
+ * Compiles the search IR to a MongoDB filter over the embedded index arrays (FHIR R4 §3.1.1
  * search.html: parameter types, modifiers, prefixes, `:missing`, `:not`, composite parameters,
  * chaining (§3.1.1.4.12), reverse chaining `_has` (§3.1.1.4.13), `_id`, `_lastUpdated`, `_text`,
  * `_content`; `_tag` / `_profile` / `_security` / `_source` are ordinary token/uri entries).
@@ -21,7 +21,7 @@ import type { CompositePredicate, Predicate, SearchExpr } from '../../../search/
 import { textWords } from '../../../search/normalize';
 import { rangeCondition, type Bound, type RangeCondition } from '../../../search/range-semantics';
 import { andCond, contains, inValues, mergeAll, notCond, orCond, prefixesOf, startsWith, toFilter, type Cond, type MongoDoc } from './filter';
-import { KIND_CODE } from './index-docs';
+import { COMPONENT_KIND, INDEX_ARRAY } from './index-docs';
 
 /** Runs an aggregation pipeline on the `resources` collection (the sub-queries of chains and `_has`). */
 export type Aggregate = (pipeline: MongoDoc[]) => Promise<MongoDoc[]>;
@@ -80,16 +80,16 @@ async function compilePredicate(p: Predicate, types: readonly string[], aggregat
     case 'quantity':
     case 'reference':
     case 'uri':
-      return entryMatch(p.param, KIND_CODE[p.op], typedConditions(p));
+      return entryMatch(p.param, INDEX_ARRAY[p.op], typedConditions(p));
     case 'composite':
-      return entryMatch(p.param, KIND_CODE.composite, compositeConditions(p));
+      return entryMatch(p.param, INDEX_ARRAY.composite, compositeConditions(p));
     case 'text': {
       const words = textWords(p.query);
       if (words.length === 0) return false;
-      return entryMatch(p.scope === 'narrative' ? '_text' : '_content', KIND_CODE.text, { w: { $all: [...new Set(words)] } });
+      return entryMatch(p.scope === 'narrative' ? '_text' : '_content', INDEX_ARRAY.text, { w: { $all: [...new Set(words)] } });
     }
     case 'missing': {
-      const present = entryMatch(p.param, KIND_CODE[p.kind], true);
+      const present = entryMatch(p.param, INDEX_ARRAY[p.kind], true);
       return p.missing ? notCond(present) : present;
     }
     case 'id':
@@ -105,10 +105,10 @@ async function compilePredicate(p: Predicate, types: readonly string[], aggregat
   }
 }
 
-/** Some entry of `param` / kind `k` satisfies `cond` (one element of `x`). */
-function entryMatch(param: string, k: string, cond: Cond): Cond {
+/** Some entry of `param` in the index array `array` (its kind) satisfies `cond` (one element). */
+function entryMatch(param: string, array: string, cond: Cond): Cond {
   if (cond === false) return false;
-  return { x: { $elemMatch: { p: param, k, ...(cond === true ? {} : cond) } } };
+  return { [array]: { $elemMatch: { p: param, ...(cond === true ? {} : cond) } } };
 }
 
 /**
@@ -122,7 +122,7 @@ async function chain(p: Extract<Predicate, { op: 'chain' }>, aggregate: Aggregat
   const rows = await aggregate([{ $match: toFilter(andCond([liveOf(p.targetTypes), where])) }, { $project: { _id: 0, t: 1, i: 1 } }]);
   const byType = groupIds(rows.map((r) => [r.t, r.i]));
   const alternatives = [...byType].map(([t, ids]): Cond => andCond([{ rt: t }, inValues('ri', ids)]));
-  return entryMatch(p.param, KIND_CODE.reference, orCond(alternatives));
+  return entryMatch(p.param, INDEX_ARRAY.reference, orCond(alternatives));
 }
 
 /**
@@ -133,12 +133,12 @@ async function chain(p: Extract<Predicate, { op: 'chain' }>, aggregate: Aggregat
 async function has(p: Extract<Predicate, { op: 'has' }>, types: readonly string[], aggregate: Aggregate): Promise<Cond> {
   const where = await compileExpr(p.where, [p.targetType], aggregate);
   if (where === false) return false;
-  const refers = entryMatch(p.param, KIND_CODE.reference, { rt: types.length > 0 ? { $in: [...types] } : { $ne: null }, ri: { $ne: null } });
+  const refers = entryMatch(p.param, INDEX_ARRAY.reference, { rt: types.length > 0 ? { $in: [...types] } : { $ne: null }, ri: { $ne: null } });
   const rows = await aggregate([
     { $match: toFilter(andCond([liveOf([p.targetType]), where, refers])) },
-    { $unwind: '$x' },
-    { $match: { 'x.p': p.param, 'x.k': KIND_CODE.reference, 'x.rt': types.length > 0 ? { $in: [...types] } : { $ne: null }, 'x.ri': { $ne: null } } },
-    { $group: { _id: { t: '$x.rt', i: '$x.ri' } } },
+    { $unwind: '$xr' },
+    { $match: { 'xr.p': p.param, 'xr.rt': types.length > 0 ? { $in: [...types] } : { $ne: null }, 'xr.ri': { $ne: null } } },
+    { $group: { _id: { t: '$xr.rt', i: '$xr.ri' } } },
   ]);
   const byType = groupIds(rows.map((r) => [(r._id as MongoDoc | undefined)?.t, (r._id as MongoDoc | undefined)?.i]));
   return orCond([...byType].map(([t, ids]): Cond => andCond([{ t }, inValues('i', ids)])));
@@ -163,7 +163,7 @@ function compositeConditions(p: CompositePredicate): Cond {
       if (!isTyped(comp)) throw new FhirError('unsupported', `composite ${p.param}: a ${comp.op} component is not supported`);
       const cond = typedConditions(comp);
       if (cond === false) return false;
-      return { cs: { $elemMatch: { p: comp.param, k: KIND_CODE[comp.op], ...(cond === true ? {} : cond) } } };
+      return { cs: { $elemMatch: { p: comp.param, k: COMPONENT_KIND[comp.op], ...(cond === true ? {} : cond) } } };
     }),
   );
 }

@@ -5,7 +5,8 @@
  * - The value of a key is the lowest (ascending) / highest (descending) of the per-entry values of
  *   its parameter: string `n`; token `c`, else `tx`; date `lo` ascending / `hi` descending; number
  *   and quantity `v`; reference `rt/ri`, else `url`; uri `u`; `_id` the id `i`; `_lastUpdated` `u`.
- *   It is computed per document with `$min` / `$max` over `$map` of `$filter` on `x` (`s<n>`).
+ *   It is computed per document with `$min` / `$max` over `$map` of `$filter` on the index array of
+ *   the key's kind (`xs`, `xt`, ...: index-docs.ts) (`s<n>`).
  * - A chained key (`patient.birthdate`) follows the reference hops with `$lookup` on `_id` (which is
  *   `Type/id`): hop 0 takes the `rt/ri` of the document's reference entries of the hop's parameter
  *   and target types, each further hop those of the live documents reached so far; the value is the
@@ -24,7 +25,7 @@ import { FhirError } from '../../../fhir/outcome';
 import type { IndexKind } from '../../../search/index-entry';
 import type { SearchPosition, SortKey } from '../../../search/ir';
 import { andCond, orCond, type Cond, type MongoDoc } from './filter';
-import { KIND_CODE } from './index-docs';
+import { INDEX_ARRAY } from './index-docs';
 
 /** How one sort key reads and compares. */
 export interface SortField {
@@ -69,7 +70,7 @@ function entryValue(kind: IndexKind, descending: boolean, v: string): unknown {
   }
 }
 
-/** The values (an array expression) of a plain key over the `x` array `input`. */
+/** The values (an array expression) of a plain key over the index arrays of the document `input`. */
 function keyValues(k: SortKey, input: string): unknown {
   if (k.kind === 'special') {
     if (k.param === '_id') return [`${input}.i`];
@@ -79,7 +80,7 @@ function keyValues(k: SortKey, input: string): unknown {
   const kind = k.kind;
   return {
     $map: {
-      input: { $filter: { input: `${input}.x`, as: 'e', cond: { $and: [{ $eq: ['$$e.p', k.param] }, { $eq: ['$$e.k', KIND_CODE[kind]] }] } } },
+      input: { $filter: { input: { $ifNull: [`${input}.${INDEX_ARRAY[kind]}`, []] }, as: 'e', cond: { $eq: ['$$e.p', k.param] } } },
       as: 'e',
       in: entryValue(kind, k.descending, 'e'),
     },
@@ -92,9 +93,9 @@ function hopTargets(hop: { param: string; targetTypes: string[] }, doc: string):
     $map: {
       input: {
         $filter: {
-          input: `${doc}.x`,
+          input: { $ifNull: [`${doc}.${INDEX_ARRAY.reference}`, []] },
           as: 'e',
-          cond: { $and: [{ $eq: ['$$e.p', hop.param] }, { $eq: ['$$e.k', KIND_CODE.reference] }, { $in: ['$$e.rt', hop.targetTypes] }] },
+          cond: { $and: [{ $eq: ['$$e.p', hop.param] }, { $in: ['$$e.rt', hop.targetTypes] }] },
         },
       },
       as: 'e',
