@@ -12,17 +12,10 @@
  * errors each (COMBINED_KINDS), including nicknames (NICKNAMES: Bill for William, Peggy for Margaret).
  */
 import type { Patient } from 'fhir/r4';
+import { prng } from '../../bench/patients';
 
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The seeded PRNG shared with the benches (mulberry32): the same seed gives the same population. */
+export { prng };
 
 const pick = <T>(rnd: () => number, items: readonly T[]): T => items[Math.floor(rnd() * items.length)]!;
 
