@@ -53,8 +53,11 @@ interface Dispatch {
  */
 export async function route(req: FhirRequest, ctx: InteractionContext): Promise<FhirResult> {
   const interceptors = ctx.services.interceptors ?? [];
+  // Resolved once per request object: an interceptor that passes a changed request has it resolved again.
+  let resolved: { req: FhirRequest; d: Dispatch } | undefined;
   const step = async (i: number, r: FhirRequest, c: InteractionContext): Promise<FhirResult> => {
-    const d = dispatch(r);
+    if (resolved?.req !== r) resolved = { req: r, d: dispatch(r) };
+    const d = resolved.d;
     const ic = interceptors[i];
     if (!ic) return d.run(r, c);
     return ic(r, d.interaction, c, (nr, nc) => step(i + 1, nr ?? r, nc ?? c));
