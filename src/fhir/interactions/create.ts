@@ -44,7 +44,7 @@ export async function create(req: FhirRequest, ctx: InteractionContext, resource
   return atomic(ctx, async (session) => {
     // A store whose transactions run in parallel (MongoDB, several instances) makes two creates with
     // the same criteria conflict here, so the later one retries and finds the earlier one's resource.
-    if (session.claim) await session.claim(`${resourceType}?${JSON.stringify(criteria.map(([k, v]) => [k, v]).sort((a, b) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : 1)))}`);
+    if (session.claim) await session.claim(`${resourceType}?${criteria.map((pair) => JSON.stringify(pair)).sort().join('&')}`);
     const found = await findMatches(ctx, session, resourceType, criteria, 2);
     if (found.length > 1) {
       throw new FhirError('precondition', { code: 'duplicate', diagnostics: `If-None-Exist criteria ${JSON.stringify(ifNoneExist)} match more than one ${resourceType}` });
