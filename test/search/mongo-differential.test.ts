@@ -27,8 +27,9 @@ import { createApp } from '../../src/http/app';
 import { silentLogger } from '../../src/logging';
 import { buildServices } from '../../src/main';
 import type { IndexEntry } from '../../src/search/index-entry';
-import type { Predicate, Prefix, SearchExpr, SearchPosition, SearchQuery, SortKey } from '../../src/search/ir';
+import type { SearchExpr, SearchPosition, SearchQuery } from '../../src/search/ir';
 import { compareSortValues, matchesExpr, sortValues, type MatchContext, type MatchTarget } from '../../src/search/match';
+import { OBSERVATION_IDS, PATIENT_IDS, datasetArb, searchExprArb, sortKeyArb, type DifferentialDataset, type DifferentialType } from '../../src/search/testing/arbitraries';
 import type { MongoDoc } from '../../src/store/mongo/search/filter';
 import { INDEX_ARRAYS, toIndexDocs } from '../../src/store/mongo/search/index-docs';
 import { mingoTarget } from '../../src/store/mongo/search/mingo-target';
@@ -50,133 +51,8 @@ function resourceDoc(v: StoredVersion, index: readonly IndexEntry[]): MongoDoc {
 }
 
 // ---------------------------------------------------------------------------------------------
-// 1 and 2: random data (the generators of src/store/sqlite/matcher-differential.test.ts, with
-// strings full of regex metacharacters).
-
-const PREFIXES: Prefix[] = ['eq', 'ne', 'gt', 'lt', 'ge', 'le', 'sa', 'eb', 'ap'];
-const PATIENTS = ['p0', 'p1', 'p2', 'p3'];
-const OBSERVATIONS = ['o0', 'o1', 'o2', 'o3'];
-type Kind = 'Patient' | 'Observation';
-
-const sys = fc.constantFrom<string | null>(null, 's1', 's2');
-const code = fc.constantFrom<string | null>(null, 'a', 'b', 'a.*');
-const small = fc.integer({ min: -3, max: 3 });
-const rng = fc.tuple(small, small).map(([a, b]) => ({ low: Math.min(a, b), high: Math.max(a, b) }));
-const openRng = fc.oneof({ weight: 4, arbitrary: rng }, fc.constant({ low: -Infinity, high: 0 }), fc.constant({ low: 1, high: Infinity }));
-const norm = fc.constantFrom('ab', 'abc', 'b', 'a%', 'a_c', 'é', 'a.c', 'a(b', '^a', 'a$', 'a\\b', '[x]', '$where', 'a.b.c');
-
-const tokenEntry = fc
-  .record({ system: sys, code, text: fc.constantFrom<string | null | undefined>(undefined, null, 'alpha', 'beta', 'al.ha'), typeCode: fc.constantFrom<string | undefined>(undefined, 'MR', 'NH') })
-  .map((t): IndexEntry => ({ kind: 'token', param: 'code', system: t.system, code: t.code, ...(t.text !== undefined ? { text: t.text } : {}), ...(t.typeCode ? { typeSystem: 'v2', typeCode: t.typeCode } : {}) }));
-const quantityEntry = fc
-  .record({ r: rng, system: fc.constantFrom<string | null>(null, 'u'), code: fc.constantFrom<string | null>(null, 'mg'), unit: fc.constantFrom<string | null>(null, 'mg', 'g') })
-  .map((q): IndexEntry => ({ kind: 'quantity', param: 'q', system: q.system, code: q.code, unit: q.unit, value: q.r.low, ...q.r }));
-const entry = (type: Kind): fc.Arbitrary<IndexEntry> =>
-  fc.oneof(
-    tokenEntry,
-    norm.map((n): IndexEntry => ({ kind: 'string', param: 'name', norm: n, exact: n.toUpperCase() })),
-    openRng.map((r): IndexEntry => ({ kind: 'date', param: 'd', ...r })),
-    rng.map((r): IndexEntry => ({ kind: 'number', param: 'n', value: r.low, ...r })),
-    quantityEntry,
-    fc.constantFrom('http://a/', 'http://a/b', 'http://b', 'http://a.b').map((value): IndexEntry => ({ kind: 'uri', param: 'u', value })),
-    fc
-      .record({ id: fc.constantFrom(...(type === 'Observation' ? PATIENTS : OBSERVATIONS)), version: fc.constantFrom<string | null>(null, '1') })
-      .map((r): IndexEntry => ({ kind: 'reference', param: 'ref', targetType: type === 'Observation' ? 'Patient' : 'Observation', targetId: r.id, targetVersion: r.version, url: null })),
-    fc.constantFrom('i1', 'i2').map((v): IndexEntry => ({ kind: 'reference', param: 'ref', targetType: null, targetId: null, url: `http://x/${v}`, identifierSystem: 'is', identifierValue: v })),
-    fc.tuple(tokenEntry, quantityEntry).map(([t, q]): IndexEntry => ({ kind: 'composite', param: 'cq', components: [t, q] })),
-    // Text entries always have words, as extract.ts `textEntries` makes them (a wordless one is never
-    // indexed: SQLite and MongoDB store no row for it, where the matcher would count it as present).
-    fc
-      .record({ param: fc.constantFrom('_text' as const, '_content' as const), text: fc.constantFrom('Alpha beta', 'gamma-Delta', 'ÉCOLE x1', 'beta', 'alpha alpha', '-- beta --') })
-      .map((t): IndexEntry => ({ kind: 'text', ...t })),
-  );
-
-const rangePredicate = (op: 'date' | 'number' | 'quantity', param: string): fc.Arbitrary<Predicate> =>
-  fc
-    .record({
-      prefix: fc.constantFrom(...PREFIXES),
-      r: rng,
-      system: fc.constantFrom<string | null | undefined>(undefined, null, 'u'),
-      code: fc.constantFrom<string | null | undefined>(undefined, null, 'mg', 'g'),
-    })
-    .map((q): Predicate => ({
-      op,
-      param,
-      prefix: q.prefix,
-      ...q.r,
-      value: q.r.low,
-      ...(q.prefix === 'ap' ? { approxDelta: 1 } : {}),
-      ...(op === 'quantity' && q.system !== undefined ? { system: q.system } : {}),
-      ...(op === 'quantity' && q.code !== undefined ? { code: q.code } : {}),
-    }));
-
-const tokenPredicate = fc.oneof(
-  fc.record({ system: fc.constantFrom<string | null | undefined>(undefined, null, 's1'), code: fc.constantFrom<string | undefined>(undefined, 'a', 'b', 'a.*') }).map(
-    (t): Predicate => ({ op: 'token', param: 'code', ...(t.system !== undefined ? { system: t.system } : {}), ...(t.code !== undefined ? { code: t.code } : {}) }),
-  ),
-  fc.constantFrom('al', 'beta', 'x', '', 'al.', '.').map((text): Predicate => ({ op: 'token', param: 'code', text })),
-  fc.constantFrom('MR', 'NH').map((c): Predicate => ({ op: 'token', param: 'code', ofType: { system: 'v2', code: c, value: 'a' } })),
-  fc.array(fc.record({ system: sys, code: fc.constantFrom('a', 'b') }), { maxLength: 2 }).map((anyOf): Predicate => ({ op: 'token', param: 'code', anyOf })),
-);
-
-const predicate = (type: Kind): fc.Arbitrary<Predicate> =>
-  fc.oneof(
-    tokenPredicate,
-    fc
-      .record({ value: fc.constantFrom('a', 'ab', 'AB', '%', '_', 'é', '', '.', 'a.', '(', '^a', '$', '\\', '[', 'A.C', '$where'), mode: fc.constantFrom('start' as const, 'exact' as const, 'contains' as const) })
-      .map((s): Predicate => ({ op: 'string', param: 'name', ...s })),
-    rangePredicate('date', 'd'),
-    rangePredicate('number', 'n'),
-    rangePredicate('quantity', 'q'),
-    fc
-      .record({ value: fc.constantFrom('http://a/', 'http://a/b/c', 'http://', 'http://b', 'http://a.b/c', 'http://aXb'), mode: fc.constantFrom('exact' as const, 'above' as const, 'below' as const) })
-      .map((u): Predicate => ({ op: 'uri', param: 'u', ...u })),
-    fc
-      .record({ id: fc.constantFrom(...PATIENTS, ...OBSERVATIONS), types: fc.constantFrom<string[] | undefined>(undefined, [], ['Patient'], ['Observation', 'Group']), version: fc.constantFrom<string | undefined>(undefined, '1') })
-      .map((r): Predicate => ({ op: 'reference', param: 'ref', id: r.id, ...(r.types ? { targetTypes: r.types } : {}), ...(r.version ? { version: r.version } : {}) })),
-    fc.record({ value: fc.constantFrom('i1', 'i2'), system: fc.constantFrom<string | null | undefined>(undefined, null, 'is') }).map(
-      (i): Predicate => ({ op: 'reference', param: 'ref', identifier: { value: i.value, ...(i.system !== undefined ? { system: i.system } : {}) } }),
-    ),
-    fc.constantFrom('http://x/i1', 'http://x/i3').map((url): Predicate => ({ op: 'reference', param: 'ref', url })),
-    fc
-      .record({
-        kind: fc.constantFrom('token' as const, 'string' as const, 'date' as const, 'reference' as const, 'composite' as const, 'text' as const),
-        param: fc.constantFrom('code', 'name', 'd', 'ref', 'cq', '_text', '_content'),
-        missing: fc.boolean(),
-      })
-      .map((m): Predicate => ({ op: 'missing', ...m })),
-    fc.subarray([...(type === 'Patient' ? PATIENTS : OBSERVATIONS), 'zz']).map((ids): Predicate => ({ op: 'id', ids })),
-    fc.tuple(tokenPredicate, rangePredicate('quantity', 'q')).map(([t, q]): Predicate => ({ op: 'composite', param: 'cq', components: [t, q] })),
-    fc
-      .record({ scope: fc.constantFrom('narrative' as const, 'content' as const), query: fc.constantFrom('alpha', 'beta gamma', 'delta', 'ecole', 'École X1', 'al', 'alpha beta', '--') })
-      .map((t): Predicate => ({ op: 'text', ...t })),
-    fc.record({ prefix: fc.constantFrom(...PREFIXES), at: fc.integer({ min: 0, max: 8 }) }).map(
-      // Relative to the first write of a run (`absolute` adds it): writes come a millisecond or more apart.
-      (l): Predicate => ({ op: 'lastUpdated', prefix: l.prefix, low: l.at, high: l.at, ...(l.prefix === 'ap' ? { approxDelta: 1 } : {}) }),
-    ),
-  );
-
-const expr = (type: Kind, depth: number): fc.Arbitrary<SearchExpr> => {
-  const leaf: fc.Arbitrary<SearchExpr> = predicate(type);
-  if (depth === 0) return leaf;
-  const other = type === 'Patient' ? 'Observation' : 'Patient';
-  return fc.oneof(
-    { weight: 3, arbitrary: leaf },
-    fc.array(expr(type, depth - 1), { maxLength: 3 }).map((args): SearchExpr => ({ op: 'and', args })),
-    fc.array(expr(type, depth - 1), { maxLength: 3 }).map((args): SearchExpr => ({ op: 'or', args })),
-    expr(type, depth - 1).map((arg): SearchExpr => ({ op: 'not', arg })),
-    expr(other, depth - 1).map((where): SearchExpr =>
-      type === 'Observation' ? { op: 'chain', param: 'ref', targetTypes: ['Patient'], where } : { op: 'has', targetType: 'Observation', param: 'ref', where },
-    ),
-  );
-};
-
-const dataset = fc.record({
-  Patient: fc.array(fc.array(entry('Patient'), { maxLength: 4 }), { minLength: PATIENTS.length, maxLength: PATIENTS.length }),
-  Observation: fc.array(fc.array(entry('Observation'), { maxLength: 4 }), { minLength: OBSERVATIONS.length, maxLength: OBSERVATIONS.length }),
-  deleted: fc.subarray([...PATIENTS, ...OBSERVATIONS], { maxLength: 2 }),
-});
-type Dataset = { Patient: IndexEntry[][]; Observation: IndexEntry[][]; deleted: string[] };
+// 1 and 2: random data (the generators of src/search/testing/arbitraries.ts, also used by
+// src/store/sqlite/matcher-differential.test.ts).
 
 interface Loaded {
   sqlite: Store;
@@ -188,13 +64,13 @@ interface Loaded {
 }
 
 /** Writes the data set to SQLite in `Type/id` order (Observation before Patient), and builds the documents. */
-async function load(data: Dataset): Promise<Loaded> {
+async function load(data: DifferentialDataset): Promise<Loaded> {
   const sqlite = openSqliteStore(':memory:');
   const docs = new Map<string, MongoDoc>();
   const targets = new Map<string, MatchTarget>();
   let base = NaN;
   for (const t of ['Observation', 'Patient'] as const) {
-    const ids = t === 'Patient' ? PATIENTS : OBSERVATIONS;
+    const ids = t === 'Patient' ? PATIENT_IDS : OBSERVATION_IDS;
     for (const [n, index] of data[t].entries()) {
       const id = ids[n]!;
       const w = (await sqlite.write({ kind: 'create', resourceType: t, id, resource: { resourceType: t, id } as Resource, index }))!;
@@ -233,13 +109,13 @@ function absolute(e: SearchExpr, base: number): SearchExpr {
 
 const ids = (p: SearchPage): string[] => p.entries.map((e) => `${e.resourceType}/${e.id}`);
 
-const typesArb = (type: Kind): fc.Arbitrary<string[]> => fc.constantFrom([type], [type], [type, type === 'Patient' ? 'Observation' : 'Patient'], []);
+const typesArb = (type: DifferentialType): fc.Arbitrary<string[]> => fc.constantFrom([type], [type], [type, type === 'Patient' ? 'Observation' : 'Patient'], []);
 
 describe('MongoDB search compiler (mingo) agrees with SQLite and the in-memory matcher', () => {
   for (const type of ['Patient', 'Observation'] as const) {
     it(`${type}: random data and random expressions give the same ids, order and total`, async () => {
       await fc.assert(
-        fc.asyncProperty(dataset, expr(type, 2), typesArb(type), async (data, relWhere, types) => {
+        fc.asyncProperty(datasetArb(), searchExprArb(type, 2), typesArb(type), async (data, relWhere, types) => {
           const { sqlite, docs, targets, ctx, base } = await load(data);
           try {
             const where = absolute(relWhere, base);
@@ -260,26 +136,13 @@ describe('MongoDB search compiler (mingo) agrees with SQLite and the in-memory m
     });
   }
 
-  const plainSortKey: fc.Arbitrary<SortKey> = fc
-    .record({
-      key: fc.constantFrom<[string, SortKey['kind']]>(['code', 'token'], ['name', 'string'], ['d', 'date'], ['n', 'number'], ['q', 'quantity'], ['u', 'uri'], ['ref', 'reference'], ['_id', 'special'], ['_lastUpdated', 'special']),
-      descending: fc.boolean(),
-    })
-    .map(({ key, descending }) => ({ param: key[0], kind: key[1], descending }));
-  const sortKey = (type: Kind): fc.Arbitrary<SortKey> =>
-    fc.oneof(
-      { weight: 3, arbitrary: plainSortKey },
-      plainSortKey.map((k): SortKey => ({ ...k, chain: [{ param: 'ref', targetTypes: [type === 'Patient' ? 'Observation' : 'Patient'] }] })),
-      plainSortKey.map((k): SortKey => ({ ...k, chain: [{ param: 'ref', targetTypes: [type === 'Patient' ? 'Observation' : 'Patient'] }, { param: 'ref', targetTypes: [type] }] })),
-    );
-
   for (const type of ['Patient', 'Observation'] as const) {
     it(`${type}: random sorts give the matcher's and SQLite's order, and keyset pages of any size give exactly that order`, async () => {
       await fc.assert(
         fc.asyncProperty(
-          dataset,
-          fc.option(expr(type, 1), { nil: undefined }),
-          fc.array(sortKey(type), { minLength: 0, maxLength: 3 }),
+          datasetArb(),
+          fc.option(searchExprArb(type, 1), { nil: undefined }),
+          fc.array(sortKeyArb(type), { minLength: 0, maxLength: 3 }),
           fc.integer({ min: 1, max: 4 }),
           fc.integer({ min: 0, max: 3 }),
           async (data, relWhere, sort, pageSize, offset) => {

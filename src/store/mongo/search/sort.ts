@@ -82,7 +82,10 @@ function keyValues(k: SortKey, input: string): unknown {
     $map: {
       input: { $filter: { input: { $ifNull: [`${input}.${INDEX_ARRAY[kind]}`, []] }, as: 'e', cond: { $eq: ['$$e.p', k.param] } } },
       as: 'e',
-      in: entryValue(kind, k.descending, 'e'),
+      // An entry without a value gives an explicit null, which `$min` / `$max` skip. (MongoDB turns a
+      // missing value inside `$map` into null anyway; mingo keeps it undefined, and its `$max` over an
+      // array holding undefined answers null — the explicit null makes both agree.)
+      in: { $ifNull: [entryValue(kind, k.descending, 'e'), null] },
     },
   };
 }
