@@ -15,6 +15,7 @@ import jwt from 'jsonwebtoken';
 import { loadConfig } from '../../src/config/config';
 import { silentLogger } from '../../src/logging';
 import { startServer, type RunningServer } from '../../src/main';
+import type { TokenResponse } from '../../src/auth/server/tokens';
 import { clientAssertion, cookieFrom, hiddenField, JWT_BEARER, pkce } from '../helpers/smart-flow';
 
 const BASE = 'http://localhost:8080/fhir';
@@ -24,17 +25,8 @@ const REDIRECT = 'http://127.0.0.1:9/callback';
 const FHIR_JSON = 'application/fhir+json';
 const jtiOf = (token: string): string => String((jwt.decode(token) as jwt.JwtPayload).jti);
 
-interface TokenBody {
-  access_token: string;
-  token_type: string;
-  expires_in: number;
-  scope: string;
-  refresh_token?: string;
-  id_token?: string;
-  patient?: string;
-  encounter?: string;
-  error?: string;
-}
+/** A token endpoint answer: a token response, or an RFC 6749 error. */
+type TokenBody = TokenResponse & { error?: string };
 
 describe('HTTP: built-in SMART authorization server', function () {
   let running: RunningServer;
