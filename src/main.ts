@@ -9,7 +9,6 @@ import { loadConfig, ConfigError, type Config } from './config/config';
 import { createLogger, type Logger } from './logging';
 import { createApp } from './http/app';
 import { enableSmartAuth } from './auth/setup';
-import { loadSigningKeys } from './auth/server/keys';
 import { createAuthorizationServer, type AuthorizationServer } from './auth/server/server';
 import type { FhirServices } from './fhir/context';
 import { OperationRegistry } from './operations/registry';
@@ -213,13 +212,12 @@ export async function openStore(config: Readonly<Config>, log: Logger): Promise<
 export async function startServer(config: Readonly<Config>, log: Logger = createLogger(config.logLevel), store?: Store): Promise<RunningServer> {
   const services = buildServices(config, log, store ?? (await openStore(config, log)));
   await initServices(services);
-  // Keys of the built-in authorization server (persisted in DATA_DIR; in memory for an in-memory database).
-  const signingKeys = loadSigningKeys(config.sqlitePath === ':memory:' ? undefined : config.dataDir);
-  // The built-in authorization server at <origin>/auth, unless tokens come from an external issuer.
-  const auth = config.authMode === 'smart' && config.authJwksUrl === undefined ? createAuthorizationServer({ services, keys: signingKeys }) : undefined;
+  // The built-in authorization server at <origin>/auth (its keys persisted in DATA_DIR), unless access
+  // control is off or tokens come from an external issuer: then no key is loaded or generated.
+  const auth = config.authMode === 'smart' && config.authJwksUrl === undefined ? createAuthorizationServer({ services }) : undefined;
   // SMART on FHIR access control (AUTH_MODE=off: a loud warning, nothing installed); tokens the
   // built-in server revoked are refused.
-  enableSmartAuth(services, { keys: (kid) => signingKeys.publicKey(kid), ...(auth ? { isRevoked: (jti: string) => auth.isRevoked(jti) } : {}) });
+  enableSmartAuth(services, auth ? { keys: (kid) => auth.keys.publicKey(kid), isRevoked: (jti) => auth.isRevoked(jti) } : {});
   const app = createApp(services, { routers: auth ? [auth.router] : [] });
   const server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(config.port, config.host, () => resolve(s));
