@@ -12,25 +12,25 @@
  *   re-authenticated.
  * - Each interaction needs a permission on its type (src/auth/permissions.ts); none granted: 403
  *   OperationOutcome naming the scope that would do, plus `WWW-Authenticate: ... error="insufficient_scope"`.
- * - Restricted grants (patient/ scopes, v2 query restrictions): searches and `_include`/`_revinclude`
- *   are restricted inside the compiled query (`ctx.access.restrict`, permission `s`); reads, vreads and
- *   instance history are allowed only when the stored resource is inside the restriction (a store
- *   search `_id=X AND restriction`; vread: the version's own index entries); type/system history is
- *   403 (it cannot be restricted in the store); writes need the resource as written, and the stored
- *   one for update/patch/delete, inside the restriction (a patch is checked again after it is
- *   applied, inside a transaction that the refusal rolls back); conditional writes are 403 (their
- *   target is chosen by criteria the restriction does not cover); type/system operations need an
- *   unrestricted grant. A resource outside the restriction is refused with 403, not hidden as 404.
+ * - Restricted grants (patient/ scopes, v2 query restrictions): searches, chains, `_has` and
+ *   `_include`/`_revinclude` are restricted inside the compiled query (`ctx.access.restrict`, permission
+ *   `s`; src/fhir/access.ts); every store session of the request is seen through the caller's view
+ *   (store-view.ts), so a resource outside the restriction answers exactly as one that does not exist
+ *   (404, or the NHS layer's own not-found error) on read, vread, history, update, patch, delete and
+ *   instance operations; the resource as written must be one the caller may write (for patient/
+ *   scopes: about the token's patient, see access.ts), checked before the handler and again on the
+ *   stored result; type/system history, conditional writes and type/system operations are 403 (their
+ *   targets are chosen by criteria the restriction does not cover).
  */
+import { createHash } from 'node:crypto';
 import type { Resource } from 'fhir/r4';
-import { and } from '../search/ir';
-import { matchesExpr } from '../search/match';
-import { atomic, type AccessControl, type AccessRestriction, type FhirServices, type InteractionContext } from '../fhir/context';
+import type { AccessControl, FhirServices, InteractionContext } from '../fhir/context';
 import type { Interaction, Interceptor } from '../fhir/interaction';
 import { FhirError } from '../fhir/outcome';
 import type { FhirRequest, FhirResult } from '../fhir/types';
-import type { SearchExpr } from '../search/ir';
+import type { StoreSession } from '../store/store';
 import { SmartGrantSet } from './access';
+import { callerView } from './store-view';
 import { requiredPermission } from './permissions';
 import { parseScopes, requiredScopeText, type Permission, type ScopeContext } from './scopes';
 import { TokenError, type AccessTokenClaims, type TokenVerifier } from './verify';
@@ -83,6 +83,7 @@ export function smartInterceptor(opts: SmartInterceptorOptions): Interceptor {
       principal: Object.freeze({ ...claims }),
       scopes: Object.freeze(claims.scope.split(/\s+/).filter((s) => s !== '')),
       restrict: (type) => set.restriction(type, 's') ?? 'none',
+      key: callerKey(claims),
     };
     callers.set(access, { claims, grants: set });
     // The verifier answers a token it verified before with the same (frozen) claims object: its
@@ -106,10 +107,23 @@ export function smartInterceptor(opts: SmartInterceptorOptions): Interceptor {
 
 type Next = (req?: FhirRequest, ctx?: InteractionContext) => Promise<FhirResult>;
 
+/**
+ * The context an interaction of a restricted caller runs in: every store session seen through the
+ * caller's view for the interaction's permission (store-view.ts). Unrestricted callers get the context as it is.
+ */
+function withView(ctx: InteractionContext, caller: SmartCaller, permission: Permission): InteractionContext {
+  if (!caller.grants.restricted) return ctx;
+  const opts = { grants: caller.grants, permission, services: ctx.services };
+  const view = (session: StoreSession): StoreSession => callerView(session, opts);
+  return { ...ctx, view, session: view(ctx.session) };
+}
+
 async function authorise(req: FhirRequest, i: Interaction, ctx: InteractionContext, caller: SmartCaller, next: Next, challenge: (extra: string) => Record<string, string>): Promise<FhirResult> {
   const grants = caller.grants;
   const need = requiredPermission(i, ctx.services);
-  if (need === 'authenticated' || need === 'public') return next(req, ctx);
+  if (need === 'public') return next(req, ctx);
+  // Batch and transaction: each entry is authorised on its own (its view replaces this one).
+  if (need === 'authenticated') return next(req, withView(ctx, caller, 's'));
   const { resourceType, permission } = need;
   const restriction = resourceType === 'system-search' ? (grants.hasAny('s') ? 'all' : undefined) : grants.restriction(resourceType, permission);
   const what = describe(i);
@@ -118,89 +132,69 @@ async function authorise(req: FhirRequest, i: Interaction, ctx: InteractionConte
     const scopes = requiredScopeText(contextsFor(caller), type, permission);
     throw new FhirError('forbidden', { code: 'forbidden', diagnostics: `Insufficient scope: ${what} requires ${scopes}` }, { headers: challenge(`, error="insufficient_scope", scope="${requiredScopeV2(contextsFor(caller), type, permission)}"`) });
   }
-  if (restriction === 'all' || resourceType === 'system-search') return next(req, ctx);
+  const c = withView(ctx, caller, permission);
+  if (restriction === 'all' || resourceType === 'system-search') return next(req, c);
   const refuse = (why: string): never => {
     throw new FhirError('forbidden', { code: 'forbidden', diagnostics: `${what} is refused: ${why}` });
   };
-  const outside = `the resource is outside what the token's scopes grant${caller.claims.patient ? ` (the compartment of Patient/${caller.claims.patient}${hasQuery(caller) ? ' and the scopes\' query restrictions' : ''})` : ''}`;
-  const type = resourceType;
+  // Scopes that name the type but can never cover one of its resources (a patient/ scope for a type
+  // outside the Patient compartment, or without a patient in context; a query restriction that cannot
+  // be applied): refused whatever the id, so the answer says nothing about what exists. A search
+  // answers an empty result.
+  if (restriction === 'none' && i.kind !== 'search') {
+    refuse(`the token's scopes cannot cover any ${resourceType} resource${caller.claims.patient === undefined && grants.grants.some((g) => g.context === 'patient') ? ' (a patient/ scope needs a patient in context)' : ''}; it needs ${requiredScopeText(['user', 'system'], resourceType, permission)}`);
+  }
 
   switch (i.kind) {
     case 'search':
-      // Restricted inside the compiled query through ctx.access.restrict.
-      return next(req, ctx);
     case 'read':
-      if (!(await storedInside(ctx, type, i.id!, restriction))) refuse(outside);
-      return next(req, ctx);
-    case 'vread': {
-      const v = /^\d+$/.test(i.versionId ?? '') ? await ctx.session.vread(type, i.id!, Number(i.versionId)) : undefined;
-      if (v?.json && !resourceInside(ctx, JSON.parse(v.json) as Resource, i.id!, restriction)) refuse(outside);
-      if (v && !v.json && !(await storedInside(ctx, type, i.id!, restriction))) refuse(outside);
-      return next(req, ctx);
-    }
+    case 'vread':
+      // Restricted inside the compiled query (ctx.access.restrict) and by the store view: what the
+      // caller may not see answers as if it did not exist.
+      return next(req, c);
     case 'history':
       if (i.level !== 'instance') refuse('type and system history cannot be restricted to the scopes\' compartment or query; use search, or an unrestricted user/ or system/ scope');
-      if (!(await storedInside(ctx, type, i.id!, restriction))) refuse(outside);
-      return next(req, ctx);
+      return next(req, c);
     case 'create':
     case 'update':
     case 'patch':
     case 'delete':
-      return write(req, i, ctx, restriction, next, refuse, outside);
+      if (i.conditional || (i.kind !== 'create' && i.level !== 'instance')) {
+        refuse('conditional writes are not allowed with restricted scopes (their target is chosen by criteria the restriction does not cover); write by id');
+      }
+      assertBodyWritable(req, i, c, grants, permission, refuse);
+      // The view checks the target (update, patch, delete) and the result as stored (patches too).
+      return next(req, c);
     case 'operation':
       if (i.level !== 'instance') refuse('operations at the type or system level need an unrestricted scope (user/ or system/ without a query restriction)');
-      if (!(await storedInside(ctx, type, i.id!, restriction))) refuse(outside);
-      return next(req, ctx);
+      // The operation reads and writes its instance through the view: one outside answers as absent.
+      return next(req, c);
     default:
       return refuse('not supported with restricted scopes');
   }
 }
 
-async function write(req: FhirRequest, i: Interaction, ctx: InteractionContext, restriction: AccessRestriction, next: Next, refuse: (why: string) => never, outside: string): Promise<FhirResult> {
-  const type = i.resourceType!;
-  if (i.conditional || (i.kind !== 'create' && i.level !== 'instance')) {
-    refuse('conditional writes are not allowed with restricted scopes (their target is chosen by criteria the restriction does not cover); write by id');
-  }
+/**
+ * The resource as written (create, update) must be one the caller may write (SmartGrantSet.writeProblem),
+ * checked before any handler or layer acts on it (e.g. the NHS layer's duplicate trace of a new Patient).
+ */
+function assertBodyWritable(req: FhirRequest, i: Interaction, ctx: InteractionContext, grants: SmartGrantSet, permission: Permission, refuse: (why: string) => never): void {
+  if (i.kind !== 'create' && i.kind !== 'update') return;
   const body = req.body as Resource | undefined;
-  const bodyIsResource = (i.kind === 'create' || i.kind === 'update') && body !== null && typeof body === 'object' && body.resourceType === type;
-  if (bodyIsResource && !resourceInside(ctx, body, i.kind === 'update' ? i.id! : '', restriction)) refuse(`the resource as written would be ${outside.replace(/^the resource is /, '')}`);
-  if (i.kind === 'create') return next(req, ctx);
-  const id = i.id!;
-  const current = await ctx.session.read(type, id);
-  if (current && !current.deleted && !(await storedInside(ctx, type, id, restriction))) refuse(`the stored ${outside.replace(/^the /, '')}`);
-  if (i.kind !== 'patch') return next(req, ctx);
-  // The patched result is known only once applied: apply it in a transaction and check it there.
-  return atomic(ctx, async (session) => {
-    const inner: InteractionContext = { ...ctx, session, inTransaction: true };
-    const result = await next(req, inner);
-    if (!(await storedInside(inner, type, id, restriction))) refuse(`the patched ${outside.replace(/^the /, '')}`);
-    return result;
-  });
-}
-
-/** Whether the stored current version of `type/id` is inside the restriction (true when absent: the handler answers 404). */
-async function storedInside(ctx: InteractionContext, type: string, id: string, restriction: AccessRestriction): Promise<boolean> {
-  if (restriction === 'all') return true;
-  if (restriction === 'none') return false;
-  const current = await ctx.session.read(type, id);
-  if (!current || current.deleted) return true;
-  let query = { resourceTypes: [type], where: and({ op: 'id', ids: [id] }, restriction), sort: [], count: 1, offset: 0, total: 'none' as const };
-  if (ctx.services.search.rewrite) query = { ...query, ...(await ctx.services.search.rewrite(query, ctx.session)) } as typeof query;
-  const page = await ctx.session.search(query);
-  return page.entries.length > 0;
-}
-
-/** Whether a resource (as written, or a stored version) is inside the restriction, from its own index entries. */
-function resourceInside(ctx: InteractionContext, resource: Resource, id: string, restriction: AccessRestriction): boolean {
-  if (restriction === 'all') return true;
-  if (restriction === 'none') return false;
-  const r = { ...resource, id: id === '' ? undefined : id } as Resource;
+  if (body === null || typeof body !== 'object' || Array.isArray(body) || body.resourceType !== i.resourceType) return; // the handler answers 400
+  let index;
   try {
-    const index = ctx.services.indexer.extract(r);
-    return matchesExpr(restriction as SearchExpr, { resourceType: resource.resourceType, id, lastUpdated: new Date().toISOString(), index });
+    index = ctx.services.indexer.extract({ ...body, id: i.kind === 'update' ? i.id : undefined } as Resource);
   } catch {
-    return false;
+    return; // the write path reports it
   }
+  const problem = grants.writeProblem(body, i.kind === 'update' ? i.id : undefined, index, permission);
+  if (problem !== undefined) refuse(`the resource as written: ${problem}`);
+}
+
+/** What the caller may see depends on its patient and scopes (and who it is): paging cursors are bound to these. */
+function callerKey(claims: AccessTokenClaims): string {
+  return createHash('sha256').update(JSON.stringify([claims.sub ?? '', claims.client_id ?? '', claims.patient ?? '', claims.scope])).digest('base64url').slice(0, 22);
 }
 
 function describe(i: Interaction): string {
@@ -216,8 +210,4 @@ function contextsFor(caller: SmartCaller): ScopeContext[] {
 
 function requiredScopeV2(contexts: readonly ScopeContext[], type: string, p: Permission): string {
   return contexts.map((c) => `${c}/${type}.${p}`).join(' ');
-}
-
-function hasQuery(caller: SmartCaller): boolean {
-  return caller.grants.grants.some((g) => g.query !== undefined);
 }

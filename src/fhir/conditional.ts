@@ -4,7 +4,8 @@
  * transactions): a search query string, evaluated with the normal search machinery.
  */
 import { FhirError } from './outcome';
-import type { InteractionContext } from './context';
+import { restrictionOf, type InteractionContext } from './context';
+import { restrictionsOf, restrictQuery } from './access';
 import type { StoreSession, StoredVersion } from '../store/store';
 
 /**
@@ -36,6 +37,8 @@ export async function findMatches(
   }
   // Criteria are always strict: an ignored parameter would widen the match and touch the wrong resources.
   const { query } = ctx.services.search.parse([resourceType], predicates, { strict: true });
-  const page = await session.search({ ...query, count: limit, offset: 0, sort: [], total: 'none' });
+  // Only what the caller may see can match (a conditional reference must not find another patient's resource).
+  const restricted = restrictQuery({ ...query, count: limit, offset: 0, sort: [], total: 'none' }, restrictionOf(ctx, resourceType), restrictionsOf(ctx));
+  const page = await session.search(restricted);
   return page.entries;
 }

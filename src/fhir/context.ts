@@ -123,6 +123,12 @@ export interface AccessControl {
   scopes?: readonly string[];
   /** See AccessRestriction. Absent: unrestricted. */
   restrict?(resourceType: string): AccessRestriction;
+  /**
+   * Identifies what the caller may see (e.g. a digest of the token's patient and scopes). Paging
+   * cursors are bound to it: a cursor minted for one caller is refused for another, so a carried total
+   * or keyset position never crosses from one caller's view of the data to another's.
+   */
+  key?: string;
 }
 
 /** Per-request context: the services plus the store session to use (a transaction's, inside a transaction Bundle). */
@@ -133,6 +139,12 @@ export interface InteractionContext {
   inTransaction: boolean;
   /** Access control of the request, when an interceptor set one. */
   access?: AccessControl;
+  /**
+   * The store as the caller may see it, set by the access-control interceptor together with `access`:
+   * wraps every store session the request uses (the top-level one in `session`, and each transaction
+   * opened by `atomic` or a transaction Bundle). Absent: sessions are used as they are.
+   */
+  view?: (session: StoreSession) => StoreSession;
 }
 
 /** The restriction of a type for the context (`'all'` when no access control is set). */
@@ -140,10 +152,15 @@ export function restrictionOf(ctx: InteractionContext, resourceType: string): Ac
   return ctx.access?.restrict ? ctx.access.restrict(resourceType) : 'all';
 }
 
-/** Runs `fn` atomically: in the open transaction when there is one, else in a new one. */
+/** Runs `fn` atomically: in the open transaction when there is one, else in a new one (seen through `ctx.view`). */
 export async function atomic<T>(ctx: InteractionContext, fn: (session: StoreSession) => Promise<T>): Promise<T> {
   if (ctx.inTransaction) return fn(ctx.session);
-  return ctx.services.store.withTransaction(fn);
+  return ctx.services.store.withTransaction((tx) => fn(viewOf(ctx, tx)));
+}
+
+/** A store session (a new transaction's, or the store itself) as the caller of `ctx` may see it. */
+export function viewOf(ctx: InteractionContext, session: StoreSession): StoreSession {
+  return ctx.view ? ctx.view(session) : session;
 }
 
 export function topLevelContext(services: FhirServices): InteractionContext {

@@ -48,11 +48,12 @@ function sortSpec(req: FhirRequest): string {
     .join(',');
 }
 
-function hashOf(req: FhirRequest): string {
-  return queryHash(linkPath(req), selecting(req));
+function hashOf(req: FhirRequest, caller: string | undefined): string {
+  return queryHash(linkPath(req), selecting(req), caller);
 }
 
-export function pageRequest(req: FhirRequest, cfg: PagingConfig): PageRequest {
+/** `caller`: AccessControl.key of the request; a cursor minted for another caller is refused. */
+export function pageRequest(req: FhirRequest, cfg: PagingConfig, caller?: string): PageRequest {
   let count: number | undefined;
   let offset = 0;
   let cursor: string | undefined;
@@ -69,8 +70,8 @@ export function pageRequest(req: FhirRequest, cfg: PagingConfig): PageRequest {
   }
   if (cursor === undefined) return { count: count ?? cfg.defaultPageSize, offset };
   const p = verifyCursor(cursor, cursorKey(cfg.cursorSecret));
-  if (p.h !== hashOf(req) || p.s !== sortSpec(req)) {
-    throw new FhirError('invalid', { diagnostics: '_cursor: the cursor belongs to another search (its parameters differ); restart the search from its first page', expression: ['_cursor'] });
+  if (p.h !== hashOf(req, caller) || p.s !== sortSpec(req)) {
+    throw new FhirError('invalid', { diagnostics: '_cursor: the cursor belongs to another search (its parameters differ, or it was issued to another caller); restart the search from its first page', expression: ['_cursor'] });
   }
   const page: PageRequest = { count: count ?? Math.min(p.c, cfg.maxPageSize), offset: p.o };
   if (p.a !== undefined) page.after = p.a;
@@ -91,12 +92,12 @@ export interface PageResult {
  * self, first, previous, next and last links for a page. Without a total, `next` is given when the
  * store gave a keyset position or the page was full. `previous` and `last` use offsets.
  */
-export function pageLinks(baseUrl: string, req: FhirRequest, cfg: PagingConfig, page: PageRequest, result: PageResult): BundleLink[] {
+export function pageLinks(baseUrl: string, req: FhirRequest, cfg: PagingConfig, page: PageRequest, result: PageResult, caller?: string): BundleLink[] {
   const key = cursorKey(cfg.cursorSecret);
   const base = selecting(req);
   const format = req.query.filter(([k]) => FORMAT_PARAMS.has(k));
   const path = linkPath(req);
-  const h = hashOf(req);
+  const h = hashOf(req, caller);
   const s = sortSpec(req);
   const t = Math.floor(Date.now() / 1000);
   const url = (offset: number, after?: SearchPosition): string => {

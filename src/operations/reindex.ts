@@ -105,7 +105,8 @@ export async function reindex(_req: FhirRequest, inv: OperationInvocation, ctx: 
   const counts: Counts = { reindexed: 0, skipped: 0, byType: new Map() };
   const started = Date.now();
   if (inv.level === 'instance') {
-    const v = await store.read(inv.resourceType!, inv.id!);
+    // Through the request's session: a caller restricted to a compartment sees only its own resources.
+    const v = await ctx.session.read(inv.resourceType!, inv.id!);
     if (!v || v.deleted) throw new FhirError('not-found', { diagnostics: `Resource ${inv.resourceType}/${inv.id} is not known` });
     await reindexOne(ctx, v, counts);
   } else {

@@ -43,10 +43,12 @@ export function cursorKey(secret: string | undefined): Buffer {
 }
 
 /** A hash identifying a query: its path and parameters in order (callers drop the paging ones first). */
-export function queryHash(path: string, params: ReadonlyArray<readonly [string, string]>): string {
+export function queryHash(path: string, params: ReadonlyArray<readonly [string, string]>, caller?: string): string {
   const h = createHash('sha256');
   h.update(path);
   for (const [k, v] of params) h.update(`\u0000${k}\u0001${v}`);
+  // Bound to the caller's view of the data (AccessControl.key): another caller's cursor does not verify.
+  if (caller !== undefined) h.update(`\u0002${caller}`);
   return h.digest('base64url').slice(0, 22);
 }
 

@@ -283,19 +283,27 @@ describe('HTTP: SMART on FHIR resource server', () => {
       assert.equal(res.body.resourceType, 'OperationOutcome');
       if (text) assert.match(res.body.issue[0].diagnostics, text);
     };
+    /** The answer about a resource outside the compartment is the answer about one that does not exist. */
+    const assertHidden = (outside: request.Response, absent: request.Response): void => {
+      assert.equal(outside.status, absent.status, outside.text);
+      const norm = (r: request.Response): string => r.text.replace(/ob1|oa2|\bb\b|nope/g, 'ID');
+      assert.equal(norm(outside), norm(absent));
+    };
 
-    it('reads inside the compartment succeed; another patient\'s resources are refused with 403', async () => {
+    it('reads inside the compartment succeed; another patient\'s resources answer as if they did not exist', async () => {
       const tok = patientToken('patient/*.rs');
       assert.equal((await get('/fhir/Patient/a', tok)).status, 200);
       assert.equal((await get('/fhir/Observation/oa1', tok)).status, 200);
-      assert403(await get('/fhir/Patient/b', tok), /compartment of Patient\/a/);
-      assert403(await get('/fhir/Observation/ob1', tok));
-      assert403(await get('/fhir/Observation/ob1/_history/1', tok));
-      assert403(await get('/fhir/Observation/ob1/_history', tok));
+      for (const [outside, absent] of [
+        ['/fhir/Patient/b', '/fhir/Patient/nope'],
+        ['/fhir/Observation/ob1', '/fhir/Observation/nope'],
+        ['/fhir/Observation/ob1/_history/1', '/fhir/Observation/nope/_history/1'],
+        ['/fhir/Observation/ob1/_history', '/fhir/Observation/nope/_history'],
+      ] as const) {
+        assertHidden(await get(outside, tok), await get(absent, tok));
+      }
       assert.equal((await get('/fhir/Observation/oa1/_history', tok)).status, 200);
       assert.equal((await get('/fhir/Observation/oa1/_history/1', tok)).status, 200);
-      // Not found stays 404.
-      assert.equal((await get('/fhir/Observation/nope', tok)).status, 404);
       // Types with no Patient compartment membership: nothing from a patient/ scope.
       assert403(await get('/fhir/Organization/org1', tok));
       assert403(await get('/fhir/Practitioner/pr1', tok));
@@ -356,13 +364,13 @@ describe('HTTP: SMART on FHIR resource server', () => {
       const mine = await post('/fhir/Observation', obs('x', 'a', 'laboratory'), tok);
       assert.equal(mine.status, 201, mine.text);
       assert403(await post('/fhir/Observation', obs('x', 'b', 'laboratory'), tok), /as written/);
-      // Moving one's own Observation to another patient, overwriting another patient's Observation.
+      // Moving one's own Observation to another patient; overwriting or deleting another patient's
+      // Observation answers as for an id that does not exist (update-as-create is not available).
       assert403(await put(obs('oa2', 'b', 'vital-signs'), tok), /as written/);
-      assert403(await put(obs('ob1', 'a', 'laboratory'), tok), /stored/);
-      assert403(await request(t.app).delete('/fhir/Observation/ob1').set('Authorization', `Bearer ${tok}`), /stored/);
+      assertHidden(await put(obs('ob1', 'a', 'laboratory'), tok), await put(obs('nope', 'a', 'laboratory'), tok));
+      assertHidden(await request(t.app).delete('/fhir/Observation/ob1').set('Authorization', `Bearer ${tok}`), await request(t.app).delete('/fhir/Observation/nope').set('Authorization', `Bearer ${tok}`));
       assert403(await post('/fhir/Patient', { resourceType: 'Patient', name: [{ family: 'New' }] }, tok));
-      // Update-as-create inside the compartment needs u only.
-      assert.equal((await put(obs('oa9', 'a', 'laboratory'), tok)).status, 201);
+      assert.equal((await put(obs('oa9', 'a', 'laboratory'), tok)).status, 404);
       const cleanup = await request(t.app).delete(`/fhir/Observation/${String(mine.body.id)}`).set('Authorization', `Bearer ${tok}`);
       assert.ok(cleanup.status < 300);
       assert.equal((await get('/fhir/Observation/ob1', SYSTEM())).body.subject.reference, 'Patient/b');
@@ -372,8 +380,8 @@ describe('HTTP: SMART on FHIR resource server', () => {
       const tok = patientToken('patient/*.cruds');
       const patch = (id: string, ops: unknown[]): request.Test =>
         request(t.app).patch(`/fhir/Observation/${id}`).set('Authorization', `Bearer ${tok}`).set('Content-Type', 'application/json-patch+json').send(JSON.stringify(ops));
-      assert403(await patch('ob1', [{ op: 'replace', path: '/status', value: 'amended' }]), /stored/);
-      assert403(await patch('oa2', [{ op: 'replace', path: '/subject/reference', value: 'Patient/b' }]), /patched/);
+      assertHidden(await patch('ob1', [{ op: 'replace', path: '/status', value: 'amended' }]), await patch('nope', [{ op: 'replace', path: '/status', value: 'amended' }]));
+      assert403(await patch('oa2', [{ op: 'replace', path: '/subject/reference', value: 'Patient/b' }]), /references Patient\/b/);
       const after = await get('/fhir/Observation/oa2', SYSTEM());
       assert.equal(after.body.subject.reference, 'Patient/a');
       assert.equal(after.body.meta.versionId, '1');
@@ -431,8 +439,8 @@ describe('HTTP: SMART on FHIR resource server', () => {
       assert.ok(!keys(res.body).includes('Observation/oa2'), 'vital signs are outside the scope');
       assert.ok(!keys(res.body).includes('Observation/ob1'), 'another patient');
       assert.equal((await get('/fhir/Observation/oa1', tok)).status, 200);
-      assert.equal((await get('/fhir/Observation/oa2', tok)).status, 403);
-      assert.equal((await get('/fhir/Observation/ob1', tok)).status, 403);
+      assert.equal((await get('/fhir/Observation/oa2', tok)).status, 404);
+      assert.equal((await get('/fhir/Observation/ob1', tok)).status, 404);
     });
 
     it('user/Observation.rs?category=laboratory: every patient, laboratory only; writes need their own scope', async () => {

@@ -15,7 +15,7 @@ import type { Bundle, BundleEntry, Resource } from 'fhir/r4';
 import { isResourceType } from '../../definitions/resource-types';
 import { bundleJson, type RawEntry } from '../bundle-writer';
 import { findMatches, parseCriteria } from '../conditional';
-import type { InteractionContext } from '../context';
+import { viewOf, type InteractionContext } from '../context';
 import { FhirError } from '../outcome';
 import { route } from '../router';
 import type { FhirRequest, FhirResult, HttpMethod } from '../types';
@@ -141,7 +141,7 @@ async function batch(req: FhirRequest, ctx: InteractionContext, entries: BundleE
   for (let i = 0; i < entries.length; i++) {
     try {
       const e = parseEntry(baseUrl, entries[i]!, i);
-      const result = await route(entryRequest(req, e, false), { ...ctx, inTransaction: false, session: ctx.services.store });
+      const result = await route(entryRequest(req, e, false), { ...ctx, inTransaction: false, session: viewOf(ctx, ctx.services.store) });
       out.push(responseOf(baseUrl, result, !minimal || e.method === 'GET' || e.method === 'HEAD'));
     } catch (err) {
       if (!(err instanceof FhirError)) throw err;
@@ -159,7 +159,8 @@ async function transaction(req: FhirRequest, ctx: InteractionContext, entries: B
   const results = new Array<RawEntry>(parsed.length);
 
   await ctx.services.store.withTransaction(async (tx) => {
-    const tctx: InteractionContext = { ...ctx, session: tx, inTransaction: true };
+    const session = viewOf(ctx, tx);
+    const tctx: InteractionContext = { ...ctx, session, inTransaction: true };
     let current: ParsedEntry | undefined;
     try {
       // 1. Identities: every created resource gets its id now, so references can be rewritten first.
@@ -174,7 +175,7 @@ async function transaction(req: FhirRequest, ctx: InteractionContext, entries: B
           let existing = false;
           const ine = e.entry.request?.ifNoneExist;
           if (ine) {
-            const found = await findMatches(tctx, tx, type, parseCriteria(ine, type), 2);
+            const found = await findMatches(tctx, session, type, parseCriteria(ine, type), 2);
             if (found.length > 1) throw new FhirError('precondition', { code: 'duplicate', diagnostics: `ifNoneExist ${JSON.stringify(ine)} matches more than one ${type}` });
             if (found.length === 1) {
               id = found[0]!.id;
@@ -187,7 +188,7 @@ async function transaction(req: FhirRequest, ctx: InteractionContext, entries: B
           idMap.set(e.fullUrl, e.path);
         } else if (e.method === 'PUT' && e.query.length > 0 && e.fullUrl) {
           // Conditional update: the target is found now so references to its fullUrl can be rewritten.
-          const found = await findMatches(tctx, tx, e.path, e.query, 2);
+          const found = await findMatches(tctx, session, e.path, e.query, 2);
           if (found.length === 1) {
             idMap.set(e.fullUrl, `${e.path}/${found[0]!.id}`);
           } else if (found.length === 0) {

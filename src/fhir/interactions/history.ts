@@ -22,7 +22,7 @@ function parseInstantParam(name: string, v: string): string {
 
 export async function history(req: FhirRequest, ctx: InteractionContext, resourceType?: string, id?: string): Promise<FhirResult> {
   const { config } = ctx.services;
-  const page = pageRequest(req, config);
+  const page = pageRequest(req, config, ctx.access?.key);
   const q: HistoryQuery = { count: page.count, offset: page.offset };
   if (resourceType) q.resourceType = resourceType;
   if (id) q.id = id;
@@ -37,7 +37,7 @@ export async function history(req: FhirRequest, ctx: InteractionContext, resourc
   }
   const result = await ctx.session.history(q);
   const entries = result.entries.map((v) => historyEntry(config.baseUrl, v));
-  const json = bundleJson({ type: 'history', total: result.total, link: pageLinks(config.baseUrl, req, config, page, { returned: result.entries.length, total: result.total }), entries });
+  const json = bundleJson({ type: 'history', total: result.total, link: pageLinks(config.baseUrl, req, config, page, { returned: result.entries.length, total: result.total }, ctx.access?.key), entries });
   return { status: 200, json };
 }
 

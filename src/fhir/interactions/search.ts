@@ -21,6 +21,7 @@ import type { ReferenceEntry } from '../../search/index-entry';
 import { and, type SearchExpr, type SearchQuery } from '../../search/ir';
 import type { SearchPage, StoreSession, StoredVersion } from '../../store/store';
 import { restrictionOf, type AccessRestriction, type InteractionContext } from '../context';
+import { restrictionsOf, restrictQuery, type RestrictionOf } from '../access';
 import type { FhirRequest, FhirResult } from '../types';
 
 /** Parameters that shape paging or the response rather than select resources. */
@@ -61,7 +62,7 @@ export async function search(req: FhirRequest, ctx: InteractionContext, resource
     notes.push({ severity: 'warning', code: 'not-supported', diagnostics: `Ignored search parameter _contained: ${msg}` });
   }
 
-  const page = pageRequest(req, config);
+  const page = pageRequest(req, config, ctx.access?.key);
   const summaryCount = parsed.result.summary === 'count';
   const query: SearchQuery = { ...parsed.query, offset: page.offset, count: summaryCount ? 0 : page.count };
   if (page.after !== undefined && !summaryCount) query.after = page.after;
@@ -73,7 +74,8 @@ export async function search(req: FhirRequest, ctx: InteractionContext, resource
 
   const restrictions = new Map(types.map((t) => [t, restrictionFor(ctx, t, compartment)] as const));
   const perType = types.length > 1 && [...restrictions.values()].some((r) => r !== 'all');
-  const result = perType ? await perTypeSearch(ctx, query, restrictions) : await runQuery(ctx, ctx.session, restrict(query, restrictions.get(types[0]!) ?? 'all'));
+  const restrictOf = restrictionsOf(ctx);
+  const result = perType ? await perTypeSearch(ctx, query, restrictions, restrictOf) : await runQuery(ctx, ctx.session, restrictQuery(query, restrictions.get(types[0]!) ?? 'all', restrictOf));
 
   const entries: RawEntry[] = result.entries.map((v) => entry(config.baseUrl, v, 'match'));
   if (!summaryCount && (parsed.result.include.length > 0 || parsed.result.revinclude.length > 0)) {
@@ -96,7 +98,7 @@ export async function search(req: FhirRequest, ctx: InteractionContext, resource
   const json = bundleJson({
     type: 'searchset',
     ...(total !== undefined ? { total } : {}),
-    link: pageLinks(config.baseUrl, req, config, { ...page, count: query.count } satisfies PageRequest, { returned: result.entries.length, total, next: result.next }),
+    link: pageLinks(config.baseUrl, req, config, { ...page, count: query.count } satisfies PageRequest, { returned: result.entries.length, total, next: result.next }, ctx.access?.key),
     entries,
   });
   return { status: 200, json };
@@ -128,16 +130,6 @@ function restrictionFor(ctx: InteractionContext, type: string, compartment: Comp
   return parts.length === 0 ? 'all' : and(...parts);
 }
 
-/** A query restricted to its (single) type's restriction; `'none'` matches nothing. */
-function restrict(query: SearchQuery, restriction: AccessRestriction): SearchQuery {
-  if (restriction === 'all') return query;
-  const r: SearchExpr = restriction === 'none' ? NOTHING : restriction;
-  return { ...query, where: query.where ? and(r, query.where) : r };
-}
-
-/** Matches no resource (an `_id` list that is empty). */
-const NOTHING: SearchExpr = { op: 'id', ids: [] };
-
 async function runQuery(ctx: InteractionContext, session: StoreSession, query: SearchQuery): Promise<SearchPage> {
   const q = ctx.services.search.rewrite ? await ctx.services.search.rewrite(query, session) : query;
   return session.search(q);
@@ -149,7 +141,7 @@ async function runQuery(ctx: InteractionContext, session: StoreSession, query: S
  * (alphabetically) and their results concatenated; `_sort` orders within each type. Types the caller
  * may not see are skipped. Paging is by offset over the concatenation (no keyset positions).
  */
-async function perTypeSearch(ctx: InteractionContext, query: SearchQuery, restrictions: ReadonlyMap<string, AccessRestriction>): Promise<SearchPage> {
+async function perTypeSearch(ctx: InteractionContext, query: SearchQuery, restrictions: ReadonlyMap<string, AccessRestriction>, restrictOf: RestrictionOf | undefined): Promise<SearchPage> {
   const entries: StoredVersion[] = [];
   let skip = query.offset;
   let need = query.count;
@@ -161,7 +153,7 @@ async function perTypeSearch(ctx: InteractionContext, query: SearchQuery, restri
     if (need === 0 && !wantTotal) break;
     const base: SearchQuery = { resourceTypes: [type], sort: query.sort, count: 0, offset: 0, total: 'accurate' };
     if (query.where) base.where = query.where as SearchExpr;
-    const typed = restrict(base, restriction);
+    const typed = restrictQuery(base, restriction, restrictOf);
     const counted = await runQuery(ctx, ctx.session, typed);
     const n = counted.total ?? 0;
     total += n;
