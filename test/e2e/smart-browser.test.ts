@@ -4,7 +4,7 @@
  * driven by playwright-core) opens the authorize URL, logs in on the login page, picks the patient
  * on the picker page and is redirected to the app's redirect URI (a local HTTP listener); the code is
  * exchanged for a token, which then reads inside the patient's compartment (200) and is refused
- * outside it (403), over real HTTP against the server started on a free port.
+ * outside it (answered as for an absent id), over real HTTP against the server started on a free port.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -149,7 +149,11 @@ describe('E2E: SMART standalone launch in headless Chromium', function () {
     assert.equal(obs.status, 200);
     const ids = ((await obs.json()) as { entry?: Array<{ resource: { id: string } }> }).entry?.map((e) => e.resource.id);
     assert.deepEqual(ids, ['o1']);
+    // Another patient's record answers as one that does not exist (issue 11: existence is not revealed).
     const outside = await fetch(`${origin}/fhir/Patient/p2`, { headers: bearer });
-    assert.equal(outside.status, 403, await outside.text());
+    const absent = await fetch(`${origin}/fhir/Patient/p-none`, { headers: bearer });
+    assert.ok(outside.status === 404 || outside.status === 400, await outside.clone().text());
+    assert.equal(outside.status, absent.status);
+    assert.equal((await outside.text()).replace('p2', 'ID'), (await absent.text()).replace('p-none', 'ID'));
   });
 });
