@@ -10,6 +10,7 @@ import { createLogger, type Logger } from './logging';
 import { createApp } from './http/app';
 import { enableSmartAuth } from './auth/setup';
 import { createAuthorizationServer, type AuthorizationServer } from './auth/server/server';
+import { AuthThrottle, throttleSettingsOf } from './auth/throttle';
 import type { FhirServices } from './fhir/context';
 import { OperationRegistry } from './operations/registry';
 import { openSqliteStore } from './store/sqlite/sqlite-store';
@@ -212,12 +213,16 @@ export async function openStore(config: Readonly<Config>, log: Logger): Promise<
 export async function startServer(config: Readonly<Config>, log: Logger = createLogger(config.logLevel), store?: Store): Promise<RunningServer> {
   const services = buildServices(config, log, store ?? (await openStore(config, log)));
   await initServices(services);
-  // The built-in authorization server at <origin>/auth (its keys persisted in DATA_DIR), unless access
-  // control is off or tokens come from an external issuer: then no key is loaded or generated.
-  const auth = config.authMode === 'smart' && config.authJwksUrl === undefined ? createAuthorizationServer({ services }) : undefined;
+  // One set of limits for the FHIR API and the authorization server: failed authentications of an
+  // address count together whichever endpoint they hit.
+  const throttle = new AuthThrottle(throttleSettingsOf(config));
+  // The built-in authorization server at <origin>/auth (its keys, revocations and used assertions
+  // persisted in DATA_DIR), unless access control is off or tokens come from an external issuer: then
+  // no key is loaded or generated.
+  const auth = config.authMode === 'smart' && config.authJwksUrl === undefined ? createAuthorizationServer({ services, throttle }) : undefined;
   // SMART on FHIR access control (AUTH_MODE=off: a loud warning, nothing installed); tokens the
   // built-in server revoked are refused.
-  enableSmartAuth(services, auth ? { keys: (kid) => auth.keys.publicKey(kid), isRevoked: (jti) => auth.isRevoked(jti) } : {});
+  enableSmartAuth(services, { throttle, ...(auth ? { keys: (kid: string) => auth.keys.publicKey(kid), isRevoked: (jti: string) => auth.isRevoked(jti) } : {}) });
   const app = createApp(services, { routers: auth ? [auth.router] : [] });
   const server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(config.port, config.host, () => resolve(s));
@@ -240,6 +245,7 @@ export async function startServer(config: Readonly<Config>, log: Logger = create
         server.closeIdleConnections();
       });
       await services.store.close();
+      auth?.close();
     },
   };
 }

@@ -1,10 +1,14 @@
 /**
  * Wiring of SMART on FHIR access control into the FHIR services (SMART App Launch 2.0.0; FHIR R4
- * security.html): AUTH_MODE=smart puts the token-verifying, scope-enforcing interceptor first in
- * `FhirServices.interceptors`; AUTH_MODE=off installs nothing and logs a loud warning.
+ * security.html; RFC 6585 §4): AUTH_MODE=smart puts, first in `FhirServices.interceptors`, the
+ * failed-authentication guard, the token-verifying, scope-enforcing interceptor and the per-client /
+ * per-user request quota (src/auth/rate-limit.ts); AUTH_MODE=off installs nothing and logs a loud
+ * warning.
  */
 import type { FhirServices } from '../fhir/context';
 import { smartInterceptor } from './interceptor';
+import { authenticationGuard, requestQuota } from './rate-limit';
+import { AuthThrottle, throttleSettingsOf } from './throttle';
 import { createVerifier, type KeyLookup, type TokenVerifier } from './verify';
 
 export interface SmartAuthOptions {
@@ -14,6 +18,8 @@ export interface SmartAuthOptions {
   clockToleranceSec?: number;
   /** The built-in authorization server's revocation list (RFC 7009): revoked access tokens are refused. */
   isRevoked?: (jti: string) => boolean;
+  /** The limits shared with the built-in authorization server (default: a new one from the configuration). */
+  throttle?: AuthThrottle;
 }
 
 /** Installs the SMART interceptor (AUTH_MODE=smart) and returns its verifier; undefined when AUTH_MODE=off. */
@@ -36,7 +42,8 @@ export function enableSmartAuth(services: FhirServices, opts: SmartAuthOptions =
     ...(opts.isRevoked ? { isRevoked: opts.isRevoked } : {}),
     now: () => services.now?.() ?? new Date(),
   });
-  services.interceptors = [smartInterceptor({ verifier, realm: config.baseUrl }), ...(services.interceptors ?? [])];
+  const throttle = opts.throttle ?? new AuthThrottle(throttleSettingsOf(config));
+  services.interceptors = [authenticationGuard(throttle), smartInterceptor({ verifier, realm: config.baseUrl }), requestQuota(throttle), ...(services.interceptors ?? [])];
   log.info({ issuer: config.authIssuer, audience: config.authAudience, jwks: config.authJwksUrl ?? 'built-in' }, 'SMART on FHIR access control enabled');
   return verifier;
 }

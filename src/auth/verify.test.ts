@@ -12,8 +12,9 @@ describe('auth: access token verifier cache', () => {
   const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const ISSUER = 'http://localhost/auth';
   const AUD = 'http://localhost/fhir';
+  // Issued at the verifier's clock (2026-01-01 in these tests): a later iat would be in the future.
   const sign = (exp: number): string =>
-    jwt.sign({ scope: 'user/*.rs', jti: crypto.randomUUID(), exp }, rsa.privateKey, { algorithm: 'RS256', keyid: 'k1', issuer: ISSUER, audience: AUD });
+    jwt.sign({ scope: 'user/*.rs', jti: crypto.randomUUID(), exp, iat: Math.floor(Date.parse('2026-01-01T00:00:00Z') / 1000) }, rsa.privateKey, { algorithm: 'RS256', keyid: 'k1', issuer: ISSUER, audience: AUD });
 
   const setup = (size?: number) => {
     let now = new Date('2026-01-01T00:00:00Z');

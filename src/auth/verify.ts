@@ -8,12 +8,16 @@
  * the key is an asymmetric KeyObject), by a key of the configured issuer (the built-in authorization
  * server's key source, looked up by `kid`; or an external issuer's JWKS through jwks-rsa, cached,
  * rate-limited and refetched when an unknown `kid` appears), with the configured `iss` and `aud`,
- * an `exp` (required) and `nbf` checked with a small clock tolerance.
+ * an `exp` (required), `nbf` and `iat` checked with a small clock tolerance (RFC 7519 §4.1.6: a token
+ * issued later than now plus the tolerance is refused). Anything that is not a compact JWS with JSON
+ * header and claims is refused with a `TokenError` before any key is looked up (src/auth/jws.ts):
+ * `verify` rejects only with `TokenError` for bad input.
  */
 import type { KeyObject } from 'node:crypto';
 import { createPublicKey } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import jwksRsa from 'jwks-rsa';
+import { decodeJws } from './jws';
 
 /** Finds the built-in server's public key for a `kid` (src/auth/server/keys.ts `SigningKeys.publicKey`). */
 export type KeyLookup = (kid: string) => KeyObject | undefined;
@@ -75,8 +79,6 @@ export interface TokenVerifier {
   verify(token: string): Promise<AccessTokenClaims>;
 }
 
-const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
-
 export function createVerifier(opts: VerifierOptions): TokenVerifier {
   const tolerance = opts.clockToleranceSec ?? 30;
   const jwks = opts.jwksUrl
@@ -130,12 +132,12 @@ export function createVerifier(opts: VerifierOptions): TokenVerifier {
     async verify(token: string): Promise<AccessTokenClaims> {
       const known = remembered(token);
       if (known) return known;
-      if (!COMPACT_JWS.test(token)) throw new TokenError('the access token is not a compact JWS');
-      const decoded = jwt.decode(token, { complete: true });
-      if (!decoded || typeof decoded.payload === 'string') throw new TokenError('the access token is not a JWT with a JSON payload');
+      const decoded = decodeJws(token);
+      if (!decoded) throw new TokenError('the access token is not a compact JWS with a JSON header and JSON claims');
       const alg = decoded.header.alg;
       if (!(ALLOWED_ALGORITHMS as readonly string[]).includes(alg)) throw new TokenError(`the token algorithm ${JSON.stringify(alg)} is not accepted (accepted: ${ALLOWED_ALGORITHMS.join(', ')})`);
       const key = await keyFor(decoded.header.kid);
+      const nowSec = Math.floor((opts.now?.() ?? new Date()).getTime() / 1000);
       let payload: string | jwt.JwtPayload;
       try {
         payload = jwt.verify(token, key, {
@@ -143,13 +145,15 @@ export function createVerifier(opts: VerifierOptions): TokenVerifier {
           issuer: opts.issuer,
           audience: opts.audience,
           clockTolerance: tolerance,
-          clockTimestamp: Math.floor((opts.now?.() ?? new Date()).getTime() / 1000),
+          clockTimestamp: nowSec,
         });
       } catch (e) {
         throw new TokenError(describe(e));
       }
       if (typeof payload === 'string') throw new TokenError('the access token payload is not a JSON object');
       if (typeof payload.exp !== 'number') throw new TokenError('the access token has no exp claim');
+      const iatProblem = checkIssuedAt(payload.iat, nowSec, tolerance);
+      if (iatProblem !== undefined) throw new TokenError(`the access token ${iatProblem}`);
       if (opts.isRevoked && typeof payload.jti === 'string' && opts.isRevoked(payload.jti)) throw new TokenError('the access token has been revoked');
       const scope = payload['scope'];
       if (scope !== undefined && typeof scope !== 'string') throw new TokenError('the scope claim is not a space-separated string');
@@ -164,9 +168,26 @@ export function createVerifier(opts: VerifierOptions): TokenVerifier {
   };
 }
 
+/**
+ * Why an `iat` claim is refused, or undefined when it is acceptable (RFC 7519 §4.1.6; absent is
+ * acceptable): it must be a number no later than now plus the clock tolerance.
+ */
+export function checkIssuedAt(iat: unknown, nowSec: number, toleranceSec: number): string | undefined {
+  if (iat === undefined) return undefined;
+  if (typeof iat !== 'number' || !Number.isFinite(iat)) return 'has an iat claim that is not a number';
+  if (iat > nowSec + toleranceSec) return `was issued in the future (iat ${isoTime(iat)}, more than ${toleranceSec} s ahead of the server clock)`;
+  return undefined;
+}
+
+/** A NumericDate as ISO 8601 (the number itself when it is outside what a Date can hold). */
+function isoTime(seconds: number): string {
+  const d = new Date(seconds * 1000);
+  return Number.isNaN(d.getTime()) ? String(seconds) : d.toISOString();
+}
+
 function describe(e: unknown): string {
-  if (e instanceof jwt.TokenExpiredError) return `the access token expired at ${e.expiredAt.toISOString()}`;
-  if (e instanceof jwt.NotBeforeError) return `the access token is not valid before ${e.date.toISOString()}`;
+  if (e instanceof jwt.TokenExpiredError) return `the access token expired at ${isoTime(e.expiredAt.getTime() / 1000)}`;
+  if (e instanceof jwt.NotBeforeError) return `the access token is not valid before ${isoTime(e.date.getTime() / 1000)}`;
   if (e instanceof jwt.JsonWebTokenError) return `the access token is invalid: ${e.message}`;
   return 'the access token could not be verified';
 }

@@ -56,6 +56,24 @@ export interface Config {
   authAccessTokenSeconds: number;
   /** Lifetime in seconds of its `offline_access` refresh tokens (rotation keeps the first expiry). */
   authRefreshTokenSeconds: number;
+  /** FHIR API requests per minute per client (`client_id`) and per user (`sub`) of a verified token; 0: unlimited. */
+  rateLimitFhirPerMinute: number;
+  /** Requests per minute per client at the authorization server's token, introspection, revocation and launch endpoints; 0: unlimited. */
+  rateLimitAuthPerMinute: number;
+  /** Failed authentications (bad tokens, codes, refresh tokens, assertions, passwords) within a minute from one source address that block it. */
+  authFailuresPerMinute: number;
+  /** Failed authentications within a minute naming one registered client, from all addresses together, that block it. */
+  authClientFailuresPerMinute: number;
+  /** How long a source address or client over the failure limit is refused (seconds). */
+  authFailureBlockSeconds: number;
+  /** Consecutive failed sign-ins of a user name before its login is locked. */
+  loginLockoutThreshold: number;
+  /** The first login lockout (seconds); doubled with each further failure. */
+  loginLockoutSeconds: number;
+  /** The longest login lockout (seconds). */
+  loginLockoutMaxSeconds: number;
+  /** Reverse proxies in front of the server whose `X-Forwarded-For` gives the client address (Express `trust proxy` hop count); 0: the socket peer. */
+  trustProxy: number;
   /** NHS layer: `nhs-number` (a Patient carrying an NHS Number is stored with it as id; creates without one are allocated one) or `server` (ids as the generic engine assigns them). */
   patientIdPolicy: PatientIdPolicy;
   /** NHS layer: the inclusive range new NHS Numbers are allocated from (10-digit strings, low <= high). */
@@ -153,6 +171,15 @@ export const CONFIG_VARIABLES: readonly ConfigVariable[] = [
   { name: 'AUTH_CLIENTS_FILE', default: 'DATA_DIR/clients.json', description: 'Client registry of the built-in authorization server (JSON, see docs/smart.md); created with a development public client when absent; in memory when `SQLITE_PATH=:memory:` and unset.' },
   { name: 'AUTH_ACCESS_TOKEN_LIFETIME', default: '3600', description: 'Seconds an access token of the built-in authorization server is valid.' },
   { name: 'AUTH_REFRESH_TOKEN_LIFETIME', default: '2592000', description: 'Seconds an `offline_access` refresh token of the built-in authorization server is valid (30 days; `online_access`: at most 8 hours).' },
+  { name: 'RATE_LIMIT_FHIR_PER_MINUTE', default: '600000', description: 'FHIR API requests per minute per client (`client_id`) and, separately, per user (`sub`) of a verified access token; more: 429 `throttled` with `Retry-After`. 0: unlimited. The default is a ceiling no single legitimate client reaches on one instance; size it to your clients.' },
+  { name: 'RATE_LIMIT_AUTH_PER_MINUTE', default: '6000', description: 'Requests per minute per registered client at the built-in authorization server\'s token, introspection, revocation and launch endpoints; more: 429 `slow_down` with `Retry-After`. 0: unlimited.' },
+  { name: 'AUTH_FAILURES_PER_MINUTE', default: '30', description: 'Failed authentications (invalid bearer tokens on the FHIR API and /auth; bad codes, refresh tokens, client assertions and passwords at /auth) within one minute from one source address (IPv6: one /64) after which that address is blocked (429, valid credentials included) for `AUTH_FAILURE_BLOCK_SECONDS`.' },
+  { name: 'AUTH_CLIENT_FAILURES_PER_MINUTE', default: '100', description: 'Failed authentications at /auth within one minute naming one registered client, from all addresses together (a distributed attack on one client), after which authentication of that client is blocked (429) for `AUTH_FAILURE_BLOCK_SECONDS`.' },
+  { name: 'AUTH_FAILURE_BLOCK_SECONDS', default: '60', description: 'How long a source address or client blocked by `AUTH_FAILURES_PER_MINUTE` or `AUTH_CLIENT_FAILURES_PER_MINUTE` is refused, valid credentials included.' },
+  { name: 'LOGIN_LOCKOUT_THRESHOLD', default: '5', description: 'Consecutive failed sign-ins of one user name on the login page (whether or not the user exists) after which the login is locked, even with the right password.' },
+  { name: 'LOGIN_LOCKOUT_SECONDS', default: '60', description: 'The first login lockout; every further failed sign-in of the user name doubles it (up to `LOGIN_LOCKOUT_MAX_SECONDS`); a successful sign-in resets the count.' },
+  { name: 'LOGIN_LOCKOUT_MAX_SECONDS', default: '3600', description: 'The longest login lockout.' },
+  { name: 'TRUST_PROXY', default: '0', description: 'Number of reverse proxies in front of the server whose `X-Forwarded-For` entry is trusted as the client address (for per-address throttling); 0: the TCP peer address. Set it behind a TLS-terminating proxy, or every client shares the proxy\'s address.' },
   { name: 'PATIENT_ID_POLICY', default: 'nhs-number', description: '`nhs-number`: a Patient with an NHS Number is stored with the NHS Number as its id and `POST /Patient` without one allocates one (PDS behaviour); `server`: Patient ids are assigned as for any other type (NHS Numbers are still checked).' },
   { name: 'NHS_NUMBER_RANGE', default: '9990000000-9999999999', description: 'Inclusive range `low-high` of 10-digit numbers new NHS Numbers are allocated from (default: the test range, never issued to real people).' },
   { name: 'SENSITIVE_SCOPE', default: 'nhs-sensitive-records', description: 'Scope (or true token claim) whose holders see restricted patients in full; others get them without address, telecom and generalPractitioner. Empty: nobody.' },
@@ -265,6 +292,17 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
   const authAccessTokenSeconds = int('AUTH_ACCESS_TOKEN_LIFETIME', 3600, 30, 86400);
   const authRefreshTokenSeconds = int('AUTH_REFRESH_TOKEN_LIFETIME', 30 * 86400, 60, 365 * 86400);
 
+  const rateLimitFhirPerMinute = int('RATE_LIMIT_FHIR_PER_MINUTE', 600_000, 0, 100_000_000);
+  const rateLimitAuthPerMinute = int('RATE_LIMIT_AUTH_PER_MINUTE', 6000, 0, 100_000_000);
+  const authFailuresPerMinute = int('AUTH_FAILURES_PER_MINUTE', 30, 1, 100_000_000);
+  const authClientFailuresPerMinute = int('AUTH_CLIENT_FAILURES_PER_MINUTE', 100, 1, 100_000_000);
+  const authFailureBlockSeconds = int('AUTH_FAILURE_BLOCK_SECONDS', 60, 1, 86400);
+  const loginLockoutThreshold = int('LOGIN_LOCKOUT_THRESHOLD', 5, 1, 1000);
+  const loginLockoutSeconds = int('LOGIN_LOCKOUT_SECONDS', 60, 1, 86400);
+  const loginLockoutMaxSeconds = int('LOGIN_LOCKOUT_MAX_SECONDS', 3600, 1, 7 * 86400);
+  if (loginLockoutMaxSeconds < loginLockoutSeconds) problems.push(`LOGIN_LOCKOUT_MAX_SECONDS=${loginLockoutMaxSeconds} is shorter than LOGIN_LOCKOUT_SECONDS=${loginLockoutSeconds}`);
+  const trustProxy = int('TRUST_PROXY', 0, 0, 10);
+
   const policyRaw = (get('PATIENT_ID_POLICY') ?? 'nhs-number').toLowerCase();
   let patientIdPolicy: PatientIdPolicy = 'nhs-number';
   if (policyRaw === 'nhs-number' || policyRaw === 'server') patientIdPolicy = policyRaw;
@@ -308,6 +346,15 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     authClientsFile,
     authAccessTokenSeconds,
     authRefreshTokenSeconds,
+    rateLimitFhirPerMinute,
+    rateLimitAuthPerMinute,
+    authFailuresPerMinute,
+    authClientFailuresPerMinute,
+    authFailureBlockSeconds,
+    loginLockoutThreshold,
+    loginLockoutSeconds,
+    loginLockoutMaxSeconds,
+    trustProxy,
     patientIdPolicy,
     nhsNumberRange,
     sensitiveScope,

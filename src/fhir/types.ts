@@ -26,6 +26,8 @@ export interface FhirRequest {
   assignedId?: string;
   /** Nesting context: set when the request is an entry of a batch/transaction Bundle. */
   bundleEntry?: { index: number; transaction: boolean };
+  /** The client's network address (the TCP peer, or the X-Forwarded-For hop TRUST_PROXY allows); for throttling. */
+  clientAddress?: string;
 }
 
 export interface FhirResult {

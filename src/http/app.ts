@@ -31,7 +31,7 @@ export interface AppOptions {
 }
 
 const CORS_ALLOW_HEADERS = 'Authorization, Content-Type, Accept, Prefer, If-Match, If-None-Match, If-None-Exist, If-Modified-Since, X-Request-ID, X-Correlation-ID';
-const CORS_EXPOSE_HEADERS = 'Location, Content-Location, ETag, Last-Modified, WWW-Authenticate, X-Request-ID, X-Correlation-ID';
+const CORS_EXPOSE_HEADERS = 'Location, Content-Location, ETag, Last-Modified, WWW-Authenticate, Retry-After, X-Request-ID, X-Correlation-ID';
 
 /** CORS on every response below the FHIR base; preflights answered at once. */
 function cors(req: Request, res: Response, next: NextFunction): void {
@@ -54,6 +54,8 @@ export function createApp(services: FhirServices, options: AppOptions = {}): exp
   app.disable('x-powered-by');
   app.disable('etag');
   app.set('query parser', false);
+  // req.ip: the peer address, or the client's address as the trusted reverse proxies give it.
+  if (config.trustProxy > 0) app.set('trust proxy', config.trustProxy);
 
   const rawBody = express.raw({ type: () => true, limit: config.maxBodyBytes });
 
@@ -62,6 +64,8 @@ export function createApp(services: FhirServices, options: AppOptions = {}): exp
     const requestId = given && REQUEST_ID_RE.test(given) ? given : randomUUID();
     res.locals['requestId'] = requestId;
     res.setHeader('X-Request-ID', requestId);
+    // Every response, the authorization server's, 404s and errors included: no MIME sniffing.
+    res.setHeader('X-Content-Type-Options', 'nosniff');
     const corr = req.get('x-correlation-id');
     if (corr && REQUEST_ID_RE.test(corr)) res.setHeader('X-Correlation-ID', corr);
     next();
@@ -91,6 +95,7 @@ export function createApp(services: FhirServices, options: AppOptions = {}): exp
   // Errors raised by body parsing (too large, aborted, bad encoding) and anything else.
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
     const requestId = String(res.locals['requestId'] ?? randomUUID());
+    if (!res.headersSent) res.setHeader('Cache-Control', 'no-store');
     const fe = bodyParserError(err) ?? internalFault(requestId);
     if (fe.category === 'fault') log.error({ err, requestId, method: req.method, url: req.originalUrl }, 'unhandled error');
     send(res, 'application/fhir+json', fe.status, fe.toOperationOutcome(), false, fe.headers);
@@ -120,6 +125,10 @@ async function handle(services: FhirServices, req: Request, res: Response): Prom
   const started = process.hrtime.bigint();
   let mediaType = 'application/fhir+json';
   let pretty = false;
+  // Responses below the FHIR base carry patient data, or may: never stored by a cache. Only the
+  // CapabilityStatement is public (the discovery document is answered before this handler).
+  const capabilities = (req.method === 'GET' || req.method === 'HEAD') && req.path.replace(/^\/+|\/+$/g, '') === 'metadata';
+  if (!capabilities) res.setHeader('Cache-Control', 'no-store');
   try {
     const fhirReq = toFhirRequest(req, requestId);
     pretty = fhirReq.query.some(([k, v]) => k === '_pretty' && v === 'true');
@@ -150,7 +159,7 @@ function toFhirRequest(req: Request, requestId: string): FhirRequest {
   const path = req.path.replace(/^\/+/, '').replace(/\/+$/, '');
   const headers: Record<string, string | undefined> = {};
   for (const [k, v] of Object.entries(req.headers)) headers[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : v;
-  const fhirReq: FhirRequest = { method, path, query, headers, requestId };
+  const fhirReq: FhirRequest = { method, path, query, headers, requestId, ...(req.ip !== undefined ? { clientAddress: req.ip } : {}) };
 
   const raw = Buffer.isBuffer(req.body) ? req.body : undefined;
   if (raw && raw.length > 0 && method !== 'GET' && method !== 'HEAD' && method !== 'DELETE') {

@@ -6,13 +6,17 @@
  * A `private_key_jwt` client sends `client_assertion_type=urn:ietf:params:oauth:client-assertion-type:jwt-bearer`
  * and `client_assertion`: a JWT signed RS384, ES384 (as SMART requires) or RS256 with a key of the
  * client's registered JWKS (inline or `jwks_uri`, fetched and cached through jwks-rsa), with
- * `iss` = `sub` = client id, `aud` = the token endpoint URL, an `exp` at most five minutes ahead and
- * a `jti` not seen before (kept until the assertion expires: a replay is refused). A public client
- * (`none`) only names itself with `client_id`.
+ * `iss` = `sub` = client id, `aud` = the token endpoint URL, an `exp` at most five minutes ahead, an
+ * `iat` (when present) no later than now plus the clock tolerance, and a `jti` not seen before (kept
+ * until the assertion expires, across restarts: a replay is refused). An assertion that is not a
+ * compact JWS with JSON header and claims is `invalid_client` before any key is looked up
+ * (src/auth/jws.ts). A public client (`none`) only names itself with `client_id`.
  */
 import { createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import jwksRsa from 'jwks-rsa';
+import { decodeJws } from '../jws';
+import { checkIssuedAt } from '../verify';
 import type { ClientRegistry, RegisteredClient } from './clients';
 import { OAuthError } from './oauth-error';
 import type { AuthState } from './state';
@@ -38,7 +42,13 @@ export class ClientKeys {
     if (client.jwks) {
       const kty = alg.startsWith('ES') ? 'EC' : 'RSA';
       const candidates = client.jwks.keys.filter((k: JsonWebKey & { kid?: string }) => (kid === undefined || k.kid === kid) && k.kty === kty);
-      return candidates.map((k) => createPublicKey({ key: k, format: 'jwk' }));
+      return candidates.flatMap((k) => {
+        try {
+          return [createPublicKey({ key: k, format: 'jwk' })];
+        } catch {
+          return []; // a registered key node cannot read matches nothing
+        }
+      });
     }
     if (client.jwks_uri) {
       let remote = this.remote.get(client.client_id);
@@ -74,11 +84,11 @@ export async function authenticateClient(params: URLSearchParams, deps: ClientAu
   }
   if (assertionType !== JWT_BEARER_ASSERTION) throw new OAuthError('invalid_client', `client_assertion_type must be ${JWT_BEARER_ASSERTION}`);
   if (assertion === null || assertion === '') throw new OAuthError('invalid_client', 'client_assertion is missing');
-  const decoded = jwt.decode(assertion, { complete: true });
-  if (!decoded || typeof decoded.payload === 'string') throw new OAuthError('invalid_client', 'client_assertion is not a JWT');
+  const decoded = decodeJws(assertion);
+  if (!decoded) throw new OAuthError('invalid_client', 'client_assertion is not a JWT (a compact JWS with a JSON header and JSON claims)');
   const alg = decoded.header.alg;
   if (!(ASSERTION_ALGORITHMS as readonly string[]).includes(alg)) throw new OAuthError('invalid_client', `client_assertion algorithm ${JSON.stringify(alg)} is not accepted (accepted: ${ASSERTION_ALGORITHMS.join(', ')})`);
-  const iss = decoded.payload.iss;
+  const iss = decoded.payload['iss'];
   if (typeof iss !== 'string') throw new OAuthError('invalid_client', 'client_assertion has no iss');
   if (clientIdParam !== undefined && clientIdParam !== iss) throw new OAuthError('invalid_client', 'client_id does not match the client_assertion issuer');
   const client = deps.clients.get(iss);
@@ -108,6 +118,8 @@ export async function authenticateClient(params: URLSearchParams, deps: ClientAu
   if (!payload) throw new OAuthError('invalid_client', failure);
   if (typeof payload.exp !== 'number') throw new OAuthError('invalid_client', 'the client_assertion has no exp');
   if (payload.exp > nowSec + MAX_ASSERTION_SECONDS + CLOCK_TOLERANCE) throw new OAuthError('invalid_client', `the client_assertion exp is more than ${MAX_ASSERTION_SECONDS} seconds ahead`);
+  const iatProblem = checkIssuedAt(payload.iat, nowSec, CLOCK_TOLERANCE);
+  if (iatProblem !== undefined) throw new OAuthError('invalid_client', `the client_assertion ${iatProblem}`);
   if (typeof payload.jti !== 'string' || payload.jti === '') throw new OAuthError('invalid_client', 'the client_assertion has no jti');
   if (!deps.state.rememberAssertion(client.client_id, payload.jti, payload.exp)) throw new OAuthError('invalid_client', 'the client_assertion jti was used before (replay)');
   return client;

@@ -13,10 +13,15 @@
  * through `isRevoked`). Tokens that are unknown or invalid are answered 200, as RFC 7009 requires.
  */
 import jwt from 'jsonwebtoken';
+import { decodeJws } from '../jws';
+import { checkIssuedAt } from '../verify';
 import type { RegisteredClient } from './clients';
 import type { SigningKeys } from './keys';
 import { OAuthError } from './oauth-error';
 import type { AuthState } from './state';
+
+/** Clock skew tolerated for the `iat` of the server's own tokens, as the resource server does (src/auth/verify.ts). */
+const CLOCK_TOLERANCE_SECONDS = 30;
 
 export interface AccessClaims {
   iss: string;
@@ -34,13 +39,14 @@ export interface AccessClaims {
 
 /** The claims of an access token this server signed; undefined when the signature, issuer or audience do not verify. */
 export function verifyOwnAccessToken(token: string, keys: SigningKeys, issuer: string, audience: string, nowSec: number, ignoreExpiration = false): AccessClaims | undefined {
-  const decoded = jwt.decode(token, { complete: true });
-  if (!decoded || typeof decoded.payload === 'string' || decoded.header.alg !== 'RS256' || decoded.header.kid === undefined) return undefined;
+  const decoded = decodeJws(token);
+  if (!decoded || decoded.header.alg !== 'RS256' || decoded.header.kid === undefined) return undefined;
   const key = keys.publicKey(decoded.header.kid);
   if (!key) return undefined;
   try {
     const p = jwt.verify(token, key, { algorithms: ['RS256'], issuer, audience, clockTimestamp: nowSec, ignoreExpiration });
-    if (typeof p === 'string' || typeof p.jti !== 'string' || typeof p.exp !== 'number' || typeof p['client_id'] !== 'string') return undefined;
+    if (typeof p === 'string' || typeof p.jti !== 'string' || typeof p.exp !== 'number' || typeof p['client_id'] !== 'string' || typeof p['scope'] !== 'string') return undefined;
+    if (checkIssuedAt(p.iat, nowSec, CLOCK_TOLERANCE_SECONDS) !== undefined) return undefined;
     return p as unknown as AccessClaims;
   } catch {
     return undefined;

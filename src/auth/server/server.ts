@@ -12,10 +12,14 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Config } from '../../config/config';
 import type { FhirServices } from '../../fhir/context';
+import { decodeJws } from '../jws';
+import { addressKey, AuthThrottle, throttleSettingsOf, type Throttled } from '../throttle';
 import { checkAuthorizeRequest, errorRedirect, grantOf, issueCode, needsPatientPicker, PENDING_SECONDS, type PendingAuthorization } from './authorize';
 import { ClientKeys, authenticateClient } from './client-auth';
 import { DEV_CLIENT_ID, describeDevClient, loadClientRegistry, type ClientRegistry } from './clients';
+import { DurableAuthState } from './durable-state';
 import { activeBearer, introspect, revoke, type IntrospectionDeps } from './introspection';
+import { assertLaunchCaller, assertLaunchTarget } from './launch';
 import { loadSigningKeys, type SigningKeys } from './keys';
 import { OAuthError } from './oauth-error';
 import { errorPage, loginPage, patientPickerPage, type PatientChoice } from './pages';
@@ -29,6 +33,8 @@ export interface AuthorizationServerOptions {
   services: FhirServices;
   /** Signing keys (default: loaded from the data directory, see authDataDir). */
   keys?: SigningKeys;
+  /** Limits shared with the resource server (default: a new one from the configuration). */
+  throttle?: AuthThrottle;
 }
 
 export interface AuthorizationServer {
@@ -40,6 +46,8 @@ export interface AuthorizationServer {
   isRevoked(jti: string): boolean;
   /** Start-up instructions for the development client. */
   describeDevClient(): string;
+  /** Closes the durable state (revocations, used assertions). */
+  close(): void;
 }
 
 const COOKIE = 'smart_auth';
@@ -47,6 +55,13 @@ const COOKIE_RE = /^[A-Za-z0-9_-]{43}$/;
 const LAUNCH_SECONDS = 300;
 const ID_RE = /^[A-Za-z0-9\-.]{1,64}$/;
 const PICKER_PAGE_SIZE = 20;
+
+/** What a JSON endpoint knows of its caller, for throttling. */
+interface EndpointCall {
+  address: string | undefined;
+  /** The registered client the request names (set by `admit`). */
+  client?: string | undefined;
+}
 
 /** Where keys and users are kept: DATA_DIR, or nowhere (memory) when the database is `:memory:`. */
 export function authDataDir(config: Pick<Config, 'sqlitePath' | 'dataDir'>): string | undefined {
@@ -99,13 +114,31 @@ function sendJson(res: Response, status: number, body: unknown): void {
 }
 
 function sendOAuthError(res: Response, e: OAuthError): void {
-  if (e.status === 401) res.setHeader('WWW-Authenticate', `Bearer error="${e.error}"`);
+  if (e.status === 401 || e.error === 'insufficient_scope') res.setHeader('WWW-Authenticate', `Bearer error="${e.error}"`);
+  if (e.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(e.retryAfterSeconds));
   sendJson(res, e.status, e.toJSON());
+}
+
+/** The 429 of the authorization server's JSON endpoints (RFC 8628 §3.5 `slow_down`, RFC 6585 §4). */
+function slowDown(t: Throttled): OAuthError {
+  return new OAuthError('slow_down', `too many requests (${t.limit}); retry after ${t.retryAfterSeconds} s`, 429, t.retryAfterSeconds);
+}
+
+function throttledPage(res: Response, t: Throttled, html: string): void {
+  res.setHeader('Retry-After', String(t.retryAfterSeconds));
+  sendHtml(res, 429, html);
+}
+
+/** "about 2 minutes", for the pages. */
+function duration(seconds: number): string {
+  if (seconds < 90) return `${seconds} seconds`;
+  const minutes = Math.round(seconds / 60);
+  return minutes < 90 ? `about ${minutes} minutes` : `about ${Math.round(minutes / 60)} hours`;
 }
 
 function cors(req: Request, res: Response, next: NextFunction): void {
   res.setHeader('Access-Control-Allow-Origin', '*');
-  res.setHeader('Access-Control-Expose-Headers', 'WWW-Authenticate');
+  res.setHeader('Access-Control-Expose-Headers', 'WWW-Authenticate, Retry-After');
   if (req.method === 'OPTIONS') {
     res.setHeader('Access-Control-Allow-Methods', 'GET, POST, OPTIONS');
     res.setHeader('Access-Control-Allow-Headers', 'Authorization, Content-Type, Accept');
@@ -136,7 +169,9 @@ export function createAuthorizationServer(opts: AuthorizationServerOptions): Aut
   // Hashing the development users' passwords costs tens of milliseconds: done at the first login.
   let users: UserRegistry | undefined;
   const userRegistry = (): UserRegistry => (users ??= loadUserRegistry(dataDir));
-  const state = new AuthState(() => (services.now?.() ?? new Date()).getTime());
+  const now = (): number => (services.now?.() ?? new Date()).getTime();
+  const state = new AuthState(now, DurableAuthState.open(dataDir, now));
+  const throttle = opts.throttle ?? new AuthThrottle(throttleSettingsOf(config));
   const pending = new ExpiringMap<PendingAuthorization>(state.now);
   const settings: TokenSettings = {
     issuer,
@@ -150,6 +185,22 @@ export function createAuthorizationServer(opts: AuthorizationServerOptions): Aut
   const clientKeys = new ClientKeys();
   const tokenDeps: TokenEndpointDeps = { clients, state, tokenEndpoint, keys, clientKeys, settings };
   const introspectionDeps: IntrospectionDeps = { keys, state, issuer, audience: config.authAudience };
+
+  const addressOf = (req: Request): string | undefined => (req.ip !== undefined ? addressKey(req.ip) : undefined);
+
+  /** Counts a failed authentication against the address (and client) and logs it as one line. */
+  const failed = async (endpoint: string, address: string | undefined, client: string | undefined, reason: string): Promise<void> => {
+    const startedBlock = await throttle.authenticationFailed({ address, client });
+    log.warn({ endpoint, address, ...(client !== undefined ? { client } : {}), reason, ...(startedBlock ? { blockedSeconds: throttle.settings.failureBlockSeconds } : {}) }, 'authorization server: authentication failed');
+  };
+
+  /** The client a token-endpoint style request names (client_id, or the iss of its assertion), unverified. */
+  const claimedClient = (params: URLSearchParams): string | undefined => {
+    const id = params.get('client_id');
+    if (id !== null) return id;
+    const iss = decodeJws(params.get('client_assertion'))?.payload['iss'];
+    return typeof iss === 'string' ? iss : undefined;
+  };
 
   const inner = express.Router();
   const body = express.text({ type: () => true, limit: '64kb' });
@@ -219,10 +270,24 @@ export function createAuthorizationServer(opts: AuthorizationServerOptions): Aut
       return redirect(res, out.kind === 'redirect' ? out.location : p.redirectUri);
     }
     const username = params.get('username') ?? '';
+    const page = (error: string): string => loginPage({ basePath, tx: p.tx, csrf: p.csrf, clientName: p.client.client_name ?? p.client.client_id, scopes: p.scopes, username, error });
+    const address = addressOf(req);
+    // Refused before the password is looked at: the same answer whatever the password, whether or not the user exists.
+    const blocked = await throttle.authenticationBlocked({ address });
+    if (blocked) return throttledPage(res, blocked, page(`Too many failed sign-in attempts from your network address. Try again in ${duration(blocked.retryAfterSeconds)}.`));
+    const locked = await throttle.loginLocked(username);
+    if (locked) {
+      await failed('login', address, undefined, 'the user name is locked after failed sign-ins');
+      return throttledPage(res, locked, page(`Signing in with this user name is paused after too many failed attempts. Try again in ${duration(locked.retryAfterSeconds)}.`));
+    }
     const user = await userRegistry().authenticate(username, params.get('password') ?? '');
     if (!user) {
-      return sendHtml(res, 401, loginPage({ basePath, tx: p.tx, csrf: p.csrf, clientName: p.client.client_name ?? p.client.client_id, scopes: p.scopes, username, error: 'Wrong user name or password.' }));
+      await failed('login', address, undefined, 'wrong user name or password');
+      const lockout = await throttle.loginFailed(username);
+      if (lockout) return throttledPage(res, lockout, page(`Wrong user name or password. After too many failed attempts, signing in with this user name is paused for ${duration(lockout.retryAfterSeconds)}.`));
+      return sendHtml(res, 401, page('Wrong user name or password.'));
     }
+    await throttle.loginSucceeded(username);
     p.user = user;
     if (needsPatientPicker(p, user)) return renderPicker(res, p, '');
     finish(res, p, undefined);
@@ -252,81 +317,111 @@ export function createAuthorizationServer(opts: AuthorizationServerOptions): Aut
     finish(res, p, id);
   });
 
-  inner.post('/launch', body, async (req: Request, res: Response) => {
-    const caller = activeBearer(req.get('authorization'), introspectionDeps);
-    if (!caller || (caller.fhirUser === undefined && !caller.scope.split(' ').some((s) => s.startsWith('system/')))) {
-      res.setHeader('WWW-Authenticate', 'Bearer error="invalid_token"');
-      return sendJson(res, 401, { error: 'invalid_token', error_description: 'creating a launch context needs an active access token of a user or a backend system' });
+  /**
+   * A JSON endpoint (token, introspection, revocation, launch): refused with 429 `slow_down` while the
+   * source address or the named client is blocked after failed authentications, or the client is over
+   * its request quota; a failed authentication (invalid_client, invalid_grant, invalid_token) counts
+   * against both and is logged as one line; anything unexpected is a logged 500 `server_error`.
+   */
+  const jsonEndpoint =
+    (name: string, run: (req: Request, call: EndpointCall) => Promise<{ status: number; body: unknown }>) =>
+    async (req: Request, res: Response): Promise<void> => {
+      const call: EndpointCall = { address: addressOf(req) };
+      try {
+        const out = await run(req, call);
+        sendJson(res, out.status, out.body);
+      } catch (e) {
+        if (!(e instanceof OAuthError)) {
+          log.error({ err: e, endpoint: name }, 'authorization server failure');
+          return sendJson(res, 500, { error: 'server_error', error_description: 'internal error' });
+        }
+        if (e.authenticationFailure) await failed(name, call.address, call.client, `${e.error}: ${e.description}`);
+        sendOAuthError(res, e);
+      }
+    };
+
+  /** Names the client of a request (a registered client only: unknown ids are not counted) and applies its limits. */
+  const admit = async (call: EndpointCall, client: string | undefined): Promise<void> => {
+    call.client = client !== undefined && clients.get(client) ? client : undefined;
+    const blocked = await throttle.authenticationBlocked({ address: call.address, client: call.client });
+    if (blocked) throw slowDown(blocked);
+    if (call.client !== undefined) {
+      const over = await throttle.authRequest(call.client);
+      if (over) throw slowDown(over);
     }
-    let input: Record<string, unknown>;
-    try {
-      const type = (req.get('content-type') ?? '').split(';')[0]?.trim().toLowerCase();
-      const text = typeof req.body === 'string' ? req.body : '';
-      input = type === 'application/json' ? (JSON.parse(text || '{}') as Record<string, unknown>) : Object.fromEntries(formOf(req));
-    } catch {
-      return sendJson(res, 400, { error: 'invalid_request', error_description: 'the body must be JSON or a form with patient and/or encounter' });
-    }
-    const patient = input['patient'];
-    const encounter = input['encounter'];
-    for (const [type, v] of [['Patient', patient], ['Encounter', encounter]] as const) {
-      if (v === undefined) continue;
-      if (typeof v !== 'string' || !ID_RE.test(v)) return sendJson(res, 400, { error: 'invalid_request', error_description: `${type.toLowerCase()} must be a ${type} id` });
-      const found = await store.read(type, v);
-      if (!found || found.deleted) return sendJson(res, 400, { error: 'invalid_request', error_description: `${type}/${v} does not exist` });
-    }
-    const launch = randomToken();
-    state.launches.set(
-      launch,
-      { createdBy: caller.sub, ...(typeof patient === 'string' ? { patient } : {}), ...(typeof encounter === 'string' ? { encounter } : {}) },
-      state.now() + LAUNCH_SECONDS * 1000,
-    );
-    sendJson(res, 201, { launch, expires_in: LAUNCH_SECONDS, iss: config.baseUrl });
-  });
+  };
+
+  inner.post(
+    '/launch',
+    body,
+    jsonEndpoint('launch', async (req, call) => {
+      await admit(call, undefined);
+      const caller = activeBearer(req.get('authorization'), introspectionDeps);
+      if (!caller) throw new OAuthError('invalid_token', 'creating a launch context needs an active access token of this server');
+      await admit(call, caller.client_id);
+      assertLaunchCaller(caller);
+      let input: Record<string, unknown>;
+      try {
+        const type = (req.get('content-type') ?? '').split(';')[0]?.trim().toLowerCase();
+        const text = typeof req.body === 'string' ? req.body : '';
+        const parsed: unknown = type === 'application/json' ? JSON.parse(text || '{}') : Object.fromEntries(formOf(req));
+        if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('not an object');
+        input = parsed as Record<string, unknown>;
+      } catch {
+        throw new OAuthError('invalid_request', 'the body must be a JSON object or a form with patient and/or encounter');
+      }
+      const patient = input['patient'] !== undefined ? await assertLaunchTarget(services, caller, 'Patient', input['patient']) : undefined;
+      const encounter = input['encounter'] !== undefined ? await assertLaunchTarget(services, caller, 'Encounter', input['encounter']) : undefined;
+      const launch = randomToken();
+      state.launches.set(launch, { createdBy: caller.sub, ...(patient !== undefined ? { patient } : {}), ...(encounter !== undefined ? { encounter } : {}) }, state.now() + LAUNCH_SECONDS * 1000);
+      return { status: 201, body: { launch, expires_in: LAUNCH_SECONDS, iss: config.baseUrl } };
+    }),
+  );
 
   inner.use(['/token', '/introspect', '/revoke', '/jwks', '/.well-known/openid-configuration'], cors);
 
-  inner.post('/token', body, async (req: Request, res: Response) => {
-    try {
-      sendJson(res, 200, await handleTokenRequest(formOf(req), tokenDeps));
-    } catch (e) {
-      if (e instanceof OAuthError) return sendOAuthError(res, e);
-      log.error({ err: e }, 'token endpoint failure');
-      sendJson(res, 500, { error: 'server_error', error_description: 'internal error' });
-    }
-  });
-
-  inner.post('/introspect', body, async (req: Request, res: Response) => {
-    try {
+  inner.post(
+    '/token',
+    body,
+    jsonEndpoint('token', async (req, call) => {
       const params = formOf(req);
+      await admit(call, claimedClient(params));
+      return { status: 200, body: await handleTokenRequest(params, tokenDeps) };
+    }),
+  );
+
+  inner.post(
+    '/introspect',
+    body,
+    jsonEndpoint('introspect', async (req, call) => {
+      const params = formOf(req);
+      await admit(call, claimedClient(params));
       const bearer = activeBearer(req.get('authorization'), introspectionDeps);
-      if (!bearer) {
+      if (bearer) {
+        await admit(call, bearer.client_id);
+      } else {
         if (params.get('client_assertion') === null) throw new OAuthError('invalid_client', 'introspection needs a private_key_jwt client assertion or an active bearer access token');
         await authenticateClient(params, tokenDeps, clientKeys);
       }
       const token = params.get('token');
       if (token === null || token === '') throw new OAuthError('invalid_request', 'token is required');
-      sendJson(res, 200, introspect(token, introspectionDeps));
-    } catch (e) {
-      if (e instanceof OAuthError) return sendOAuthError(res, e);
-      log.error({ err: e }, 'introspection failure');
-      sendJson(res, 500, { error: 'server_error', error_description: 'internal error' });
-    }
-  });
+      return { status: 200, body: introspect(token, introspectionDeps) };
+    }),
+  );
 
-  inner.post('/revoke', body, async (req: Request, res: Response) => {
-    try {
+  inner.post(
+    '/revoke',
+    body,
+    jsonEndpoint('revoke', async (req, call) => {
       const params = formOf(req);
+      await admit(call, claimedClient(params));
       const client = await authenticateClient(params, tokenDeps, clientKeys);
       const token = params.get('token');
       if (token === null || token === '') throw new OAuthError('invalid_request', 'token is required');
       revoke(token, client, introspectionDeps);
-      sendJson(res, 200, {});
-    } catch (e) {
-      if (e instanceof OAuthError) return sendOAuthError(res, e);
-      log.error({ err: e }, 'revocation failure');
-      sendJson(res, 500, { error: 'server_error', error_description: 'internal error' });
-    }
-  });
+      return { status: 200, body: {} };
+    }),
+  );
 
   inner.get('/jwks', (_req: Request, res: Response) => {
     res.setHeader('Cache-Control', 'public, max-age=300');
@@ -371,6 +466,7 @@ export function createAuthorizationServer(opts: AuthorizationServerOptions): Aut
     keys,
     clients,
     isRevoked: (jti) => state.isRevoked(jti),
+    close: () => state.close(),
     describeDevClient: () => (clients.get(DEV_CLIENT_ID) ? describeDevClient(issuer, config.authAudience) : `No development client (${DEV_CLIENT_ID}) in ${clients.source}.`),
   };
 }

@@ -1,15 +1,18 @@
 /**
- * Short-lived state of the built-in authorization server (RFC 6749 §4.1.2 authorization codes,
- * §10.4 refresh token rotation per OAuth 2.0 Security BCP (RFC 9700 §4.14.2); RFC 7009 revocation;
- * RFC 7523 §3 `jti` replay cache).
+ * State of the built-in authorization server (RFC 6749 §4.1.2 authorization codes, §10.4 refresh
+ * token rotation per OAuth 2.0 Security BCP (RFC 9700 §4.14.2); RFC 7009 revocation; RFC 7523 §3
+ * `jti` replay cache).
  *
- * Everything here is kept in memory with an expiry, for this single-process server: pending
+ * Short-lived state is kept in memory with an expiry, for this single-process server: pending
  * authorization requests (between the authorize page and the redirect), codes, EHR launch contexts,
- * refresh tokens (stored by SHA-256 hash, grouped in families), revoked access token `jti`s and
- * seen client assertion `jti`s. A restart forgets them all (users log in again); a multi-instance
- * deployment uses an external issuer (AUTH_ISSUER + AUTH_JWKS_URL).
+ * refresh tokens (stored by SHA-256 hash, grouped in families). A restart forgets it (users log in
+ * again). Revoked access token `jti`s and seen client assertion `jti`s are kept until they expire in
+ * `DurableAuthState` (src/auth/server/durable-state.ts: `DATA_DIR/auth-state.sqlite`), so a restart
+ * neither revives a revoked token nor lets an assertion be replayed. A multi-instance deployment
+ * uses an external issuer (AUTH_ISSUER + AUTH_JWKS_URL).
  */
 import { createHash, randomBytes } from 'node:crypto';
+import { DurableAuthState } from './durable-state';
 
 /** A random, URL-safe, unguessable value (256 bits). */
 export function randomToken(): string {
@@ -114,19 +117,20 @@ export class AuthState {
   private readonly revokedFamilies: ExpiringMap<true>;
   /** Access token jtis issued per family, so a revoked family revokes its access tokens too. */
   private readonly familyJtis: ExpiringMap<Array<{ jti: string; exp: number }>>;
-  /** Revoked access token jtis, kept until the token would have expired anyway. */
-  private readonly revokedJtis: ExpiringMap<true>;
-  /** Client assertion jtis seen, per client, until the assertion expires. */
-  private readonly assertionJtis: ExpiringMap<true>;
+  /** Revoked access token jtis (until the token would have expired anyway) and client assertion jtis seen (per client, until the assertion expires). */
+  private readonly durable: DurableAuthState;
 
-  constructor(readonly now: () => number) {
+  /** `durable`: where revocations and assertion jtis are kept (default: a memory database). */
+  constructor(
+    readonly now: () => number,
+    durable?: DurableAuthState,
+  ) {
     this.codes = new ExpiringMap(now);
     this.launches = new ExpiringMap(now);
     this.refresh = new ExpiringMap(now);
     this.revokedFamilies = new ExpiringMap(now);
     this.familyJtis = new ExpiringMap(now);
-    this.revokedJtis = new ExpiringMap(now);
-    this.assertionJtis = new ExpiringMap(now);
+    this.durable = durable ?? DurableAuthState.open(undefined, now);
   }
 
   /** Stores a new refresh token of `family` and returns it. */
@@ -171,18 +175,20 @@ export class AuthState {
 
   /** Revokes an access token by jti until `exp` (seconds since the epoch). */
   revokeJti(jti: string, exp: number): void {
-    this.revokedJtis.set(jti, true, exp * 1000 + 60_000);
+    this.durable.revoke(jti, exp * 1000 + 60_000);
   }
 
   isRevoked(jti: string): boolean {
-    return this.revokedJtis.has(jti);
+    return this.durable.isRevoked(jti);
   }
 
   /** Records a client assertion jti; false when it was seen before (a replay). */
   rememberAssertion(clientId: string, jti: string, expSeconds: number): boolean {
-    const key = `${clientId}\u0000${jti}`;
-    if (this.assertionJtis.has(key)) return false;
-    this.assertionJtis.set(key, true, expSeconds * 1000 + 60_000);
-    return true;
+    return this.durable.rememberAssertion(clientId, jti, expSeconds * 1000 + 60_000);
+  }
+
+  /** Closes the durable store (server shutdown). */
+  close(): void {
+    this.durable.close();
   }
 }

@@ -9,6 +9,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import { createPrivateFile, restrictDatabaseFiles } from './file-mode';
 import { migrate } from './schema';
 
 export interface Connections {
@@ -28,6 +29,8 @@ export function openConnections(file: string): Connections {
     return { write: db, read: db, memory: true };
   }
   fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  // 0600 whatever the umask: the database holds patient data (its -wal/-shm inherit the mode).
+  createPrivateFile(file);
   const write = new Database(file);
   try {
     write.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
@@ -36,6 +39,7 @@ export function openConnections(file: string): Connections {
     write.pragma('synchronous = FULL');
     write.pragma('foreign_keys = ON');
     migrate(write);
+    restrictDatabaseFiles(file);
   } catch (e) {
     write.close();
     throw e;
