@@ -12,12 +12,16 @@
  * - a search answers exactly the resources that match it and A may see (the same search with an
  *   unrestricted token, intersected with A's compartment), its total counts those, included resources
  *   are A's, and a chain or `_has` that only B's data can satisfy matches nothing;
- * - no response body carries B's marker text (compartment-fixture.ts).
+ * - no response body carries B's marker text (compartment-fixture.ts);
+ * - and, with a real patient user's token from the built-in authorization server, the same holds for its
+ *   pages and endpoints (authorize, picker, launch) and the discovery documents.
  */
 import assert from 'node:assert/strict';
 import type { Resource } from 'fhir/r4';
 import type { Response } from 'supertest';
 import type { IndexEntry } from '../../src/search/index-entry';
+import request from 'supertest';
+import { startSecurityServer, type SecurityServer } from '../helpers/security-server';
 import { compartmentWorld, MARKER, victimResources, type CompartmentWorld } from './compartment-fixture';
 
 interface Bundle {
@@ -257,3 +261,58 @@ for (const kind of ['generic', 'nhs'] as const) {
     });
   });
 }
+
+describe("Security: the authorization server's pages and endpoints, with a real patient user's token", function () {
+  this.timeout(60_000);
+  let s: SecurityServer;
+  let patient: string;
+  before(async () => {
+    s = await startSecurityServer();
+    const writer = await s.backendToken('system/Patient.cruds');
+    for (const [id, family] of [
+      ['dev-patient', 'Own'],
+      ['victim', `Victim${MARKER}`],
+    ] as const) {
+      const res = await request(s.running.server).put(`/fhir/Patient/${id}`).set('Authorization', `Bearer ${writer}`).set('Content-Type', 'application/fhir+json').send(JSON.stringify({ resourceType: 'Patient', id, name: [{ family }] }));
+      assert.ok(res.status < 300, res.text);
+    }
+    const t = await s.codeFlow({ scope: 'launch/patient openid fhirUser patient/*.rs', user: 'dev-patient' });
+    assert.equal(t.patient, 'dev-patient');
+    patient = t.access_token;
+  });
+  after(() => s.close());
+
+  const call = (method: 'get' | 'post', url: string, body?: Record<string, string>): request.Test => {
+    const r = request(s.running.server)[method](url).set('Authorization', `Bearer ${patient}`);
+    return body ? r.type('form').send(body) : r;
+  };
+
+  it('answers about B as about nobody, and shows nothing of B, on every page and endpoint', async () => {
+    const pairs: Array<[(id: string) => request.Test, string]> = [
+      [(id) => call('get', `/fhir/Patient/${id}`), 'read'],
+      [(id) => call('get', `/fhir/Patient/${id}/_history`), 'history'],
+      [(id) => call('get', `/fhir/Patient?_id=${id}&_total=accurate`), 'search'],
+      [(id) => call('post', '/auth/launch', { patient: id }), 'launch'],
+      [(id) => call('get', `/auth/picker?name=${id}`), 'picker'],
+      [(id) => call('get', `/auth/authorize?response_type=code&client_id=app&redirect_uri=http://127.0.0.1:9/callback&scope=launch/patient&state=${id}&aud=http://localhost:8080/fhir&code_challenge=x&code_challenge_method=S256`), 'authorize'],
+    ];
+    for (const [f, what] of pairs) {
+      const victim = await f('victim');
+      const nobody = await f('nobody1');
+      assert.equal(victim.status, nobody.status, `${what}: ${victim.text}`);
+      const norm = (r: request.Response, id: string): string =>
+        r.text
+          .split(id)
+          .join('ID')
+          .replace(/"lastUpdated":"[^"]+"/g, '')
+          .replace(/name="(tx|csrf)" value="[^"]*"/g, '');
+      assert.equal(norm(victim, 'victim'), norm(nobody, 'nobody1'), what);
+      assert.ok(!victim.text.includes(MARKER), `${what}: ${victim.text}`);
+    }
+    for (const url of ['/auth/jwks', '/auth/.well-known/openid-configuration', '/fhir/.well-known/smart-configuration', '/fhir/metadata']) {
+      const res = await call('get', url);
+      assert.ok(res.status < 500 && !res.text.includes(MARKER), url);
+    }
+    assert.equal((await call('get', '/fhir/Patient/dev-patient')).status, 200, 'positive control');
+  });
+});
