@@ -13,8 +13,9 @@
  * The clock is shared by every caller in the process, so two long tasks running at once still give
  * the loop back every `SLICE_MS` between them.
  *
- * `drive` runs a generator of steps (a function written once, `yield` at each safe point) either
- * synchronously to its end, or cooperatively with `pause()` at each step.
+ * A long computation is written once as a generator of steps (`yield` at each safe point) and run
+ * either to its end at once (`runSync`) or cooperatively (`runCooperatively`, a `pause()` between
+ * steps), so the synchronous and the cooperative code cannot drift apart.
  */
 import { setImmediate as immediate } from 'node:timers/promises';
 
