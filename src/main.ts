@@ -16,7 +16,7 @@ import { OperationRegistry } from './operations/registry';
 import { openSqliteStore } from './store/sqlite/sqlite-store';
 import { openMongoStore } from './store/mongo/connect';
 import { warmUp } from './validation/schema-validators';
-import { extractIndex } from './search/extract';
+import { completeIndex, extractIndex, extractIndexCooperatively, extractIndexWithStats } from './search/extract';
 import type { ReferenceEntry } from './search/index-entry';
 import { createR4SearchParameters } from './search/parameters';
 import { RuntimeSearchParameters } from './search/runtime-parameters';
@@ -134,11 +134,14 @@ export function buildServices(config: Readonly<Config>, log: Logger, store?: Sto
       supportedProfiles: (type) => pipeline.supportedProfiles(type),
     },
     indexer: {
-      extract: (resource) => extractIndex(resource, registry, { baseUrl: config.baseUrl }),
+      // Writes index completely or fail (completeIndex): never a resource missing from a parameter's index.
+      extract: (resource) => completeIndex(resource.resourceType, extractIndexWithStats(resource, registry, { baseUrl: config.baseUrl })),
+      extractCooperatively: async (resource) => completeIndex(resource.resourceType, await extractIndexCooperatively(resource, registry, { baseUrl: config.baseUrl })),
       references: (resource) => extractIndex(resource, registry, { baseUrl: config.baseUrl, onlyTypes: REFERENCE_ONLY }).filter((e): e is ReferenceEntry => e.kind === 'reference'),
     },
     search: {
-      parse: (types, params, opts) => parseSearchQuery(types, params, registry, { strict: opts.strict, defaultCount: config.defaultPageSize, maxCount: config.maxPageSize, baseUrl: config.baseUrl }),
+      parse: (types, params, opts) =>
+        parseSearchQuery(types, params, registry, { strict: opts.strict, defaultCount: config.defaultPageSize, maxCount: config.maxPageSize, baseUrl: config.baseUrl, limits: config.limits }),
       parametersFor: (type) =>
         registry
           .forType(type)

@@ -112,4 +112,27 @@ describe('config: validation settings', function () {
     assert.equal(Object.keys(parseRequiredProfiles(DEFAULT_REQUIRED_PROFILES, problems)).length, 3);
     assert.deepEqual(problems, []);
   });
+
+  it('request limits: documented defaults, each variable read and checked against its bounds', function () {
+    assert.deepEqual(loadConfig({}).limits, {
+      maxBundleEntries: 5000,
+      maxArrayLength: 10000,
+      maxResourceElements: 100000,
+      maxSortKeys: 10,
+      maxOrValues: 100,
+      maxParameterRepeats: 20,
+      maxQueryParameters: 50,
+      maxQueryValues: 500,
+      maxTextTerms: 20,
+      maxConditionalParameters: 10,
+    });
+    assert.ok(Object.isFrozen(loadConfig({}).limits));
+    assert.equal(loadConfig({ MAX_OR_VALUES: '7' }).limits.maxOrValues, 7);
+    // MAX_SORT_KEYS above 100 would let a search exceed SQLite's 2000 ORDER BY terms.
+    for (const [name, value] of [['MAX_SORT_KEYS', '101'], ['MAX_BUNDLE_ENTRIES', '0'], ['MAX_RESOURCE_ELEMENTS', 'many'], ['MAX_CONDITIONAL_PARAMETERS', '-1']]) {
+      const problems = problemsOf({ [name!]: value! });
+      assert.equal(problems.length, 1, name);
+      assert.match(problems[0]!, new RegExp(`^${name}=`));
+    }
+  });
 });

@@ -90,6 +90,35 @@ export interface Config {
   mongodbTransactions: boolean;
   /** How long a MongoDB operation waits for a usable server before the request fails with 503 (ms). */
   mongodbTimeoutMs: number;
+  /** What one request may ask of the server (docs/limits.md); beyond them it answers 413 or 400 `too-costly`. */
+  limits: Readonly<RequestLimits>;
+}
+
+/**
+ * The limits that keep one request from freezing the server (docs/limits.md, ADR 14). Content limits
+ * (a request body over them answers 413 `too-costly`) and query limits (400 `too-costly`).
+ */
+export interface RequestLimits {
+  /** Entries of one batch or transaction Bundle (MAX_BUNDLE_ENTRIES). */
+  maxBundleEntries: number;
+  /** Items of any one JSON array of a resource (MAX_ARRAY_LENGTH). */
+  maxArrayLength: number;
+  /** JSON values (objects, arrays and primitives) of one resource (MAX_RESOURCE_ELEMENTS). */
+  maxResourceElements: number;
+  /** Keys of `_sort`, all `_sort` parameters together (MAX_SORT_KEYS). */
+  maxSortKeys: number;
+  /** Comma-separated values of one search parameter (MAX_OR_VALUES). */
+  maxOrValues: number;
+  /** Occurrences of one search parameter in a query (MAX_PARAMETER_REPEATS). */
+  maxParameterRepeats: number;
+  /** Parameters of one search query, every occurrence counted (MAX_QUERY_PARAMETERS). */
+  maxQueryParameters: number;
+  /** Values of one search query, the comma-separated values of all its parameters together (MAX_QUERY_VALUES). */
+  maxQueryValues: number;
+  /** Words of one `_text` or `_content` parameter, all its values together (MAX_TEXT_TERMS). */
+  maxTextTerms: number;
+  /** Parameters of conditional criteria: If-None-Exist, conditional update/patch/delete, conditional references (MAX_CONDITIONAL_PARAMETERS). */
+  maxConditionalParameters: number;
 }
 
 export type PatientIdPolicy = 'nhs-number' | 'server';
@@ -131,6 +160,16 @@ export const CONFIG_VARIABLES: readonly ConfigVariable[] = [
   { name: 'LOG_LEVEL', default: 'info', description: 'fatal, error, warn, info, debug, trace or silent.' },
   { name: 'MAX_BODY_BYTES', default: '10485760', description: 'Largest accepted request body in bytes (larger: 413).' },
   { name: 'MAX_CONDITIONAL_DELETE', default: '100', description: 'Most resources one conditional delete may remove (more matches: 412).' },
+  { name: 'MAX_BUNDLE_ENTRIES', default: '5000', description: 'Most entries of one batch or transaction Bundle (more: 413 `too-costly`; see docs/limits.md).' },
+  { name: 'MAX_ARRAY_LENGTH', default: '10000', description: 'Most items of any one JSON array of a resource, e.g. `Patient.name` (more: 413 `too-costly`).' },
+  { name: 'MAX_RESOURCE_ELEMENTS', default: '100000', description: 'Most JSON values (objects, arrays and primitives) of one resource, each Bundle entry\'s resource counted on its own (more: 413 `too-costly`).' },
+  { name: 'MAX_SORT_KEYS', default: '10', description: 'Most `_sort` keys of one search (more: 400 `too-costly`).' },
+  { name: 'MAX_OR_VALUES', default: '100', description: 'Most comma-separated (OR) values of one search parameter (more: 400 `too-costly`).' },
+  { name: 'MAX_PARAMETER_REPEATS', default: '20', description: 'Most times one search parameter may be repeated (AND) in a query (more: 400 `too-costly`).' },
+  { name: 'MAX_QUERY_PARAMETERS', default: '50', description: 'Most parameters of one search query, every occurrence counted (more: 400 `too-costly`).' },
+  { name: 'MAX_QUERY_VALUES', default: '500', description: 'Most values of one search query, the comma-separated values of all its parameters together (more: 400 `too-costly`).' },
+  { name: 'MAX_TEXT_TERMS', default: '20', description: 'Most words of one `_text` or `_content` parameter, all its values together (more: 400 `too-costly`).' },
+  { name: 'MAX_CONDITIONAL_PARAMETERS', default: '10', description: 'Most search parameters of conditional criteria: `If-None-Exist`, conditional update, patch and delete, conditional references in transactions (more: 400 `too-costly`).' },
   { name: 'DEFAULT_PAGE_SIZE', default: '20', description: 'Page size of search and history when `_count` is absent.' },
   { name: 'MAX_PAGE_SIZE', default: '1000', description: 'Largest `_count` honoured.' },
   {
@@ -320,6 +359,20 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
   const mongodbTransactions = mongodbTransactionsRaw !== 'off';
   const mongodbTimeoutMs = int('MONGODB_TIMEOUT_MS', 5000, 100, 600000);
 
+  // Upper bounds keep every query within SQLite's own limits (e.g. 2000 ORDER BY terms): see docs/limits.md.
+  const limits: RequestLimits = Object.freeze({
+    maxBundleEntries: int('MAX_BUNDLE_ENTRIES', 5000, 1, 1_000_000),
+    maxArrayLength: int('MAX_ARRAY_LENGTH', 10_000, 1, 10_000_000),
+    maxResourceElements: int('MAX_RESOURCE_ELEMENTS', 100_000, 100, 100_000_000),
+    maxSortKeys: int('MAX_SORT_KEYS', 10, 1, 100),
+    maxOrValues: int('MAX_OR_VALUES', 100, 1, 10_000),
+    maxParameterRepeats: int('MAX_PARAMETER_REPEATS', 20, 1, 1000),
+    maxQueryParameters: int('MAX_QUERY_PARAMETERS', 50, 1, 10_000),
+    maxQueryValues: int('MAX_QUERY_VALUES', 500, 1, 1_000_000),
+    maxTextTerms: int('MAX_TEXT_TERMS', 20, 1, 1000),
+    maxConditionalParameters: int('MAX_CONDITIONAL_PARAMETERS', 10, 1, 1000),
+  });
+
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze({
     port,
@@ -363,6 +416,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     mongodbDb,
     mongodbTransactions,
     mongodbTimeoutMs,
+    limits,
   });
 }
 

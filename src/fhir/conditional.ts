@@ -2,6 +2,11 @@
  * Criteria of conditional interactions (FHIR R4 §3.1.0.8 conditional create, §3.1.0.4.3 conditional
  * update, §3.1.0.7.1 conditional delete, conditional patch and conditional references in
  * transactions): a search query string, evaluated with the normal search machinery.
+ *
+ * Criteria have a limit of their own (MAX_CONDITIONAL_PARAMETERS, docs/limits.md): a conditional
+ * write runs its search inside the write's transaction, holding the database, so it must stay cheap.
+ * More parameters are a 400 `too-costly` naming where the criteria came from; the search limits
+ * (MAX_OR_VALUES, ...) apply as to any search.
  */
 import { FhirError } from './outcome';
 import { restrictionOf, type InteractionContext } from './context';
@@ -19,10 +24,32 @@ export function parseCriteria(criteria: string, resourceType?: string): Array<[s
   return [...new URLSearchParams(q)];
 }
 
+/** Where criteria came from, for the answer to criteria over the limit: a label for the text and the `expression`. */
+export interface CriteriaSource {
+  label: string;
+  expression: string;
+}
+
+/** The source of a request's URL criteria (conditional update, patch, delete), inside a Bundle or not. */
+export function urlCriteria(bundleEntry: { index: number } | undefined): CriteriaSource {
+  return bundleEntry ? { label: `The conditional criteria of Bundle.entry[${bundleEntry.index}].request.url`, expression: `Bundle.entry[${bundleEntry.index}].request.url` } : { label: 'The conditional criteria (the query of the URL)', expression: 'url' };
+}
+
+/** Throws 400 `too-costly` when criteria have more parameters than MAX_CONDITIONAL_PARAMETERS. */
+export function checkCriteria(ctx: InteractionContext, params: ReadonlyArray<readonly [string, string]>, source: CriteriaSource): void {
+  const max = ctx.services.config.limits.maxConditionalParameters;
+  if (params.length <= max) return;
+  throw new FhirError('too-costly', {
+    diagnostics: `${source.label} have ${params.length} search parameters, more than the limit of ${max} for conditional criteria (MAX_CONDITIONAL_PARAMETERS); nothing was done`,
+    expression: [source.expression],
+  });
+}
+
 /**
  * Finds the resources of `resourceType` matching the criteria, at most `limit` (callers pass the
  * smallest number that still distinguishes their cases, e.g. 2 for "one or many").
- * Criteria must restrict the search: empty criteria are a 400, never "match everything".
+ * Criteria must restrict the search: empty criteria are a 400, never "match everything". `source`
+ * names the criteria in the answer when they are over MAX_CONDITIONAL_PARAMETERS.
  */
 export async function findMatches(
   ctx: InteractionContext,
@@ -30,7 +57,9 @@ export async function findMatches(
   resourceType: string,
   params: Array<[string, string]>,
   limit: number,
+  source: CriteriaSource = { label: 'The conditional criteria', expression: 'url' },
 ): Promise<StoredVersion[]> {
+  checkCriteria(ctx, params, source);
   const predicates = params.filter(([k]) => !k.startsWith('_') || k === '_id' || k === '_lastUpdated' || k.startsWith('_has') || k === '_tag' || k === '_profile' || k === '_security' || k === '_source');
   if (predicates.length === 0) {
     throw new FhirError('invalid', { diagnostics: `Conditional criteria for ${resourceType} must contain at least one search parameter` });

@@ -46,9 +46,15 @@ export interface ResourceValidator {
   supportedProfiles?(resourceType: string): string[];
 }
 
-/** Produces the search index entries of a resource on write. */
+/**
+ * Produces the search index entries of a resource on write: every entry of every applicable search
+ * parameter, or a FhirError (a resource is never stored half-indexed: 413 when it is too large to
+ * index, 422 when a parameter's expression cannot be evaluated on it).
+ */
 export interface Indexer {
   extract(resource: Resource): IndexEntry[];
+  /** The same entries, computed giving the event loop a turn between parameters (src/cooperative.ts). Absent: `extract`. */
+  extractCooperatively?(resource: Resource): Promise<IndexEntry[]>;
   /** Only the reference entries (what `_include` follows), without evaluating the other parameters. */
   references(resource: Resource): ReferenceEntry[];
 }

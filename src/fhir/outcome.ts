@@ -19,10 +19,10 @@ export type ErrorCategory =
   | 'gone' // 410
   | 'conflict' // 409
   | 'precondition' // 412
-  | 'too-large' // 413
+  | 'too-large' // 413: the request content is more than the server will process (body bytes, Bundle entries, array items, elements)
   | 'unsupported-media' // 415
   | 'unsupported' // 400/501: feature not supported
-  | 'too-costly' // 400 (e.g. conditional delete over the cap)
+  | 'too-costly' // 400: the query asks more than the server will process (OR values, _sort keys, parameters, text terms, criteria)
   | 'busy' // 503
   | 'fault'; // 500
 
@@ -46,7 +46,7 @@ export const CATEGORIES: Readonly<Record<ErrorCategory, CategoryInfo>> = Object.
   'too-large': { status: 413, code: 'too-costly' },
   'unsupported-media': { status: 415, code: 'not-supported' },
   unsupported: { status: 400, code: 'not-supported' },
-  'too-costly': { status: 412, code: 'too-costly' },
+  'too-costly': { status: 400, code: 'too-costly' },
   busy: { status: 503, code: 'transient' },
   fault: { status: 500, code: 'exception' },
 });

@@ -1,11 +1,19 @@
 /**
  * The common write path of create, update and patch (FHIR R4 §3.1.0 http.html "create"/"update"):
- * validation (the pipeline of src/validation/pipeline.ts), index extraction, then one store write with the optimistic lock.
+ * the content limits (src/fhir/limits.ts: a resource over MAX_ARRAY_LENGTH or MAX_RESOURCE_ELEMENTS
+ * is a 413 before anything costly looks at it; this also catches what a PATCH or a Bundle's
+ * reference rewriting produced), validation (the pipeline of src/validation/pipeline.ts), index
+ * extraction (complete or the write fails: never half-indexed), then one store write with the
+ * optimistic lock. Between the stages the event loop gets a turn when the work so far used up a
+ * slice (src/cooperative.ts), and extraction yields between search parameters, so one large
+ * resource does not freeze the other requests.
  * Every write of every interaction (including Bundle entries) goes through here; the services' write
  * hooks run after each successful write (deletes call them from interactions/delete.ts).
  */
 import type { Resource } from 'fhir/r4';
+import { pause } from '../cooperative';
 import { afterWrite, type InteractionContext } from './context';
+import { checkResourceContent } from './limits';
 import type { StoreSession, StoredVersion, WriteResult } from '../store/store';
 
 export interface WriteRequest {
@@ -21,8 +29,11 @@ export async function writeResource(ctx: InteractionContext, session: StoreSessi
   const { validator, indexer } = ctx.services;
   // The server owns id, versionId and lastUpdated: the client's values are replaced.
   const resource = { ...w.resource, id: w.id } as Resource;
+  checkResourceContent(resource, ctx.services.config.limits);
   await validator.assertValid(resource, { expectedType: w.resourceType, expectedId: w.id });
-  const index = indexer.extract(resource);
+  await pause();
+  const index = indexer.extractCooperatively ? await indexer.extractCooperatively(resource) : indexer.extract(resource);
+  await pause();
   const result = await session.write({
     kind: w.kind,
     resourceType: w.resourceType,

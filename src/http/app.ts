@@ -2,7 +2,9 @@
  * The HTTP adapter (FHIR R4 §3.1.0 http.html): the only module that touches Express request and
  * response objects. It turns an HTTP request into a `FhirRequest` (path, ordered query, headers,
  * parsed body), runs the router, and writes the `FhirResult`: status, headers, the stored JSON bytes
- * as they are unless `_pretty`, `_summary` or `_elements` ask for a transformation. Every error
+ * as they are unless `_pretty`, `_summary` or `_elements` ask for a transformation. A JSON body is
+ * checked against the content limits (MAX_BUNDLE_ENTRIES, MAX_ARRAY_LENGTH, MAX_RESOURCE_ELEMENTS:
+ * 413 `too-costly`, src/fhir/limits.ts) right after parsing, before any other work. Every error
  * becomes an OperationOutcome; unknown faults answer a generic 500 that names the logged request id.
  *
  * Also served here: CORS for browser apps (SMART App Launch 2.0.0 conformance.html and app-launch.html:
@@ -19,6 +21,7 @@ import { route } from '../fhir/router';
 import { parseElements, parseSummary, subsetResource } from '../fhir/subsetting';
 import type { FhirRequest, FhirResult, HttpMethod } from '../fhir/types';
 import { assertDepth, requestBodyKind, responseMediaType } from './negotiation';
+import { checkRequestContent, type ContentLimits } from '../fhir/limits';
 import { smartConfiguration } from '../auth/well-known';
 
 const METHODS = new Set<HttpMethod>(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']);
@@ -130,7 +133,7 @@ async function handle(services: FhirServices, req: Request, res: Response): Prom
   const capabilities = (req.method === 'GET' || req.method === 'HEAD') && req.path.replace(/^\/+|\/+$/g, '') === 'metadata';
   if (!capabilities) res.setHeader('Cache-Control', 'no-store');
   try {
-    const fhirReq = toFhirRequest(req, requestId);
+    const fhirReq = toFhirRequest(req, requestId, services.config.limits);
     pretty = fhirReq.query.some(([k, v]) => k === '_pretty' && v === 'true');
     const format = fhirReq.query.find(([k]) => k === '_format')?.[1];
     mediaType = responseMediaType(req.get('accept'), format);
@@ -149,7 +152,7 @@ async function handle(services: FhirServices, req: Request, res: Response): Prom
   }
 }
 
-function toFhirRequest(req: Request, requestId: string): FhirRequest {
+function toFhirRequest(req: Request, requestId: string, limits: ContentLimits): FhirRequest {
   const method = req.method.toUpperCase() as HttpMethod;
   if (!METHODS.has(method)) {
     throw new FhirError('not-allowed', { diagnostics: `HTTP method ${req.method} is not supported` }, { headers: { Allow: [...METHODS].join(', ') } });
@@ -176,6 +179,8 @@ function toFhirRequest(req: Request, requestId: string): FhirRequest {
         throw new FhirError('invalid', { code: 'structure', diagnostics: `The request body is not valid JSON: ${(e as Error).message}` });
       }
       assertDepth(body, MAX_JSON_DEPTH);
+      // Content limits before anything costly sees the body (413 too-costly; src/fhir/limits.ts).
+      checkRequestContent(body, limits);
       fhirReq.body = body;
     }
   }

@@ -18,7 +18,9 @@
  * - composite: one CompositeEntry per composite value, whose `components` hold the entries of every
  *   component (each with the component parameter's code).
  * _id and _lastUpdated are not indexed (they are columns of the stored resource). A failing expression
- * is skipped and counted (see `extractIndexWithStats`), never fatal.
+ * is recorded (see `extractIndexWithStats`); the write path (`completeIndex`) then refuses the write,
+ * so no resource is ever stored half-indexed. `extractIndexCooperatively` computes the same entries
+ * giving the event loop a turn between parameters (src/cooperative.ts).
  *
  * Also (§3.1.1.5.x "_text" / "_content"): one TextEntry `_text` with the narrative (Resource.text.div
  * without markup) and one `_content` with every string of the resource (narrative included, base64
@@ -34,10 +36,14 @@ import { normalizeQuantity, normalizeRange, normalizeString, numberRange, parseD
 import { defaultSearchParameters, splitUnion, type SearchParameterDef, type SearchParameterRegistry, type SearchParamType } from './parameters';
 import { fhirpathR4Model } from '../definitions/r4-package';
 import { isResourceType } from '../definitions/resource-types';
+import { runCooperatively, runSync } from '../cooperative';
+import { FhirError } from '../fhir/outcome';
 
 export interface ExtractionFailure {
   param: string;
   error: string;
+  /** The evaluation exhausted the stack (RangeError): the resource is too large to index. */
+  tooLarge?: boolean;
 }
 
 export interface ExtractOptions {
@@ -66,7 +72,7 @@ type Json = Record<string, unknown>;
 const isObj = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 
-/** The resource's index entries; expression failures are skipped (see extractIndexWithStats). */
+/** The resource's index entries; expression failures are skipped (see extractIndexWithStats; writes use completeIndex). */
 export function extractIndex(resource: Resource, registry?: SearchParameterRegistry, options: ExtractOptions = {}): IndexEntry[] {
   return extractIndexWithStats(resource, registry, options).entries;
 }
@@ -78,6 +84,16 @@ interface Ctx {
 }
 
 export function extractIndexWithStats(resource: Resource, registry: SearchParameterRegistry = defaultSearchParameters(), options: ExtractOptions = {}): ExtractionResult {
+  return runSync(extractionSteps(resource, registry, options));
+}
+
+/** As `extractIndexWithStats`, giving the event loop a turn between search parameters when a slice is used up (src/cooperative.ts). */
+export function extractIndexCooperatively(resource: Resource, registry: SearchParameterRegistry = defaultSearchParameters(), options: ExtractOptions = {}): Promise<ExtractionResult> {
+  return runCooperatively(extractionSteps(resource, registry, options));
+}
+
+/** The extraction, one step (`yield`) per evaluated search parameter. */
+function* extractionSteps(resource: Resource, registry: SearchParameterRegistry, options: ExtractOptions): Generator<void, ExtractionResult, void> {
   const ctx: Ctx = { base: options.baseUrl ? `${options.baseUrl.replace(/\/+$/, '')}/` : undefined };
   const entries: IndexEntry[] = [];
   const failures: ExtractionFailure[] = [];
@@ -104,11 +120,37 @@ export function extractIndexWithStats(resource: Resource, registry: SearchParame
         }
       }
     } catch (err) {
-      failures.push({ param: def.code, error: err instanceof Error ? err.message : String(err) });
+      failures.push({ param: def.code, error: err instanceof Error ? err.message : String(err), ...(err instanceof RangeError ? { tooLarge: true } : {}) });
     }
+    yield;
   }
-  if (!options.onlyTypes) entries.push(...textEntries(resource));
+  if (!options.onlyTypes) for (const e of textEntries(resource)) entries.push(e);
   return { entries, failures };
+}
+
+/**
+ * The entries of a complete extraction, or the FhirError of its first failure: a resource is never
+ * stored with some of its parameters missing from the index (it could never be found by them).
+ * A parameter whose evaluation exhausted the stack (`RangeError`: the resource is too large to
+ * index, which the content limits should prevent) is a 413 `too-costly`; any other failure is a 422
+ * `processing` naming the parameter.
+ */
+export function completeIndex(resourceType: string, result: ExtractionResult): IndexEntry[] {
+  const failure = result.failures[0];
+  if (failure === undefined) return result.entries;
+  const params = [...new Set(result.failures.map((f) => f.param))].join(', ');
+  if (result.failures.some((f) => f.tooLarge)) {
+    throw new FhirError('too-large', {
+      code: 'too-costly',
+      diagnostics: `The ${resourceType} is too large to be indexed for the search parameter(s) ${params}; it was not stored (see MAX_ARRAY_LENGTH and MAX_RESOURCE_ELEMENTS)`,
+      expression: [resourceType],
+    });
+  }
+  throw new FhirError('unprocessable', {
+    code: 'processing',
+    diagnostics: `The ${resourceType} could not be indexed for the search parameter(s) ${params} (${failure.param}: ${failure.error.slice(0, 300)}); it was not stored, since it could not be found by them`,
+    expression: [resourceType],
+  });
 }
 
 /**

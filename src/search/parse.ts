@@ -29,6 +29,7 @@ import type { SearchParameterRegistry, SearchParamType } from './parameters';
 import type { IndexKind } from './index-entry';
 import { isResourceType } from '../definitions/resource-types';
 import { ID_PATTERN } from '../fhir/types';
+import type { RequestLimits } from '../config/config';
 
 export interface ParseOptions {
   /** Strict handling (Prefer: handling=strict): unknown parameters are an error. */
@@ -41,7 +42,12 @@ export interface ParseOptions {
   now?: number;
   /** This server's base URL: reference values under it are local references. */
   baseUrl?: string;
+  /** The query limits (config `limits`, docs/limits.md); absent: none. */
+  limits?: QueryLimits;
 }
+
+/** What one search query may ask (MAX_QUERY_PARAMETERS, MAX_PARAMETER_REPEATS, MAX_OR_VALUES, MAX_QUERY_VALUES, MAX_SORT_KEYS, MAX_TEXT_TERMS). */
+export type QueryLimits = Pick<RequestLimits, 'maxQueryParameters' | 'maxParameterRepeats' | 'maxOrValues' | 'maxQueryValues' | 'maxSortKeys' | 'maxTextTerms'>;
 
 export interface IncludeParameter {
   /** Source resource type, or '*' for `_include=*`. */
@@ -87,6 +93,11 @@ function q(s: string): string {
 
 function invalid(name: string, msg: string): FhirError {
   return new FhirError('invalid', { diagnostics: `Search parameter ${q(name)}: ${msg}` });
+}
+
+/** A query over one of the limits (400 `too-costly`, naming the parameter). */
+function tooCostly(name: string, msg: string): FhirError {
+  return new FhirError('too-costly', { diagnostics: `Search parameter ${q(name)}: ${msg}; the search was not run`, expression: [name] });
 }
 
 function unsupported(name: string, msg: string): FhirError {
@@ -478,11 +489,51 @@ function oneOf<T extends string>(name: string, v: string, allowed: readonly T[])
   throw invalid(name, `must be one of ${allowed.join(', ')}, not ${q(v)}`);
 }
 
+/** Parameters whose comma-separated values are not OR alternatives (`_sort` keys have their own limit; `_type` is bounded by the resource types). */
+const NOT_OR_LISTS: ReadonlySet<string> = new Set(['_sort', '_type', '_elements']);
+
+/**
+ * The query limits (docs/limits.md), checked before anything is parsed: every check is linear in the
+ * query's length, so an oversized query costs no more than reading it. Search queries and
+ * conditional criteria (which are searches) both come through here.
+ */
+export function checkQueryLimits(params: ReadonlyArray<readonly [string, string]>, limits: QueryLimits): void {
+  if (params.length > limits.maxQueryParameters) {
+    throw tooCostly(params[limits.maxQueryParameters]![0], `the query has ${params.length} parameters, more than the limit of ${limits.maxQueryParameters} parameters in one search (MAX_QUERY_PARAMETERS)`);
+  }
+  const repeats = new Map<string, number>();
+  let sortKeys = 0;
+  let allValues = 0;
+  for (const [name, value] of params) {
+    const segments = name.split(/[.:]/);
+    const code = segments[0]!;
+    const n = (repeats.get(code) ?? 0) + 1;
+    repeats.set(code, n);
+    if (n > limits.maxParameterRepeats) throw tooCostly(name, `${q(code)} is given ${n} times, more than the limit of ${limits.maxParameterRepeats} times one parameter may be repeated (MAX_PARAMETER_REPEATS)`);
+    if (code === '_sort') {
+      sortKeys += value.split(',').filter((k) => k !== '').length;
+      if (sortKeys > limits.maxSortKeys) throw tooCostly(name, `${sortKeys} sort keys, more than the limit of ${limits.maxSortKeys} (MAX_SORT_KEYS)`);
+      continue;
+    }
+    if (NOT_OR_LISTS.has(code)) continue;
+    const values = splitUnescaped(value, ',').filter((v) => v !== '');
+    if (values.length > limits.maxOrValues) throw tooCostly(name, `${values.length} comma-separated values, more than the limit of ${limits.maxOrValues} values of one parameter (MAX_OR_VALUES)`);
+    allValues += values.length;
+    if (allValues > limits.maxQueryValues) throw tooCostly(name, `the query has more than ${limits.maxQueryValues} values, its parameters' comma-separated values counted together, the limit for one search (MAX_QUERY_VALUES)`);
+    if (segments.includes('_text') || segments.includes('_content')) {
+      const words = values.reduce((sum, v) => sum + textWords(unescapeSearchValue(v)).length, 0);
+      if (words > limits.maxTextTerms) throw tooCostly(name, `${words} words to search for, more than the limit of ${limits.maxTextTerms} words of one _text or _content parameter (MAX_TEXT_TERMS)`);
+    }
+  }
+}
+
 /**
  * Parses the query parameters of a search on `resourceTypes` (one type, or several for a system
- * search) into the IR and the result parameters.
+ * search) into the IR and the result parameters. With `opts.limits`, a query over a limit is a 400
+ * `too-costly` before anything else (checkQueryLimits).
  */
 export function parseSearchQuery(resourceTypes: string[], params: Array<[string, string]>, registry: SearchParameterRegistry, opts: ParseOptions): ParsedSearch {
+  if (opts.limits) checkQueryLimits(params, opts.limits);
   const parser = new Parser(registry, opts.now ?? Date.now(), opts.baseUrl);
   let types = [...resourceTypes];
   const exprs: SearchExpr[] = [];

@@ -87,6 +87,8 @@ export function spineCodeOf(issues: readonly OperationOutcomeIssue[]): string | 
 
 /** The Spine code a generic FhirError maps to, by its HTTP status (used to decorate engine errors). */
 export function spineCodeForStatus(status: number, category: ErrorCategory): SpineCode {
+  // Over a request limit (docs/limits.md): too many entries, items, values, parameters or sort keys.
+  if (category === 'too-costly' || category === 'too-large') return 'TOO_MANY_VALUES_SUBMITTED';
   switch (status) {
     case 400:
       return category === 'unsupported' ? 'UNSUPPORTED_SERVICE' : 'INVALID_VALUE';

@@ -17,6 +17,7 @@ import { createApp } from '../../src/http/app';
 import { silentLogger } from '../../src/logging';
 import { buildServices } from '../../src/main';
 import type { FhirServices } from '../../src/fhir/context';
+import type { Store } from '../../src/store/store';
 import { deferredStore, realMongo } from '../../src/store/mongo/testing/real-mongo';
 
 /**
@@ -51,11 +52,13 @@ export interface TestAppOptions {
   keys?: KeyLookup;
   /** Routers mounted before the FHIR base (createApp `routers`). */
   routers?: express.Router[];
+  /** The store to serve from (e.g. a file-backed SQLite store a test controls); default: `:memory:` (or MongoDB). */
+  store?: Store;
 }
 
 export function testApp(env: Readonly<Record<string, string>> = {}, opts: TestAppOptions = {}): TestApp {
   const config = loadConfig({ SQLITE_PATH: ':memory:', BASE_URL: TEST_BASE, LOG_LEVEL: 'silent', AUTH_MODE: 'off', PATIENT_ID_POLICY: 'server', ...env });
-  const services = buildServices(config, silentLogger(), MONGO ? deferredStore(MONGO.openStore()) : undefined);
+  const services = buildServices(config, silentLogger(), opts.store ?? (MONGO ? deferredStore(MONGO.openStore()) : undefined));
   enableSmartAuth(services, opts.keys ? { keys: opts.keys } : {});
   return { app: createApp(services, opts.routers ? { routers: opts.routers } : {}), services, config, close: () => services.store.close() };
 }

@@ -9,12 +9,20 @@
  *   `ifModifiedSince` apply per entry. Any failure rolls everything back and the answer names the
  *   failing entry.
  * - batch: each entry on its own, each with its own status and outcome; the Bundle answers 200.
+ *
+ * At most MAX_BUNDLE_ENTRIES entries (413 `too-costly`, src/fhir/limits.ts). Long Bundles do not
+ * freeze the server: every loop over the entries gives the event loop a turn whenever a slice of
+ * work is used up (src/cooperative.ts). Inside a transaction that is safe: the transaction holds the
+ * store's write queue, so other writes wait for its commit (serialisable as before), reads on a file
+ * store see only committed snapshots, and nothing this code awaits waits for another request.
  */
 import { randomUUID } from 'node:crypto';
 import type { Bundle, BundleEntry, Resource } from 'fhir/r4';
 import { isResourceType } from '../../definitions/resource-types';
+import { pause } from '../../cooperative';
+import { checkBundleEntries } from '../limits';
 import { bundleJson, type RawEntry } from '../bundle-writer';
-import { findMatches, parseCriteria } from '../conditional';
+import { findMatches, parseCriteria, urlCriteria } from '../conditional';
 import { viewOf, type InteractionContext } from '../context';
 import { FhirError } from '../outcome';
 import { route } from '../router';
@@ -49,6 +57,7 @@ export async function batchOrTransaction(req: FhirRequest, ctx: InteractionConte
     throw new FhirError('invalid', { code: 'structure', diagnostics: 'Bundle.entry must be an array', expression: ['Bundle.entry'] });
   }
   const entries = body.entry ?? [];
+  checkBundleEntries(entries.length, ctx.services.config.limits);
   return body.type === 'transaction' ? transaction(req, ctx, entries) : batch(req, ctx, entries);
 }
 
@@ -139,6 +148,7 @@ async function batch(req: FhirRequest, ctx: InteractionContext, entries: BundleE
   const minimal = /return\s*=\s*"?minimal/i.test(req.headers['prefer'] ?? '');
   const out: RawEntry[] = [];
   for (let i = 0; i < entries.length; i++) {
+    await pause();
     try {
       const e = parseEntry(baseUrl, entries[i]!, i);
       const result = await route(entryRequest(req, e, false), { ...ctx, inTransaction: false, session: viewOf(ctx, ctx.services.store) });
@@ -167,6 +177,7 @@ async function transaction(req: FhirRequest, ctx: InteractionContext, entries: B
       const idMap = new Map<string, string>();
       const postIds = new Map<number, { id: string; existing: boolean }>();
       for (const e of parsed) {
+        await pause();
         current = e;
         if (e.method === 'POST' && !e.path.includes('/')) {
           const type = e.path;
@@ -175,7 +186,7 @@ async function transaction(req: FhirRequest, ctx: InteractionContext, entries: B
           let existing = false;
           const ine = e.entry.request?.ifNoneExist;
           if (ine) {
-            const found = await findMatches(tctx, session, type, parseCriteria(ine, type), 2);
+            const found = await findMatches(tctx, session, type, parseCriteria(ine, type), 2, { label: `The ifNoneExist criteria of Bundle.entry[${e.index}]`, expression: `Bundle.entry[${e.index}].request.ifNoneExist` });
             if (found.length > 1) throw new FhirError('precondition', { code: 'duplicate', diagnostics: `ifNoneExist ${JSON.stringify(ine)} matches more than one ${type}` });
             if (found.length === 1) {
               id = found[0]!.id;
@@ -188,7 +199,7 @@ async function transaction(req: FhirRequest, ctx: InteractionContext, entries: B
           idMap.set(e.fullUrl, e.path);
         } else if (e.method === 'PUT' && e.query.length > 0 && e.fullUrl) {
           // Conditional update: the target is found now so references to its fullUrl can be rewritten.
-          const found = await findMatches(tctx, session, e.path, e.query, 2);
+          const found = await findMatches(tctx, session, e.path, e.query, 2, urlCriteria(e));
           if (found.length === 1) {
             idMap.set(e.fullUrl, `${e.path}/${found[0]!.id}`);
           } else if (found.length === 0) {
@@ -202,12 +213,14 @@ async function transaction(req: FhirRequest, ctx: InteractionContext, entries: B
       }
       // 2. Rewrite references (fullUrl targets and conditional references) in every resource.
       for (const e of parsed) {
+        await pause();
         current = e;
-        if (e.resource && e.method !== 'PATCH') e.resource = (await rewriteReferences(e.resource, { idMap, base: fullUrlBase(e.fullUrl) }, tctx)) as Resource;
+        if (e.resource && e.method !== 'PATCH') e.resource = (await rewriteReferences(e.resource, { idMap, base: fullUrlBase(e.fullUrl), entry: e.index }, tctx)) as Resource;
       }
       // 3. Process in the spec's order.
       const order = [...parsed].sort((a, b) => ORDER[a.method] - ORDER[b.method] || a.index - b.index);
       for (const e of order) {
+        await pause();
         current = e;
         const sub = entryRequest(req, e, true);
         let result: FhirResult;
@@ -239,7 +252,8 @@ function entryError(err: FhirError, e: ParsedEntry): FhirError {
     severity: i.severity,
     code: i.code,
     diagnostics: `${where} (${e.method} ${e.entry.request?.url ?? ''}): ${i.diagnostics ?? ''}`,
-    expression: [where, ...(i.expression ?? []).map((x) => `${where}.resource.${x.replace(/^[A-Z][A-Za-z]+\./, '')}`)],
+    // Expressions that already name a part of the Bundle (e.g. `Bundle.entry[3].request.ifNoneExist`) are kept.
+    expression: [where, ...(i.expression ?? []).filter((x) => x !== where).map((x) => (x.startsWith('Bundle.entry[') ? x : `${where}.resource.${x.replace(/^[A-Z][A-Za-z]+\./, '')}`))],
   }));
   return new FhirError(err.category, issues, { headers: err.headers, ...(err.statusOverride ? { status: err.statusOverride } : {}) });
 }
@@ -271,6 +285,8 @@ interface ReferenceScope {
   idMap: Map<string, string>;
   /** The base of the entry's own absolute fullUrl (bundle.html#references: relative references resolve against it). */
   base: string | undefined;
+  /** The index of the entry whose resource is rewritten. */
+  entry: number;
 }
 
 /** Rewrites `reference` values that name a fullUrl in the Bundle or are conditional references. */
@@ -300,7 +316,7 @@ async function resolveReference(ref: string, scope: ReferenceScope, ctx: Interac
   if (q > 0 && /^[A-Za-z]+$/.test(ref.slice(0, q))) {
     const type = ref.slice(0, q);
     if (!isResourceType(type)) throw new FhirError('invalid', { diagnostics: `Conditional reference ${JSON.stringify(ref)}: ${type} is not a resource type` });
-    const found = await findMatches(ctx, ctx.session, type, parseCriteria(ref.slice(q + 1), type), 2);
+    const found = await findMatches(ctx, ctx.session, type, parseCriteria(ref.slice(q + 1), type), 2, { label: `The conditional reference ${JSON.stringify(ref.length > 200 ? `${ref.slice(0, 200)}…` : ref)} in Bundle.entry[${scope.entry}]`, expression: `Bundle.entry[${scope.entry}].resource` });
     if (found.length !== 1) {
       throw new FhirError('precondition', { code: found.length === 0 ? 'not-found' : 'multiple-matches', diagnostics: `Conditional reference ${JSON.stringify(ref)} matches ${found.length === 0 ? 'no' : 'more than one'} resource` });
     }

@@ -45,7 +45,10 @@ export async function create(req: FhirRequest, ctx: InteractionContext, resource
     // A store whose transactions run in parallel (MongoDB, several instances) makes two creates with
     // the same criteria conflict here, so the later one retries and finds the earlier one's resource.
     if (session.claim) await session.claim(`${resourceType}?${criteria.map((pair) => JSON.stringify(pair)).sort().join('&')}`);
-    const found = await findMatches(ctx, session, resourceType, criteria, 2);
+    const source = req.bundleEntry
+      ? { label: `The ifNoneExist criteria of Bundle.entry[${req.bundleEntry.index}]`, expression: `Bundle.entry[${req.bundleEntry.index}].request.ifNoneExist` }
+      : { label: 'The If-None-Exist criteria', expression: 'If-None-Exist' };
+    const found = await findMatches(ctx, session, resourceType, criteria, 2, source);
     if (found.length > 1) {
       throw new FhirError('precondition', { code: 'duplicate', diagnostics: `If-None-Exist criteria ${JSON.stringify(ifNoneExist)} match more than one ${resourceType}` });
     }

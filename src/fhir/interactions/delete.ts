@@ -5,7 +5,7 @@
  * MAX_CONDITIONAL_DELETE, atomically; more matches answer 412 and delete nothing.
  */
 import { afterWrite, atomic, type InteractionContext } from '../context';
-import { findMatches } from '../conditional';
+import { findMatches, urlCriteria } from '../conditional';
 import { ifMatchVersion, versionHeaders } from '../headers';
 import { FhirError, outcome } from '../outcome';
 import { assertValidId } from './update';
@@ -23,7 +23,7 @@ export async function deleteResource(req: FhirRequest, ctx: InteractionContext, 
 export async function conditionalDelete(req: FhirRequest, ctx: InteractionContext, resourceType: string, criteria: Array<[string, string]>): Promise<FhirResult> {
   const cap = ctx.services.config.maxConditionalDelete;
   return atomic(ctx, async (session) => {
-    const found = await findMatches(ctx, session, resourceType, criteria, cap + 1);
+    const found = await findMatches(ctx, session, resourceType, criteria, cap + 1, urlCriteria(req.bundleEntry));
     if (found.length > cap) {
       throw new FhirError('precondition', { code: 'too-costly', diagnostics: `Conditional delete criteria match more than ${cap} ${resourceType} resources (MAX_CONDITIONAL_DELETE); nothing was deleted` });
     }

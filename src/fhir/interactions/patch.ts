@@ -5,7 +5,7 @@
  */
 import type { Resource } from 'fhir/r4';
 import { atomic, type InteractionContext } from '../context';
-import { findMatches } from '../conditional';
+import { findMatches, urlCriteria } from '../conditional';
 import { ifMatchVersion } from '../headers';
 import { FhirError } from '../outcome';
 import { applyPatch } from '../patch';
@@ -27,7 +27,7 @@ export async function patch(req: FhirRequest, ctx: InteractionContext, resourceT
 
 export async function conditionalPatch(req: FhirRequest, ctx: InteractionContext, resourceType: string, criteria: Array<[string, string]>): Promise<FhirResult> {
   return atomic(ctx, async (session) => {
-    const found = await findMatches(ctx, session, resourceType, criteria, 2);
+    const found = await findMatches(ctx, session, resourceType, criteria, 2, urlCriteria(req.bundleEntry));
     if (found.length === 0) throw new FhirError('not-found', { diagnostics: `Conditional patch criteria match no ${resourceType}` });
     if (found.length > 1) throw new FhirError('precondition', { code: 'multiple-matches', diagnostics: `Conditional patch criteria match more than one ${resourceType}` });
     return patchVersion(req, ctx, session, found[0]!);
@@ -39,7 +39,7 @@ async function patchVersion(req: FhirRequest, ctx: InteractionContext, session: 
   if (expected !== undefined && expected !== current.versionId) {
     throw new FhirError('precondition', { code: 'conflict', diagnostics: `If-Match version ${expected} is not the current version ${current.versionId} of ${current.resourceType}/${current.id}` });
   }
-  const patched: Resource = applyPatch(parseStored(current), req.body, req.contentType ?? '');
+  const patched: Resource = applyPatch(parseStored(current), req.body, req.contentType ?? '', ctx.services.config.limits.maxResourceElements);
   if (patched.resourceType !== current.resourceType) {
     throw new FhirError('unprocessable', { code: 'invalid', diagnostics: 'A patch may not change the resourceType', expression: ['resourceType'] });
   }

@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Resource } from 'fhir/r4';
 import { atomic, type InteractionContext } from '../context';
-import { findMatches } from '../conditional';
+import { findMatches, urlCriteria } from '../conditional';
 import { ifMatchVersion } from '../headers';
 import { FhirError } from '../outcome';
 import { writeResult } from '../respond';
@@ -59,7 +59,7 @@ export async function conditionalUpdate(req: FhirRequest, ctx: InteractionContex
   const resource = requireResourceBody(req, resourceType);
   const expected = ifMatchVersion(req);
   return atomic(ctx, async (session) => {
-    const found = await findMatches(ctx, session, resourceType, criteria, 2);
+    const found = await findMatches(ctx, session, resourceType, criteria, 2, urlCriteria(req.bundleEntry));
     if (found.length > 1) {
       throw new FhirError('precondition', { code: 'multiple-matches', diagnostics: `Conditional update criteria match more than one ${resourceType}` });
     }

@@ -15,10 +15,13 @@ export { applyJsonPatch } from './json-patch';
 export const JSON_PATCH_MEDIA_TYPE = 'application/json-patch+json';
 export const FHIR_JSON_MEDIA_TYPES: readonly string[] = ['application/fhir+json', 'application/json'];
 
-/** Applies a patch body to a copy of `resource`, choosing the patch format from `contentType`. */
-export function applyPatch(resource: Resource, body: unknown, contentType: string): Resource {
+/**
+ * Applies a patch body to a copy of `resource`, choosing the patch format from `contentType`.
+ * `maxValues` (MAX_RESOURCE_ELEMENTS) stops a JSON Patch from copying the document past that size.
+ */
+export function applyPatch(resource: Resource, body: unknown, contentType: string, maxValues?: number): Resource {
   const mediaType = (contentType.split(';')[0] ?? '').trim().toLowerCase();
-  if (mediaType === JSON_PATCH_MEDIA_TYPE) return applyJsonPatch(resource, body);
+  if (mediaType === JSON_PATCH_MEDIA_TYPE) return applyJsonPatch(resource, body, maxValues);
   if (FHIR_JSON_MEDIA_TYPES.includes(mediaType)) {
     if (typeof body !== 'object' || body === null || Array.isArray(body) || (body as { resourceType?: unknown }).resourceType !== 'Parameters') {
       throw new FhirError('invalid', {

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import type { Patient, Resource } from 'fhir/r4';
 import { FhirError } from '../outcome';
+import { countValues } from '../limits';
 import { applyJsonPatch, pointerToFhirPath } from './json-patch';
 
 const patient = (): Patient => ({ resourceType: 'Patient', id: 'p1', gender: 'female', name: [{ family: 'Smith', given: ['Ann'] }] });
@@ -109,5 +110,31 @@ describe('JSON Patch', () => {
       }
       assert.deepEqual(p, patient());
     }), { numRuns: 2000 });
+  });
+
+  it('with a size limit: a patch result is never larger than the limit, a growing patch is a 413 before it grows, and the input is untouched', () => {
+    const pointer = fc.constantFrom('/name', '/name/0', '/name/0/given', '/name/-', '/name/0/given/-', '/gender', '/name/0/family');
+    const opArb = fc.oneof(
+      fc.record({ op: fc.constant('copy'), from: pointer, path: pointer }),
+      fc.record({ op: fc.constant('add'), path: pointer, value: fc.jsonValue({ maxDepth: 2 }) }),
+      fc.record({ op: fc.constant('remove'), path: pointer }),
+    );
+    fc.assert(
+      fc.property(fc.array(opArb, { maxLength: 25 }), fc.integer({ min: 10, max: 200 }), (ops, max) => {
+        const input = patient();
+        let result: Resource | undefined;
+        try {
+          result = applyJsonPatch(input, ops, max);
+        } catch (e) {
+          assert.ok(e instanceof FhirError && e.status < 500, String(e));
+        }
+        assert.deepEqual(input, patient());
+        if (result !== undefined) assert.ok(countValues(result, max) <= max, 'the result is within the limit');
+      }),
+      { numRuns: 1000 },
+    );
+    // Doubling by copying the names into themselves is stopped at the limit, not after it.
+    const doubling = Array.from({ length: 40 }, () => ({ op: 'copy', from: '/name', path: '/name/0' }));
+    assert.throws(() => applyJsonPatch(patient(), doubling, 1000), (e: unknown) => e instanceof FhirError && e.status === 413 && /MAX_RESOURCE_ELEMENTS/.test(e.message) && /operation \d+ \(copy/.test(e.message));
   });
 });

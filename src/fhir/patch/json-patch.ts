@@ -7,7 +7,8 @@
  * path that does not exist) become 422. The input resource is never mutated.
  */
 import type { Resource } from 'fhir/r4';
-import { applyPatch as applyRfc6902, JsonPatchError, type Operation } from 'fast-json-patch';
+import { applyOperation, getValueByPointer, JsonPatchError, type Operation } from 'fast-json-patch';
+import { countValues, tooManyValuesError } from '../limits';
 import { FhirError } from '../outcome';
 
 const OPS: ReadonlySet<string> = new Set(['add', 'remove', 'replace', 'move', 'copy', 'test']);
@@ -24,17 +25,34 @@ const UNPROCESSABLE: ReadonlySet<string> = new Set([
   'OPERATION_VALUE_OUT_OF_BOUNDS',
 ]);
 
-/** Applies an RFC 6902 JSON Patch document to a copy of `resource`. */
-export function applyJsonPatch(resource: Resource, patch: unknown): Resource {
+/**
+ * Applies an RFC 6902 JSON Patch document to a copy of `resource`. With `maxValues`
+ * (MAX_RESOURCE_ELEMENTS), a patch whose operations would grow the document past that many JSON
+ * values is refused (413 `too-costly`) before the operation that would do it: a `copy` duplicates a
+ * whole subtree, so a short patch could otherwise double the document again and again.
+ */
+export function applyJsonPatch(resource: Resource, patch: unknown, maxValues?: number): Resource {
   const ops = validateJsonPatch(patch);
-  const doc = structuredClone(resource);
-  let result: unknown;
+  let doc: unknown = structuredClone(resource);
+  // Clone the operations too: fast-json-patch inserts their values by reference.
+  const own = structuredClone(ops);
+  let size = maxValues !== undefined ? countValues(doc, maxValues) : 0;
   try {
-    // Clone the operations too: fast-json-patch inserts their values by reference.
-    result = applyRfc6902(doc, structuredClone(ops), true, true, true).newDocument;
+    for (let i = 0; i < own.length; i++) {
+      const op = own[i]!;
+      if (maxValues !== undefined && (op.op === 'copy' || op.op === 'add' || op.op === 'replace')) {
+        const added = op.op === 'copy' ? countValues(getValueByPointer(doc, op.from), maxValues) : countValues(op.value, maxValues);
+        size += added;
+        if (size > maxValues) {
+          throw tooManyValuesError(resource.resourceType, maxValues, `JSON Patch operation ${i} (${op.op} at '${op.path}') would make it larger`);
+        }
+      }
+      doc = applyOperation(doc, op, true, true, true, i).newDocument;
+    }
   } catch (err) {
     throw toFhirError(err, ops, resource.resourceType);
   }
+  const result = doc;
   if (!isPlainObject(result) || typeof result.resourceType !== 'string') {
     throw new FhirError('unprocessable', { diagnostics: 'JSON Patch: the patched document is no longer a FHIR resource (a JSON object with a resourceType)' });
   }

@@ -11,6 +11,7 @@
 import type { Address, ContactPoint, HumanName, Patient } from 'fhir/r4';
 import { compactName, nameParts, normaliseEmail, normalisePhone, normalisePostcode } from './normalise';
 import { soundex } from './phonetic';
+import { runSync } from '../../cooperative';
 
 export interface NameFeature {
   /** Folded family name without separators (empty when absent). */
@@ -101,9 +102,24 @@ export function gpCodes(p: Patient): string[] {
 }
 
 export function patientFeatures(p: Patient, now: Date = new Date()): PatientFeatures {
+  return runSync(patientFeatureSteps(p, now));
+}
+
+/** Names folded between two steps of `patientFeatureSteps`. */
+const NAMES_PER_STEP = 500;
+
+/** `patientFeatures` as steps (`yield` every NAMES_PER_STEP names), to be run cooperatively for a Patient with very many names (src/cooperative.ts). */
+export function* patientFeatureSteps(p: Patient, now: Date = new Date()): Generator<void, PatientFeatures, void> {
   const { postcodes, lines } = addresses(p.address, now);
+  const names: NameFeature[] = [];
+  let done = 0;
+  for (const n of p.name ?? []) {
+    if (++done % NAMES_PER_STEP === 0) yield;
+    const feature = nameFeature(n, now);
+    if (feature !== undefined) names.push(feature);
+  }
   const f: PatientFeatures = {
-    names: (p.name ?? []).map((n) => nameFeature(n, now)).filter((n): n is NameFeature => n !== undefined),
+    names,
     postcodes,
     addressLines: lines,
     gp: gpCodes(p),

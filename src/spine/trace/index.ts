@@ -7,8 +7,9 @@
 import type { Patient, Resource } from 'fhir/r4';
 import type { Config } from '../../config/config';
 import type { FhirServices } from '../../fhir/context';
+import { pause } from '../../cooperative';
 import { matchOperation, MATCH_DEFINITION, traceOperation, TRACE_DEFINITION } from './operations';
-import { spineIndexEntries, TRACE_SEARCH_PARAMETERS } from './search-keys';
+import { spineIndexEntries, spineIndexEntriesCooperatively, TRACE_SEARCH_PARAMETERS } from './search-keys';
 
 export { traceFromResource, queryOfPatient } from './operations';
 export { runTrace, type ScoredMatch } from './engine';
@@ -24,6 +25,12 @@ export function registerTrace(services: FhirServices, _config?: Readonly<Config>
   const base = services.indexer;
   services.indexer = {
     extract: (resource: Resource) => (resource.resourceType === 'Patient' ? [...base.extract(resource), ...spineIndexEntries(resource as Patient, services.now?.())] : base.extract(resource)),
+    extractCooperatively: async (resource: Resource) => {
+      const entries = base.extractCooperatively ? await base.extractCooperatively(resource) : base.extract(resource);
+      if (resource.resourceType !== 'Patient') return entries;
+      await pause();
+      return [...entries, ...(await spineIndexEntriesCooperatively(resource as Patient, services.now?.()))];
+    },
     references: (resource: Resource) => base.references(resource),
   };
   services.operations.register(TRACE_DEFINITION, traceOperation);

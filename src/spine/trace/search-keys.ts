@@ -21,7 +21,8 @@
  */
 import type { Patient, SearchParameter } from 'fhir/r4';
 import type { TokenEntry } from '../../search/index-entry';
-import { familyKeys, firstGivenKeys, patientFeatures, unique, type PatientFeatures } from './features';
+import { familyKeys, firstGivenKeys, patientFeatures, patientFeatureSteps, unique, type PatientFeatures } from './features';
+import { runCooperatively, runSync } from '../../cooperative';
 import { soundex } from './phonetic';
 import { outwardCode } from './normalise';
 
@@ -70,6 +71,14 @@ export function fullDate(d: string | undefined): string | undefined {
 
 /** The token entries of the trace parameters for a Patient's features. */
 export function traceEntriesOf(f: PatientFeatures): TokenEntry[] {
+  return runSync(traceEntrySteps(f));
+}
+
+/** Names keyed between two steps of `traceEntrySteps`. */
+const NAMES_PER_STEP = 200;
+
+/** `traceEntriesOf` as steps (`yield` every NAMES_PER_STEP names), to be run cooperatively (src/cooperative.ts). */
+function* traceEntrySteps(f: PatientFeatures): Generator<void, TokenEntry[], void> {
   const out = new Map<string, TokenEntry>();
   const add = (param: string, historic: boolean, code: string): void => {
     if (code === '') return;
@@ -78,7 +87,9 @@ export function traceEntriesOf(f: PatientFeatures): TokenEntry[] {
     if (!out.has(key)) out.set(key, { kind: 'token', param, system, code });
   };
   const dob = fullDate(f.birthDate);
+  let done = 0;
   for (const n of f.names) {
+    if (++done % NAMES_PER_STEP === 0) yield;
     const fks = familyKeys(n);
     const gks = firstGivenKeys(n);
     for (const k of fks) add(P_FAMILY_PHONETIC, n.historic, k);
@@ -101,4 +112,9 @@ export function traceEntriesOf(f: PatientFeatures): TokenEntry[] {
 
 export function spineIndexEntries(p: Patient, now?: Date): TokenEntry[] {
   return traceEntriesOf(patientFeatures(p, now));
+}
+
+/** `spineIndexEntries`, giving the event loop a turn between steps when a slice is used up (a Patient with very many names). */
+export async function spineIndexEntriesCooperatively(p: Patient, now?: Date): Promise<TokenEntry[]> {
+  return runCooperatively(traceEntrySteps(await runCooperatively(patientFeatureSteps(p, now))));
 }

@@ -27,6 +27,7 @@
  * promise cost grow with the number of stores ever opened.
  */
 import { AsyncLocalStorage, AsyncResource } from 'node:async_hooks';
+import { GroupRolledBackError } from './errors';
 
 /** The transaction statements of the database; `SqliteGroupDriver` is the real one. */
 export interface GroupDriver {
@@ -179,12 +180,14 @@ export class GroupCommitter {
       outcomes.push(outcome);
       if (!this.driver.inTransaction()) {
         // SQLite rolled the whole transaction back (or a savepoint statement failed): every unit is lost.
-        lost = outcome.ok ? new Error('the group transaction was rolled back by SQLite') : outcome.error;
+        lost = outcome.ok ? new GroupRolledBackError() : outcome.error;
         break;
       }
       unit = this.nextMember(outcomes.length, started);
     }
     this.count(outcomes.length);
+    // The first unit may have caught a statement error after which SQLite rolled the transaction back.
+    if (lost === undefined && !this.driver.inTransaction()) lost = new GroupRolledBackError();
     if (lost === undefined) {
       try {
         this.beforeCommit?.();

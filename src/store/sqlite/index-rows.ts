@@ -1,11 +1,13 @@
 /**
  * Persisting search index entries into the typed index tables (FHIR R4 §3.1.1 search.html
  * "Search Parameter Types"). The rows of a resource are replaced on every write and removed on delete.
+ * Inserting them is a generator of steps (`indexRowSteps`), run at once or cooperatively.
  */
 import type { IndexEntry } from '../../search/index-entry';
 import { textWords } from '../../search/normalize';
 import type { StatementCache } from './connection';
 import { COMPONENT_SEPARATOR, INDEX_TABLE, TEXT_TABLE } from './schema';
+import { runSync } from '../../cooperative';
 
 const TABLES = Object.values(INDEX_TABLE);
 const TEXT_TABLES = Object.values(TEXT_TABLE);
@@ -17,9 +19,24 @@ export function deleteIndexRows(st: StatementCache, rid: number): void {
   for (const table of TEXT_TABLES) st.get(`DELETE FROM ${table} WHERE rowid = ?`).run(rid);
 }
 
+/** Index rows inserted between two steps of `indexRowSteps` (a few milliseconds of inserts). */
+const ROWS_PER_STEP = 500;
+
 export function insertIndexRows(st: StatementCache, rid: number, type: string, entries: readonly IndexEntry[]): void {
+  runSync(indexRowSteps(st, rid, type, entries));
+}
+
+/**
+ * The inserts of `insertIndexRows`, one step (`yield`) per ROWS_PER_STEP entries, so that a caller
+ * holding the write connection in a transaction may give the event loop a turn between them
+ * (src/cooperative.ts). The rows of one resource are all inserted or, when the caller rolls back,
+ * none.
+ */
+export function* indexRowSteps(st: StatementCache, rid: number, type: string, entries: readonly IndexEntry[]): Generator<void, void, void> {
   const text: Record<'_text' | '_content', Set<string>> = { _text: new Set(), _content: new Set() };
+  let n = 0;
   for (const e of entries) {
+    if (++n % ROWS_PER_STEP === 0) yield;
     if (e.kind === 'text') {
       for (const w of textWords(e.text)) text[e.param].add(w);
     } else if (e.kind === 'composite') {

@@ -120,8 +120,26 @@ function keysetCondition(q: SearchQuery, sorts: readonly SortColumn[], ridDesc: 
   return all;
 }
 
+/** SQLITE_MAX_VARIABLE_NUMBER of the SQLite build better-sqlite3 ships (PRAGMA compile_options). */
+const MAX_BOUND_VALUES = 32766;
+
+/**
+ * Refuses (400 `too-costly`) a search whose statement would bind more values than SQLite accepts:
+ * each limit of docs/limits.md may be respected while their product is not (50 parameters of 100
+ * values each, through chains whose target types are listed). Without this, SQLite would refuse the
+ * statement with "too many SQL variables" (a 500).
+ */
+function checkBoundValues(compiled: CompiledSearch): void {
+  const n = Math.max(compiled.pageParams.length, compiled.countParams.length);
+  if (n <= MAX_BOUND_VALUES) return;
+  throw new FhirError('too-costly', {
+    diagnostics: `The search is too complex to run: it needs ${n} bound values, more than the ${MAX_BOUND_VALUES} the database accepts in one statement; use fewer parameters, values or chain hops together`,
+  });
+}
+
 export function runSearch(st: StatementCache, q: SearchQuery): SearchPage {
   const compiled = compileSearch(q);
+  checkBoundValues(compiled);
   const run = (): SearchPage => {
     const rows = q.count > 0 ? (st.get(compiled.pageSql).all(...compiled.pageParams) as PageRow[]) : [];
     const more = rows.length > q.count;

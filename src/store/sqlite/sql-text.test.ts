@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import Database from 'better-sqlite3';
 import fc from 'fast-check';
-import { contains, prefixUpperBound, startsWith } from './sql-text';
+import { contains, frag, join, prefixUpperBound, startsWith, type Frag } from './sql-text';
 
 const tricky = fc.string({ unit: fc.constantFrom('a', 'b', 'z', '%', '_', '\\', "'", 'é', '\u00ff', '\ud7ff', '\ue000', '\uffff', '😀', '\u{10ffff}', ' '), maxLength: 6 });
 const anyText = fc.oneof(tricky, fc.string({ unit: 'grapheme', maxLength: 8 }));
@@ -52,5 +52,22 @@ describe('SQL text matching helpers', () => {
     assert.equal(prefixUpperBound('ab'), 'ac');
     assert.equal(prefixUpperBound('a\u{10ffff}'), 'b');
     assert.equal(prefixUpperBound('\ud7ff'), '\ue000');
+  });
+
+  it('join of any number of operands means AND/OR of them, binds their values in order, and stays within SQLite\'s expression depth', () => {
+    // Each operand `? = 1` binds its own truth value, so a wrong order of the bound values shows.
+    const evaluate = (f: Frag): number => (db.prepare(`SELECT (${f.sql}) AS v`).get(...f.params) as { v: number }).v;
+    fc.assert(
+      fc.property(fc.array(fc.boolean(), { minLength: 0, maxLength: 3000 }), fc.constantFrom('AND' as const, 'OR' as const), (bits, op) => {
+        const f = join(op, bits.map((b) => frag('? = 1', b ? 1 : 0)));
+        const expected = op === 'AND' ? bits.every(Boolean) : bits.some(Boolean);
+        assert.equal(evaluate(f), expected ? 1 : 0);
+        assert.deepEqual(f.params, bits.map((b) => (b ? 1 : 0)));
+      }),
+      { numRuns: 60 },
+    );
+    // 5000 operands nested in AND over OR: flat, SQLite refuses the tree (depth over 1000).
+    const nested = join('AND', [frag('1'), join('OR', Array.from({ length: 5000 }, (_, n) => frag('? = 4999', n)))]);
+    assert.equal(evaluate(nested), 1);
   });
 });

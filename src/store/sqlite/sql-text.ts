@@ -15,10 +15,23 @@ export const frag = (sql: string, ...params: SqlValue[]): Frag => ({ sql, params
 export const TRUE: Frag = frag('1');
 export const FALSE: Frag = frag('0');
 
-/** Joins fragments with `AND`/`OR` (empty: the neutral element). */
+/** Longest run of operands joined flat; longer lists are split into a balanced tree. */
+const FLAT_OPERANDS = 16;
+
+/**
+ * Joins fragments with `AND`/`OR` (empty: the neutral element). SQLite parses `a OR b OR c ...` as a
+ * left-deep tree, one level per operand, and refuses trees deeper than 1000 ("Expression tree is too
+ * large"); so more than FLAT_OPERANDS operands are joined as a balanced tree of groups, whose depth
+ * grows with the logarithm of their number. The meaning, the bound values' order and the query plan
+ * are the same (SQLite flattens nested ANDs and ORs when it analyses a WHERE clause).
+ */
 export function join(op: 'AND' | 'OR', parts: readonly Frag[]): Frag {
   if (parts.length === 0) return op === 'AND' ? TRUE : FALSE;
   if (parts.length === 1) return parts[0]!;
+  if (parts.length > FLAT_OPERANDS) {
+    const mid = Math.ceil(parts.length / 2);
+    return join(op, [join(op, parts.slice(0, mid)), join(op, parts.slice(mid))]);
+  }
   return { sql: parts.map((p) => `(${p.sql})`).join(` ${op} `), params: parts.flatMap((p) => p.params) };
 }
 

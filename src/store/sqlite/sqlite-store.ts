@@ -12,6 +12,11 @@
  * read-only connection that sees the last committed WAL snapshot, so they never wait for writers and
  * never see a group's uncommitted writes. With `:memory:` there is one connection, so reads outside a
  * transaction queue as exclusive units between groups instead.
+ *
+ * Errors of SQLite are mapped in one place (errors.ts): a full disk, a read-only database, an I/O
+ * error or a lock held elsewhere make writes answer 503 `transient` with Retry-After, and nothing of
+ * the failed write is stored. Writes with many index entries insert them in steps that give the
+ * event loop a turn (src/cooperative.ts), so one large resource does not freeze the server.
  */
 import type Database from 'better-sqlite3';
 import { FhirError } from '../../fhir/outcome';
@@ -24,7 +29,9 @@ import { DEFAULT_GROUP_LIMITS, GroupCommitter, type GroupLimits, type GroupStats
 import { SqliteGroupDriver } from './group-driver';
 import { InstantClock, toStoredVersion, VERSION_COLUMNS, type VersionRow } from './rows';
 import { runSearch } from './search';
-import { applyReindex, applyWrite } from './writes';
+import { applyWrite, reindexSteps, writeSteps } from './writes';
+import { mapped } from './errors';
+import { runCooperatively } from '../../cooperative';
 import type { IndexEntry } from '../../search/index-entry';
 
 /** The read operations over one connection. */
@@ -50,9 +57,16 @@ class Reader {
   }
 }
 
-/** The session handed to a `withTransaction` callback: bound to the write connection while it runs. */
+/**
+ * The session handed to a `withTransaction` callback: bound to the write connection while it runs.
+ * Its operations run one at a time in call order (a large write gives the event loop turns while it
+ * inserts index rows, and nothing else may use the connection meanwhile, not even the same
+ * callback's other calls); what they throw is mapped by `mapSqliteError`.
+ */
 class TransactionSession implements StoreSession {
   private open = true;
+  /** The last operation queued; the next one starts when it has settled. */
+  private tail: Promise<unknown> = Promise.resolve();
   constructor(
     private readonly store: SqliteStore,
     private readonly reader: Reader,
@@ -62,36 +76,42 @@ class TransactionSession implements StoreSession {
     this.open = false;
   }
 
-  private check(): void {
-    if (!this.open) throw new Error('this transaction session has ended: use it only inside its withTransaction callback');
+  private run<T>(fn: () => T | Promise<T>): Promise<T> {
+    const next = this.tail.then(() => {
+      if (!this.open) throw new Error('this transaction session has ended: use it only inside its withTransaction callback');
+      return mapped(fn);
+    });
+    this.tail = next.catch(() => undefined);
+    return next;
   }
 
-  async read(resourceType: string, id: string): Promise<StoredVersion | undefined> {
-    this.check();
-    return this.reader.read(resourceType, id);
+  read(resourceType: string, id: string): Promise<StoredVersion | undefined> {
+    return this.run(() => this.reader.read(resourceType, id));
   }
 
-  async vread(resourceType: string, id: string, versionId: number): Promise<StoredVersion | undefined> {
-    this.check();
-    return this.reader.vread(resourceType, id, versionId);
+  vread(resourceType: string, id: string, versionId: number): Promise<StoredVersion | undefined> {
+    return this.run(() => this.reader.vread(resourceType, id, versionId));
   }
 
-  async write(op: WriteOp): Promise<WriteResult | undefined> {
-    this.check();
+  write(op: WriteOp): Promise<WriteResult | undefined> {
     // A nested savepoint: a write that fails (and is caught) leaves the rest of the transaction intact.
-    return this.store.writeInTransaction(op);
+    return this.run(() => this.store.writeInTransaction(op));
   }
 
-  async history(q: HistoryQuery): Promise<HistoryPage> {
-    this.check();
-    return this.reader.history(q);
+  history(q: HistoryQuery): Promise<HistoryPage> {
+    return this.run(() => this.reader.history(q));
   }
 
-  async search(q: SearchQuery): Promise<SearchPage> {
-    this.check();
-    return this.reader.search(q);
+  search(q: SearchQuery): Promise<SearchPage> {
+    return this.run(() => this.reader.search(q));
   }
 }
+
+/** Writes with at least this many index entries insert them cooperatively (src/cooperative.ts); smaller ones at once. */
+const COOPERATIVE_ENTRIES = 1000;
+
+/** The savepoint of one cooperative write inside a transaction (distinct from the group's and better-sqlite3's). */
+const TX_WRITE = 'tx_write';
 
 export interface SqliteStoreOptions {
   /** Bounds of one group commit (defaults: `DEFAULT_GROUP_LIMITS`). */
@@ -140,10 +160,32 @@ export class SqliteStore implements Store {
     return this.queue.stats;
   }
 
-  /** Runs a write inside the caller's open transaction (a `withTransaction` callback). */
-  writeInTransaction(op: WriteOp): WriteResult | undefined {
+  /**
+   * Runs a write inside the caller's open transaction (a `withTransaction` callback), in a savepoint
+   * of its own. A write with many index entries inserts them in steps, giving the event loop a turn
+   * between steps: safe, because the transaction holds the write queue (no other unit runs before
+   * it commits), reads of other requests use the read connection's committed snapshot (or, over
+   * `:memory:`, wait for the commit), and the session runs its operations one at a time.
+   */
+  async writeInTransaction(op: WriteOp): Promise<WriteResult | undefined> {
     if (!this.conns.write.inTransaction) throw new Error('writeInTransaction outside a transaction');
-    return this.writeTx(op);
+    if ((op.index?.length ?? 0) < COOPERATIVE_ENTRIES) return this.writeTx(op);
+    this.writeSt.get(`SAVEPOINT ${TX_WRITE}`).run();
+    try {
+      const result = await runCooperatively(writeSteps(this.writeSt, this.clock, op));
+      this.writeSt.get(`RELEASE ${TX_WRITE}`).run();
+      return result;
+    } catch (e) {
+      if (this.conns.write.inTransaction) {
+        try {
+          this.writeSt.get(`ROLLBACK TO ${TX_WRITE}`).run();
+          this.writeSt.get(`RELEASE ${TX_WRITE}`).run();
+        } catch {
+          // The group commit sees the transaction's state and fails the whole unit.
+        }
+      }
+      throw e;
+    }
   }
 
   read(resourceType: string, id: string): Promise<StoredVersion | undefined> {
@@ -165,45 +207,50 @@ export class SqliteStore implements Store {
   async write(op: WriteOp): Promise<WriteResult | undefined> {
     this.checkOpen();
     this.refuseReentry('write');
-    // The unit's savepoint makes the write all or nothing.
-    return this.queue.runInGroup(() => applyWrite(this.writeSt, this.clock, op));
+    // The unit's savepoint makes the write all or nothing; a large one gives the event loop turns
+    // while it holds the queue (see writeInTransaction for why that is safe).
+    return mapped(() =>
+      this.queue.runInGroup(() => ((op.index?.length ?? 0) < COOPERATIVE_ENTRIES ? applyWrite(this.writeSt, this.clock, op) : runCooperatively(writeSteps(this.writeSt, this.clock, op)))),
+    );
   }
 
   async withTransaction<T>(fn: (tx: StoreSession) => Promise<T>): Promise<T> {
     this.checkOpen();
     this.refuseReentry('withTransaction');
-    return this.queue.runInGroup(async () => {
-      const session = new TransactionSession(this, this.writer);
-      try {
-        return await fn(session);
-      } finally {
-        session.end();
-      }
-    });
+    return mapped(() =>
+      this.queue.runInGroup(async () => {
+        const session = new TransactionSession(this, this.writer);
+        try {
+          return await fn(session);
+        } finally {
+          session.end();
+        }
+      }),
+    );
   }
 
   async reindex(resourceType: string, id: string, versionId: number, index: IndexEntry[]): Promise<boolean> {
     this.checkOpen();
     this.refuseReentry('reindex');
-    return this.queue.runInGroup(() => applyReindex(this.writeSt, resourceType, id, versionId, index));
+    return mapped(() => this.queue.runInGroup(() => runCooperatively(reindexSteps(this.writeSt, resourceType, id, versionId, index))));
   }
 
   async claimRequest(key: string, pendingUntil: number, now: number): Promise<IdempotencyRecord | undefined> {
     this.checkOpen();
     this.refuseReentry('claimRequest');
-    return this.queue.runInGroup(() => claimRequestRow(this.writeSt, key, pendingUntil, now));
+    return mapped(() => this.queue.runInGroup(() => claimRequestRow(this.writeSt, key, pendingUntil, now)));
   }
 
   async rememberResponse(key: string, response: RememberedResponse, expiresAt: number): Promise<void> {
     this.checkOpen();
     this.refuseReentry('rememberResponse');
-    return this.queue.runInGroup(() => rememberResponseRow(this.writeSt, key, response, expiresAt));
+    return mapped(() => this.queue.runInGroup(() => rememberResponseRow(this.writeSt, key, response, expiresAt)));
   }
 
   async releaseRequest(key: string): Promise<void> {
     this.checkOpen();
     this.refuseReentry('releaseRequest');
-    return this.queue.runInGroup(() => releaseRequestRow(this.writeSt, key));
+    return mapped(() => this.queue.runInGroup(() => releaseRequestRow(this.writeSt, key)));
   }
 
   async close(): Promise<void> {
@@ -217,9 +264,9 @@ export class SqliteStore implements Store {
 
   private async readOp<T>(fn: (r: Reader) => T): Promise<T> {
     this.checkOpen();
-    if (!this.conns.memory) return fn(this.reader);
+    if (!this.conns.memory) return mapped(() => fn(this.reader));
     // One connection: read between groups, or directly when the caller is already inside a unit.
-    return this.queue.heldByCaller() ? fn(this.writer) : this.queue.runExclusive(() => fn(this.writer));
+    return mapped(() => (this.queue.heldByCaller() ? fn(this.writer) : this.queue.runExclusive(() => fn(this.writer))));
   }
 
   private checkOpen(): void {

@@ -10,7 +10,8 @@ import { FhirError } from '../../fhir/outcome';
 import type { IndexEntry } from '../../search/index-entry';
 import type { StoredVersion, WriteOp, WriteResult } from '../store';
 import type { StatementCache } from './connection';
-import { deleteIndexRows, insertIndexRows } from './index-rows';
+import { deleteIndexRows, indexRowSteps } from './index-rows';
+import { runSync } from '../../cooperative';
 import type { InstantClock } from './rows';
 
 interface CurrentRow {
@@ -22,6 +23,16 @@ interface CurrentRow {
 const DEFAULT_METHOD: Readonly<Record<WriteOp['kind'], StoredVersion['method']>> = { create: 'POST', update: 'PUT', delete: 'DELETE' };
 
 export function applyWrite(st: StatementCache, clock: InstantClock, op: WriteOp): WriteResult | undefined {
+  return runSync(writeSteps(st, clock, op));
+}
+
+/**
+ * The statements of `applyWrite` as steps (`yield` between chunks of index rows): run by
+ * `runCooperatively`, a write of a resource with very many index entries gives the event loop a turn
+ * between chunks while its caller holds the write connection in a transaction or savepoint. The
+ * caller must not use the connection for anything else until the steps are done.
+ */
+export function* writeSteps(st: StatementCache, clock: InstantClock, op: WriteOp): Generator<void, WriteResult | undefined, void> {
   const ref = `${op.resourceType}/${op.id}`;
   const cur = st.get('SELECT rid, version, deleted FROM resource WHERE type = ? AND id = ?').get(op.resourceType, op.id) as CurrentRow | undefined;
   const live = cur !== undefined && cur.deleted === 0;
@@ -60,16 +71,21 @@ export function applyWrite(st: StatementCache, clock: InstantClock, op: WriteOp)
     );
   }
   insertVersion(st, op.resourceType, op.id, version, t, false, method, json);
-  insertIndexRows(st, rid, op.resourceType, op.index ?? []);
+  yield* indexRowSteps(st, rid, op.resourceType, op.index ?? []);
   return { version: stored(op.resourceType, op.id, version, t, method, json), created: !live };
 }
 
 /** Replaces the index rows of the live resource at `versionId` (no new version); false when it is not current. */
 export function applyReindex(st: StatementCache, resourceType: string, id: string, versionId: number, index: readonly IndexEntry[]): boolean {
+  return runSync(reindexSteps(st, resourceType, id, versionId, index));
+}
+
+/** `applyReindex` as steps (see writeSteps). */
+export function* reindexSteps(st: StatementCache, resourceType: string, id: string, versionId: number, index: readonly IndexEntry[]): Generator<void, boolean, void> {
   const cur = st.get('SELECT rid, version, deleted FROM resource WHERE type = ? AND id = ?').get(resourceType, id) as CurrentRow | undefined;
   if (!cur || cur.deleted !== 0 || cur.version !== versionId) return false;
   deleteIndexRows(st, cur.rid);
-  insertIndexRows(st, cur.rid, resourceType, index);
+  yield* indexRowSteps(st, cur.rid, resourceType, index);
   return true;
 }
 
