@@ -1,7 +1,8 @@
 /**
  * Criteria of conditional interactions (FHIR R4 §3.1.0.8 conditional create, §3.1.0.4.3 conditional
  * update, §3.1.0.7.1 conditional delete, conditional patch and conditional references in
- * transactions): a search query string, evaluated with the normal search machinery.
+ * transactions): a search query string, evaluated with the normal search machinery (parse, then the
+ * rewrite that resolves terminology and list parameters, then the store).
  */
 import { FhirError } from './outcome';
 import type { InteractionContext } from './context';
@@ -18,6 +19,9 @@ export function parseCriteria(criteria: string, resourceType?: string): Array<[s
   return [...new URLSearchParams(q)];
 }
 
+/** Parameters that shape a search's answer but select nothing (§3.1.1.7, plus the HTTP `_format` / `_pretty`). */
+const RESULT_PARAMETERS: ReadonlySet<string> = new Set(['_count', '_offset', '_cursor', '_sort', '_total', '_include', '_revinclude', '_summary', '_elements', '_contained', '_containedType', '_format', '_pretty']);
+
 /**
  * Finds the resources of `resourceType` matching the criteria, at most `limit` (callers pass the
  * smallest number that still distinguishes their cases, e.g. 2 for "one or many").
@@ -30,12 +34,18 @@ export async function findMatches(
   params: Array<[string, string]>,
   limit: number,
 ): Promise<StoredVersion[]> {
-  const predicates = params.filter(([k]) => !k.startsWith('_') || k === '_id' || k === '_lastUpdated' || k.startsWith('_has') || k === '_tag' || k === '_profile' || k === '_security' || k === '_source');
+  // Result and format parameters do not select resources; every other parameter does and is kept
+  // (`_list`, `_text`, `_content`, `_has`, ...): dropping one would widen the match (strict parsing
+  // refuses the unknown and unsupported ones).
+  const predicates = params.filter(([k]) => !RESULT_PARAMETERS.has(k.split(':')[0]!));
   if (predicates.length === 0) {
     throw new FhirError('invalid', { diagnostics: `Conditional criteria for ${resourceType} must contain at least one search parameter` });
   }
   // Criteria are always strict: an ignored parameter would widen the match and touch the wrong resources.
   const { query } = ctx.services.search.parse([resourceType], predicates, { strict: true });
-  const page = await session.search({ ...query, count: limit, offset: 0, sort: [], total: 'none' });
+  // Terminology and list parameters (`:in`, `:not-in`, `:above`, `:below`, `_list`) parse to unresolved
+  // IR that only the rewrite resolves, as for a search: without it the store refuses the query (500).
+  const bounded = { ...query, count: limit, offset: 0, sort: [], total: 'none' as const };
+  const page = await session.search(ctx.services.search.rewrite ? await ctx.services.search.rewrite(bounded, session) : bounded);
   return page.entries;
 }
