@@ -53,6 +53,12 @@ describe('HTTP: requests the HTTP parser refuses answer an OperationOutcome', ()
     }
   });
 
+  it('the answer to a HEAD request with oversized headers has no body', async () => {
+    const answer = await rawExchange(port, `HEAD / HTTP/1.1\r\nHost: x\r\nX-Big: ${'h'.repeat(70_000)}\r\n\r\n`);
+    assert.match(answer, /^HTTP\/1\.1 431 /);
+    assert.ok(answer.endsWith('\r\n\r\n'), JSON.stringify(answer.slice(-80)));
+  });
+
   it('a well-formed request is untouched; a reset connection gets no answer', async () => {
     assert.match(await rawExchange(port, 'GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'), /^HTTP\/1\.1 200 OK[\s\S]*\r\n\r\nok$/);
     assert.equal(clientErrorAnswer('ECONNRESET'), undefined);

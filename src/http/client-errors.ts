@@ -11,6 +11,8 @@ import { FhirError } from '../fhir/outcome';
 
 interface ParserError extends Error {
   code?: string;
+  /** The bytes the parser choked on (Node sets it for parser errors). */
+  rawPacket?: Buffer;
 }
 
 /** The status and OperationOutcome for a parser error code (undefined: just close the connection). */
@@ -44,6 +46,8 @@ export function answerClientErrors(server: Server): void {
       socket.destroy();
       return;
     }
+    // The answer to a HEAD request has no body (RFC 9110 §9.3.2), even when it is an error.
+    const isHead = Buffer.isBuffer(err.rawPacket) && err.rawPacket.subarray(0, 5).toString('latin1') === 'HEAD ';
     const head = [
       `HTTP/1.1 ${answer.status} ${STATUS_CODES[answer.status] ?? 'Error'}`,
       'Content-Type: application/fhir+json; charset=utf-8',
@@ -51,6 +55,6 @@ export function answerClientErrors(server: Server): void {
       'Access-Control-Allow-Origin: *',
       'Connection: close',
     ];
-    socket.end(`${head.join('\r\n')}\r\n\r\n${answer.body}`);
+    socket.end(`${head.join('\r\n')}\r\n\r\n${isHead ? '' : answer.body}`);
   });
 }
