@@ -19,7 +19,7 @@ import fc from 'fast-check';
 import { CHAOS, SHARES, checkProperty, tally, tallyStatus, timeoutFor } from './support/budget';
 import { RequestTimeout, send, type RawRequest, type RawResponse } from './support/http-client';
 import { requestArb, toRawRequest, withCurrentVersion, type RequestSpec } from './support/hostile-requests';
-import { describeRequest, describeResponse, problemsOf } from './support/invariants';
+import { assertNoProblems, describeRequest, describeResponse, problemsOf } from './support/invariants';
 import { startServerProcess, type ServerProcess } from './support/server-process';
 import { backendToken, patientToken, writeBackendClient } from './support/smart';
 import { buildWorld, canaryProblems, type StoredWorld } from './support/world';
@@ -129,7 +129,7 @@ function hostileSuite(mode: 'off' | 'smart'): void {
             tally(suite, 'canary checks');
             if (c.length > 0) problems.push(`after ${describeRequest(req, 300)}:`, ...c);
           }
-          assert.deepEqual(problems, []);
+          assertNoProblems(problems, `${spec.kind} request`);
         },
         { suite, share: share * 0.85, shortRuns: 150, grep: `AUTH_MODE=${mode} answers every hostile`, file: FILE, show: (s) => describeRequest(toRawRequest(s, { system: '<system token>', patient: '<patient token>' }), 1500) },
       );
@@ -169,7 +169,7 @@ function hostileSuite(mode: 'off' | 'smart'): void {
             tallyStatus(suite, res.status);
             // OAuth endpoints answer RFC 6749 JSON errors or HTML pages, not OperationOutcomes.
             const problems = problemsOf(req, res, { fhir: false });
-            assert.deepEqual(problems, [], `${describeRequest(req)}\n${describeResponse(res)}`);
+            assertNoProblems(problems, `${describeRequest(req)}\n${describeResponse(res)}`);
             // (431 and 400 for what the HTTP parser refused come before routing, as FHIR OperationOutcomes.)
             if (res.status >= 400 && res.status !== 431 && !res.text.includes('"OperationOutcome"') && /json/.test(String(res.headers['content-type'])) && req.target.startsWith('/auth/token')) {
               assert.equal(typeof (JSON.parse(res.text) as { error?: unknown }).error, 'string', `an RFC 6749 error body: ${res.text.slice(0, 300)}`);

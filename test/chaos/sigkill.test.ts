@@ -31,6 +31,7 @@ import { isDeepStrictEqual } from 'node:util';
 import Database from 'better-sqlite3';
 import { CHAOS, SHARES, budgetMs, note, prng, seedFor, tally, timeoutFor } from './support/budget';
 import { getJson, pool, sendJson, send } from './support/http-client';
+import { assertNoProblems } from './support/invariants';
 import { startServerProcess, type ServerProcess } from './support/server-process';
 
 const SUITE = 'sigkill under concurrent writes';
@@ -307,14 +308,14 @@ describe('Chaos: SIGKILL of the server under concurrent writes', function () {
       clearTimeout(safety);
       await (killed ?? s.kill9());
       tally(SUITE, 'kills');
-      assert.deepEqual(model.unexpected, [], `unexpected answers while the server was up ${context()}`);
+      assertNoProblems(model.unexpected, `unexpected answers while the server was up ${context()}`);
 
       server = await startServerProcess({ dataDir: dir, env: ENV });
       const problems = [...integrityProblems(path.join(dir, 'fhir.sqlite')), ...server.errors().map((l) => `start-up logged: ${l.slice(0, 300)}`)];
       await resolveInFlight(server, model, inFlight.filter((f): f is { owner: number; planned: Planned } => f.planned !== undefined), problems);
       await verifyAcknowledged(server, model, problems);
       if (problems.length > 0) note(`FAILED ${SUITE}: ${context()}`);
-      assert.deepEqual(problems, [], `after kill -9 ${context()}`);
+      assertNoProblems(problems, `after kill -9 ${context()}`);
     }
     tally(SUITE, 'resources tracked', model.resources.size);
     await server.stop();

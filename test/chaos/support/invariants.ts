@@ -105,3 +105,9 @@ export function describeRequest(req: RawRequest, max = 600): string {
 export function describeResponse(res: RawResponse, max = 600): string {
   return `${res.status} (${res.ms} ms) ${String(res.headers['content-type'] ?? '')}: ${res.text.length > max ? `${res.text.slice(0, max)}... (${res.text.length} chars)` : res.text}`;
 }
+
+/** Throws one readable error listing `problems` (none: returns). */
+export function assertNoProblems(problems: readonly string[], what: string): void {
+  if (problems.length === 0) return;
+  throw new Error(`${what}:\n  - ${problems.map((p) => p.replace(/\n/g, '\n    ')).join('\n  - ')}`);
+}
