@@ -23,6 +23,7 @@ import { assertNoProblems, describeRequest, describeResponse, problemsOf } from 
 import { startServerProcess, type ServerProcess } from './support/server-process';
 import { backendToken, patientToken, writeBackendClient } from './support/smart';
 import { buildWorld, canaryProblems, type StoredWorld } from './support/world';
+import { CORPUS } from './support/corpus';
 
 const FILE = 'dist/test/chaos/hostile-inputs.test.js';
 /** Canaries are checked every this many cases. */
@@ -35,14 +36,16 @@ interface Target {
 }
 
 /** Sends one request and returns the problems of its answer (with the server's log lines for it). */
-export async function exchange(server: ServerProcess, req: RawRequest): Promise<{ res?: RawResponse; problems: string[] }> {
+export async function exchange(server: ServerProcess, req: RawRequest, suite: string): Promise<{ res?: RawResponse; problems: string[] }> {
   let res: RawResponse;
   try {
     res = await send(server.origin, req);
   } catch (e) {
     if (e instanceof RequestTimeout) return { problems: [e.message] };
-    // The server may refuse a malformed request by closing the connection; it must still be alive.
+    // The server may refuse a malformed request by closing the connection (e.g. an oversized header
+    // section while the body is still being sent); it must still be alive.
     if (server.hasExited()) return { problems: [`the server process exited: ${server.errors().slice(-5).join('\n')}`] };
+    tally(suite, `connection closed without an answer (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
     return { problems: [] };
   }
   // The authorization server's endpoints answer OAuth JSON errors and HTML pages, not OperationOutcomes.
@@ -70,7 +73,7 @@ export function loggedError(server: ServerProcess, requestId: string): string | 
   return undefined;
 }
 
-async function readBack(t: Target, spec: RequestSpec, res: RawResponse, req: RawRequest): Promise<string[]> {
+async function readBack(t: Target, spec: RequestSpec, res: RawResponse, req: RawRequest, suite: string): Promise<string[]> {
   // A create answers 201 (PDS-style duplicate checks answer 200 with an OperationOutcome); an update 200 or 201.
   if (!((spec.kind === 'create' && res.status === 201) || (spec.kind === 'update' && (res.status === 200 || res.status === 201)))) return [];
   if (res.text.includes('"resourceType":"OperationOutcome"')) return [];
@@ -78,7 +81,7 @@ async function readBack(t: Target, spec: RequestSpec, res: RawResponse, req: Raw
   const m = /\/fhir\/([A-Za-z]+\/[A-Za-z0-9\-.]{1,64})(?:\/_history\/\d+)?$/.exec(location);
   if (!m) return [`${spec.method} answered ${res.status} without a usable Location (${location})`];
   const readReq: RawRequest = { method: 'GET', target: `/fhir/${m[1]}`, headers: t.tokens.system && spec.auth.kind !== 'none' ? { Authorization: `Bearer ${spec.auth.kind === 'patient' && t.tokens.patient ? t.tokens.patient : t.tokens.system}` } : {} };
-  const back = await exchange(t.server, readReq);
+  const back = await exchange(t.server, readReq, suite);
   if (back.problems.length > 0) return [`reading back ${m[1]}:`, ...back.problems];
   if (back.res && back.res.status !== 200 && back.res.status !== 403 && back.res.status !== 404) return [`${describeRequest(req, 300)}\nanswered ${res.status} but reading ${m[1]} back answers ${back.res.status}: ${back.res.text.slice(0, 300)}`];
   return [];
@@ -120,10 +123,10 @@ function hostileSuite(mode: 'off' | 'smart'): void {
           const spec = await withCurrentVersion(generated, target.server.origin, target.tokens);
           const req = toRawRequest(spec, target.tokens);
           tally(suite, `requests: ${spec.kind}`);
-          const { res, problems } = await exchange(target.server, req);
+          const { res, problems } = await exchange(target.server, req, suite);
           if (res) tallyStatus(suite, res.status);
           if (res && res.status >= 500) tally(suite, `5xx on ${spec.kind}: ${loggedError(target.server, String(res.headers['x-request-id'] ?? '')) ?? '(no log line)'}`);
-          if (res && problems.length === 0) problems.push(...(await readBack(target, spec, res, req)));
+          if (res && problems.length === 0) problems.push(...(await readBack(target, spec, res, req, suite)));
           if (++cases % CANARY_EVERY === 0 || problems.length > 0) {
             const c = await canaryProblems(target.server.origin, target.stored.canaries, target.tokens);
             tally(suite, 'canary checks');
@@ -131,11 +134,20 @@ function hostileSuite(mode: 'off' | 'smart'): void {
           }
           assertNoProblems(problems, `${spec.kind} request`);
         },
-        { suite, share: share * 0.85, shortRuns: 150, grep: `AUTH_MODE=${mode} answers every hostile`, file: FILE, show: (s) => describeRequest(toRawRequest(s, { system: '<system token>', patient: '<patient token>' }), 1500) },
+        { suite, share: share * 0.85, shortRuns: mode === 'off' ? 250 : 200, grep: `AUTH_MODE=${mode} answers every hostile`, file: FILE, show: (s) => describeRequest(toRawRequest(s, { system: '<system token>', patient: '<patient token>' }), 1500) },
       );
       assert.deepEqual(await canaryProblems(target.server.origin, target.stored.canaries, target.tokens), [], 'the canaries after the run');
       assert.deepEqual(target.server.errors().filter((l) => /"level":60|^Fatal/.test(l)), [], 'fatal log lines');
     });
+
+    for (const entry of CORPUS) {
+      it(`corpus: ${entry.name} (${entry.where.split(' ')[0]!.replace(':', '')})`, async () => {
+        const target = t!;
+        const req: RawRequest = { ...entry.request, headers: { ...(entry.request.headers ?? {}), ...(target.tokens.system ? { Authorization: `Bearer ${target.tokens.system}` } : {}) } };
+        const { problems } = await exchange(target.server, req, suite);
+        assertNoProblems(problems, `${entry.name} [${entry.where}]`);
+      });
+    }
 
     if (mode === 'smart') {
       it('answers hostile requests to the authorization server without a 5xx or internals', async () => {
