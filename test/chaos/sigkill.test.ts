@@ -125,7 +125,9 @@ async function writer(server: ServerProcess, model: Model, owner: number, rnd: (
       return planned; // the server is gone: this write's outcome is unknown
     }
     if (res.status < 200 || res.status > 299) {
-      if (server.hasExited()) return planned;
+      // Gone, or busy (503, the documented overload answer): the outcome is unknown, as for a write in
+      // flight at the kill; this writer stops and the write is resolved after the restart.
+      if (server.hasExited() || res.status === 503) return planned;
       model.unexpected.push(`${planned.kind} ${planned.opId}: ${res.status} ${res.text.slice(0, 300)}`);
       continue;
     }

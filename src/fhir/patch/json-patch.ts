@@ -33,7 +33,7 @@ export function applyJsonPatch(resource: Resource, patch: unknown): Resource {
     // Clone the operations too: fast-json-patch inserts their values by reference.
     result = applyRfc6902(doc, structuredClone(ops), true, true, true).newDocument;
   } catch (err) {
-    throw toFhirError(err, ops, resource.resourceType);
+    throw toFhirError(err, ops, resource);
   }
   if (!isPlainObject(result) || typeof result.resourceType !== 'string') {
     throw new FhirError('unprocessable', { diagnostics: 'JSON Patch: the patched document is no longer a FHIR resource (a JSON object with a resourceType)' });
@@ -75,7 +75,24 @@ function pointerProblem(p: string): string | undefined {
   return undefined;
 }
 
-function toFhirError(err: unknown, ops: Operation[], resourceType: string): FhirError {
+/**
+ * The index of the first operation that throws when the operations are applied one by one (for
+ * failures fast-json-patch does not attribute to an operation), or undefined.
+ */
+function failingIndex(resource: Resource, ops: Operation[]): number | undefined {
+  let doc: unknown = structuredClone(resource);
+  for (let i = 0; i < ops.length; i++) {
+    try {
+      doc = applyRfc6902(doc, structuredClone([ops[i]!]), true, true, true).newDocument;
+    } catch {
+      return i;
+    }
+  }
+  return undefined;
+}
+
+function toFhirError(err: unknown, ops: Operation[], resource: Resource): FhirError {
+  const resourceType = resource.resourceType;
   if (err instanceof FhirError) return err;
   if (err instanceof JsonPatchError) {
     const index = typeof err.index === 'number' ? err.index : undefined;
@@ -87,8 +104,18 @@ function toFhirError(err: unknown, ops: Operation[], resourceType: string): Fhir
     const reason = err.name === 'TEST_OPERATION_FAILED' ? 'test failed: the value at the path is not equal to the given value' : firstLine(err.message);
     return new FhirError(category, { diagnostics: `${label}: ${reason}`, expression: expression ? [expression] : undefined });
   }
-  // Anything else fast-json-patch throws while walking the document means the patch cannot apply here.
-  return new FhirError('unprocessable', { diagnostics: `JSON Patch could not be applied: ${err instanceof Error ? firstLine(err.message) : String(err)}` });
+  // Anything else fast-json-patch throws while walking the document (a TypeError when, e.g., a `from`
+  // under a missing element is moved to the root, which it does not check) means the patch cannot
+  // apply here. The engine's own message is not for clients: name the operation instead.
+  const index = failingIndex(resource, ops);
+  const op = index !== undefined ? ops[index] : undefined;
+  if (!op) return new FhirError('unprocessable', { diagnostics: 'JSON Patch could not be applied to this resource' });
+  const from = 'from' in op ? ` from '${op.from}'` : '';
+  const expression = pointerToFhirPath(resourceType, 'from' in op ? op.from : op.path);
+  return new FhirError('unprocessable', {
+    diagnostics: `JSON Patch operation ${index} (${op.op} at '${op.path}'${from}): its ${'from' in op ? 'from' : 'path'} does not resolve in this resource`,
+    expression: expression ? [expression] : undefined,
+  });
 }
 
 function firstLine(message: string): string {

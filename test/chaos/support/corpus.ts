@@ -48,6 +48,11 @@ export const CORPUS: readonly CorpusEntry[] = [
     where: 'fixed: src/fhir/conditional.ts (test/http/conditional-terminology.test.ts)',
   },
   {
+    name: 'a JSON Patch moving a from under a missing element to the root',
+    request: { method: 'PATCH', target: '/fhir/Basic/chaos-b1', headers: { 'Content-Type': 'application/json-patch+json' }, body: '[{"op":"move","path":"","from":"/name/0/given/-"}]' },
+    where: 'fixed: src/fhir/patch/json-patch.ts (the diagnostics leaked a TypeError message; src/fhir/patch/json-patch.test.ts)',
+  },
+  {
     name: 'a transaction entry whose request.method is an object',
     request: { method: 'POST', target: '/fhir', headers: json, body: '{"resourceType":"Bundle","type":"transaction","entry":[{"request":{"method":{"toString":"x"},"url":"Basic"}}]}' },
     where: 'open: src/fhir/interactions/bundle.ts parseEntry, String(request.method) throws TypeError "Cannot convert object to primitive value" (500)',
