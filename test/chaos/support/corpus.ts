@@ -12,6 +12,8 @@ export interface CorpusEntry {
   request: RawRequest;
   /** Where the defect was (and, when fixed, the regression test beside the fix). */
   where: string;
+  /** Sent first (e.g. to create the resource the request patches); must succeed. */
+  setup?: RawRequest;
 }
 
 const json = { 'Content-Type': 'application/fhir+json' };
@@ -49,7 +51,8 @@ export const CORPUS: readonly CorpusEntry[] = [
   },
   {
     name: 'a JSON Patch moving a from under a missing element to the root',
-    request: { method: 'PATCH', target: '/fhir/Basic/chaos-b1', headers: { 'Content-Type': 'application/json-patch+json' }, body: '[{"op":"move","path":"","from":"/name/0/given/-"}]' },
+    setup: { method: 'PUT', target: '/fhir/Basic/chaos-corpus-1', headers: json, body: '{"resourceType":"Basic","id":"chaos-corpus-1","code":{"text":"x"}}' },
+    request: { method: 'PATCH', target: '/fhir/Basic/chaos-corpus-1', headers: { 'Content-Type': 'application/json-patch+json' }, body: '[{"op":"move","path":"","from":"/name/0/given/-"}]' },
     where: 'fixed: src/fhir/patch/json-patch.ts (the diagnostics leaked a TypeError message; src/fhir/patch/json-patch.test.ts)',
   },
   {
