@@ -144,12 +144,12 @@ function hostileSuite(mode: 'off' | 'smart'): void {
       it(`corpus: ${entry.name} (${entry.where.split(' ')[0]!.replace(':', '')})`, async () => {
         const target = t!;
         const withToken = (r: RawRequest): RawRequest => ({ ...r, headers: { ...(r.headers ?? {}), ...(target.tokens.system ? { Authorization: `Bearer ${target.tokens.system}` } : {}) } });
-        if (entry.setup) {
-          const s = await send(target.server.origin, withToken(entry.setup));
-          assert.ok(s.status >= 200 && s.status < 300, `the corpus setup answered ${s.status}: ${s.text.slice(0, 300)}`);
+        for (const setup of entry.setup ?? []) {
+          const s = await send(target.server.origin, withToken(setup));
+          assert.ok(s.status >= 200 && s.status < 300, `the corpus setup ${setup.method} ${setup.target} answered ${s.status}: ${s.text.slice(0, 300)}`);
         }
-        const req = withToken(entry.request);
-        const { problems } = await exchange(target.server, req, suite);
+        const { problems } = await exchange(target.server, withToken(entry.request), suite);
+        if (entry.after) problems.push(...(await exchange(target.server, withToken(entry.after), suite)).problems);
         assertNoProblems(problems, `${entry.name} [${entry.where}]`);
       });
     }

@@ -12,11 +12,15 @@ export interface CorpusEntry {
   request: RawRequest;
   /** Where the defect was (and, when fixed, the regression test beside the fix). */
   where: string;
-  /** Sent first (e.g. to create the resource the request patches); must succeed. */
-  setup?: RawRequest;
+  /** Sent first, in order (e.g. to create the resource the request patches); each must succeed. */
+  setup?: RawRequest[];
+  /** Sent after the request, under the same rules (e.g. a write that a stored definition applies to). */
+  after?: RawRequest;
 }
 
 const json = { 'Content-Type': 'application/fhir+json' };
+/** 40 characters that `^(a+)+$` takes about 2^40 steps to refuse. */
+const EVIL = `${'a'.repeat(40)}!`;
 
 export const CORPUS: readonly CorpusEntry[] = [
   {
@@ -51,9 +55,36 @@ export const CORPUS: readonly CorpusEntry[] = [
   },
   {
     name: 'a JSON Patch moving a from under a missing element to the root',
-    setup: { method: 'PUT', target: '/fhir/Basic/chaos-corpus-1', headers: json, body: '{"resourceType":"Basic","id":"chaos-corpus-1","code":{"text":"x"}}' },
+    setup: [{ method: 'PUT', target: '/fhir/Basic/chaos-corpus-1', headers: json, body: '{"resourceType":"Basic","id":"chaos-corpus-1","code":{"text":"x"}}' }],
     request: { method: 'PATCH', target: '/fhir/Basic/chaos-corpus-1', headers: { 'Content-Type': 'application/json-patch+json' }, body: '[{"op":"move","path":"","from":"/name/0/given/-"}]' },
     where: 'fixed: src/fhir/patch/json-patch.ts (the diagnostics leaked a TypeError message; src/fhir/patch/json-patch.test.ts)',
+  },
+  {
+    name: 'a FHIRPath Patch path with an exponential regular expression (ReDoS)',
+    setup: [{ method: 'PUT', target: '/fhir/Basic/chaos-redos-1', headers: json, body: JSON.stringify({ resourceType: 'Basic', id: 'chaos-redos-1', code: { text: `${EVIL}` } }) }],
+    request: { method: 'PATCH', target: '/fhir/Basic/chaos-redos-1', headers: json, body: JSON.stringify({ resourceType: 'Parameters', parameter: [{ name: 'operation', part: [{ name: 'type', valueCode: 'replace' }, { name: 'path', valueString: "Basic.code.where(text.matches('^(a+)+$')).text" }, { name: 'value', valueString: 'x' }] }] }) },
+    where: 'fixed: src/fhirpath/safe-regex.ts via src/fhir/patch/locate.ts (the server froze for minutes; src/fhirpath/safe-regex.test.ts)',
+  },
+  {
+    name: 'a SearchParameter with an exponential regular expression, then a write it indexes (ReDoS)',
+    request: { method: 'PUT', target: '/fhir/SearchParameter/chaos-redos-sp', headers: json, body: JSON.stringify({ resourceType: 'SearchParameter', id: 'chaos-redos-sp', url: 'http://chaos.example/SearchParameter/redos', name: 'redos', status: 'active', description: 'x', code: 'redos', base: ['Basic'], type: 'string', expression: "Basic.code.text.where($this.matches('^(a+)+$'))" }) },
+    after: { method: 'PUT', target: '/fhir/Basic/chaos-redos-2', headers: json, body: JSON.stringify({ resourceType: 'Basic', id: 'chaos-redos-2', code: { text: EVIL } }) },
+    where: 'fixed: src/search/runtime-parameters.ts refuses it (400); src/search/parameters.ts evaluates with src/fhirpath/safe-regex.ts (every write of a Basic froze the server)',
+  },
+  {
+    name: 'a profile constraint with an exponential regular expression, then a resource claiming the profile (ReDoS)',
+    setup: [{ method: 'PUT', target: '/fhir/StructureDefinition/chaos-redos-sd', headers: json, body: JSON.stringify({ resourceType: 'StructureDefinition', id: 'chaos-redos-sd', url: 'http://chaos.example/StructureDefinition/redos', name: 'Redos', status: 'active', kind: 'resource', abstract: false, type: 'Basic', baseDefinition: 'http://hl7.org/fhir/StructureDefinition/Basic', derivation: 'constraint', differential: { element: [{ id: 'Basic.code', path: 'Basic.code', constraint: [{ key: 'redos-1', severity: 'error', human: 'x', expression: "text.matches('^(a+)+$').not()" }] }] } }) }],
+    request: { method: 'PUT', target: '/fhir/Basic/chaos-redos-3', headers: json, body: JSON.stringify({ resourceType: 'Basic', id: 'chaos-redos-3', meta: { profile: ['http://chaos.example/StructureDefinition/redos'] }, code: { text: EVIL } }) },
+    where: 'fixed: src/fhirpath/safe-regex.ts via src/validation/profile/fhirpath-r4.ts (validation froze the server)',
+  },
+  {
+    name: 'a ValueSet regex filter with an exponential regular expression, then a search :in it (ReDoS)',
+    setup: [
+      { method: 'PUT', target: '/fhir/CodeSystem/chaos-redos-cs', headers: json, body: JSON.stringify({ resourceType: 'CodeSystem', id: 'chaos-redos-cs', url: 'http://chaos.example/CodeSystem/redos', status: 'active', content: 'complete', concept: [{ code: EVIL }, { code: 'b' }] }) },
+      { method: 'PUT', target: '/fhir/ValueSet/chaos-redos-vs', headers: json, body: JSON.stringify({ resourceType: 'ValueSet', id: 'chaos-redos-vs', url: 'http://chaos.example/ValueSet/redos', status: 'active', compose: { include: [{ system: 'http://chaos.example/CodeSystem/redos', filter: [{ property: 'code', op: 'regex', value: '(a+)+' }] }] } }) },
+    ],
+    request: { method: 'GET', target: `/fhir/Basic?code:in=${encodeURIComponent('http://chaos.example/ValueSet/redos')}` },
+    where: 'fixed: src/terminology/expand.ts refuses the pattern (the filter is unsupported)',
   },
   {
     name: 'a transaction entry whose request.method is an object',
