@@ -42,9 +42,10 @@ export class RuntimeSearchParameters {
     const sp = resource as SearchParameter;
     if (sp?.resourceType !== 'SearchParameter' || !RuntimeSearchParameters.applies(sp)) return;
     // A regular expression that can backtrack exponentially would run on every write of the base types.
-    const risky = typeof sp.expression === 'string' ? riskyRegexCalls(sp.expression) : [];
+    const expressions = [sp.expression, ...(Array.isArray(sp.component) ? sp.component.map((c) => c?.expression) : [])];
+    const risky = expressions.flatMap((e) => (typeof e === 'string' ? riskyRegexCalls(e) : []));
     if (risky.length > 0) {
-      throw new FhirError('invalid', { code: 'value', diagnostics: `SearchParameter.expression is refused: ${risky.join('; ')}`, expression: ['SearchParameter.expression'] });
+      throw new FhirError('invalid', { code: 'value', diagnostics: `SearchParameter.expression (or a component expression) is refused: ${risky.join('; ')}`, expression: ['SearchParameter.expression'] });
     }
     const scratch = new SearchParameterRegistry();
     scratch.register(sp);
