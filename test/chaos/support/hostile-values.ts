@@ -58,6 +58,8 @@ export const INJECTION_TEXT: readonly string[] = [
   '[object Object]',
   '__proto__',
   'constructor',
+  // What ^(a+)+$ and friends backtrack exponentially on (ReDoS, ADR 13).
+  `${'a'.repeat(40)}!`,
 ];
 
 /** Unicode edge cases (valid UTF-16 strings that survive JSON.stringify). */
