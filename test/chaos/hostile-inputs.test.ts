@@ -19,7 +19,7 @@ import fc from 'fast-check';
 import { CHAOS, SHARES, checkProperty, tally, tallyStatus, timeoutFor } from './support/budget';
 import { RequestTimeout, send, type RawRequest, type RawResponse } from './support/http-client';
 import { requestArb, toRawRequest, withCurrentVersion, type RequestSpec } from './support/hostile-requests';
-import { assertNoProblems, describeRequest, describeResponse, problemsOf } from './support/invariants';
+import { assertNoProblems, describeRequest, describeResponse, failureSignature, problemsOf } from './support/invariants';
 import { startServerProcess, type ServerProcess } from './support/server-process';
 import { backendToken, patientToken, writeBackendClient } from './support/smart';
 import { buildWorld, canaryProblems, type StoredWorld } from './support/world';
@@ -134,7 +134,7 @@ function hostileSuite(mode: 'off' | 'smart'): void {
           }
           assertNoProblems(problems, `${spec.kind} request`);
         },
-        { suite, share: share * 0.85, shortRuns: mode === 'off' ? 250 : 200, grep: `AUTH_MODE=${mode} answers every hostile`, file: FILE, show: (s) => describeRequest(toRawRequest(s, { system: '<system token>', patient: '<patient token>' }), 1500) },
+        { suite, share: share * 0.85, shortRuns: mode === 'off' ? 250 : 200, grep: `AUTH_MODE=${mode} answers every hostile`, file: FILE, signature: failureSignature, show: (s) => describeRequest(toRawRequest(s, { system: '<system token>', patient: '<patient token>' }), 1500) },
       );
       assert.deepEqual(await canaryProblems(target.server.origin, target.stored.canaries, target.tokens), [], 'the canaries after the run');
       assert.deepEqual(target.server.errors().filter((l) => /"level":60|^Fatal/.test(l)), [], 'fatal log lines');

@@ -138,46 +138,73 @@ export interface PropertyOptions<T> {
   grep: string;
   /** Compiled test file (printed in the replay command). */
   file: string;
+  /**
+   * Full mode: what makes two failures the same defect (from the failure's message). When set, a
+   * failure does not end the run: the property starts again with the next seed until its time share
+   * is used, and the test fails at the end listing each distinct defect once (at most 12), so one
+   * known defect does not hide the others.
+   */
+  signature?: (message: string) => string;
 }
 
 function cut(s: string, n = 2000): string {
   return s.length > n ? `${s.slice(0, n)}... (${s.length} chars)` : s;
 }
 
+const ROUND = ((): number => {
+  const r = process.env['CHAOS_ROUND'];
+  return r !== undefined && /^\d+$/.test(r) ? Number(r) : 0;
+})();
+
 /**
  * Runs an async property with the run's seed (and path, when replaying): fixed cases in short mode,
  * until its time share is used in full mode. A failure throws an Error naming the seed, the path,
- * the (shrunk) counterexample and the command that replays it.
+ * the (shrunk) counterexample and the command that replays it (with `signature`, in full mode, every
+ * distinct failure found in the time share).
  */
 export async function checkProperty<T>(name: string, arb: fc.Arbitrary<T>, predicate: (value: T) => Promise<void>, opts: PropertyOptions<T>): Promise<void> {
-  const seed = seedFor(name);
-  const params: fc.Parameters<[T]> = {
-    seed,
-    numRuns: CHAOS.full ? 1_000_000_000 : (CHAOS.shortRuns ?? opts.shortRuns),
-    // Full mode: the property's time share. Short mode: a bound on shrinking only.
-    plugins: [fc.interruptAfterTimeLimit(CHAOS.full ? budgetMs(opts.share) : 60_000) as fc.Plugin<[T]>],
-    ...(CHAOS.path !== undefined ? { path: CHAOS.path } : {}),
-  };
-  let runs = 0;
-  const details = await fc.check(
-    fc.asyncProperty(arb, async (v) => {
-      runs++;
-      await predicate(v);
-    }),
-    params,
-  );
-  tally(opts.suite, `${name}: cases`, details.numRuns);
-  if (!details.failed) return;
-  const shown = details.counterexample ? cut(opts.show ? opts.show(details.counterexample[0]) : fc.stringify(details.counterexample[0])) : '(none)';
-  const err = details.errorInstance instanceof Error ? details.errorInstance.message : String(details.errorInstance);
-  const replay = `CHAOS_SEED=${CHAOS.seed} CHAOS_PATH='${details.counterexamplePath ?? ''}' npx mocha --no-config --timeout 600000 ${opts.file} -g '${opts.grep}'`;
-  note(`FAILED ${opts.suite} / ${name}: seed ${seed} (base ${CHAOS.seed}) path ${details.counterexamplePath ?? ''}`);
-  tally(opts.suite, `${name}: failed`);
-  throw new Error(
-    `Property "${name}" failed after ${details.numRuns} case(s) (${runs} evaluations incl. ${details.numShrinks} shrinks)\n` +
-      `  seed ${seed} (base seed ${CHAOS.seed}), path ${details.counterexamplePath ?? ''}\n` +
+  const base = seedFor(name);
+  const deadline = Date.now() + (CHAOS.full ? budgetMs(opts.share) : 60_000);
+  const failures = new Map<string, string>();
+  let cases = 0;
+  for (let round = ROUND; ; round++) {
+    const seed = (base + round) | 0;
+    const params: fc.Parameters<[T]> = {
+      seed,
+      numRuns: CHAOS.full ? 1_000_000_000 : (CHAOS.shortRuns ?? opts.shortRuns),
+      // Full mode: what is left of the property's time share. Short mode: a bound on shrinking only.
+      plugins: [fc.interruptAfterTimeLimit(Math.max(1000, deadline - Date.now())) as fc.Plugin<[T]>],
+      ...(CHAOS.path !== undefined ? { path: CHAOS.path } : {}),
+    };
+    let runs = 0;
+    const details = await fc.check(
+      fc.asyncProperty(arb, async (v) => {
+        runs++;
+        await predicate(v);
+      }),
+      params,
+    );
+    cases += details.numRuns;
+    if (!details.failed) break;
+    const shown = details.counterexample ? cut(opts.show ? opts.show(details.counterexample[0]) : fc.stringify(details.counterexample[0])) : '(none)';
+    const err = details.errorInstance instanceof Error ? details.errorInstance.message : String(details.errorInstance);
+    const replay = `CHAOS_SEED=${CHAOS.seed}${round > 0 ? ` CHAOS_ROUND=${round}` : ''} CHAOS_PATH='${details.counterexamplePath ?? ''}' npx mocha --no-config --timeout 600000 ${opts.file} -g '${opts.grep}'`;
+    const message =
+      `Property "${name}" failed after ${details.numRuns} case(s) (${runs} evaluations incl. ${details.numShrinks} shrinks)\n` +
+      `  seed ${seed} (base seed ${CHAOS.seed}${round > 0 ? `, round ${round}` : ''}), path ${details.counterexamplePath ?? ''}\n` +
       `  replay: ${replay}\n` +
       `  counterexample: ${shown}\n` +
-      `  ${cut(err, 4000).replace(/\n/g, '\n  ')}`,
-  );
+      `  ${cut(err, 4000).replace(/\n/g, '\n  ')}`;
+    const sig = opts.signature ? opts.signature(err) : 'failure';
+    if (!failures.has(sig)) {
+      failures.set(sig, message);
+      note(`FAILED ${opts.suite} / ${name}: [${sig}] seed ${seed} (base ${CHAOS.seed}${round > 0 ? `, CHAOS_ROUND=${round}` : ''}) path ${details.counterexamplePath ?? ''}`);
+    }
+    tally(opts.suite, `${name}: failures${opts.signature ? ` [${sig}]` : ''}`);
+    if (!CHAOS.full || !opts.signature || CHAOS.path !== undefined || Date.now() >= deadline || failures.size >= 12) break;
+  }
+  tally(opts.suite, `${name}: cases`, cases);
+  if (failures.size === 0) return;
+  const all = [...failures.values()];
+  throw new Error(all.length === 1 ? all[0]! : `${all.length} distinct failures:\n\n${all.join('\n\n')}`);
 }

@@ -111,3 +111,10 @@ export function assertNoProblems(problems: readonly string[], what: string): voi
   if (problems.length === 0) return;
   throw new Error(`${what}:\n  - ${problems.map((p) => p.replace(/\n/g, '\n    ')).join('\n  - ')}`);
 }
+
+/** What makes two failures the same defect: the broken rule and the error the server logged. */
+export function failureSignature(message: string): string {
+  const rule = /- (answered \d+|the answer shows [a-z ]+|no answer within|the server process exited|answered \d+ with[a-zA-Z ]+|[A-Z][a-zA-Z ]+reads differently|a patient token[a-z ]+|GET \/metadata answered \d+)/.exec(message)?.[1] ?? message.split('\n').find((l) => l.trim().startsWith('-'))?.trim().slice(0, 60) ?? 'failure';
+  const logged = /\\?"err\\?":\{\\?"type\\?":\\?"(\w+)\\?",\\?"message\\?":\\?"([^"\\]{0,80})/.exec(message);
+  return logged ? `${rule}: ${logged[1]}: ${logged[2]}` : rule;
+}
