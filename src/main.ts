@@ -8,6 +8,7 @@ import type { Server } from 'node:http';
 import { loadConfig, ConfigError, type Config } from './config/config';
 import { createLogger, type Logger } from './logging';
 import { createApp } from './http/app';
+import { answerClientErrors } from './http/client-errors';
 import { enableSmartAuth } from './auth/setup';
 import { createAuthorizationServer, type AuthorizationServer } from './auth/server/server';
 import { AuthThrottle, throttleSettingsOf } from './auth/throttle';
@@ -230,6 +231,8 @@ export async function startServer(config: Readonly<Config>, log: Logger = create
   const server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(config.port, config.host, () => resolve(s));
     s.once('error', reject);
+    // Requests Node's parser refuses (oversized headers, malformed lines) get an OperationOutcome too.
+    answerClientErrors(s);
   });
   server.keepAliveTimeout = 65_000;
   const addr = server.address() as AddressInfo;

@@ -1,7 +1,9 @@
 /**
  * Criteria of conditional interactions (FHIR R4 §3.1.0.8 conditional create, §3.1.0.4.3 conditional
  * update, §3.1.0.7.1 conditional delete, conditional patch and conditional references in
- * transactions): a search query string, evaluated with the normal search machinery.
+ * transactions): a search query string, evaluated with the normal search machinery (parse, then the
+ * rewrite that resolves terminology and list parameters, then the store), restricted to what the
+ * caller may see (src/fhir/access.ts).
  *
  * Criteria have a limit of their own (MAX_CONDITIONAL_PARAMETERS, docs/limits.md): a conditional
  * write runs its search inside the write's transaction, holding the database, so it must stay cheap.
@@ -45,6 +47,9 @@ export function checkCriteria(ctx: InteractionContext, params: ReadonlyArray<rea
   });
 }
 
+/** Parameters that shape a search's answer but select nothing (§3.1.1.7, plus the HTTP `_format` / `_pretty`). */
+const RESULT_PARAMETERS: ReadonlySet<string> = new Set(['_count', '_offset', '_cursor', '_sort', '_total', '_include', '_revinclude', '_summary', '_elements', '_contained', '_containedType', '_format', '_pretty']);
+
 /**
  * Finds the resources of `resourceType` matching the criteria, at most `limit` (callers pass the
  * smallest number that still distinguishes their cases, e.g. 2 for "one or many").
@@ -60,14 +65,19 @@ export async function findMatches(
   source: CriteriaSource = { label: 'The conditional criteria', expression: 'url' },
 ): Promise<StoredVersion[]> {
   checkCriteria(ctx, params, source);
-  const predicates = params.filter(([k]) => !k.startsWith('_') || k === '_id' || k === '_lastUpdated' || k.startsWith('_has') || k === '_tag' || k === '_profile' || k === '_security' || k === '_source');
+  // Result and format parameters do not select resources; every other parameter does and is kept
+  // (`_list`, `_text`, `_content`, `_has`, ...): dropping one would widen the match (strict parsing
+  // refuses the unknown and unsupported ones).
+  const predicates = params.filter(([k]) => !RESULT_PARAMETERS.has(k.split(':')[0]!));
   if (predicates.length === 0) {
     throw new FhirError('invalid', { diagnostics: `Conditional criteria for ${resourceType} must contain at least one search parameter` });
   }
   // Criteria are always strict: an ignored parameter would widen the match and touch the wrong resources.
   const { query } = ctx.services.search.parse([resourceType], predicates, { strict: true });
-  // Only what the caller may see can match (a conditional reference must not find another patient's resource).
-  const restricted = restrictQuery({ ...query, count: limit, offset: 0, sort: [], total: 'none' }, restrictionOf(ctx, resourceType), restrictionsOf(ctx));
-  const page = await session.search(restricted);
+  // Only what the caller may see can match (a conditional reference must not find another patient's
+  // resource). Terminology and list parameters (`:in`, `:not-in`, `:above`, `:below`, `_list`) parse to
+  // unresolved IR that only the rewrite resolves, as for a search: without it the store refuses the query.
+  const bounded = restrictQuery({ ...query, count: limit, offset: 0, sort: [], total: 'none' }, restrictionOf(ctx, resourceType), restrictionsOf(ctx));
+  const page = await session.search(ctx.services.search.rewrite ? await ctx.services.search.rewrite(bounded, session) : bounded);
   return page.entries;
 }

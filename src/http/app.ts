@@ -118,9 +118,17 @@ function bodyParserError(err: unknown): FhirError | undefined {
     case 'request.size.invalid':
     case 'stream.encoding.set':
       return new FhirError('invalid', { diagnostics: 'The request body could not be read completely' });
-    default:
-      return undefined;
   }
+  // A body that does not decompress as its Content-Encoding says (zlib and brotli errors carry no `type`).
+  const z = err as { code?: unknown } | undefined;
+  if (typeof z?.code === 'string' && /^(Z_|ERR__ERROR|ERR_BROTLI)/.test(z.code)) {
+    return new FhirError('invalid', { code: 'structure', diagnostics: 'The request body is not valid for its Content-Encoding (gzip, deflate or br)' });
+  }
+  // Any other client error the body reader flags (status 4xx, safe to expose): that status, a generic text.
+  if (e && (e as { expose?: unknown }).expose === true && typeof e.status === 'number' && e.status >= 400 && e.status < 500) {
+    return new FhirError('invalid', { diagnostics: 'The request body could not be read' }, { status: e.status });
+  }
+  return undefined;
 }
 
 async function handle(services: FhirServices, req: Request, res: Response): Promise<void> {

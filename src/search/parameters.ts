@@ -13,6 +13,7 @@
  * type; DomainResource-level ones to every type except Bundle, Binary and Parameters.
  */
 import { compile } from 'fhirpath';
+import { SAFE_REGEX_FUNCTIONS } from '../fhirpath/safe-regex';
 import type { SearchParameter } from 'fhir/r4';
 import type { IndexKind } from './index-entry';
 import { fhirpathR4Model, loadR4Bundle } from '../definitions/r4-package';
@@ -165,7 +166,8 @@ export function restrictExpression(expression: string, type: string, base: reado
  */
 function compileExpression(expression: string): Evaluator {
   const model = fhirpathR4Model() as never;
-  const fns = splitUnion(expression).map((b) => compile(b, model, { resolveInternalTypes: false }));
+  // matches()/replaceMatches() refuse backtracking-prone patterns (src/fhirpath/safe-regex.ts).
+  const fns = splitUnion(expression).map((b) => compile(b, model, { resolveInternalTypes: false, userInvocationTable: SAFE_REGEX_FUNCTIONS }));
   if (fns.length === 1) {
     const fn = fns[0]!;
     return (resource: unknown) => fn(resource as never) as unknown[];

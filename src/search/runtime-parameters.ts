@@ -14,6 +14,7 @@
  */
 import type { Resource, SearchParameter } from 'fhir/r4';
 import { FhirError } from '../fhir/outcome';
+import { riskyRegexCalls } from '../fhirpath/safe-regex';
 import type { WriteEvent } from '../fhir/context';
 import type { StoreSession } from '../store/store';
 import type { Logger } from '../logging';
@@ -40,6 +41,12 @@ export class RuntimeSearchParameters {
   check(resource: unknown): void {
     const sp = resource as SearchParameter;
     if (sp?.resourceType !== 'SearchParameter' || !RuntimeSearchParameters.applies(sp)) return;
+    // A regular expression that can backtrack exponentially would run on every write of the base types.
+    const expressions = [sp.expression, ...(Array.isArray(sp.component) ? sp.component.map((c) => c?.expression) : [])];
+    const risky = expressions.flatMap((e) => (typeof e === 'string' ? riskyRegexCalls(e) : []));
+    if (risky.length > 0) {
+      throw new FhirError('invalid', { code: 'value', diagnostics: `SearchParameter.expression (or a component expression) is refused: ${risky.join('; ')}`, expression: ['SearchParameter.expression'] });
+    }
     const scratch = new SearchParameterRegistry();
     scratch.register(sp);
     for (const base of sp.base ?? []) {

@@ -51,17 +51,29 @@ export function isTestRangeNhsNumber(s: string): boolean {
   return isValidNhsNumber(s) && s >= TEST_RANGE_LOW && s <= TEST_RANGE_HIGH;
 }
 
+/**
+ * The Patient's `identifier` entries by position, as far as they are objects (undefined for `null`,
+ * strings, ...). These rules also see request bodies before the engine has validated their shape: a
+ * malformed `identifier` (not an array, entries that are not objects) yields no NHS Number here and
+ * is reported by the validation pipeline instead of throwing a TypeError.
+ */
+export function identifierEntries(patient: Patient): Array<{ system?: unknown; value?: unknown } | undefined> {
+  const list: unknown = (patient as { identifier?: unknown }).identifier;
+  if (!Array.isArray(list)) return [];
+  return list.map((x: unknown) => (typeof x === 'object' && x !== null && !Array.isArray(x) ? (x as { system?: unknown; value?: unknown }) : undefined));
+}
+
 /** The value of the Patient's first identifier with the NHS Number system (as written, not normalised). */
 export function nhsNumberOf(patient: Patient): string | undefined {
-  for (const id of patient.identifier ?? []) {
-    if (id.system === NHS_NUMBER_SYSTEM && typeof id.value === 'string') return id.value;
+  for (const id of identifierEntries(patient)) {
+    if (id?.system === NHS_NUMBER_SYSTEM && typeof id.value === 'string') return id.value;
   }
   return undefined;
 }
 
 /** Index of the first NHS Number identifier of the Patient, or -1. */
 export function nhsNumberIndexOf(patient: Patient): number {
-  return (patient.identifier ?? []).findIndex((id) => id.system === NHS_NUMBER_SYSTEM);
+  return identifierEntries(patient).findIndex((id) => id?.system === NHS_NUMBER_SYSTEM);
 }
 
 /** Completes nine digits into a valid NHS Number, or undefined when the check digit would be 10. */

@@ -4,20 +4,22 @@
  * (10 digits, Modulus 11), else 422 INVALID_VALUE at `Patient.identifier[i].value`; with
  * PATIENT_ID_POLICY=nhs-number a Patient carrying an NHS Number must be stored with that number as its
  * id. Wraps `ResourceValidator.assertValid`, which every create, update, patch and Bundle entry
- * write calls (src/fhir/write.ts), so a patch that changes the number is checked too.
+ * write calls (src/fhir/write.ts), so a patch that changes the number is checked too. These rules run
+ * before the engine's validation (so both sets of issues come in one answer): a malformed
+ * `identifier` is left to the engine's issues, never a TypeError.
  */
 import type { OperationOutcomeIssue, Patient } from 'fhir/r4';
 import type { ResourceValidator } from '../fhir/context';
 import type { PatientIdPolicy } from '../config/config';
 import { FhirError, type IssueInput } from '../fhir/outcome';
 import { spineError } from './errors';
-import { isValidNhsNumber, NHS_NUMBER_SYSTEM } from './nhs-number';
+import { identifierEntries, isValidNhsNumber, NHS_NUMBER_SYSTEM, nhsNumberIndexOf } from './nhs-number';
 
 /** Throws 422 INVALID_VALUE for each invalid NHS Number identifier (all reported together). */
 export function assertNhsNumbers(patient: Patient): void {
   const bad: Array<{ i: number; value: unknown }> = [];
-  (patient.identifier ?? []).forEach((id, i) => {
-    if (id.system !== NHS_NUMBER_SYSTEM) return;
+  identifierEntries(patient).forEach((id, i) => {
+    if (id?.system !== NHS_NUMBER_SYSTEM) return;
     if (typeof id.value !== 'string' || !isValidNhsNumber(id.value)) bad.push({ i, value: id.value });
   });
   if (bad.length === 0) return;
@@ -32,9 +34,9 @@ export function assertNhsNumbers(patient: Patient): void {
 
 /** The id a Patient must have under the nhs-number policy, when it carries an NHS Number. */
 export function assertIdIsNhsNumber(patient: Patient, id: string | undefined): void {
-  const i = (patient.identifier ?? []).findIndex((x) => x.system === NHS_NUMBER_SYSTEM);
+  const i = nhsNumberIndexOf(patient);
   if (i < 0 || id === undefined) return;
-  const nhs = patient.identifier![i]!.value;
+  const nhs = identifierEntries(patient)[i]?.value;
   if (nhs !== id) {
     throw spineError(
       'unprocessable',

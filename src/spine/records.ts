@@ -30,6 +30,7 @@ import { spineError, spineOutcome } from './errors';
 import { replacedBy } from './links';
 import { isValidNhsNumber, NHS_NUMBER_SYSTEM, nhsNumberOf } from './nhs-number';
 import { traceFromResource } from './trace';
+import { validateResource } from '../validation/base-validator';
 
 export const VERIFICATION_STATUS_URL = 'https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-NHSNumberVerificationStatus';
 export const VERIFICATION_STATUS_SYSTEM = 'https://fhir.hl7.org.uk/CodeSystem/UKCore-NHSNumberVerificationStatusEngland';
@@ -92,6 +93,9 @@ async function createPatient(req: FhirRequest, ctx: InteractionContext, next: (r
   const body = req.body;
   // A transaction's pre-assigned id (references were rewritten to it) or a body the engine refuses anyway.
   if (req.assignedId !== undefined || !isPatientBody(body)) return next();
+  // The trace and the allocation below read the body's elements: a body that is not a well-formed R4
+  // Patient goes straight to the engine, whose validation answers it (never a TypeError here).
+  if (validateResource(body, { expectedType: 'Patient' }).some((i) => i.severity === 'error' || i.severity === 'fatal')) return next();
   const nhs = nhsNumberOf(body);
   if (nhs !== undefined) {
     if (!isValidNhsNumber(nhs)) return next(); // the write rules answer 422 INVALID_VALUE

@@ -19,6 +19,7 @@
 import type { ValueSet, ValueSetComposeInclude, ValueSetComposeIncludeFilter, ValueSetExpansionContains } from 'fhir/r4';
 import { CodeSystemIndex, isInactive, propertyValues, type ConceptNode } from './code-system-index';
 import type { CodeRef } from './terminology';
+import { backtrackingRisk } from '../fhirpath/safe-regex';
 
 export interface ExpansionContext {
   /** A local CodeSystem (any content), or undefined when not known locally. */
@@ -120,7 +121,8 @@ export function filterPredicate(idx: CodeSystemIndex, f: ValueSetComposeIncludeF
   // Codes named in a filter value, in this system's spelling (case-insensitive systems).
   const canon = (code: string): string => idx.lookup(code)?.code ?? code;
   const regex = (): RegExp | undefined => {
-    if (value.length > MAX_REGEX_LENGTH) return undefined;
+    // Too long, or backtracking-prone (ReDoS, src/fhirpath/safe-regex.ts): the filter is not supported.
+    if (value.length > MAX_REGEX_LENGTH || backtrackingRisk(value) !== undefined) return undefined;
     try {
       return new RegExp(`^(?:${value})$`);
     } catch {

@@ -53,6 +53,23 @@ describe('HTTP: batch and transaction', () => {
     assert.equal(total, 1);
   });
 
+  it('entry request members of the wrong JSON type are a 400 naming the member, not a 500 (found by the chaos suite)', async () => {
+    for (const [request_, path] of [
+      [{ method: { toString: 'x' }, url: 'Basic' }, 'Bundle.entry[0].request.method'],
+      [{ method: 'POST', url: 'Basic', ifNoneExist: 1 }, 'Bundle.entry[0].request.ifNoneExist'],
+      [{ method: 'PUT', url: 'Basic/b1', ifMatch: { v: 1 } }, 'Bundle.entry[0].request.ifMatch'],
+      [{ method: 'GET', url: 'Basic/b1', ifModifiedSince: 20260101 }, 'Bundle.entry[0].request.ifModifiedSince'],
+    ] as const) {
+      for (const type of ['transaction', 'batch']) {
+        const res = await postBundle({ resourceType: 'Bundle', type, entry: [{ resource: { resourceType: 'Basic', id: 'b1', code: { text: 'x' } }, request: request_ }] });
+        const outcome = type === 'batch' ? res.body.entry?.[0]?.response?.outcome : res.body;
+        if (type === 'transaction') assert.equal(res.status, 400, res.text);
+        else assert.match(String(res.body.entry?.[0]?.response?.status), /^400/, res.text);
+        assert.deepEqual(outcome.issue[0].expression, [path], res.text);
+      }
+    }
+  });
+
   it('transaction is atomic: a failing entry leaves nothing behind and the answer names it', async () => {
     const res = await postBundle({
       resourceType: 'Bundle',

@@ -91,6 +91,20 @@ describe('HTTP: run-time SearchParameters and $reindex', () => {
     assert.equal(res.body.resourceType, 'OperationOutcome');
   });
 
+  it('a SearchParameter whose expression (or component expression) has a backtracking-prone regular expression is rejected with 400 (ReDoS, ADR 16)', async () => {
+    const evil = { ...nickname, id: 'redos', url: 'http://example.org/fhir/SearchParameter/redos', code: 'redos', expression: "Patient.name.given.where($this.matches('^(a+)+$'))" };
+    const res = await put(evil);
+    assert.equal(res.status, 400, res.text);
+    assert.match(res.body.issue[0].diagnostics, /matches\("\^\(a\+\)\+\$"\)/);
+    const fromData = await put({ ...evil, expression: 'Patient.name.given.where($this.matches(%resource.id))' });
+    assert.equal(fromData.status, 400, fromData.text);
+    const composite = await put({ ...evil, type: 'composite', expression: 'Patient.name', component: [{ definition: NICK_URL, expression: "given.where(matches('(a|aa)+'))" }] });
+    assert.equal(composite.status, 400, composite.text);
+    assert.match(composite.body.issue[0].diagnostics, /\(a\|aa\)\+/);
+    const fine = await put({ ...evil, expression: "Patient.name.given.where($this.matches('^[A-Z][a-z]+$'))" });
+    assert.equal(fine.status, 201, fine.text);
+  });
+
   it('deleting the SearchParameter unregisters it', async () => {
     assert.equal((await request(t.app).delete('/fhir/SearchParameter/patient-nickname')).status, 204);
     assert.equal((await request(t.app).get('/fhir/Patient?nickname=bob').set('Prefer', 'handling=strict')).status, 400);

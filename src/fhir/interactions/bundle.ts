@@ -65,9 +65,13 @@ function parseEntry(baseUrl: string, entry: BundleEntry, index: number): ParsedE
   const where = `Bundle.entry[${index}]`;
   const request = entry?.request;
   if (!request || typeof request !== 'object') throw new FhirError('invalid', { code: 'required', diagnostics: `${where}.request is required`, expression: [`${where}.request`] });
-  const method = String(request.method ?? '').toUpperCase() as HttpMethod;
+  const method = (typeof request.method === 'string' ? request.method.toUpperCase() : '') as HttpMethod;
   if (!METHODS.includes(method)) throw new FhirError('invalid', { code: 'value', diagnostics: `${where}.request.method ${JSON.stringify(request.method)} is not one of ${METHODS.join(', ')}`, expression: [`${where}.request.method`] });
   if (typeof request.url !== 'string' || request.url === '') throw new FhirError('invalid', { code: 'required', diagnostics: `${where}.request.url is required`, expression: [`${where}.request.url`] });
+  for (const k of ['ifMatch', 'ifNoneExist', 'ifNoneMatch', 'ifModifiedSince'] as const) {
+    const v: unknown = request[k];
+    if (v !== undefined && typeof v !== 'string') throw new FhirError('invalid', { code: 'value', diagnostics: `${where}.request.${k} must be a string`, expression: [`${where}.request.${k}`] });
+  }
   let url = request.url;
   if (url.startsWith(baseUrl + '/')) url = url.slice(baseUrl.length + 1);
   else if (/^[a-z][a-z0-9+.-]*:/i.test(url)) {

@@ -72,6 +72,18 @@ describe('JSON Patch', () => {
     fails([{ op: 'move', from: '/nothing', path: '/gender' }], 422);
   });
 
+  it('422 naming the operation when a from under a missing element is moved or copied to the root, never the engine\'s TypeError text', () => {
+    // Found by the chaos suite (test/chaos): the diagnostics read "Cannot read properties of undefined (reading '0')".
+    for (const [patch, index] of [
+      [[{ op: 'move', path: '', from: '/telecom/0/value' }], 0],
+      [[{ op: 'test', path: '/gender', value: 'female' }, { op: 'copy', path: '', from: '/address/0' }], 1],
+      [[{ op: 'move', path: '', from: '/a/b/c' }], 0],
+    ] as const) {
+      const e = fails(patch, 422, `JSON Patch operation ${index} (`, 'does not resolve in this resource');
+      assert.doesNotMatch(e.message, /Cannot read propert|undefined/);
+    }
+  });
+
   it('422 when the result is no longer a resource', () => {
     fails([{ op: 'replace', path: '', value: 5 }], 422, 'no longer a FHIR resource');
     fails([{ op: 'remove', path: '/resourceType' }], 422, 'no longer a FHIR resource');

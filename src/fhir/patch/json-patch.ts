@@ -37,8 +37,10 @@ export function applyJsonPatch(resource: Resource, patch: unknown, maxValues?: n
   // Clone the operations too: fast-json-patch inserts their values by reference.
   const own = structuredClone(ops);
   let size = maxValues !== undefined ? countValues(doc, maxValues) : 0;
+  let at: number | undefined;
   try {
     for (let i = 0; i < own.length; i++) {
+      at = i;
       const op = own[i]!;
       if (maxValues !== undefined && (op.op === 'copy' || op.op === 'add' || op.op === 'replace')) {
         const added = op.op === 'copy' ? countValues(getValueByPointer(doc, op.from), maxValues) : countValues(op.value, maxValues);
@@ -50,7 +52,7 @@ export function applyJsonPatch(resource: Resource, patch: unknown, maxValues?: n
       doc = applyOperation(doc, op, true, true, true, i).newDocument;
     }
   } catch (err) {
-    throw toFhirError(err, ops, resource.resourceType);
+    throw toFhirError(err, ops, resource, at);
   }
   const result = doc;
   if (!isPlainObject(result) || typeof result.resourceType !== 'string') {
@@ -93,7 +95,9 @@ function pointerProblem(p: string): string | undefined {
   return undefined;
 }
 
-function toFhirError(err: unknown, ops: Operation[], resourceType: string): FhirError {
+/** `at`: the operation being applied when `err` was thrown. */
+function toFhirError(err: unknown, ops: Operation[], resource: Resource, at: number | undefined): FhirError {
+  const resourceType = resource.resourceType;
   if (err instanceof FhirError) return err;
   if (err instanceof JsonPatchError) {
     const index = typeof err.index === 'number' ? err.index : undefined;
@@ -105,8 +109,18 @@ function toFhirError(err: unknown, ops: Operation[], resourceType: string): Fhir
     const reason = err.name === 'TEST_OPERATION_FAILED' ? 'test failed: the value at the path is not equal to the given value' : firstLine(err.message);
     return new FhirError(category, { diagnostics: `${label}: ${reason}`, expression: expression ? [expression] : undefined });
   }
-  // Anything else fast-json-patch throws while walking the document means the patch cannot apply here.
-  return new FhirError('unprocessable', { diagnostics: `JSON Patch could not be applied: ${err instanceof Error ? firstLine(err.message) : String(err)}` });
+  // Anything else fast-json-patch throws while walking the document (a TypeError when, e.g., a `from`
+  // under a missing element is moved to the root, which it does not check) means the patch cannot
+  // apply here. The engine's own message is not for clients: name the operation instead.
+  const index = at;
+  const op = index !== undefined ? ops[index] : undefined;
+  if (!op) return new FhirError('unprocessable', { diagnostics: 'JSON Patch could not be applied to this resource' });
+  const from = 'from' in op ? ` from '${op.from}'` : '';
+  const expression = pointerToFhirPath(resourceType, 'from' in op ? op.from : op.path);
+  return new FhirError('unprocessable', {
+    diagnostics: `JSON Patch operation ${index} (${op.op} at '${op.path}'${from}): its ${'from' in op ? 'from' : 'path'} does not resolve in this resource`,
+    expression: expression ? [expression] : undefined,
+  });
 }
 
 function firstLine(message: string): string {

@@ -9,6 +9,7 @@
  * (literals, computed values) is not an element of the resource and cannot be patched.
  */
 import { compile } from 'fhirpath';
+import { SAFE_REGEX_FUNCTIONS } from '../../fhirpath/safe-regex';
 import { FhirError } from '../outcome';
 import { R4_MODEL, upperFirst } from './fhir-model';
 import { has, isJsonObject, readSlot, type JsonObject, type Slot } from './json-slots';
@@ -31,10 +32,11 @@ export function isResNode(x: unknown): x is ResNode {
 
 /** Compiles a FHIRPath expression (R4 model); a syntax error is the client's: FhirError('invalid'). */
 export function compilePath(path: string, label: string, at: string): (resource: JsonObject) => unknown[] {
-  let fn: ReturnType<typeof compile<{ resolveInternalTypes: false; traceFn: () => void }>>;
+  let fn: ReturnType<typeof compile<{ resolveInternalTypes: false; traceFn: () => void; userInvocationTable: typeof SAFE_REGEX_FUNCTIONS }>>;
   try {
     // trace() in a client's path must not write to the server's output.
-    fn = compile(quoteKeywordMembers(path), R4_MODEL, { resolveInternalTypes: false, traceFn: () => undefined });
+    // matches()/replaceMatches() refuse backtracking-prone patterns (ReDoS), src/fhirpath/safe-regex.ts.
+    fn = compile(quoteKeywordMembers(path), R4_MODEL, { resolveInternalTypes: false, traceFn: () => undefined, userInvocationTable: SAFE_REGEX_FUNCTIONS });
   } catch (err) {
     throw new FhirError('invalid', { diagnostics: `${label}: path '${path}' is not a valid FHIRPath expression: ${message(err)}`, expression: [`${at}.part`] });
   }

@@ -54,6 +54,21 @@ describe('SQL text matching helpers', () => {
     assert.equal(prefixUpperBound('\ud7ff'), '\ue000');
   });
 
+  it('the prefix upper bound of any string is the code-point definition, also for a million characters (no stack overflow)', () => {
+    const reference = (p: string): string | undefined => {
+      const cps = Array.from(p, (c) => c.codePointAt(0)!);
+      while (cps.length > 0) {
+        const last = cps.pop()!;
+        if (last < 0x10ffff) return cps.map((c) => String.fromCodePoint(c)).join('') + String.fromCodePoint(last + 1 === 0xd800 ? 0xe000 : last + 1);
+      }
+      return undefined;
+    };
+    const units = fc.oneof(fc.string({ unit: 'binary' }), fc.string({ unit: fc.constantFrom('a', '\ud800', '\udc00', '\u{10ffff}', '\ud7ff', 'é') }));
+    fc.assert(fc.property(units, (p) => assert.equal(prefixUpperBound(p), reference(p))), { numRuns: 500 });
+    const long = 'x'.repeat(1_000_000);
+    assert.equal(prefixUpperBound(long), `${'x'.repeat(999_999)}y`);
+  });
+
   it('join of any number of operands means AND/OR of them, binds their values in order, and stays within SQLite\'s expression depth', () => {
     // Each operand `? = 1` binds its own truth value, so a wrong order of the bound values shows.
     const evaluate = (f: Frag): number => (db.prepare(`SELECT (${f.sql}) AS v`).get(...f.params) as { v: number }).v;

@@ -48,13 +48,16 @@ export function inList(col: string, values: readonly string[]): Frag {
  * exists (empty prefix, or only U+10FFFF).
  */
 export function prefixUpperBound(prefix: string): string | undefined {
-  const cps = Array.from(prefix, (c) => c.codePointAt(0)!);
-  while (cps.length > 0) {
-    const last = cps.pop()!;
-    if (last < 0x10ffff) {
-      cps.push(last + 1 === 0xd800 ? 0xe000 : last + 1);
-      return String.fromCodePoint(...cps);
-    }
+  // By slicing, not by spreading the code points into one call: a value of a million characters
+  // would overflow the stack (found by the chaos suite).
+  let s = prefix;
+  while (s.length > 0) {
+    const unit = s.charCodeAt(s.length - 1);
+    const pair = unit >= 0xdc00 && unit <= 0xdfff && s.length >= 2 && s.charCodeAt(s.length - 2) >= 0xd800 && s.charCodeAt(s.length - 2) <= 0xdbff;
+    const start = pair ? s.length - 2 : s.length - 1;
+    const last = s.codePointAt(start)!;
+    s = s.slice(0, start);
+    if (last < 0x10ffff) return s + String.fromCodePoint(last + 1 === 0xd800 ? 0xe000 : last + 1);
   }
   return undefined;
 }
