@@ -140,3 +140,16 @@ export function victimResources(w: CompartmentWorld): Array<[type: string, id: s
     ['List', 'lb'],
   ];
 }
+
+/**
+ * A response as text with the id (or value) asked about replaced by `ID`, and what differs between
+ * two requests for reasons of their own (a Bundle's generated id, timestamps) taken out: equal for a
+ * resource outside the compartment and an absent one when nothing reveals which is which.
+ */
+export function normalisedAnswer(text: string, asked: string): string {
+  return text
+    .split(asked)
+    .join('ID')
+    .replace(/"id":"[0-9a-f-]{36}"/g, '"id":"BUNDLE"')
+    .replace(/"lastUpdated":"[^"]+"/g, '"lastUpdated":"T"');
+}

@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import type { Response } from 'supertest';
-import { compartmentWorld, MARKER, nhsNumber, ownObservation, type CompartmentWorld } from './compartment-fixture';
+import { compartmentWorld, MARKER, nhsNumber, normalisedAnswer, ownObservation, type CompartmentWorld } from './compartment-fixture';
 
 interface Bundle {
   total?: number;
@@ -18,12 +18,7 @@ const ids = (b: Bundle): string[] => (b.entry ?? []).filter((e) => e.resource &&
 
 /** Same status and body once the two ids (or values) asked about are replaced by one placeholder. */
 function assertSameAnswer(outside: Response, absent: Response, names: [string, string]): void {
-  const norm = (r: Response, name: string): string =>
-    r.text
-      .split(name)
-      .join('ID')
-      .replace(/"id":"[0-9a-f-]{36}"/g, '"id":"BUNDLE"')
-      .replace(/"lastUpdated":"[^"]+"/g, '"lastUpdated":"T"');
+  const norm = (r: Response, name: string): string => normalisedAnswer(r.text, name);
   assert.equal(outside.status, absent.status, `${outside.status} ${outside.text}\n-- vs --\n${absent.status} ${absent.text}`);
   const answer = norm(outside, names[0]);
   assert.equal(answer, norm(absent, names[1]));

@@ -1,7 +1,7 @@
 /**
  * Malformed Patient bodies through the NHS layer (PDS FHIR API "Create a new patient" / "Update
  * patient details"; FHIR R4 json.html and http.html "HTTP Status Codes"): the NHS Number rules, the
- * create-time trace and the NHS Number allocation read the body before the engine validates it, so a
+ * create-time trace, the NHS Number allocation and `$match` read the body before the engine validates it, so a
  * body whose `identifier`, `name`, `telecom` or `address` has the wrong JSON shape must get the
  * engine's 400/422 OperationOutcome, never a 500. Found by the chaos suite (test/chaos), e.g.
  * `"identifier": [{...}, null]` answered 500 (TypeError in src/spine/patient-validator.ts).
@@ -25,6 +25,9 @@ const SHAPES: Array<[string, Record<string, unknown>]> = [
   ['telecom as an object', { telecom: { system: 'phone', value: '1' } }],
   ['address with a number entry', { address: [1] }],
   ['birthDate as a number', { birthDate: 1980 }],
+  ['given as a string', { name: [{ family: 'Smith', given: 'Kay' }] }],
+  ['address as an object', { address: { postalCode: 'LS1 4AP' } }],
+  ['name.use as an object', { name: [{ use: { x: 1 }, family: 'Smith' }] }],
 ];
 
 describe('HTTP: malformed Patient bodies through the NHS layer answer 4xx, never 500', () => {
@@ -47,6 +50,9 @@ describe('HTTP: malformed Patient bodies through the NHS layer answer 4xx, never
       isClientError(await request(t.app).put('/fhir/Patient/9000000009').set('Content-Type', FHIR_JSON).send(JSON.stringify({ ...body, id: '9000000009' })), `PUT ${what}`);
       const tx = { resourceType: 'Bundle', type: 'transaction', entry: [{ fullUrl: 'urn:uuid:3a1b7c52-0c8e-4b7e-9d0a-1f2e3d4c5b6a', resource: body, request: { method: 'POST', url: 'Patient' } }] };
       isClientError(await request(t.app).post('/fhir').set('Content-Type', FHIR_JSON).send(JSON.stringify(tx)), `transaction ${what}`);
+      // $match reads the Patient too (found by the chaos suite: a string given name was a TypeError).
+      isClientError(await request(t.app).post('/fhir/Patient/$match').set('Content-Type', FHIR_JSON).send(JSON.stringify({ resourceType: 'Parameters', parameter: [{ name: 'resource', resource: body }] })), `$match ${what}`);
+      isClientError(await request(t.app).post('/fhir/Patient/$match').set('Content-Type', FHIR_JSON).send(JSON.stringify(body)), `$match body ${what}`);
     });
   }
 

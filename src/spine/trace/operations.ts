@@ -19,6 +19,7 @@ import { runTrace, nhsNumberOfPatient, type ScoredMatch } from './engine';
 import { MAX_RESULTS_LIMIT, parseTraceQuery, type DateBound, type TraceQuery } from './query';
 import { invalidSearchData, invalidValue, tooManyMatches } from './trace-errors';
 import { gpCodes } from './features';
+import { validateResource } from '../../validation/base-validator';
 
 export const MATCH_GRADE_URL = 'http://hl7.org/fhir/StructureDefinition/match-grade';
 export const DEFAULT_MATCH_COUNT = 10;
@@ -179,6 +180,15 @@ function matchInput(inv: OperationInvocation): { patient: Patient; onlyCertain: 
   if (res.length > 1) throw invalidValue('$match: parameter resource may be given once', 'resource');
   const resource = res[0]?.resource ?? (inv.bodyResource as Patient | undefined);
   if (!resource || resource.resourceType !== 'Patient') throw new FhirError('invalid', { code: 'required', diagnostics: '$match needs a Patient in the parameter resource', expression: ['resource'] });
+  // The match reads the Patient's elements: one that is not a well-formed R4 Patient (a name that is a
+  // string, given names that are not strings...) is refused with what is wrong, never read.
+  const problems = validateResource(resource, { expectedType: 'Patient' }).filter((i) => i.severity === 'error' || i.severity === 'fatal');
+  if (problems.length > 0) {
+    throw new FhirError(
+      'invalid',
+      problems.map((i) => ({ severity: 'error' as const, code: i.code, diagnostics: `$match: the Patient to match is not a valid R4 Patient: ${i.diagnostics}`, expression: i.expression })),
+    );
+  }
   const flag = list('onlyCertainMatches')[0];
   const flagValue = flag?.valueBoolean ?? (flag?.valueString !== undefined ? flag.valueString === 'true' : false);
   const countParam = list('count')[0];

@@ -78,17 +78,8 @@ export function seedFor(name: string): number {
   return (CHAOS.seed ^ hash(name)) | 0;
 }
 
-/** A small deterministic PRNG (mulberry32) for scenario code outside fast-check (kill times, client choices). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The benches' seeded PRNG (mulberry32), for scenario code outside fast-check (kill times, client choices). */
+export { prng } from '../../../bench/patients';
 
 // ---- the summary ----
 
