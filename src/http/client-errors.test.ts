@@ -24,6 +24,8 @@ function outcomeOf(answer: string): { status: number; body: { resourceType: stri
   const [head, body] = [answer.slice(0, answer.indexOf('\r\n\r\n')), answer.slice(answer.indexOf('\r\n\r\n') + 4)];
   assert.match(head, /content-type: application\/fhir\+json/i);
   assert.match(head, /connection: close/i);
+  assert.match(head, /x-content-type-options: nosniff/i);
+  assert.match(head, /cache-control: no-store/i);
   return { status: Number(/^HTTP\/1\.1 (\d{3})/.exec(head)?.[1]), body: JSON.parse(body) };
 }
 

@@ -53,6 +53,9 @@ export function answerClientErrors(server: Server): void {
       'Content-Type: application/fhir+json; charset=utf-8',
       `Content-Length: ${Buffer.byteLength(answer.body)}`,
       'Access-Control-Allow-Origin: *',
+      // As on every other answer (src/http/app.ts): no MIME sniffing, never cached.
+      'X-Content-Type-Options: nosniff',
+      'Cache-Control: no-store',
       'Connection: close',
     ];
     socket.end(`${head.join('\r\n')}\r\n\r\n${isHead ? '' : answer.body}`);
