@@ -53,8 +53,12 @@ export function preferStrict(req: FhirRequest): boolean {
   return !!h && /(?:^|[;,\s])handling\s*=\s*"?strict"?/i.test(h);
 }
 
-/** Conditional read: true when the client's copy is current (answer 304). */
-export function notModified(req: FhirRequest, v: StoredVersion): boolean {
+/**
+ * Conditional read: true when the client's copy is current (answer 304). An If-Modified-Since that is
+ * not an HTTP date, or that is later than the server's clock (`now`, epoch ms), is ignored (RFC 9110
+ * §13.1.3: "A date which is later than the server's current time is invalid").
+ */
+export function notModified(req: FhirRequest, v: StoredVersion, now: number = Date.now()): boolean {
   const inm = req.headers['if-none-match'];
   if (inm !== undefined) {
     if (inm.trim() === '*') return true;
@@ -63,7 +67,7 @@ export function notModified(req: FhirRequest, v: StoredVersion): boolean {
   const ims = req.headers['if-modified-since'];
   if (ims !== undefined) {
     const since = Date.parse(ims);
-    if (Number.isNaN(since)) return false;
+    if (Number.isNaN(since) || since > now) return false;
     // HTTP dates have second precision.
     return Math.floor(Date.parse(v.lastUpdated) / 1000) * 1000 <= since;
   }

@@ -23,6 +23,8 @@ import type { FhirRequest, FhirResult, HttpMethod } from '../fhir/types';
 import { assertDepth, requestBodyKind, responseMediaType } from './negotiation';
 import { checkRequestContent, type ContentLimits } from '../fhir/limits';
 import { smartConfiguration } from '../auth/well-known';
+import { parseJsonText } from '../fhir/json-text';
+import { assertFormBodyAllowed } from './media-rules';
 
 const METHODS = new Set<HttpMethod>(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']);
 const REQUEST_ID_RE = /^[A-Za-z0-9\-_.:]{1,200}$/;
@@ -178,14 +180,11 @@ function toFhirRequest(req: Request, requestId: string, limits: ContentLimits): 
     fhirReq.contentType = mediaType;
     const text = raw.toString('utf8');
     if (kind === 'form') {
+      assertFormBodyAllowed(path);
       fhirReq.query = [...query, ...new URLSearchParams(text)];
     } else {
-      let body: unknown;
-      try {
-        body = JSON.parse(text);
-      } catch (e) {
-        throw new FhirError('invalid', { code: 'structure', diagnostics: `The request body is not valid JSON: ${(e as Error).message}` });
-      }
+      // Invalid JSON and a property repeated inside one object: 400 (json.html; src/fhir/json-text.ts).
+      const body = parseJsonText(text);
       assertDepth(body, MAX_JSON_DEPTH);
       // Content limits before anything costly sees the body (413 too-costly; src/fhir/limits.ts).
       checkRequestContent(body, limits);

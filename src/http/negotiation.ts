@@ -5,6 +5,7 @@
  * `_format` overrides Accept. XML and anything else: 406 (response) / 415 (request body).
  */
 import { FhirError } from '../fhir/outcome';
+import { acceptForR4, normaliseFormat } from './media-rules';
 
 const JSON_TYPES = new Set(['application/fhir+json', 'application/json', 'application/json+fhir']);
 const FORMAT_ALIASES: Record<string, string> = {
@@ -16,6 +17,9 @@ const FORMAT_ALIASES: Record<string, string> = {
 
 /** The media type to answer with, or a 406. */
 export function responseMediaType(accept: string | undefined, format: string | undefined): string {
+  // fhirVersion parameters and `_format` with an unescaped `+` (src/http/media-rules.ts).
+  if (format !== undefined) format = normaliseFormat(format);
+  if (accept !== undefined && accept.trim() !== '') accept = acceptForR4(accept);
   if (format !== undefined) {
     const f = FORMAT_ALIASES[format.trim().toLowerCase().split(';')[0]!.trim()];
     if (!f) throw new FhirError('not-acceptable', { diagnostics: `_format=${JSON.stringify(format)} is not supported; this server speaks JSON (json, application/fhir+json, application/json)`, expression: ['_format'] });

@@ -10,6 +10,7 @@ import { pageLinks, pageRequest } from '../paging';
 import type { InteractionContext } from '../context';
 import type { FhirRequest, FhirResult } from '../types';
 import type { HistoryQuery, StoredVersion } from '../../store/store';
+import { assertValidId } from './update';
 
 const INSTANT_RE = /^\d{4}(-\d{2}(-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})?)?)?)?$/;
 
@@ -32,6 +33,7 @@ export async function history(req: FhirRequest, ctx: InteractionContext, resourc
     else if (k === '_list') throw new FhirError('unsupported', { diagnostics: '_list is not supported on history' });
   }
   if (resourceType && id) {
+    assertValidId(id);
     const current = await ctx.session.read(resourceType, id);
     if (!current) throw new FhirError('not-found', { diagnostics: `Resource ${resourceType}/${id} is not known` });
   }
