@@ -106,11 +106,21 @@ export interface FhirServices {
   /** The server's SearchParameter registry (layers such as src/spine register their own parameters in it). */
   searchParameters?: SearchParameterRegistry;
   /**
-   * The id a resource created by a transaction Bundle entry must get (e.g. the NHS Number of a
-   * Patient under the NHS layer's id policy), chosen before references to its fullUrl are rewritten.
+   * The id a resource created by a transaction Bundle entry must get, and the resource as it is then
+   * to be created, chosen before references to its fullUrl are rewritten: e.g. the NHS layer gives a
+   * Patient its NHS Number, or allocates one after a trace found no existing record (and refuses the
+   * entry, throwing a FhirError, when it found one). Called inside the transaction (`ctx.session`),
+   * after the entry's `ifNoneExist` found nothing (`conditional` tells whether it had one).
    * Undefined: a new server id. (Single creates are routed by interceptors with `FhirRequest.assignedId`.)
    */
-  assignId?: (resourceType: string, resource: Resource) => string | undefined;
+  assignId?: (ctx: InteractionContext, resourceType: string, resource: Resource, opts: { conditional: boolean }) => Promise<AssignedId | undefined>;
+}
+
+/** See `FhirServices.assignId`. */
+export interface AssignedId {
+  id: string;
+  /** The resource to create when the layer completed it (e.g. with an allocated identifier); absent: as given. */
+  resource?: Resource;
 }
 
 /**

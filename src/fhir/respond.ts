@@ -18,7 +18,7 @@ export function versionUrl(baseUrl: string, v: Pick<StoredVersion, 'resourceType
 
 /** A stored version as a 200 read response: the stored bytes, untouched. */
 export function readResult(v: StoredVersion, status = 200): FhirResult {
-  return { status, json: v.json, headers: { ETag: etag(v), 'Last-Modified': httpDate(v.lastUpdated) } };
+  return { status, json: v.json, headers: { ETag: etag(v), 'Last-Modified': httpDate(v.lastUpdated) }, lastUpdated: v.lastUpdated };
 }
 
 /** The answer to a write: status, Location (create), ETag, Last-Modified and the body `Prefer` asks for. */
@@ -28,11 +28,11 @@ export function writeResult(req: FhirRequest, baseUrl: string, v: StoredVersion,
   else headers['Content-Location'] = versionUrl(baseUrl, v);
   switch (preferReturn(req)) {
     case 'minimal':
-      return { status, headers };
+      return { status, headers, lastUpdated: v.lastUpdated };
     case 'OperationOutcome':
-      return { status, headers, resource: outcome('information', 'informational', message) };
+      return { status, headers, resource: outcome('information', 'informational', message), lastUpdated: v.lastUpdated };
     case 'representation':
-      return { status, headers, json: v.json };
+      return { status, headers, json: v.json, lastUpdated: v.lastUpdated };
   }
 }
 

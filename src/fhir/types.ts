@@ -37,6 +37,11 @@ export interface FhirResult {
   /** Pre-serialised resource JSON (the stored bytes), sent as is when no transformation is asked for. */
   json?: string;
   headers?: Record<string, string>;
+  /**
+   * `meta.lastUpdated` of the stored version the result is about, with its milliseconds (the
+   * `Last-Modified` header has whole seconds): a Bundle entry's `response.lastModified`.
+   */
+  lastUpdated?: string;
 }
 
 /** The syntax of a resource id (FHIR R4 datatypes.html#id). */

@@ -4,15 +4,19 @@
  *
  * For every write sent with an X-Request-ID header — create, update, patch, delete, batch,
  * transaction, and operations whose OperationDefinition says `affectsState` ($merge, ...) — the key
- * (caller, method, path and query, request id) is claimed in the store before the write runs. The
- * first response (status, headers, body; errors included, except internal faults and 503s, which
- * release the claim so a retry runs again) is kept for IDEMPOTENCY_TTL_SECONDS and a retry with the same
- * id gets it replayed (header `X-Idempotent-Replay: true`) without the write being applied again. A
+ * (caller, request id) is claimed in the store before the write runs. The first response (status,
+ * headers, body; errors included, except internal faults and 503s, which release the claim so a retry
+ * runs again) is kept for IDEMPOTENCY_TTL_SECONDS with the request's fingerprint (method, path and
+ * query, If-Match, If-None-Exist, body digest). A retry — the same id and the same fingerprint — gets
+ * it replayed (header `X-Idempotent-Replay: true`) without the write being applied again; the same id
+ * with a different request is refused with 422 naming X-Request-ID (never replayed in its place, never
+ * silently run as a new request). A
  * duplicate arriving while the first is still in flight waits for it (up to `IN_FLIGHT_WAIT_MS`) and
  * gets the replay, or a 409 with `Retry-After` if it is still running. Requests without the header
  * are not deduplicated. A store without claim support (`Store.claimRequest` absent) applies every
  * request. Entries of a Bundle are covered by the Bundle's own key.
  */
+import { createHash } from 'node:crypto';
 import type { FhirServices, InteractionContext } from '../fhir/context';
 import type { Interaction, Interceptor } from '../fhir/interaction';
 import { FhirError } from '../fhir/outcome';
@@ -57,19 +61,50 @@ function callerOf(ctx: InteractionContext): string {
   return `${typeof client === 'string' ? client : ''}/${typeof sub === 'string' ? sub : ''}`;
 }
 
-/** The idempotency key of a request: caller, method, path with query, request id. */
-export function requestKey(req: FhirRequest, ctx: InteractionContext, requestId: string): string {
-  const query = req.query.map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join('&');
-  return JSON.stringify([callerOf(ctx), req.method, req.path, query, requestId]);
+/** The idempotency key of a request: caller and request id (what the request was is its fingerprint). */
+export function requestKey(ctx: InteractionContext, requestId: string): string {
+  return JSON.stringify([callerOf(ctx), requestId]);
 }
 
-function toRemembered(result: FhirResult): RememberedResponse {
-  const body = result.json ?? (result.resource ? JSON.stringify(result.resource) : undefined);
-  return { status: result.status, headers: { ...(result.headers ?? {}) }, ...(body !== undefined ? { body } : {}) };
+function digest(text: string): string {
+  return createHash('sha256').update(text).digest('base64url');
+}
+
+/**
+ * What makes a retry the same request: method, path and query, If-Match, If-None-Exist and a digest
+ * of the body (as parsed: whitespace and key order as sent do not matter, content does).
+ */
+export function requestFingerprint(req: FhirRequest): string {
+  const query = req.query.map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join('&');
+  const body = req.body === undefined ? '' : digest(JSON.stringify(req.body));
+  return digest(JSON.stringify([req.method, req.path, query, req.headers['if-match'] ?? '', req.headers['if-none-exist'] ?? '', body]));
+}
+
+/**
+ * Kept with the remembered response, among its headers (the store keeps headers as given), and
+ * never replayed: the fingerprint of the request and what it was (for the answer to a mismatch).
+ */
+const FINGERPRINT = 'x-spine-request-fingerprint';
+const REQUEST_LINE = 'x-spine-request-line';
+
+function toRemembered(result: { status: number; headers?: Record<string, string>; body?: string }, req: FhirRequest, fingerprint: string): RememberedResponse {
+  return { status: result.status, headers: { ...(result.headers ?? {}), [FINGERPRINT]: fingerprint, [REQUEST_LINE]: `${req.method} ${req.path}` }, ...(result.body !== undefined ? { body: result.body } : {}) };
 }
 
 function replay(r: RememberedResponse): FhirResult {
-  return { status: r.status, headers: { ...r.headers, [REPLAY_HEADER]: 'true' }, ...(r.body !== undefined ? { json: r.body } : {}) };
+  const { [FINGERPRINT]: _f, [REQUEST_LINE]: _l, ...headers } = r.headers;
+  return { status: r.status, headers: { ...headers, [REPLAY_HEADER]: 'true' }, ...(r.body !== undefined ? { json: r.body } : {}) };
+}
+
+/** The same X-Request-ID with a different request: 422 (the first response stays the one replayed). */
+function reused(requestId: string, r: RememberedResponse, req: FhirRequest): FhirError {
+  const first = r.headers[REQUEST_LINE];
+  return spineError(
+    'unprocessable',
+    'INVALID_VALUE',
+    `X-Request-ID ${requestId} was already used for a different request${first ? ` (${first})` : ''}; a retry must repeat the same method, URL, If-Match and body. This ${req.method} ${req.path} was not applied: send it with a new X-Request-ID`,
+    'X-Request-ID',
+  );
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -80,7 +115,8 @@ export const idempotencyInterceptor: Interceptor = async (req, interaction, ctx,
   if (requestId === undefined || requestId !== req.requestId || req.bundleEntry || ctx.inTransaction) return next();
   if (!store.claimRequest || !store.rememberResponse || !store.releaseRequest) return next();
   if (!changesState(req, interaction, ctx.services)) return next();
-  const key = requestKey(req, ctx, requestId);
+  const key = requestKey(ctx, requestId);
+  const fingerprint = requestFingerprint(req);
   const now = (): number => (ctx.services.now?.() ?? new Date()).getTime();
   const ttlMs = ctx.services.config.idempotencyTtlSeconds * 1000;
 
@@ -88,7 +124,10 @@ export const idempotencyInterceptor: Interceptor = async (req, interaction, ctx,
   for (;;) {
     const held = await store.claimRequest(key, now() + PENDING_LEASE_MS, now());
     if (held === undefined) break; // claimed: run it
-    if (held.state === 'done' && held.response) return replay(held.response);
+    if (held.state === 'done' && held.response) {
+      if (held.response.headers[FINGERPRINT] !== fingerprint) throw reused(requestId, held.response, req);
+      return replay(held.response);
+    }
     if (now() >= waitUntil) {
       throw spineError('conflict', 'CONFLICT', `A request with X-Request-ID ${requestId} is still being processed; retry later with the same X-Request-ID to get its response`, undefined, { headers: { 'Retry-After': '1' } });
     }
@@ -100,12 +139,13 @@ export const idempotencyInterceptor: Interceptor = async (req, interaction, ctx,
     result = await next();
   } catch (e) {
     if (e instanceof FhirError && e.category !== 'fault' && e.category !== 'busy') {
-      await store.rememberResponse(key, { status: e.status, headers: { ...e.headers }, body: JSON.stringify(e.toOperationOutcome()) }, now() + ttlMs);
+      await store.rememberResponse(key, toRemembered({ status: e.status, headers: { ...e.headers }, body: JSON.stringify(e.toOperationOutcome()) }, req, fingerprint), now() + ttlMs);
     } else {
       await store.releaseRequest(key);
     }
     throw e;
   }
-  await store.rememberResponse(key, toRemembered(result), now() + ttlMs);
+  const body = result.json ?? (result.resource ? JSON.stringify(result.resource) : undefined);
+  await store.rememberResponse(key, toRemembered({ status: result.status, ...(result.headers ? { headers: result.headers } : {}), ...(body !== undefined ? { body } : {}) }, req, fingerprint), now() + ttlMs);
   return result;
 };

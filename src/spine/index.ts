@@ -11,14 +11,13 @@
  *   for Patient create/read/patch and NHS Number allocation (records.ts). They are appended after
  *   any interceptor already registered (access control must run first so `ctx.access` is set).
  */
-import type { Patient } from 'fhir/r4';
 import type { Config } from '../config/config';
 import type { FhirServices } from '../fhir/context';
 import { NhsNumberAllocator } from './allocation';
 import { idempotencyInterceptor } from './idempotency';
 import { MERGE_DEFINITION, mergeOperation } from './merge';
 import { withNhsNumberRules } from './patient-validator';
-import { patientRecordsInterceptor } from './records';
+import { patientRecordsInterceptor, transactionPatientIds } from './records';
 import { redactionInterceptor } from './redaction';
 import { spineErrorsInterceptor } from './spine-errors';
 import { registerTrace } from './trace';
@@ -27,7 +26,6 @@ export { NHS_NUMBER_SYSTEM, normaliseNhsNumber, isValidNhsNumber, checkDigit, is
 export { isRestricted, maySeeRestricted, redactPatient } from './restricted';
 export { spineError, SPINE_ERROR_SYSTEM, type SpineCode } from './errors';
 
-import { isValidNhsNumber, nhsNumberOf } from './nhs-number';
 
 const registered = new WeakSet<FhirServices>();
 
@@ -39,16 +37,7 @@ export function registerSpine(services: FhirServices, config: Readonly<Config>):
   services.operations.register(MERGE_DEFINITION, mergeOperation);
   const allocator = new NhsNumberAllocator(config.nhsNumberRange.low, config.nhsNumberRange.high);
   services.interceptors = [...(services.interceptors ?? []), idempotencyInterceptor, spineErrorsInterceptor, redactionInterceptor, patientRecordsInterceptor(allocator)];
-  // A Patient POSTed in a transaction Bundle with a valid NHS Number is created under that number
-  // (references to its fullUrl are rewritten to Patient/<NHS Number>).
-  if (config.patientIdPolicy === 'nhs-number') {
-    const previous = services.assignId;
-    services.assignId = (resourceType, resource) => {
-      if (resourceType === 'Patient' && resource.resourceType === 'Patient') {
-        const nhs = nhsNumberOf(resource as Patient);
-        if (nhs !== undefined && isValidNhsNumber(nhs)) return nhs;
-      }
-      return previous?.(resourceType, resource);
-    };
-  }
+  // A Patient POSTed in a transaction Bundle follows the rules of POST /Patient: created under its NHS
+  // Number, or traced and allocated one (references to its fullUrl are rewritten to Patient/<number>).
+  if (config.patientIdPolicy === 'nhs-number') services.assignId = transactionPatientIds(allocator, services.assignId);
 }

@@ -6,10 +6,12 @@
  * id. Wraps `ResourceValidator.assertValid`, which every create, update, patch and Bundle entry
  * write calls (src/fhir/write.ts), so a patch that changes the number is checked too. These rules run
  * before the engine's validation (so both sets of issues come in one answer): a malformed
- * `identifier` is left to the engine's issues, never a TypeError.
+ * `identifier` is left to the engine's issues, never a TypeError. `validate` (the `$validate`
+ * operation) reports the same issues, so `$validate` and a write agree.
  */
 import type { OperationOutcomeIssue, Patient } from 'fhir/r4';
-import type { ResourceValidator } from '../fhir/context';
+import type { ResourceValidator, ValidationReport, ValidationRequest } from '../fhir/context';
+import type { ValidationIssue } from '../validation/schema-issues';
 import type { PatientIdPolicy } from '../config/config';
 import { FhirError, type IssueInput } from '../fhir/outcome';
 import { spineError } from './errors';
@@ -51,9 +53,38 @@ function toInput(i: OperationOutcomeIssue): IssueInput {
   return { severity: i.severity, code: i.code, diagnostics: i.diagnostics ?? '', ...(i.expression ? { expression: i.expression } : {}), ...(i.details ? { details: i.details } : {}) };
 }
 
+/** The issues of the NHS Number rules for a Patient (none for anything else); `id`: the id it is written under. */
+function nhsNumberIssues(resource: unknown, policy: PatientIdPolicy, id: string | undefined): ValidationIssue[] {
+  const r = resource as { resourceType?: unknown } | null;
+  if (!r || typeof r !== 'object' || r.resourceType !== 'Patient') return [];
+  try {
+    assertNhsNumbers(resource as Patient);
+    if (policy === 'nhs-number') assertIdIsNhsNumber(resource as Patient, id);
+    return [];
+  } catch (e) {
+    if (!(e instanceof FhirError)) throw e;
+    return e.issues.map((i) => ({ severity: i.severity, code: i.code, diagnostics: i.diagnostics ?? '', expression: i.expression ?? [] }));
+  }
+}
+
 export function withNhsNumberRules(base: ResourceValidator, policy: PatientIdPolicy): ResourceValidator {
+  const baseValidate = base.validate?.bind(base);
   return {
     ...base,
+    // `$validate` runs the same rules as a write (one pipeline): an invalid NHS Number is an error
+    // there too (not with mode=profile, which checks a profile only). The id rule applies when the id
+    // is known (mode=update names it); a create's body id is replaced by the server, so it is not judged.
+    ...(baseValidate
+      ? {
+          validate: async (resource: unknown, ctx: ValidationRequest): Promise<ValidationReport> => {
+            const report = await baseValidate(resource, ctx);
+            // mode=profile checks the base rules and the given profile only: no server write rules.
+            if (report.envelope || ctx.requiredProfile === false) return report;
+            const own = nhsNumberIssues(resource, policy, ctx.expectedId);
+            return own.length === 0 ? report : { envelope: false, issues: [...own, ...report.issues] };
+          },
+        }
+      : {}),
     assertValid: async (resource, ctx) => {
       const r = resource as { resourceType?: unknown } | null;
       if (!r || typeof r !== 'object' || r.resourceType !== 'Patient') return base.assertValid(resource, ctx);

@@ -4,8 +4,9 @@
  *
  * - create with an NHS Number: stored with the NHS Number as id (routed with `assignedId`); an existing
  *   record under that number is a 409. In a transaction Bundle the id is chosen before references are
- *   rewritten (`FhirServices.assignId`, set in index.ts): the NHS Number too. Allocation (a Patient
- *   without an NHS Number) only happens for single creates, not for transaction entries.
+ *   rewritten (`FhirServices.assignId` = `transactionPatientIds`): the NHS Number, or for a Patient
+ *   without one the same trace and allocation as a single create (a certain match fails the
+ *   transaction with 409 SINGLE_MATCH / MULTIPLE_MATCHES: no duplicate is created).
  * - create without an NHS Number: a demographic trace first (`traceFromResource`, certain grade only):
  *   one certain match answers 200 OperationOutcome SINGLE_MATCH (its NHS Number in the diagnostics and
  *   Content-Location), several answer 200 MULTIPLE_MATCHES; otherwise a new NHS Number is allocated
@@ -18,7 +19,7 @@
  *   RESOURCE_VERSION_MISMATCH); JSON Patch (`application/json-patch+json`) only.
  */
 import type { Identifier, Patient } from 'fhir/r4';
-import type { InteractionContext } from '../fhir/context';
+import type { FhirServices, InteractionContext } from '../fhir/context';
 import { parseETagVersion } from '../fhir/headers';
 import type { Interceptor } from '../fhir/interaction';
 import { FhirError } from '../fhir/outcome';
@@ -89,27 +90,59 @@ function isPatientBody(body: unknown): body is Patient {
   return typeof body === 'object' && body !== null && !Array.isArray(body) && (body as { resourceType?: unknown }).resourceType === 'Patient';
 }
 
+/** Whether a body is a well-formed R4 Patient, so that the trace and the allocation may read its elements. */
+function wellFormedPatient(body: unknown): body is Patient {
+  return isPatientBody(body) && !validateResource(body, { expectedType: 'Patient' }).some((i) => i.severity === 'error' || i.severity === 'fatal');
+}
+
+/** Creates the Patient under its NHS Number; an existing record under it is 409 INVALID_CREATE. */
+async function createUnder(ctx: InteractionContext, nhs: string, create: () => Promise<FhirResult>): Promise<FhirResult> {
+  try {
+    return await create();
+  } catch (e) {
+    if (e instanceof FhirError && e.category === 'precondition' && (await ctx.session.read('Patient', nhs))?.deleted === false) {
+      throw spineError('conflict', 'INVALID_CREATE', `Patient ${nhs} already exists: update it (PATCH or PUT Patient/${nhs}) instead of creating it again`, 'Patient.identifier');
+    }
+    throw e;
+  }
+}
+
+/** The certain trace matches of a Patient about to be created (at most 2: one, or "several"). */
+function certainMatches(ctx: InteractionContext, patient: Patient): Promise<Array<{ version: StoredVersion }>> {
+  return traceFromResource(ctx, patient, { onlyCertain: true, count: 2 });
+}
+
+/** An unused NHS Number from the range (500 SERVER_ERROR naming NHS_NUMBER_RANGE when none is left). */
+async function allocated<T>(allocator: NhsNumberAllocator, attempt: (candidate: string) => Promise<T | undefined>): Promise<T> {
+  try {
+    return await allocate(allocator, attempt);
+  } catch (e) {
+    if (e instanceof RangeExhaustedError) throw spineError('fault', 'SERVER_ERROR', `${e.message} (NHS_NUMBER_RANGE)`);
+    throw e;
+  }
+}
+
+function withAllocatedNumber(patient: Patient, nhs: string): Patient {
+  return { ...patient, identifier: [allocatedIdentifier(nhs), ...(patient.identifier ?? [])] };
+}
+
 async function createPatient(req: FhirRequest, ctx: InteractionContext, next: (req?: FhirRequest) => Promise<FhirResult>, allocator: NhsNumberAllocator): Promise<FhirResult> {
   const body = req.body;
-  // A transaction's pre-assigned id (references were rewritten to it) or a body the engine refuses anyway.
-  if (req.assignedId !== undefined || !isPatientBody(body)) return next();
+  if (req.assignedId !== undefined) {
+    // A transaction entry: its id was chosen before references were rewritten (transactionPatientIds).
+    const assigned = req.assignedId;
+    return isPatientBody(body) && nhsNumberOf(body) === assigned ? createUnder(ctx, assigned, () => next()) : next();
+  }
   // The trace and the allocation below read the body's elements: a body that is not a well-formed R4
   // Patient goes straight to the engine, whose validation answers it (never a TypeError here).
-  if (validateResource(body, { expectedType: 'Patient' }).some((i) => i.severity === 'error' || i.severity === 'fatal')) return next();
+  if (!wellFormedPatient(body)) return next();
   const nhs = nhsNumberOf(body);
   if (nhs !== undefined) {
     if (!isValidNhsNumber(nhs)) return next(); // the write rules answer 422 INVALID_VALUE
-    try {
-      return await next({ ...req, assignedId: nhs });
-    } catch (e) {
-      if (e instanceof FhirError && e.category === 'precondition' && (await ctx.session.read('Patient', nhs))?.deleted === false) {
-        throw spineError('conflict', 'INVALID_CREATE', `Patient ${nhs} already exists: update it (PATCH or PUT Patient/${nhs}) instead of creating it again`, 'Patient.identifier');
-      }
-      throw e;
-    }
+    return createUnder(ctx, nhs, () => next({ ...req, assignedId: nhs }));
   }
   if (req.headers['if-none-exist'] === undefined) {
-    const matches = await traceFromResource(ctx, body, { onlyCertain: true, count: 2 });
+    const matches = await certainMatches(ctx, body);
     if (matches.length === 1) {
       const m = matches[0]!;
       return {
@@ -122,22 +155,43 @@ async function createPatient(req: FhirRequest, ctx: InteractionContext, next: (r
       return { status: 200, resource: spineOutcome('MULTIPLE_MATCHES', 'Unable to create new patient. Multiple matches found for supplied demographic data.') };
     }
   }
-  try {
-    return await allocate(allocator, async (candidate) => {
-      if (await ctx.session.read('Patient', candidate)) return undefined; // used before (live, merged or invalidated)
-      const withNumber: Patient = { ...body, identifier: [allocatedIdentifier(candidate), ...(body.identifier ?? [])] };
-      try {
-        return await next({ ...req, body: withNumber, assignedId: candidate });
-      } catch (e) {
-        // Lost a race for the candidate (another request or instance took it): try the next one.
-        if (e instanceof FhirError && e.category === 'precondition' && (await ctx.session.read('Patient', candidate))) return undefined;
-        throw e;
+  return allocated(allocator, async (candidate) => {
+    if (await ctx.session.read('Patient', candidate)) return undefined; // used before (live, merged or invalidated)
+    try {
+      return await next({ ...req, body: withAllocatedNumber(body, candidate), assignedId: candidate });
+    } catch (e) {
+      // Lost a race for the candidate (another request or instance took it): try the next one.
+      if (e instanceof FhirError && e.category === 'precondition' && (await ctx.session.read('Patient', candidate))) return undefined;
+      throw e;
+    }
+  });
+}
+
+/**
+ * The id of a Patient POSTed in a transaction Bundle (`FhirServices.assignId`), chosen before the
+ * references to its fullUrl are rewritten, by the rules of `POST /Patient`: its NHS Number when it has
+ * a valid one; otherwise, unless the entry had an `ifNoneExist`, a trace first — a certain match (one
+ * or several) fails the transaction with 409 SINGLE_MATCH / MULTIPLE_MATCHES instead of creating a
+ * duplicate (docs/spine.md) — and then a newly allocated NHS Number, added as the Patient's NHS Number
+ * identifier. The transaction writes it with the store's must-not-exist lock like any create.
+ */
+export function transactionPatientIds(allocator: NhsNumberAllocator, previous?: FhirServices['assignId']): NonNullable<FhirServices['assignId']> {
+  return async (ctx, resourceType, resource, opts) => {
+    if (resourceType !== 'Patient' || !wellFormedPatient(resource)) return previous?.(ctx, resourceType, resource, opts);
+    const nhs = nhsNumberOf(resource);
+    // An invalid NHS Number: a server id, and the write rules answer 422 INVALID_VALUE.
+    if (nhs !== undefined) return isValidNhsNumber(nhs) ? { id: nhs } : undefined;
+    if (!opts.conditional) {
+      const matches = await certainMatches(ctx, resource);
+      if (matches.length === 1) {
+        const id = matches[0]!.version.id;
+        throw spineError('conflict', 'SINGLE_MATCH', `Unable to create new patient. A single matching record was found for the supplied demographic data: NHS Number ${id}; refer to Patient/${id} (or PUT it) instead of POSTing a new Patient`, 'Patient');
       }
-    });
-  } catch (e) {
-    if (e instanceof RangeExhaustedError) throw spineError('fault', 'SERVER_ERROR', `${e.message} (NHS_NUMBER_RANGE)`);
-    throw e;
-  }
+      if (matches.length > 1) throw spineError('conflict', 'MULTIPLE_MATCHES', 'Unable to create new patient. Multiple matches found for supplied demographic data.', 'Patient');
+    }
+    const id = await allocated(allocator, async (candidate) => ((await ctx.session.read('Patient', candidate)) ? undefined : candidate));
+    return { id, resource: withAllocatedNumber(resource, id) };
+  };
 }
 
 async function readPatient(req: FhirRequest, ctx: InteractionContext, id: string, next: () => Promise<FhirResult>): Promise<FhirResult> {

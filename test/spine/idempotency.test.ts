@@ -67,6 +67,34 @@ describe('HTTP: X-Request-ID idempotency', () => {
     assert.equal(r.headers['x-idempotent-replay'], undefined);
   });
 
+  it('the same X-Request-ID with another body, URL or If-Match is refused with 422 naming the header; the retry is still replayed', async () => {
+    const id = 'b0b7a5a4-1d3e-4c55-9a57-0a6b0c3f1e06';
+    const body = patient(undefined, { name: [{ family: 'Reused', given: ['Ruth'] }], birthDate: '1933-03-03' });
+    const first = await post(t, body, { 'X-Request-ID': id });
+    assert.equal(first.status, 201, first.text);
+    // Another body under the same id: not replayed in its place (its change would be silently dropped), not run.
+    const changed = await post(t, { ...body, name: [{ family: 'Reused', given: ['Other'] }], birthDate: '1934-04-04' }, { 'X-Request-ID': id });
+    assert.equal(changed.status, 422, changed.text);
+    assert.equal(changed.headers['x-idempotent-replay'], undefined);
+    assert.equal(spineCode(changed.body), 'INVALID_VALUE');
+    assert.deepEqual(changed.body.issue[0].expression, ['X-Request-ID']);
+    assert.match(changed.body.issue[0].diagnostics, /X-Request-ID .* already used for a different request \(POST Patient\)/);
+    // Another URL or If-Match under the same id.
+    const nhs = String(first.body.id);
+    const put = await request(t.app).put(`/fhir/Patient/${nhs}`).set('Content-Type', 'application/fhir+json').set('X-Request-ID', id).send(JSON.stringify(first.body));
+    assert.equal(put.status, 422, put.text);
+    const del = await request(t.app).delete(`/fhir/Patient/${nhs}`).set('X-Request-ID', id).set('If-Match', 'W/"1"');
+    assert.equal(del.status, 422, del.text);
+    assert.equal((await request(t.app).get(`/fhir/Patient/${nhs}`)).status, 200, 'nothing was applied');
+    assert.equal(await count(t, 'Reused'), 1);
+    // The real retry still gets the first answer, the same body with other whitespace included.
+    const retry = await request(t.app).post('/fhir/Patient').set('Content-Type', 'application/fhir+json').set('X-Request-ID', id).send(JSON.stringify(body, null, 2));
+    assert.equal(retry.status, 201, retry.text);
+    assert.equal(retry.headers['x-idempotent-replay'], 'true');
+    assert.equal(retry.headers['location'], first.headers['location']);
+    assert.equal(retry.headers['x-spine-request-fingerprint'], undefined, 'the fingerprint is never sent');
+  });
+
   it('two server instances sharing one SQLite file apply a retried request once', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'spine-idem-'));
     const env = { SQLITE_PATH: path.join(dir, 'fhir.sqlite'), BASE_URL: TEST_BASE, LOG_LEVEL: 'silent', AUTH_MODE: 'off' };

@@ -23,10 +23,13 @@ import { pause } from '../../cooperative';
 import { checkBundleEntries } from '../limits';
 import { bundleJson, type RawEntry } from '../bundle-writer';
 import { findMatches, parseCriteria, urlCriteria } from '../conditional';
+import { matchesOf, PLACEHOLDER_RE, shown } from '../references';
 import { viewOf, type InteractionContext } from '../context';
 import { FhirError } from '../outcome';
+import { parseETagVersion } from '../headers';
 import { route } from '../router';
 import type { FhirRequest, FhirResult, HttpMethod } from '../types';
+import type { StoredVersion } from '../../store/store';
 
 const METHODS: readonly HttpMethod[] = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'];
 const ORDER: Record<HttpMethod, number> = { DELETE: 0, POST: 1, PUT: 2, PATCH: 2, GET: 3, HEAD: 3 };
@@ -129,12 +132,8 @@ function responseOf(baseUrl: string, result: FhirResult, includeResource: boolea
   const location = h['Location'] ?? h['Content-Location'];
   if (location) response.location = location.startsWith(baseUrl + '/') ? location.slice(baseUrl.length + 1) : location;
   if (h['ETag']) response.etag = h['ETag'];
-  let lastUpdated: string | undefined;
-  if (result.json) {
-    const m = /"lastUpdated":"([^"]+)"/.exec(result.json.slice(0, 400));
-    if (m) lastUpdated = m[1];
-  }
-  if (lastUpdated) response.lastModified = lastUpdated;
+  // The stored version's instant, with its milliseconds (the Last-Modified header has whole seconds).
+  if (result.lastUpdated) response.lastModified = result.lastUpdated;
   else if (h['Last-Modified']) response.lastModified = new Date(h['Last-Modified']).toISOString();
   const out: RawEntry = { response };
   if (includeResource && result.json !== undefined) out.json = result.json;
@@ -156,7 +155,7 @@ async function batch(req: FhirRequest, ctx: InteractionContext, entries: BundleE
     try {
       const e = parseEntry(baseUrl, entries[i]!, i);
       const result = await route(entryRequest(req, e, false), { ...ctx, inTransaction: false, session: viewOf(ctx, ctx.services.store) });
-      out.push(responseOf(baseUrl, result, !minimal || e.method === 'GET' || e.method === 'HEAD'));
+      out.push(responseOf(baseUrl, result, includesBody(e.method, minimal)));
     } catch (err) {
       if (!(err instanceof FhirError)) throw err;
       out.push({ response: { status: String(err.status), outcome: err.toOperationOutcome() } });
@@ -175,29 +174,58 @@ async function transaction(req: FhirRequest, ctx: InteractionContext, entries: B
   await ctx.services.store.withTransaction(async (tx) => {
     const session = viewOf(ctx, tx);
     const tctx: InteractionContext = { ...ctx, session, inTransaction: true };
+    const postIds = new Map<number, { id: string; existing: boolean }>();
     let current: ParsedEntry | undefined;
+    const processEntry = async (e: ParsedEntry): Promise<void> => {
+      await pause();
+      current = e;
+      const sub = entryRequest(req, e, true);
+      let result: FhirResult;
+      const ids = e.method === 'POST' ? postIds.get(e.index) : undefined;
+      if (ids) {
+        if (ids.existing) {
+          // ifNoneExist matched: 200 with the existing resource, and where it is (as a single conditional create answers).
+          result = await route({ ...sub, method: 'GET', path: `${e.path}/${ids.id}`, headers: {} }, tctx);
+          const vid = parseETagVersion(result.headers?.['ETag'] ?? '');
+          result = { ...result, status: 200, headers: { ...result.headers, ...(vid !== undefined ? { 'Content-Location': `${baseUrl}/${e.path}/${ids.id}/_history/${vid}` } : {}) } };
+        } else {
+          result = await route({ ...sub, headers: { prefer: req.headers['prefer'] }, assignedId: ids.id }, tctx);
+        }
+      } else {
+        result = await route(sub, tctx);
+      }
+      results[e.index] = responseOf(baseUrl, result, includesBody(e.method, minimal));
+    };
     try {
-      // 1. Identities: every created resource gets its id now, so references can be rewritten first.
+      // 1. DELETEs come first in the processing order (bundle.html#transaction): the conditional
+      //    creates, conditional updates and conditional references resolved below see the store as it
+      //    is after them (an ifNoneExist that matched a resource deleted here creates).
+      for (const e of parsed) if (e.method === 'DELETE') await processEntry(e);
+      // 2. Identities: every created resource gets its id now, so references can be rewritten first.
       const idMap = new Map<string, string>();
-      const postIds = new Map<number, { id: string; existing: boolean }>();
       for (const e of parsed) {
         await pause();
         current = e;
         if (e.method === 'POST' && !e.path.includes('/')) {
           const type = e.path;
           if (!isResourceType(type)) throw new FhirError('not-found', { diagnostics: `${JSON.stringify(type)} is not a resource type` });
-          let id: string = (e.resource ? ctx.services.assignId?.(type, e.resource) : undefined) ?? randomUUID();
-          let existing = false;
+          let found: StoredVersion | undefined;
           const ine = e.entry.request?.ifNoneExist;
           if (ine) {
-            const found = await findMatches(tctx, session, type, parseCriteria(ine, type), 2, { label: `The ifNoneExist criteria of Bundle.entry[${e.index}]`, expression: `Bundle.entry[${e.index}].request.ifNoneExist` });
-            if (found.length > 1) throw new FhirError('precondition', { code: 'duplicate', diagnostics: `ifNoneExist ${JSON.stringify(ine)} matches more than one ${type}` });
-            if (found.length === 1) {
-              id = found[0]!.id;
-              existing = true;
-            }
+            const matches = await findMatches(tctx, session, type, parseCriteria(ine, type), 2, { label: `The ifNoneExist criteria of Bundle.entry[${e.index}]`, expression: `Bundle.entry[${e.index}].request.ifNoneExist` });
+            if (matches.length > 1) throw new FhirError('precondition', { code: 'duplicate', diagnostics: `ifNoneExist ${JSON.stringify(ine)} matches more than one ${type}` });
+            found = matches[0];
           }
-          postIds.set(e.index, { id, existing });
+          let id: string;
+          if (found) {
+            id = found.id;
+          } else {
+            // A layer may choose the id (and complete the resource), e.g. the NHS Number of a Patient.
+            const assigned = e.resource && ctx.services.assignId ? await ctx.services.assignId(tctx, type, e.resource, { conditional: ine !== undefined }) : undefined;
+            id = assigned?.id ?? randomUUID();
+            if (assigned?.resource) e.resource = assigned.resource;
+          }
+          postIds.set(e.index, { id, existing: found !== undefined });
           if (e.fullUrl) idMap.set(e.fullUrl, `${type}/${id}`);
         } else if (e.method === 'PUT' && e.fullUrl && /^[A-Za-z]+\/[A-Za-z0-9\-.]{1,64}$/.test(e.path)) {
           idMap.set(e.fullUrl, e.path);
@@ -215,32 +243,18 @@ async function transaction(req: FhirRequest, ctx: InteractionContext, entries: B
           }
         }
       }
-      // 2. Rewrite references (fullUrl targets and conditional references) in every resource.
+      // 3. Rewrite references (fullUrl targets and conditional references) in every resource.
       for (const e of parsed) {
         await pause();
         current = e;
-        if (e.resource && e.method !== 'PATCH') e.resource = (await rewriteReferences(e.resource, { idMap, base: fullUrlBase(e.fullUrl), entry: e.index }, tctx)) as Resource;
-      }
-      // 3. Process in the spec's order.
-      const order = [...parsed].sort((a, b) => ORDER[a.method] - ORDER[b.method] || a.index - b.index);
-      for (const e of order) {
-        await pause();
-        current = e;
-        const sub = entryRequest(req, e, true);
-        let result: FhirResult;
-        const ids = e.method === 'POST' ? postIds.get(e.index) : undefined;
-        if (ids) {
-          if (ids.existing) {
-            result = await route({ ...sub, method: 'GET', path: `${e.path}/${ids.id}`, headers: {} }, tctx);
-            result = { ...result, status: 200 };
-          } else {
-            result = await route({ ...sub, headers: { prefer: req.headers['prefer'] }, assignedId: ids.id }, tctx);
-          }
-        } else {
-          result = await route(sub, tctx);
+        if (e.resource && e.method !== 'PATCH') {
+          const scope: ReferenceScope = { idMap, base: fullUrlBase(e.fullUrl), entry: e.index };
+          e.resource = (await rewriteReferences(e.resource, scope, tctx, e.resource.resourceType ?? 'Resource', false)) as Resource;
         }
-        results[e.index] = responseOf(baseUrl, result, !minimal || e.method === 'GET' || e.method === 'HEAD');
       }
+      // 4. The rest in the spec's order: POST, PUT/PATCH, GET/HEAD.
+      const order = parsed.filter((e) => e.method !== 'DELETE').sort((a, b) => ORDER[a.method] - ORDER[b.method] || a.index - b.index);
+      for (const e of order) await processEntry(e);
     } catch (err) {
       if (err instanceof FhirError && current) throw entryError(err, current);
       throw err;
@@ -249,12 +263,18 @@ async function transaction(req: FhirRequest, ctx: InteractionContext, entries: B
   return { status: 200, json: bundleJson({ type: 'transaction-response', entries: results }) };
 }
 
+/** Whether an entry's answer carries the resource: never for HEAD; for writes unless `Prefer: return=minimal`. */
+function includesBody(method: HttpMethod, minimal: boolean): boolean {
+  return method !== 'HEAD' && (!minimal || method === 'GET');
+}
+
 /** A transaction failure names the failing entry in every issue (text and expression). */
 function entryError(err: FhirError, e: ParsedEntry): FhirError {
   const where = `Bundle.entry[${e.index}]`;
   const issues = err.issues.map((i) => ({
     severity: i.severity,
     code: i.code,
+    ...(i.details ? { details: i.details } : {}),
     diagnostics: `${where} (${e.method} ${e.entry.request?.url ?? ''}): ${i.diagnostics ?? ''}`,
     // Expressions that already name a part of the Bundle (e.g. `Bundle.entry[3].request.ifNoneExist`) are kept.
     expression: [where, ...(i.expression ?? []).filter((x) => x !== where).map((x) => (x.startsWith('Bundle.entry[') ? x : `${where}.resource.${x.replace(/^[A-Z][A-Za-z]+\./, '')}`))],
@@ -294,10 +314,10 @@ interface ReferenceScope {
 }
 
 /** Rewrites `reference` values that name a fullUrl in the Bundle or are conditional references. */
-async function rewriteReferences(value: unknown, scope: ReferenceScope, ctx: InteractionContext): Promise<unknown> {
+async function rewriteReferences(value: unknown, scope: ReferenceScope, ctx: InteractionContext, path: string, nested: boolean): Promise<unknown> {
   if (Array.isArray(value)) {
     const out: unknown[] = [];
-    for (const v of value) out.push(await rewriteReferences(v, scope, ctx));
+    for (let i = 0; i < value.length; i++) out.push(await rewriteReferences(value[i], scope, ctx, `${path}[${i}]`, nested));
     return out;
   }
   if (value === null || typeof value !== 'object') return value;
@@ -305,26 +325,33 @@ async function rewriteReferences(value: unknown, scope: ReferenceScope, ctx: Int
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(obj)) {
     if (k === 'reference' && typeof v === 'string') {
-      out[k] = await resolveReference(v, scope, ctx);
+      out[k] = await resolveReference(v, scope, ctx, `${path}.reference`, nested);
     } else {
-      out[k] = await rewriteReferences(v, scope, ctx);
+      // The entries of a Bundle resource written by this transaction (a document, a collection) have
+      // placeholders of their own: those that name no entry of this transaction are that Bundle's.
+      const inner = nested || (k === 'resource' && /\.entry\[\d+\]$/.test(path));
+      out[k] = await rewriteReferences(v, scope, ctx, `${path}.${k}`, inner);
     }
   }
   return out;
 }
 
-async function resolveReference(ref: string, scope: ReferenceScope, ctx: InteractionContext): Promise<string> {
+async function resolveReference(ref: string, scope: ReferenceScope, ctx: InteractionContext, expression: string, nested: boolean): Promise<string> {
   const mapped = scope.idMap.get(ref) ?? (scope.base && /^[A-Z][A-Za-z]+\/[A-Za-z0-9\-.]{1,64}$/.test(ref) ? scope.idMap.get(`${scope.base}/${ref}`) : undefined);
   if (mapped) return mapped;
-  const q = ref.indexOf('?');
-  if (q > 0 && /^[A-Za-z]+$/.test(ref.slice(0, q))) {
-    const type = ref.slice(0, q);
-    if (!isResourceType(type)) throw new FhirError('invalid', { diagnostics: `Conditional reference ${JSON.stringify(ref)}: ${type} is not a resource type` });
-    const found = await findMatches(ctx, ctx.session, type, parseCriteria(ref.slice(q + 1), type), 2, { label: `The conditional reference ${JSON.stringify(ref.length > 200 ? `${ref.slice(0, 200)}…` : ref)} in Bundle.entry[${scope.entry}]`, expression: `Bundle.entry[${scope.entry}].resource` });
-    if (found.length !== 1) {
-      throw new FhirError('precondition', { code: found.length === 0 ? 'not-found' : 'multiple-matches', diagnostics: `Conditional reference ${JSON.stringify(ref)} matches ${found.length === 0 ? 'no' : 'more than one'} resource` });
-    }
-    return `${type}/${found[0]!.id}`;
+  if (PLACEHOLDER_RE.test(ref) && !nested) {
+    // bundle.html#references: a urn:uuid / urn:oid reference names the fullUrl of an entry; one that
+    // names none cannot be resolved, and storing it would leave a reference to nothing.
+    throw new FhirError('invalid', {
+      code: 'not-found',
+      diagnostics: `The reference ${shown(ref)} at ${expression} names no entry of the transaction (no entry has that fullUrl); a urn:uuid or urn:oid reference must resolve within the Bundle`,
+      expression: [expression],
+    });
   }
-  return ref;
+  const m = await matchesOf(ctx, ctx.session, ref, { label: `The conditional reference ${shown(ref)} in Bundle.entry[${scope.entry}]`, expression: `Bundle.entry[${scope.entry}].resource` });
+  if (!m) return ref;
+  if (m.found.length !== 1) {
+    throw new FhirError('precondition', { code: m.found.length === 0 ? 'not-found' : 'multiple-matches', diagnostics: `Conditional reference ${JSON.stringify(ref)} matches ${m.found.length === 0 ? 'no' : 'more than one'} resource`, expression: [expression] });
+  }
+  return `${m.type}/${m.found[0]!.id}`;
 }
