@@ -10,7 +10,9 @@ import { createLogger, type Logger } from './logging';
 import { createApp } from './http/app';
 import { answerClientErrors } from './http/client-errors';
 import { enableSmartAuth } from './auth/setup';
-import { createAuthorizationServer, type AuthorizationServer } from './auth/server/server';
+import { authDataDir, createAuthorizationServer, type AuthorizationServer } from './auth/server/server';
+import { devUserReferences } from './auth/server/users';
+import { seedDevUserRecords } from './dev-records';
 import { AuthThrottle, throttleSettingsOf } from './auth/throttle';
 import type { FhirServices } from './fhir/context';
 import { OperationRegistry } from './operations/registry';
@@ -224,6 +226,13 @@ export async function startServer(config: Readonly<Config>, log: Logger = create
   // persisted in DATA_DIR), unless access control is off or tokens come from an external issuer: then
   // no key is loaded or generated.
   const auth = config.authMode === 'smart' && config.authJwksUrl === undefined ? createAuthorizationServer({ services, throttle }) : undefined;
+  // The development users' Patient and Practitioner, so that their logins work on a fresh server
+  // (never with SQLITE_PATH=:memory:, whose users live in memory; src/dev-records.ts).
+  const authDir = authDataDir(config);
+  if (auth && authDir !== undefined) {
+    const seeded = await seedDevUserRecords(services, devUserReferences(authDir));
+    if (seeded.length > 0) log.info({ seeded }, 'created the FHIR resources of the development users');
+  }
   // SMART on FHIR access control (AUTH_MODE=off: a loud warning, nothing installed); tokens the
   // built-in server revoked are refused.
   enableSmartAuth(services, { throttle, ...(auth ? { keys: (kid: string) => auth.keys.publicKey(kid), isRevoked: (jti: string) => auth.isRevoked(jti) } : {}) });

@@ -84,7 +84,9 @@ export function smartConfiguration(config: Pick<Config, 'authIssuer' | 'authJwks
     response_types_supported: ['code'],
     scopes_supported: [...SCOPES_SUPPORTED],
     code_challenge_methods_supported: ['S256'],
-    token_endpoint_auth_methods_supported: ['private_key_jwt'],
+    // What the token endpoint accepts: public clients (`none`: client_id alone, or nothing at all on a
+    // refresh) and asymmetric client authentication (`private_key_jwt`); no client secrets.
+    token_endpoint_auth_methods_supported: ['none', 'private_key_jwt'],
     token_endpoint_auth_signing_alg_values_supported: ['RS384', 'ES384', 'RS256'],
     capabilities: [...SMART_CAPABILITIES],
   };

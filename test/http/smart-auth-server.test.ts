@@ -16,6 +16,7 @@ import { loadConfig } from '../../src/config/config';
 import { silentLogger } from '../../src/logging';
 import { startServer, type RunningServer } from '../../src/main';
 import type { TokenResponse } from '../../src/auth/server/tokens';
+import { DEV_PATIENT_ID } from '../../src/auth/server/users';
 import { clientAssertion, cookieFrom, hiddenField, JWT_BEARER, pkce } from '../helpers/smart-flow';
 
 const BASE = 'http://localhost:8080/fhir';
@@ -275,7 +276,7 @@ describe('HTTP: built-in SMART authorization server', function () {
 
     it('gives a Patient user their own patient and never user/ scopes', async () => {
       const { body } = await codeFlow('launch/patient patient/*.rs user/*.rs', 'dev-patient');
-      assert.equal(body.patient, 'dev-patient');
+      assert.equal(body.patient, DEV_PATIENT_ID);
       assert.equal(body.scope, 'launch/patient patient/*.rs');
     });
   });
@@ -299,6 +300,25 @@ describe('HTTP: built-in SMART authorization server', function () {
       assert.equal((after.body as TokenBody).error, 'invalid_grant');
       assert.equal(running.auth?.isRevoked(jtiOf(b1.access_token)), true);
       assert.equal(running.auth?.isRevoked(jtiOf(body.access_token)), true);
+    });
+
+    it('a public client refreshes without client_id, as fhirclient does (RFC 6749 §6); discovery lists the methods that work', async () => {
+      const { body } = await codeFlow();
+      const r1 = await tokenPost({ grant_type: 'refresh_token', refresh_token: body.refresh_token ?? '' });
+      assert.equal(r1.status, 200, r1.text);
+      const b1 = r1.body as TokenBody;
+      assert.ok(b1.refresh_token && b1.refresh_token !== body.refresh_token, 'rotated');
+      assert.equal(b1.scope, body.scope);
+      assert.equal((jwt.decode(b1.access_token) as jwt.JwtPayload)['client_id'], 'app');
+      const ok = await request(running.server).get('/fhir/Patient/p1').set('Authorization', `Bearer ${b1.access_token}`);
+      assert.equal(ok.status, 200, ok.text);
+      // Reuse without client_id still revokes the family; an unknown token is invalid_grant.
+      const reuse = await tokenPost({ grant_type: 'refresh_token', refresh_token: body.refresh_token ?? '' });
+      assert.equal((reuse.body as TokenBody).error, 'invalid_grant');
+      assert.equal(running.auth?.isRevoked(jtiOf(b1.access_token)), true);
+      assert.equal((await tokenPost({ grant_type: 'refresh_token', refresh_token: 'not-a-token' })).body.error, 'invalid_grant');
+      const smart = await request(running.server).get('/fhir/.well-known/smart-configuration');
+      assert.deepEqual(smart.body.token_endpoint_auth_methods_supported, ['none', 'private_key_jwt']);
     });
 
     it('refuses scope escalation on refresh and allows narrowing', async () => {

@@ -200,6 +200,18 @@ for (const kind of ['generic', 'nhs'] as const) {
         const other = kind === 'nhs' ? `https://fhir.nhs.uk/Id/nhs-number|${nhsNumber('999000009')}` : 'urn:test:mrn|mrn-nobody';
         assertSameAnswer(await w.send('post', '/fhir', rw, tx(victim)), await w.send('post', '/fhir', rw, tx(other)), [victim, other]);
       });
+
+      it("a plain create's conditional reference finds only what A may see (422, as for nobody)", async () => {
+        const body = (ident: string): unknown => ({ ...ownObservation(w, 'z'), focus: [{ reference: `Patient?identifier=${ident}` }] });
+        const victim = kind === 'nhs' ? `https://fhir.nhs.uk/Id/nhs-number|${w.b}` : `urn:test:mrn|mrn-${w.b}`;
+        const other = kind === 'nhs' ? `https://fhir.nhs.uk/Id/nhs-number|${nhsNumber('999000009')}` : 'urn:test:mrn|mrn-nobody';
+        const outside = await w.send('post', '/fhir/Observation', rw, body(victim));
+        assert.equal(outside.status, 422, outside.text);
+        assertSameAnswer(outside, await w.send('post', '/fhir/Observation', rw, body(other)), [victim, other]);
+        const own = await w.send('post', '/fhir/Observation', rw, body(kind === 'nhs' ? `https://fhir.nhs.uk/Id/nhs-number|${w.a}` : `urn:test:mrn|mrn-${w.a}`));
+        assert.equal(own.status, 201, own.text);
+        assert.equal(own.body.focus[0].reference, `Patient/${w.a}`);
+      });
     });
 
     describe('paging cursors', () => {

@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import request from 'supertest';
 import { SEC_BASE, SEC_ISSUER, startSecurityServer, type SecurityServer, type TokenBody } from '../helpers/security-server';
+import { DEV_PATIENT_ID } from '../../src/auth/server/users';
 
 const FHIR_JSON = 'application/fhir+json';
 
@@ -38,7 +39,7 @@ describe('security: EHR launch contexts', () => {
 
   it('refuses tokens with patient context: a Patient user\'s token, and a practitioner\'s patient-launch token', async () => {
     const patientUser = await s.codeFlow({ scope: 'launch/patient patient/*.rs openid fhirUser', user: 'dev-patient' });
-    assert.equal(patientUser.patient, 'dev-patient');
+    assert.equal(patientUser.patient, DEV_PATIENT_ID);
     const practitionerPatientLaunch = await s.codeFlow({ scope: 'launch/patient patient/*.rs openid fhirUser', user: 'dev-practitioner', pick: 'p1' });
     assert.equal(practitionerPatientLaunch.patient, 'p1');
     for (const t of [patientUser.access_token, practitionerPatientLaunch.access_token, token({ scope: 'patient/*.rs', fhirUser: 'Practitioner/x' })]) {

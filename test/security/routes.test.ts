@@ -22,6 +22,7 @@ import type { Response } from 'supertest';
 import type { IndexEntry } from '../../src/search/index-entry';
 import request from 'supertest';
 import { startSecurityServer, type SecurityServer } from '../helpers/security-server';
+import { DEV_PATIENT_ID } from '../../src/auth/server/users';
 import { compartmentWorld, MARKER, normalisedAnswer, victimResources, type CompartmentWorld } from './compartment-fixture';
 
 interface Bundle {
@@ -265,14 +266,14 @@ describe("Security: the authorization server's pages and endpoints, with a real 
     s = await startSecurityServer();
     const writer = await s.backendToken('system/Patient.cruds');
     for (const [id, family] of [
-      ['dev-patient', 'Own'],
+      [DEV_PATIENT_ID, 'Own'],
       ['victim', `Victim${MARKER}`],
     ] as const) {
       const res = await request(s.running.server).put(`/fhir/Patient/${id}`).set('Authorization', `Bearer ${writer}`).set('Content-Type', 'application/fhir+json').send(JSON.stringify({ resourceType: 'Patient', id, name: [{ family }] }));
       assert.ok(res.status < 300, res.text);
     }
     const t = await s.codeFlow({ scope: 'launch/patient openid fhirUser patient/*.rs', user: 'dev-patient' });
-    assert.equal(t.patient, 'dev-patient');
+    assert.equal(t.patient, DEV_PATIENT_ID);
     patient = t.access_token;
   });
   after(() => s.close());
@@ -308,6 +309,6 @@ describe("Security: the authorization server's pages and endpoints, with a real 
       const res = await call('get', url);
       assert.ok(res.status < 500 && !res.text.includes(MARKER), url);
     }
-    assert.equal((await call('get', '/fhir/Patient/dev-patient')).status, 200, 'positive control');
+    assert.equal((await call('get', `/fhir/Patient/${DEV_PATIENT_ID}`)).status, 200, 'positive control');
   });
 });

@@ -198,6 +198,8 @@ export function createAuthorizationServer(opts: AuthorizationServerOptions): Aut
   const claimedClient = (params: URLSearchParams): string | undefined => {
     const id = params.get('client_id');
     if (id !== null) return id;
+    // A public client's refresh without client_id: the refresh token names the client.
+    if (params.get('grant_type') === 'refresh_token' && params.get('client_assertion') === null) return state.refreshClientOf(params.get('refresh_token') ?? '');
     const iss = decodeJws(params.get('client_assertion'))?.payload['iss'];
     return typeof iss === 'string' ? iss : undefined;
   };

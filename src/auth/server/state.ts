@@ -155,6 +155,15 @@ export class AuthState {
     return entry;
   }
 
+  /**
+   * The client a refresh token was issued to, used or not (so that presenting a used one without
+   * `client_id` still revokes its family); undefined when unknown, expired or revoked.
+   */
+  refreshClientOf(token: string): string | undefined {
+    const entry = this.refresh.get(sha256(token));
+    return entry && !this.revokedFamilies.has(entry.family) ? entry.grant.clientId : undefined;
+  }
+
   /** The refresh token's record without using it (introspection, revocation). */
   peekRefresh(token: string): RefreshToken | undefined {
     const entry = this.refresh.get(sha256(token));

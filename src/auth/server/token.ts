@@ -7,7 +7,8 @@
  *   one issued), bound to its client, redirect_uri and PKCE S256 challenge.
  * - refresh_token: rotation: each use returns a new refresh token and invalidates the old one;
  *   presenting a used one again revokes the whole family (its refresh and access tokens). `scope`
- *   may narrow the grant; anything outside it is invalid_scope.
+ *   may narrow the grant; anything outside it is invalid_scope. A public client may leave out
+ *   `client_id` (RFC 6749 §6): the refresh token names its client.
  * - client_credentials: private_key_jwt clients only, system/ scopes only, no refresh token.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
@@ -71,8 +72,23 @@ async function authorizationCode(params: URLSearchParams, deps: TokenEndpointDep
   return issued.body;
 }
 
+/**
+ * The client of a refresh request. A public client may send no `client_id` (RFC 6749 §3.2.1: it MAY
+ * use it; §6: only a confidential client MUST authenticate): the refresh token then names its client,
+ * which must be public (`none`). fhirclient refreshes so by default. Anything that names or
+ * authenticates a client is checked as at the other grants.
+ */
+async function refreshRequestClient(params: URLSearchParams, deps: TokenEndpointDeps): Promise<RegisteredClient> {
+  if (params.has('client_id') || params.has('client_assertion') || params.has('client_assertion_type')) return authenticateClient(params, deps, deps.clientKeys);
+  const owner = deps.state.refreshClientOf(required(params, 'refresh_token'));
+  const client = owner === undefined ? undefined : deps.clients.get(owner);
+  if (!client) throw new OAuthError('invalid_grant', 'the refresh token is unknown, expired or revoked');
+  if (client.token_endpoint_auth_method !== 'none') throw new OAuthError('invalid_client', 'this client must authenticate with a private_key_jwt client_assertion');
+  return client;
+}
+
 async function refreshToken(params: URLSearchParams, deps: TokenEndpointDeps): Promise<TokenResponse> {
-  const client = await authenticateClient(params, deps, deps.clientKeys);
+  const client = await refreshRequestClient(params, deps);
   assertGrantType(client, 'refresh_token');
   const token = required(params, 'refresh_token');
   const scope = params.get('scope');

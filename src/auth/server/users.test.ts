@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { hashPassword, loadUserRegistry, USERS_FILE, verifyPassword } from './users';
+import { DEV_PATIENT_ID, hashPassword, loadUserRegistry, USERS_FILE, verifyPassword } from './users';
 
 describe('auth server: users', () => {
   it('hashes with scrypt and a random salt, and verifies only the right password', async () => {
@@ -29,7 +29,7 @@ describe('auth server: users', () => {
       assert.equal(await users.authenticate('dev-practitioner', 'wrong'), undefined);
       assert.equal(await users.authenticate('nobody', 'dev-practitioner'), undefined);
       const reloaded = loadUserRegistry(dir);
-      assert.equal((await reloaded.authenticate('dev-patient', 'dev-patient'))?.fhirUser, 'Patient/dev-patient');
+      assert.equal((await reloaded.authenticate('dev-patient', 'dev-patient'))?.fhirUser, `Patient/${DEV_PATIENT_ID}`);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

@@ -4,10 +4,11 @@
  *
  * Users are `{username, fhirUser, password}` where `password` is an scrypt hash
  * (`scrypt$N$r$p$salt$hash`, base64url parts, RFC 7914 via node:crypto). They are kept in
- * `DATA_DIR/users.json` (0600), created on first start with two development users — `dev-practitioner`
- * (fhirUser `Practitioner/dev-practitioner`) and `dev-patient` (fhirUser `Patient/dev-patient`), whose
- * passwords equal their user names: a server meant for local use and testing. Without a data
- * directory the registry lives in memory with the same two users.
+ * `DATA_DIR/users.json` (0600), created on first use with two development users — `dev-practitioner`
+ * (fhirUser `Practitioner/dev-practitioner`) and `dev-patient` (fhirUser `Patient/9999999972`, a
+ * test-range NHS Number), whose passwords equal their user names: a server meant for local use and
+ * testing. Their FHIR resources are created at start-up when absent (src/dev-records.ts). Without a
+ * data directory the registry lives in memory with the same two users (and nothing is seeded).
  */
 import { randomBytes, scrypt, scryptSync, timingSafeEqual } from 'node:crypto';
 import fs from 'node:fs';
@@ -22,9 +23,14 @@ export interface LocalUser {
 }
 
 export const USERS_FILE = 'users.json';
+/**
+ * The development patient's id: a valid NHS Number of the test range (999 000 0000 - 999 999 9999,
+ * never issued to a real person), so that it is a PDS-style record under PATIENT_ID_POLICY=nhs-number.
+ */
+export const DEV_PATIENT_ID = '9999999972';
 export const DEV_USERS: ReadonlyArray<{ username: string; fhirUser: string; password: string }> = [
   { username: 'dev-practitioner', fhirUser: 'Practitioner/dev-practitioner', password: 'dev-practitioner' },
-  { username: 'dev-patient', fhirUser: 'Patient/dev-patient', password: 'dev-patient' },
+  { username: 'dev-patient', fhirUser: `Patient/${DEV_PATIENT_ID}`, password: 'dev-patient' },
 ];
 
 const N = 16384;
@@ -90,6 +96,24 @@ function parseUsers(raw: unknown, file: string): LocalUser[] {
     if (typeof password !== 'string' || !password.startsWith('scrypt$')) throw new Error(`${file} user ${i}: password must be an scrypt hash (see docs/smart.md)`);
     return { username, fhirUser, password };
   });
+}
+
+/**
+ * The `fhirUser` references of the development users that `dataDir/users.json` has (or will have,
+ * when it does not exist yet) with their default `fhirUser`: the resources to seed. No password is
+ * hashed. An unreadable file: none.
+ */
+export function devUserReferences(dataDir: string): string[] {
+  const file = path.join(dataDir, USERS_FILE);
+  if (!fs.existsSync(file)) return DEV_USERS.map((u) => u.fhirUser);
+  try {
+    const list = (JSON.parse(fs.readFileSync(file, 'utf8')) as { users?: unknown }).users;
+    if (!Array.isArray(list)) return [];
+    const has = (d: (typeof DEV_USERS)[number]): boolean => list.some((u: unknown) => typeof u === 'object' && u !== null && (u as LocalUser).username === d.username && (u as LocalUser).fhirUser === d.fhirUser);
+    return DEV_USERS.filter(has).map((d) => d.fhirUser);
+  } catch {
+    return [];
+  }
 }
 
 /** Reads `dataDir/users.json` (created with the development users when absent); in memory when dataDir is undefined. */
