@@ -169,7 +169,7 @@ export const CONFIG_VARIABLES: readonly ConfigVariable[] = [
   { name: 'MAX_QUERY_PARAMETERS', default: '50', description: 'Most parameters of one search query, every occurrence counted (more: 400 `too-costly`).' },
   { name: 'MAX_QUERY_VALUES', default: '500', description: 'Most values of one search query, the comma-separated values of all its parameters together (more: 400 `too-costly`).' },
   { name: 'MAX_TEXT_TERMS', default: '20', description: 'Most words of one `_text` or `_content` parameter, all its values together (more: 400 `too-costly`).' },
-  { name: 'MAX_CONDITIONAL_PARAMETERS', default: '10', description: 'Most search parameters of conditional criteria: `If-None-Exist`, conditional update, patch and delete, conditional references in transactions (more: 400 `too-costly`).' },
+  { name: 'MAX_CONDITIONAL_PARAMETERS', default: '10', description: 'Most search parameters of conditional criteria: `If-None-Exist`, conditional update, patch and delete, conditional references (in transactions and in any other write) (more: 400 `too-costly`).' },
   { name: 'DEFAULT_PAGE_SIZE', default: '20', description: 'Page size of search and history when `_count` is absent.' },
   { name: 'MAX_PAGE_SIZE', default: '1000', description: 'Largest `_count` honoured.' },
   {

@@ -55,6 +55,11 @@ describe('HTTP: requests as the R4 text reads them', () => {
     const res = await request(t.app).post('/fhir').set('Content-Type', FHIR_JSON).send(text);
     assert.equal(res.status, 400, res.text);
     assert.deepEqual(res.body.issue[0].expression, ['Bundle.entry[0].resource.active']);
+    // A JSON Patch document carried as a Binary in a transaction entry: the same rule.
+    const patch = Buffer.from('[{"op":"replace","path":"/active","value":true,"value":false}]').toString('base64');
+    const patched = await request(t.app).post('/fhir').set('Content-Type', FHIR_JSON).send(JSON.stringify({ resourceType: 'Bundle', type: 'transaction', entry: [{ resource: { resourceType: 'Binary', contentType: 'application/json-patch+json', data: patch }, request: { method: 'PATCH', url: `Patient/${id}` } }] }));
+    assert.equal(patched.status, 400, patched.text);
+    assert.match(patched.body.issue[0].diagnostics, /"value" more than once/);
   });
 
   it('a body without Content-Type is a 415', async () => {

@@ -24,6 +24,7 @@ import { checkBundleEntries } from '../limits';
 import { bundleJson, type RawEntry } from '../bundle-writer';
 import { findMatches, parseCriteria, urlCriteria } from '../conditional';
 import { matchesOf, PLACEHOLDER_RE, shown } from '../references';
+import { expressionOf, findDuplicateProperty } from '../json-text';
 import { viewOf, type InteractionContext } from '../context';
 import { FhirError } from '../outcome';
 import { parseETagVersion } from '../headers';
@@ -115,12 +116,17 @@ function entryRequest(outer: FhirRequest, e: ParsedEntry, transaction: boolean):
 function patchBody(e: ParsedEntry): { body: unknown; contentType: string } {
   const res = e.resource as (Resource & { contentType?: string; data?: string }) | undefined;
   if (res?.resourceType === 'Binary') {
+    const where = `Bundle.entry[${e.index}].resource.data`;
+    const text = Buffer.from(res.data ?? '', 'base64').toString('utf8');
     let body: unknown;
     try {
-      body = JSON.parse(Buffer.from(res.data ?? '', 'base64').toString('utf8'));
+      body = JSON.parse(text);
     } catch {
-      throw new FhirError('invalid', { diagnostics: `Bundle.entry[${e.index}].resource: the Binary does not hold a JSON Patch document`, expression: [`Bundle.entry[${e.index}].resource.data`] });
+      throw new FhirError('invalid', { diagnostics: `Bundle.entry[${e.index}].resource: the Binary does not hold a JSON Patch document`, expression: [where] });
     }
+    // json.html: no repeated property (an operation with two "value"s is ambiguous).
+    const dup = findDuplicateProperty(text);
+    if (dup) throw new FhirError('invalid', { code: 'structure', diagnostics: `${where}: the JSON Patch document has the property ${JSON.stringify(dup.name)} more than once in one object (at ${expressionOf(dup.path, undefined)})`, expression: [where] });
     return { body, contentType: res.contentType ?? 'application/json-patch+json' };
   }
   return { body: res, contentType: 'application/fhir+json' };
