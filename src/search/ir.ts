@@ -47,7 +47,11 @@ export interface RangePredicate {
   /** The query value's own range (from its precision), inclusive, epoch ms for dates. */
   low: number;
   high: number;
-  /** The query value as written (number and quantity). */
+  /**
+   * The query value as written (number and quantity; never for dates). With it, the prefixes gt, lt,
+   * ge, le, sa and eb compare against this exact value instead of the precision range (§3.1.1.4.6
+   * "the implicit precision of the number is ignored"; range-semantics.ts effectiveQueryRange).
+   */
   value?: number;
   /**
    * Half-width added on each side for the `ap` prefix, computed once by the parser (10% of the value

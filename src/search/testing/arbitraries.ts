@@ -92,6 +92,8 @@ const rangePredicate = (op: 'date' | 'number' | 'quantity', param: string): fc.A
     .record({
       prefix: fc.constantFrom(...PREFIXES),
       r: rng,
+      // Where the written value sits in its precision range: the ordering prefixes compare it exactly.
+      at: fc.constantFrom(0, 0.25, 0.5, 1),
       system: fc.constantFrom<string | null | undefined>(undefined, null, 'u'),
       code: fc.constantFrom<string | null | undefined>(undefined, null, 'mg', 'g'),
     })
@@ -100,7 +102,7 @@ const rangePredicate = (op: 'date' | 'number' | 'quantity', param: string): fc.A
       param,
       prefix: q.prefix,
       ...q.r,
-      value: q.r.low,
+      ...(op === 'date' ? {} : { value: q.r.low + (q.r.high - q.r.low) * q.at }),
       ...(q.prefix === 'ap' ? { approxDelta: 1 } : {}),
       ...(op === 'quantity' && q.system !== undefined ? { system: q.system } : {}),
       ...(op === 'quantity' && q.code !== undefined ? { code: q.code } : {}),

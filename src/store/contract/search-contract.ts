@@ -158,6 +158,22 @@ export function searchContract(open: OpenStore): void {
       assert.deepEqual(await ra({ ...num('ap', 0.5, 0.45, 0.55), approxDelta: 0.25 } as Predicate), ['ra1', 'ra2']);
     });
 
+    it('number and quantity: gt, lt, ge, le, sa, eb compare the exact search value, eq/ne/ap its precision range (search.html#number)', async () => {
+      const ra = (where: SearchExpr): Promise<string[]> => find(['RiskAssessment'], where);
+      // ra1 is 0.2 ([0.15, 0.25]), ra2 is 0.8 ([0.75, 0.85]).
+      assert.deepEqual(await ra(num('lt', 0.2, 0.15, 0.25)), ['ra1'], 'lt0.2: ra1 includes values below 0.2');
+      assert.deepEqual(await ra(num('gt', 0.8, 0.75, 0.85)), ['ra2'], 'gt0.8: ra2 includes values above 0.8');
+      assert.deepEqual(await ra(num('sa', 0.1, 0.05, 0.15)), ['ra1', 'ra2'], 'sa0.1: both start after 0.1 exactly');
+      assert.deepEqual(await ra(num('eb', 0.9, 0.85, 0.95)), ['ra1', 'ra2'], 'eb0.9: both end before 0.9 exactly');
+      assert.deepEqual(await ra(num('eq', 0.8, 0.75, 0.85)), ['ra2'], 'eq keeps the precision range');
+      assert.deepEqual(await ra(num('ne', 0.8, 0.75, 0.85)), ['ra1'], 'ne keeps the precision range');
+      // o1 is 5.4 mg ([5.35, 5.45]), o2 and o3 are 7 mg ([6.5, 7.5]).
+      assert.deepEqual(await observations(qty('gt', 7.45, 0.1)), ['o2', 'o3'], 'gt7.45 (written to one decimal)');
+      assert.deepEqual(await observations(qty('eb', 7.55, 0.05)), ['o1', 'o2', 'o3']);
+      const cvq: SearchExpr = { op: 'composite', param: 'code-value-quantity', components: [code('1234-5'), qty('lt', 1.2, 0.05)] };
+      assert.deepEqual(await observations(cvq), ['o3'], 'a composite quantity component too');
+    });
+
     it('quantity: value with system|code, ||unit, or any unit', async () => {
       assert.deepEqual(await observations(qty('eq', 7, 0.5, UCUM, 'mg')), ['o2']);
       assert.deepEqual(await observations(qty('eq', 7, 0.5, undefined, 'mg')), ['o2', 'o3']);
