@@ -11,7 +11,8 @@
  */
 import fc from 'fast-check';
 import type { IndexEntry } from '../index-entry';
-import type { Predicate, Prefix, SearchExpr, SortKey } from '../ir';
+import type { Predicate, Prefix, SearchExpr, SearchPosition, SortKey } from '../ir';
+import { signCursor, verifyCursor } from '../cursor';
 
 /** The two resource types of the generated world. */
 export type DifferentialType = 'Patient' | 'Observation';
@@ -26,8 +27,8 @@ export type DifferentialDataset = { Patient: IndexEntry[][]; Observation: IndexE
 export interface EntryOptions {
   /**
    * Whether date entries may be open-ended (±Infinity bounds, as a Period without a start or end).
-   * Default true. Such a value as a sort value ends keyset paging early, so a test that requires
-   * keyset pages to cover the whole result turns this off.
+   * Default true. Such a value may be a sort value, and so part of a keyset position (which the
+   * signed cursor carries: `throughCursor`).
    */
   openDateRanges?: boolean;
 }
@@ -186,3 +187,12 @@ export const sortKeyArb = (type: DifferentialType): fc.Arbitrary<SortKey> =>
     plainSortKey.map((k): SortKey => ({ ...k, chain: [{ param: 'ref', targetTypes: [otherType(type)] }] })),
     plainSortKey.map((k): SortKey => ({ ...k, chain: [{ param: 'ref', targetTypes: [otherType(type)] }, { param: 'ref', targetTypes: [type] }] })),
   );
+
+/**
+ * A keyset position as it comes back from a page link: signed into a cursor and verified again
+ * (src/search/cursor.ts), the way positions travel between pages; ±Infinity survives.
+ */
+export function throughCursor(position: SearchPosition): SearchPosition {
+  const key = Buffer.from('differential-tests-cursor-key-0123456789');
+  return verifyCursor(signCursor({ v: 2, h: '', s: '', c: 1, t: 0, a: position }, key), key).a!;
+}

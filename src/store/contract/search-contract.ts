@@ -26,21 +26,20 @@ const qty = (prefix: Prefix, value: number, half: number, system?: string | null
 const code = (c: string): Predicate => ({ op: 'token', param: 'code', system: LOINC, code: c });
 
 /**
- * Every page of `q` (page size `count`), following `next` positions while the store returns them and
- * falling back to offsets when it does not; the ids in order.
+ * Every page of `q` (page size `count`), following `next` positions until the store gives none (a
+ * position only ever follows a full page); the ids in order.
  */
 export async function pageThrough(store: Store, q: SearchQuery, count: number): Promise<string[]> {
   const out: string[] = [];
   let after: SearchQuery['after'];
-  for (let offset = 0, guard = 0; guard < 1000; guard++) {
-    const page = await store.search({ ...q, count, offset, ...(after !== undefined ? { after } : {}) });
+  for (let guard = 0; guard < 1000; guard++) {
+    const page = await store.search({ ...q, count, offset: 0, ...(after !== undefined ? { after } : {}) });
     out.push(...page.entries.map((e) => e.id));
-    offset += page.entries.length;
-    if (page.entries.length < count) break;
+    if (page.next === undefined) return out;
+    assert.equal(page.entries.length, count, 'a position only after a full page');
     after = page.next;
-    if (after === undefined && page.entries.length === 0) break;
   }
-  return out;
+  throw new Error('paging must end');
 }
 
 const text = (param: '_text' | '_content', words: string): IndexEntry => ({ kind: 'text', param, text: words });
@@ -426,6 +425,22 @@ function textSortPagingContract(open: OpenStore): void {
         assert.deepEqual([...first.entries, ...second.entries].map((e) => e.id), sort[0]!.descending ? ['d', 'c', 'b', 'a'] : ['a', 'b', 'c', 'd']);
         const exact = await store.search({ ...q, count: 4 });
         assert.equal(exact.next, undefined, 'no position when nothing follows');
+      }
+    });
+
+    it('the watermark: the newest lastUpdated when the page was served; later writes are newer', async () => {
+      const s = await open();
+      try {
+        const a = await put(s, res({ resourceType: 'Patient', id: 'w1' }), [text('_text', 'alpha')]);
+        const q = query(['Patient'], undefined, { sort: [desc('_lastUpdated', 'special')] });
+        assert.equal((await s.search(q)).watermark, undefined, 'only when asked for');
+        const first = await s.search({ ...q, watermark: true });
+        assert.equal(first.watermark, Date.parse(a.lastUpdated));
+        const b = await put(s, res({ resourceType: 'Observation', id: 'w2' }), []);
+        assert.ok(Date.parse(b.lastUpdated) > first.watermark!, 'a write of any type after the page is newer');
+        assert.equal((await s.search({ ...q, watermark: true })).watermark, Date.parse(b.lastUpdated));
+      } finally {
+        await s.close();
       }
     });
 
