@@ -15,7 +15,7 @@
  *
  * `_at` (a period [low, high]; an instant is [t, t]): the versions current at some time in the
  * period: of each resource the newest version at or before `low`, and every version written in
- * (low, high].
+ * (low, high] (a `$unionWith` of the two, MongoDB 4.4 or later).
  */
 import { FhirError } from '../../fhir/outcome';
 import type { SearchPosition } from '../../search/ir';
