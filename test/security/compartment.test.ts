@@ -93,6 +93,7 @@ for (const kind of ['generic', 'nhs'] as const) {
           assert.equal((await w.send('put', `/fhir/Observation/${id}`, rw, body({ id, valueString: `during ${versions.length}` }))).status, 200);
         }
         assert.deepEqual(versions, ['5', '4', '3', '2', '1']);
+        assert.equal((await w.send('delete', `/fhir/Observation/${id}`, rw)).status, 204, 'the world of the other tests is left as it was');
       });
 
       it('type and system history stay refused for restricted tokens', async () => {
