@@ -1,12 +1,13 @@
 /**
  * search at type, system and compartment level (FHIR R4 §3.1.1 search.html, §3.1.0.10
- * http.html#search): GET `[type]?...`, POST `[type]/_search` with a form body, GET `[base]?_type=...`,
- * and GET `[base]/[Compartment]/[id]/[type]?...` (or `/*`) per the R4 CompartmentDefinitions
- * (§3.1.1.4.14, src/search/compartments.ts). Answers a `searchset` Bundle with `search.mode` `match`,
- * `include` (`_include` / `_revinclude`, src/search/include.ts) and `outcome`, `total` as `_total`
- * asks, and paging links with signed cursors (src/fhir/paging.ts). `_summary=count` answers the total
- * only. `_contained` is supported as `false` (the default); `true` / `both` are not.
- * Lenient handling (the default) lists ignored parameters in an OperationOutcome entry;
+ * http.html#search): GET `[type]?...`, POST `[type]/_search` with a form body, GET `[base]?_type=...`
+ * and POST `[base]/_search`, and GET `[base]/[Compartment]/[id]/[type]?...` (or `/*`) per the R4
+ * CompartmentDefinitions (§3.1.1.4.14, src/search/compartments.ts). A POST whose body is not a form
+ * is 415. Answers a `searchset` Bundle with `search.mode` `match`, `include` (`_include` /
+ * `_revinclude`, src/search/include.ts) and `outcome`, `total` as `_total` asks, and paging links
+ * with signed keyset cursors (src/fhir/paging.ts, ADR 17). `_summary=count` answers the total only.
+ * `_contained` is supported as `false` (the default); `true` / `both` are not. Lenient handling (the
+ * default) lists ignored parameters in an OperationOutcome entry and leaves them out of the links;
  * `Prefer: handling=strict` rejects them.
  */
 import type { OperationOutcome, OperationOutcomeIssue } from 'fhir/r4';
