@@ -15,8 +15,9 @@
  * - vread: a version when its own content is inside (its index entries evaluated by the in-memory
  *   matcher); a deletion when the version before it was inside.
  * - history of an instance: only the versions that are themselves inside (a resource moved from
- *   another patient to this one shows only the versions since); type and system history cannot be
- *   restricted version by version in the store and are refused (403).
+ *   another patient to this one shows only the versions since), read whole by keyset and paged by
+ *   the view's own position (the versionId of the last entry served); type and system history cannot
+ *   be restricted version by version in the store and are refused (403).
  * - writes: a create or update must be allowed for the resource as written (`SmartGrantSet.writeProblem`,
  *   403 naming why; this covers patches too, whose result is only known here); an update needs the
  *   current version live and inside (an update-as-create, or re-creating a deleted id, is refused as
@@ -29,7 +30,7 @@
 import type { Resource } from 'fhir/r4';
 import type { AccessRestriction, FhirServices } from '../fhir/context';
 import { FhirError } from '../fhir/outcome';
-import { and, type SearchQuery } from '../search/ir';
+import { and, type SearchPosition, type SearchQuery } from '../search/ir';
 import { matchesExpr } from '../search/match';
 import type { HistoryPage, HistoryQuery, StoreSession, StoredVersion, WriteOp, WriteResult } from '../store/store';
 import type { SmartGrantSet } from './access';
@@ -116,18 +117,34 @@ export function callerView(session: StoreSession, opts: ViewOptions): StoreSessi
     if (q.resourceType === undefined || q.id === undefined) {
       throw new FhirError('forbidden', { code: 'forbidden', diagnostics: `${q.resourceType ? 'type' : 'system'} history cannot be restricted to what the token's scopes grant; use search, or an unrestricted user/ or system/ scope` });
     }
+    // The whole instance history, read by keyset (versions written meanwhile are newer: not repeated).
     const all: StoredVersion[] = [];
-    for (let offset = 0; ; offset += HISTORY_CHUNK) {
-      const page = await inner.history({ ...q, count: HISTORY_CHUNK, offset });
+    const { after: viewAfter, ...whole } = q;
+    let after: SearchPosition | undefined;
+    for (;;) {
+      const page = await inner.history({ ...whole, count: HISTORY_CHUNK, offset: 0, ...(after !== undefined ? { after } : {}) });
       all.push(...page.entries);
-      if (page.entries.length < HISTORY_CHUNK) break;
+      if (page.next === undefined) break;
+      after = page.next;
       if (all.length >= MAX_RESTRICTED_HISTORY) {
         throw new FhirError('too-costly', { code: 'too-costly', diagnostics: `${q.resourceType}/${q.id} has more than ${MAX_RESTRICTED_HISTORY} versions: its history cannot be restricted to what the token's scopes grant` });
       }
     }
     const kept: StoredVersion[] = [];
     for (const v of all) if (await inside(v, restriction, false)) kept.push(v);
-    return { entries: kept.slice(q.offset, q.offset + q.count), total: kept.length };
+    // The view's own keyset position: the versionId of the last entry served (newest first).
+    let start = q.offset;
+    if (viewAfter !== undefined) {
+      const vid = viewAfter[0];
+      if (viewAfter.length !== 1 || typeof vid !== 'number' || !Number.isSafeInteger(vid)) throw new FhirError('invalid', 'The paging position does not belong to this history');
+      start = kept.findIndex((v) => v.versionId < vid);
+      if (start < 0) start = kept.length;
+    }
+    const entries = kept.slice(start, start + q.count);
+    const last = entries[entries.length - 1];
+    const out: HistoryPage = { entries, total: kept.length };
+    if (last && start + entries.length < kept.length) out.next = [last.versionId];
+    return out;
   };
 
   /** The current version of a write's target if the caller may see it with the write's permission. */

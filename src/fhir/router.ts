@@ -92,6 +92,11 @@ function dispatch(req: FhirRequest): Dispatch {
     if (!isGet) return notAllowed(GET, '/metadata', m);
     return at({ kind: 'capabilities', level: 'system' }, async (_r, c) => ({ status: 200, resource: capabilityStatement(c.services, new Date().toISOString()) }));
   }
+  // System search by POST (http.html#search: POST [base]/_search with a form body).
+  if (first === '_search' && segs.length === 1) {
+    if (m !== 'POST') return notAllowed(['POST'], '/_search', m);
+    return at({ kind: 'search', level: 'system' }, (r, c) => search(r, c, undefined));
+  }
   if (first === '_history' && segs.length === 1) {
     if (!isGet) return notAllowed(GET, '/_history', m);
     return at({ kind: 'history', level: 'system' }, (r, c) => history(r, c));

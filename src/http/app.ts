@@ -200,8 +200,10 @@ function writeResult(res: Response, req: FhirRequest, result: FhirResult, mediaT
     res.status(result.status).end();
     return;
   }
-  const summary = req.method === 'GET' || req.method === 'HEAD' ? parseSummary(req.query.find(([k]) => k === '_summary')?.[1]) : undefined;
-  const elements = req.method === 'GET' || req.method === 'HEAD' ? parseElements(req.query.filter(([k]) => k === '_elements').map(([, v]) => v)) : undefined;
+  // Reads, and searches by POST (`_search` with a form body, whose parameters are in `req.query`).
+  const subsets = req.method === 'GET' || req.method === 'HEAD' || (req.method === 'POST' && /(^|\/)_search$/.test(req.path));
+  const summary = subsets ? parseSummary(req.query.find(([k]) => k === '_summary')?.[1]) : undefined;
+  const elements = subsets ? parseElements(req.query.filter(([k]) => k === '_elements').map(([, v]) => v)) : undefined;
   let body: string;
   if ((summary && summary !== 'false' && summary !== 'count') || elements) {
     const value = (result.resource ?? JSON.parse(result.json!)) as Record<string, unknown>;

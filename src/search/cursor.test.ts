@@ -15,22 +15,27 @@ const payloadArb: fc.Arbitrary<CursorPayload> = fc
   .record({
     h: fc.string({ maxLength: 30 }),
     s: fc.string({ maxLength: 30 }),
-    o: fc.nat(),
+    o: fc.option(fc.nat(), { nil: undefined }),
     c: fc.nat({ max: 100000 }),
     t: fc.nat(),
-    a: fc.option(fc.array(fc.oneof(fc.constant(null), fc.string({ maxLength: 20 }), fc.integer(), fc.double({ noNaN: true, noDefaultInfinity: true })), { maxLength: 5 }), { nil: undefined }),
+    a: fc.option(fc.array(fc.oneof(fc.constant(null), fc.string({ maxLength: 20 }), fc.integer(), fc.double({ noNaN: true })), { maxLength: 5 }), { nil: undefined }),
+    n: fc.option(fc.nat(), { nil: undefined }),
+    w: fc.option(fc.integer({ min: 0, max: 2 ** 48 }), { nil: undefined }),
   })
   .map((r) => {
-    const p: CursorPayload = { v: 1, h: r.h, s: r.s, o: r.o, c: r.c, t: r.t };
+    const p: CursorPayload = { v: 2, h: r.h, s: r.s, c: r.c, t: r.t };
+    if (r.o !== undefined) p.o = r.o;
     // -0 does not survive JSON; the store never produces it.
     if (r.a !== undefined) p.a = r.a.map((x) => (Object.is(x, -0) ? 0 : x));
+    if (r.n !== undefined) p.n = r.n;
+    if (r.w !== undefined) p.w = r.w;
     return p;
   });
 
 const isBadCursor = (e: unknown): boolean => e instanceof FhirError && e.status === 400;
 
 describe('search/cursor', () => {
-  it('a signed payload verifies to the same payload (property)', () => {
+  it('a signed payload verifies to the same payload, positions with ±Infinity included (property)', () => {
     fc.assert(
       fc.property(payloadArb, (p) => {
         assert.deepEqual(verifyCursor(signCursor(p, KEY), KEY), p);
@@ -53,7 +58,7 @@ describe('search/cursor', () => {
   });
 
   it('a cursor signed with another key is rejected with 400', () => {
-    const token = signCursor({ v: 1, h: 'x', s: '', o: 20, c: 10, t: 1 }, OTHER);
+    const token = signCursor({ v: 2, h: 'x', s: '', o: 20, c: 10, t: 1 }, OTHER);
     assert.throws(() => verifyCursor(token, KEY), isBadCursor);
   });
 
@@ -66,9 +71,20 @@ describe('search/cursor', () => {
   });
 
   it('a correctly signed but malformed payload is rejected with 400', () => {
-    const body = Buffer.from(JSON.stringify({ v: 1, h: 'x', s: '', o: -5, c: 10, t: 1 })).toString('base64url');
+    const signed = (payload: unknown): string => {
+      const body = Buffer.from(JSON.stringify(payload)).toString('base64url');
+      return `${body}.${createHmac('sha256', KEY).update(body).digest('base64url')}`;
+    };
+    assert.throws(() => verifyCursor(signed({ v: 2, h: 'x', s: '', o: -5, c: 10, t: 1 }), KEY), isBadCursor);
+    assert.throws(() => verifyCursor(signed({ v: 2, h: 'x', s: '', c: 10, t: 1, a: [{ inf: 2 }] }), KEY), isBadCursor);
+    assert.throws(() => verifyCursor(signed({ v: 2, h: 'x', s: '', c: 10, t: 1, a: [{ x: 1 }] }), KEY), isBadCursor);
+    assert.throws(() => verifyCursor(signed({ v: 2, h: 'x', s: '', c: 10, t: 1, w: 1.5 }), KEY), isBadCursor);
+  });
+
+  it('a cursor of the former offset format (version 1) is refused with 400, asking to restart', () => {
+    const body = Buffer.from(JSON.stringify({ v: 1, h: 'x', s: '', o: 20, c: 10, t: 1 })).toString('base64url');
     const token = `${body}.${createHmac('sha256', KEY).update(body).digest('base64url')}`;
-    assert.throws(() => verifyCursor(token, KEY), isBadCursor);
+    assert.throws(() => verifyCursor(token, KEY), (e: unknown) => isBadCursor(e) && /older version/.test((e as FhirError).message + JSON.stringify((e as FhirError).toOperationOutcome())));
   });
 
   it('the query hash depends on the path, the names, the values and their order', () => {

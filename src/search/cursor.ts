@@ -3,25 +3,30 @@
  * bundle.html links `self`/`next`/`previous`: the server decides what the page links contain).
  *
  * A cursor is `base64url(JSON payload) "." base64url(HMAC-SHA256(key, payload))`. The payload binds the
- * cursor to the query it was issued for (a hash of the request path and its parameters, so it cannot
- * be replayed on another search), the sort, the position (an offset and, when the store supports
- * keyset paging, the store's opaque keyset position), the page size and the time it was created. No
- * state is kept on the server: any instance sharing the key (CURSOR_SECRET) can serve any page.
+ * cursor to the query it was issued for (a hash of the request path and the parameters applied, and
+ * of the caller, so it cannot be replayed on another search or by another caller), the sort, the
+ * position (the store's keyset position, or a starting offset for the `self` link of an `_offset`
+ * page), the page size, the time it was created, and what the walk carries from its first page: the
+ * total and the store's watermark. No state is kept on the server: any instance sharing the key
+ * (CURSOR_SECRET) can serve any page.
+ *
+ * Positions may hold ±Infinity (open date ranges, unbounded Ranges), which JSON cannot: such a value
+ * travels as `{"inf": 1}` / `{"inf": -1}` (a position holds no other objects).
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { FhirError } from '../fhir/outcome';
 import type { SearchPosition } from './ir';
 
 export interface CursorPayload {
-  /** Format version. */
-  v: 1;
-  /** Hash of the request path and its selecting parameters (see `queryHash`). */
+  /** Format version (2: keyset positions everywhere; version 1 cursors are refused). */
+  v: 2;
+  /** Hash of the request path, its applied selecting parameters and the caller (see `queryHash`). */
   h: string;
-  /** The `_sort` specification as written ('' when none). */
+  /** The `_sort` specification as applied ('' when none). */
   s: string;
-  /** Offset of the page's first entry in the sorted result. */
-  o: number;
-  /** Keyset position to continue after (from the store's `SearchPage.next`), when there is one. */
+  /** Offset of the page's first entry, for a page that starts at an offset (`_offset`) rather than a position. */
+  o?: number;
+  /** Keyset position to continue after (from the store's `SearchPage.next` / `HistoryPage.next`). */
   a?: SearchPosition;
   /** Page size. */
   c: number;
@@ -29,6 +34,8 @@ export interface CursorPayload {
   t: number;
   /** The total counted on the first page, carried so later pages need not count again. */
   n?: number;
+  /** The store's watermark when the first page was served (SearchPage.watermark), epoch ms. */
+  w?: number;
 }
 
 const MAX_CURSOR_LENGTH = 4096;
@@ -42,7 +49,7 @@ export function cursorKey(secret: string | undefined): Buffer {
   return processKey;
 }
 
-/** A hash identifying a query: its path and parameters in order (callers drop the paging ones first). */
+/** A hash identifying a query: its path and applied parameters in order (callers drop the paging ones first). */
 export function queryHash(path: string, params: ReadonlyArray<readonly [string, string]>, caller?: string): string {
   const h = createHash('sha256');
   h.update(path);
@@ -56,8 +63,27 @@ function mac(key: Buffer, body: string): Buffer {
   return createHmac('sha256', key).update(body).digest();
 }
 
+type EncodedValue = string | number | null | { inf: 1 | -1 };
+
+function encodePosition(a: SearchPosition): EncodedValue[] {
+  return a.map((x) => (typeof x === 'number' && !Number.isFinite(x) ? { inf: x > 0 ? 1 : -1 } : x));
+}
+
+function decodePosition(x: unknown): SearchPosition | undefined {
+  if (!Array.isArray(x) || x.length > 64) return undefined;
+  const out: Array<string | number | null> = [];
+  for (const v of x as unknown[]) {
+    if (v === null || typeof v === 'string' || (typeof v === 'number' && Number.isFinite(v))) out.push(v);
+    else if (typeof v === 'object' && Object.keys(v).length === 1 && ((v as { inf?: unknown }).inf === 1 || (v as { inf?: unknown }).inf === -1)) {
+      out.push((v as { inf: number }).inf * Infinity);
+    } else return undefined;
+  }
+  return out;
+}
+
 export function signCursor(payload: CursorPayload, key: Buffer): string {
-  const body = Buffer.from(JSON.stringify(payload), 'utf8').toString('base64url');
+  const wire = payload.a !== undefined ? { ...payload, a: encodePosition(payload.a) } : payload;
+  const body = Buffer.from(JSON.stringify(wire), 'utf8').toString('base64url');
   return `${body}.${mac(key, body).toString('base64url')}`;
 }
 
@@ -65,15 +91,11 @@ function bad(reason: string): FhirError {
   return new FhirError('invalid', { code: 'invalid', diagnostics: `_cursor: ${reason}; restart the search from its first page`, expression: ['_cursor'] });
 }
 
-function isPosition(x: unknown): x is SearchPosition {
-  return Array.isArray(x) && x.length <= 64 && x.every((v) => v === null || typeof v === 'string' || (typeof v === 'number' && Number.isFinite(v)));
-}
-
 const isCount = (x: unknown): x is number => typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;
 
 /**
  * Checks a cursor's signature and shape and returns its payload. A cursor that was altered, signed
- * with another key, or is malformed throws `FhirError('invalid')` (400).
+ * with another key, is malformed or of an older format throws `FhirError('invalid')` (400).
  */
 export function verifyCursor(token: string, key: Buffer): CursorPayload {
   if (token.length > MAX_CURSOR_LENGTH) throw bad('the cursor is too long');
@@ -90,23 +112,28 @@ export function verifyCursor(token: string, key: Buffer): CursorPayload {
   } catch {
     throw bad('the cursor is malformed');
   }
-  const o = p as Partial<CursorPayload> | null;
+  const o = p as Record<string, unknown> | null;
+  if (o && typeof o === 'object' && o.v === 1) throw bad('the cursor was issued by an older version of this server');
+  const a = o && typeof o === 'object' && o.a !== undefined ? decodePosition(o.a) : undefined;
   if (
     !o ||
     typeof o !== 'object' ||
-    o.v !== 1 ||
+    o.v !== 2 ||
     typeof o.h !== 'string' ||
     typeof o.s !== 'string' ||
-    !isCount(o.o) ||
+    (o.o !== undefined && !isCount(o.o)) ||
     !isCount(o.c) ||
     !isCount(o.t) ||
-    (o.a !== undefined && !isPosition(o.a)) ||
-    (o.n !== undefined && !isCount(o.n))
+    (o.a !== undefined && a === undefined) ||
+    (o.n !== undefined && !isCount(o.n)) ||
+    (o.w !== undefined && !(typeof o.w === 'number' && Number.isSafeInteger(o.w)))
   ) {
     throw bad('the cursor is malformed');
   }
-  const out: CursorPayload = { v: 1, h: o.h, s: o.s, o: o.o, c: o.c, t: o.t };
-  if (o.a !== undefined) out.a = o.a;
-  if (o.n !== undefined) out.n = o.n;
+  const out: CursorPayload = { v: 2, h: o.h, s: o.s, c: o.c, t: o.t };
+  if (o.o !== undefined) out.o = o.o as number;
+  if (a !== undefined) out.a = a;
+  if (o.n !== undefined) out.n = o.n as number;
+  if (o.w !== undefined) out.w = o.w as number;
   return out;
 }

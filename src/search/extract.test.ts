@@ -178,6 +178,18 @@ describe('search/extract', () => {
     assert.ok(Math.abs(n.low - 0.015) < 1e-12 && Math.abs(n.high - 0.025) < 1e-12);
   });
 
+  it('indexes integers as exact points (search.html#number: for integers "searching is based on exact matches")', () => {
+    const seq = { resourceType: 'MolecularSequence', coordinateSystem: 0, referenceSeq: { windowStart: 10, windowEnd: 20 }, variant: [{ start: 12 }] } as unknown as Resource;
+    assert.deepEqual(
+      extractIndex(seq).filter((x) => x.kind === 'number'),
+      [
+        { kind: 'number', param: 'variant-start', value: 12, low: 12, high: 12 },
+        { kind: 'number', param: 'window-end', value: 20, low: 20, high: 20 },
+        { kind: 'number', param: 'window-start', value: 10, low: 10, high: 10 },
+      ],
+    );
+  });
+
   it('never throws for odd but valid resources', () => {
     const odd = [
       { resourceType: 'Patient' },

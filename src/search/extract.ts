@@ -14,7 +14,9 @@
  *   contained as url, Reference.identifier), canonical/uri (`url|version`), and a contained Resource.
  * - date: date/dateTime/instant, Period, Timing (normalize.ts).
  * - quantity: Quantity, Age, Duration, Distance, Count, SimpleQuantity, Money, Range.
- * - number: decimal/integer and their subtypes; uri: any uri-like primitive.
+ * - number: decimal (the range of its precision) and integer with its subtypes (exact: the point
+ *   [v, v], since search.html#number says that for integers "the significance issues cancel out and
+ *   searching is based on exact matches"); uri: any uri-like primitive.
  * - composite: one CompositeEntry per composite value, whose `components` hold the entries of every
  *   component (each with the component parameter's code).
  * _id and _lastUpdated are not indexed (they are columns of the stored resource). A failing expression
@@ -398,6 +400,9 @@ function elementPath(node: unknown): string | undefined {
   return typeof parent === 'string' && parent !== '' ? `${parent}.${node.propName}` : undefined;
 }
 
+/** Integer datatypes: exact values, indexed as points (see the module comment). */
+const INTEGER_TYPES: ReadonlySet<string> = new Set(['integer', 'positiveInt', 'unsignedInt', 'integer64']);
+
 function valueEntries(ctx: Ctx, type: SearchParamType, param: string, fhirType: string, value: unknown, out: IndexEntry[]): void {
   switch (type) {
     case 'token':
@@ -414,7 +419,9 @@ function valueEntries(ctx: Ctx, type: SearchParamType, param: string, fhirType: 
       // fhirpath.js gives decimals as an FP_Decimal object ({ value, asStr }) when internal types are kept.
       const inner = isObj(value) ? (typeof value.asStr === 'string' ? value.asStr : value.value) : value;
       const r = typeof inner === 'number' ? numberRange(inner) : typeof inner === 'string' ? parseNumberRange(inner) : undefined;
-      if (r) out.push({ kind: 'number', param, value: r.value, low: r.low, high: r.high });
+      if (!r) return;
+      if (INTEGER_TYPES.has(fhirType)) out.push({ kind: 'number', param, value: r.value, low: r.value, high: r.value });
+      else out.push({ kind: 'number', param, value: r.value, low: r.low, high: r.high });
       return;
     }
     case 'uri': {

@@ -47,7 +47,11 @@ export interface RangePredicate {
   /** The query value's own range (from its precision), inclusive, epoch ms for dates. */
   low: number;
   high: number;
-  /** The query value as written (number and quantity). */
+  /**
+   * The query value as written (number and quantity; never for dates). With it, the prefixes gt, lt,
+   * ge, le, sa and eb compare against this exact value instead of the precision range (§3.1.1.4.6
+   * "the implicit precision of the number is ignored"; range-semantics.ts effectiveQueryRange).
+   */
   value?: number;
   /**
    * Half-width added on each side for the `ap` prefix, computed once by the parser (10% of the value
@@ -188,13 +192,16 @@ export interface SearchQuery {
   /**
    * Keyset paging: start strictly after this position, as returned in `SearchPage.next` by the same
    * store for the same query and sort. Opaque to callers (they sign and embed it in page links).
+   * Values may be ±Infinity (open date ranges, unbounded Ranges); the cursor encodes them.
    */
   after?: SearchPosition;
+  /** Ask for `SearchPage.watermark` (the first page of a walk whose sort a write can change). */
+  watermark?: boolean;
   total: 'none' | 'estimate' | 'accurate';
 }
 
 export const and = (...args: SearchExpr[]): SearchExpr => (args.length === 1 ? args[0]! : { op: 'and', args });
 export const or = (...args: SearchExpr[]): SearchExpr => (args.length === 1 ? args[0]! : { op: 'or', args });
 
-/** A store-defined, JSON-serialisable position in a sorted result (sort key values plus a tiebreak). */
+/** A store-defined position in a sorted result (sort key values plus a unique tiebreak); numbers may be ±Infinity. */
 export type SearchPosition = ReadonlyArray<string | number | null>;

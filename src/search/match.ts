@@ -13,8 +13,8 @@
  *   without the element matches).
  * - string: start -> entry.norm starts with value; contains -> entry.norm contains value as a
  *   substring; exact -> entry.exact equals value (the original text, case and accents kept).
- * - date / number / quantity: rangeMatches(rangeCondition(prefix, {low, high}, approxDelta ?? 0), entry)
- *   for some entry (so `ne` is "some entry is not within the value's range"). Quantity units first:
+ * - date / number / quantity: rangeMatches(rangeCondition(prefix, {low, high, value}, approxDelta ?? 0), entry)
+ *   for some entry (a number or quantity value is exact under gt/lt/ge/le/sa/eb: range-semantics.ts) (so `ne` is "some entry is not within the value's range"). Quantity units first:
  *   system undefined -> code undefined/null: any unit, else entry.code = code or entry.unit = code;
  *   system null -> entry.system is null; system string -> entry.system = system; with a system, a code
  *   (when given) must equal entry.code.

@@ -174,6 +174,10 @@ describe('search/parse', () => {
       const r = parseDateRange('2020')!;
       assert.deepEqual(where('Patient', [['_lastUpdated', 'gt2020']]), { op: 'lastUpdated', prefix: 'gt', low: r.low, high: r.high });
     });
+    it('_id:not is every resource whose id is none of the values (_id is a token)', () => {
+      assert.deepEqual(where('Patient', [['_id:not', 'a,b']]), { op: 'not', arg: { op: 'id', ids: ['a', 'b'] } });
+      fails('Patient', [['_id:exact', 'a']], 'invalid', 'modifier');
+    });
     it('_tag and _profile apply to every type', () => {
       assert.deepEqual(where('Observation', [['_tag', 's|c']]), { op: 'token', param: '_tag', system: 's', code: 'c' });
       assert.equal(where('Patient', [['_profile', 'http://p']])!.op, 'uri');
@@ -294,6 +298,20 @@ describe('search/parse', () => {
       const p = parseSearchQuery(['Patient'], [['shoe-size', '42'], ['_filter', 'x'], ['family', 'a'], ['given', ''], ['_list', '$current-problems']], registry, lenient);
       assert.deepEqual(p.query.where, { op: 'string', param: 'family', value: 'a', mode: 'start' });
       assert.deepEqual(p.ignored.map((i) => i.name), ['shoe-size', '_filter', 'given', '_list']);
+    });
+    it('lenient: the applied parameters leave out what was ignored, and unknown _sort keys', () => {
+      const p = parseSearchQuery(
+        ['Patient'],
+        [['shoe-size', '42'], ['family', 'a'], ['given', ''], ['_sort', 'nonsense,-birthdate'], ['_count', '5'], ['_revinclude', '*'], ['_include', 'Patient:organization']],
+        registry,
+        lenient,
+      );
+      assert.deepEqual(p.applied, [['family', 'a'], ['_count', '5'], ['_include', 'Patient:organization'], ['_sort', '-birthdate']]);
+      assert.deepEqual(p.ignored.map((i) => i.name), ['shoe-size', 'given', '_revinclude', '_sort']);
+    });
+    it('_revinclude=* is not supported: strict refuses it, lenient ignores it', () => {
+      fails('Patient', [['_revinclude', '*']], 'unsupported', '_revinclude=*');
+      assert.deepEqual(parseSearchQuery(['Patient'], [['_revinclude', '*']], registry, lenient).result.revinclude, []);
     });
     it('strict: _filter and near are unsupported', () => {
       fails('Patient', [['_filter', 'x']], 'unsupported', '_filter');

@@ -73,6 +73,12 @@ export interface ParsedSearch {
   query: SearchQuery;
   result: ResultParameters;
   ignored: Array<{ name: string; reason: string }>;
+  /**
+   * The parameters as applied, in request order except `_sort` (last, listing only the keys used):
+   * the input without what was ignored. Page links repeat these (search.html: the self link tells
+   * the client how the search was understood).
+   */
+  applied: Array<[string, string]>;
 }
 
 const PREFIXES: ReadonlySet<string> = new Set(['eq', 'ne', 'gt', 'lt', 'ge', 'le', 'sa', 'eb', 'ap']);
@@ -183,9 +189,10 @@ class Parser {
     if (dot >= 0) return this.chain(types, fullName, code, modifier, name.slice(dot + 1), raw, depth);
 
     if (code === '_id') {
-      if (modifier !== undefined) throw invalid(fullName, `unknown modifier ${q(modifier)}`);
+      // _id is a token parameter (search.html#all): `:not` is every resource whose id is none of these.
+      if (modifier !== undefined && modifier !== 'not') throw invalid(fullName, `unknown modifier ${q(modifier)}`);
       const ids = splitUnescaped(raw, ',').map(unescapeSearchValue).filter((x) => x !== '');
-      return { op: 'id', ids };
+      return modifier === 'not' ? { op: 'not', arg: { op: 'id', ids } } : { op: 'id', ids };
     }
     if (code === '_lastUpdated') {
       if (modifier !== undefined) throw invalid(fullName, `unknown modifier ${q(modifier)}`);
@@ -489,6 +496,9 @@ function oneOf<T extends string>(name: string, v: string, allowed: readonly T[])
   throw invalid(name, `must be one of ${allowed.join(', ')}, not ${q(v)}`);
 }
 
+/** Result and control parameters: an empty value is theirs to judge (it is not an ignored criterion). */
+const RESULT_PARAMS: ReadonlySet<string> = new Set(['_type', '_count', '_offset', '_total', '_summary', '_elements', '_contained', '_containedType', '_format', '_pretty', '_include', '_revinclude']);
+
 /** Parameters whose comma-separated values are not OR alternatives (`_sort` keys have their own limit; `_type` is bounded by the resource types). */
 const NOT_OR_LISTS: ReadonlySet<string> = new Set(['_sort', '_type', '_elements']);
 
@@ -540,6 +550,7 @@ export function parseSearchQuery(resourceTypes: string[], params: Array<[string,
   const sort: SortKey[] = [];
   const result: ResultParameters = { include: [], revinclude: [] };
   const ignored: ParsedSearch['ignored'] = [];
+  const applied: ParsedSearch['applied'] = [];
   let count = opts.defaultCount;
   let offset = 0;
   let total: SearchQuery['total'] = opts.defaultTotal ?? 'accurate';
@@ -560,6 +571,7 @@ export function parseSearchQuery(resourceTypes: string[], params: Array<[string,
 
   for (const [name, value] of params) {
     const base = name.split(':')[0]!;
+    if (base !== '_sort' && !(value === '' && !RESULT_PARAMS.has(base))) applied.push([name, value]);
     switch (base) {
       case '_type':
         continue;
@@ -604,6 +616,11 @@ export function parseSearchQuery(resourceTypes: string[], params: Array<[string,
         const mod = name.slice(base.length + 1);
         if (name !== base && mod !== 'iterate' && mod !== 'recurse') throw invalid(name, `unknown modifier ${q(mod)}`);
         const inc = parseInclude(name, value, name !== base, registry);
+        if (base === '_revinclude' && inc.sourceType === '*') {
+          applied.pop();
+          skipOrThrow(name, new UnsupportedParameter('_revinclude=* is not supported: name the referring type, e.g. _revinclude=Provenance:target or Provenance:*'));
+          continue;
+        }
         (base === '_include' ? result.include : result.revinclude).push(inc);
         continue;
       }
@@ -617,21 +634,26 @@ export function parseSearchQuery(resourceTypes: string[], params: Array<[string,
     try {
       exprs.push(parser.param(types, name, name, value, 0));
     } catch (err) {
-      if (err instanceof UnknownParameter || err instanceof UnsupportedParameter) skipOrThrow(name, err);
-      else throw err;
+      if (err instanceof UnknownParameter || err instanceof UnsupportedParameter) {
+        applied.pop();
+        skipOrThrow(name, err);
+      } else throw err;
     }
   }
 
   for (const [name, value] of sortSpecs) {
+    const keys: string[] = [];
     for (const spec of value.split(',')) {
       if (spec === '') continue;
       try {
         sort.push(sortKey(name, spec, types, registry));
+        keys.push(spec);
       } catch (err) {
         if (err instanceof UnknownParameter || err instanceof UnsupportedParameter) skipOrThrow(name, err);
         else throw err;
       }
     }
+    if (keys.length > 0) applied.push([name, keys.join(',')]);
   }
 
   if (result.summary === 'count') {
@@ -640,5 +662,5 @@ export function parseSearchQuery(resourceTypes: string[], params: Array<[string,
   }
   const query: SearchQuery = { resourceTypes: types, sort, count, offset, total };
   if (exprs.length > 0) query.where = and(...exprs);
-  return { query, result, ignored };
+  return { query, result, ignored, applied };
 }

@@ -49,21 +49,40 @@ export interface WriteResult {
   created: boolean;
 }
 
+/** A period of time, both ends inclusive ISO instants (`_at` with a partial date: search.html#date). */
+export interface InstantPeriod {
+  low: string;
+  high: string;
+}
+
 export interface HistoryQuery {
   resourceType?: string;
   id?: string;
   /** Only versions with lastUpdated >= since (ISO instant). */
   since?: string;
-  /** Only versions that were current at this instant (ISO instant). */
-  at?: string;
+  /**
+   * Only versions that were current at some time in this period (http.html#history `_at`): those
+   * written at or before its end and not replaced by a later version at or before its start. An
+   * instant is the period [at, at]: of each resource, the version current at that instant.
+   */
+  at?: string | InstantPeriod;
   count: number;
+  /** Offset of the page's first entry (a starting point; ignored when `after` is given). */
   offset: number;
+  /**
+   * Keyset paging: start strictly after this position, as returned in `HistoryPage.next` by the
+   * same store for the same query. Versions written after the walk began are newer than every
+   * position (history is newest first), so they never appear on later pages and never shift them.
+   */
+  after?: SearchPosition;
 }
 
 export interface HistoryPage {
-  /** Newest first. */
+  /** Newest first; ties on lastUpdated in a store-defined order that never changes (a unique tiebreak). */
   entries: StoredVersion[];
   total: number;
+  /** Keyset position after the last entry, when more versions follow. */
+  next?: SearchPosition;
 }
 
 export interface SearchPage {
@@ -71,8 +90,15 @@ export interface SearchPage {
   entries: StoredVersion[];
   /** Present when the query asked for a total. */
   total?: number;
-  /** Keyset position after the last entry, when more results may follow and the sort allows keyset paging. */
+  /** Keyset position after the last entry, when more results follow. */
   next?: SearchPosition;
+  /**
+   * When the query asked for it (`SearchQuery.watermark`): the newest lastUpdated (epoch ms) the store
+   * held when it served the page. A version committed after the page has a later lastUpdated
+   * (SQLite: exactly, its instants grow with each commit; MongoDB: as far as the instances' clocks
+   * agree), so `_lastUpdated le watermark` on later pages leaves out what changed since.
+   */
+  watermark?: number;
 }
 
 /** The operations available both inside and outside a transaction. */

@@ -101,11 +101,19 @@ describe('HTTP: _include and _revinclude', () => {
     assert.equal(b.entry, undefined);
   });
 
-  it('bad include values are a 400; _revinclude=* is not supported', async () => {
+  it('bad include values are a 400; _revinclude=* is not supported: a 400 in strict handling, a warning in lenient', async () => {
     assert.equal((await request(t.app).get('/fhir/Patient?_include=Patient:family')).status, 400);
     assert.equal((await request(t.app).get('/fhir/Patient?_include=Nope:subject')).status, 400);
-    const star = await request(t.app).get('/fhir/Patient?_revinclude=*');
-    assert.ok(star.status >= 400 && star.status < 500, star.text);
-    assert.equal(star.body.resourceType, 'OperationOutcome');
+    const strict = await request(t.app).get('/fhir/Patient?_revinclude=*').set('Prefer', 'handling=strict');
+    assert.equal(strict.status, 400, strict.text);
+    assert.equal(strict.body.resourceType, 'OperationOutcome');
+    assert.match(JSON.stringify(strict.body), /_revinclude=\* is not supported/);
+    const lenient = await request(t.app).get('/fhir/Patient?_revinclude=*');
+    assert.equal(lenient.status, 200, lenient.text);
+    const b = lenient.body as { entry: Array<{ resource: { resourceType: string; issue?: Array<{ severity: string; diagnostics: string }> }; search: { mode: string } }> };
+    assert.deepEqual(b.entry.filter((e) => e.search.mode === 'include'), []);
+    const outcome = b.entry.find((e) => e.search.mode === 'outcome')!.resource;
+    assert.equal(outcome.issue![0]!.severity, 'warning');
+    assert.match(outcome.issue![0]!.diagnostics, /_revinclude=\* is not supported/);
   });
 });

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import request from 'supertest';
 import { FHIR_JSON, testApp, type TestApp } from '../helpers/test-app';
+import { initServices } from '../../src/main';
 
 interface Bundle {
   total?: number;
@@ -103,6 +104,38 @@ describe('HTTP: run-time SearchParameters and $reindex', () => {
     assert.match(composite.body.issue[0].diagnostics, /\(a\|aa\)\+/);
     const fine = await put({ ...evil, expression: "Patient.name.given.where($this.matches('^[A-Z][a-z]+$'))" });
     assert.equal(fine.status, 201, fine.text);
+  });
+
+  it('a SearchParameter whose code is a built-in parameter of its base is refused (400 naming the code); the built-in one keeps working', async () => {
+    const family = { ...nickname, id: 'family-given', url: 'http://example.org/fhir/SearchParameter/family-given', code: 'family', expression: 'Patient.name.given' };
+    const res = await put(family);
+    assert.equal(res.status, 400, res.text);
+    assert.match(res.body.issue[0].diagnostics, /"family"/);
+    assert.equal((await request(t.app).get('/fhir/SearchParameter/family-given')).status, 404, 'nothing was stored');
+    assert.equal((await put({ resourceType: 'Patient', id: 'rt-famous', name: [{ family: 'Famous', given: ['Other'] }] })).status, 201);
+    const byFamily = await request(t.app).get('/fhir/Patient?family=famous').set('Prefer', 'handling=strict');
+    assert.deepEqual(ids(byFamily.body as Bundle), ['rt-famous']);
+    assert.deepEqual(ids((await request(t.app).get('/fhir/Patient?family=other').set('Prefer', 'handling=strict')).body as Bundle), []);
+    // On Resource / DomainResource the code collides with the parameters of every type; `_` codes are the specification's.
+    const onAll = await put({ ...family, id: 'any-name', url: 'http://example.org/fhir/SearchParameter/any-name', code: 'name', base: ['DomainResource'], expression: 'DomainResource.id' });
+    assert.equal(onAll.status, 400, onAll.text);
+    assert.match(onAll.body.issue[0].diagnostics, /"name"/);
+    const reserved = await put({ ...family, id: 'underscore', url: 'http://example.org/fhir/SearchParameter/underscore', code: '_nick', expression: 'Patient.name.given' });
+    assert.equal(reserved.status, 400, reserved.text);
+    assert.match(reserved.body.issue[0].diagnostics, /"_nick"/);
+  });
+
+  it('a colliding SearchParameter stored before the rule is not registered at start-up', async () => {
+    const other = testApp();
+    try {
+      const sp = { ...nickname, id: 'old-family', url: 'http://example.org/fhir/SearchParameter/old-family', code: 'family', expression: 'Patient.name.given' };
+      await other.services.store.write({ kind: 'create', resourceType: 'SearchParameter', id: sp.id, resource: sp as never, index: other.services.indexer.extract(sp as never) });
+      await initServices(other.services);
+      assert.equal((await request(other.app).put('/fhir/Patient/p1').set('Content-Type', FHIR_JSON).send(JSON.stringify({ resourceType: 'Patient', id: 'p1', name: [{ family: 'Kept', given: ['Given'] }] }))).status, 201);
+      assert.deepEqual(ids((await request(other.app).get('/fhir/Patient?family=kept')).body as Bundle), ['p1']);
+    } finally {
+      await other.close();
+    }
   });
 
   it('deleting the SearchParameter unregisters it', async () => {

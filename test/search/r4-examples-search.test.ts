@@ -101,10 +101,16 @@ export const EXAMPLE_ROWS: SearchRow[] = [
   { feature: 'number sa', query: 'RiskAssessment?probability=sa0.01', match: ids('RiskAssessment', 'cardiac') },
   { feature: 'number eb', query: 'RiskAssessment?probability=eb0.01', match: ids('RiskAssessment', 'genetic', 'riskexample') },
   { feature: 'number ap', query: 'RiskAssessment?probability=ap0.02', match: ids('RiskAssessment', 'cardiac') },
+  // search.html#number: with gt, lt, ge, le, sa, eb the implicit precision of the search value is ignored
+  { feature: 'number lt against the exact value', query: 'RiskAssessment?probability=lt0.0004', match: ids('RiskAssessment', 'genetic', 'riskexample') },
+  // ... and an integer element is exact ("the significance issues cancel out"): window-start 1 is 1.0
+  { feature: 'number on an integer element', query: 'MolecularSequence?window-start=1.0', match: ids('MolecularSequence', 'coord-1-base') },
 
   // quantity (§3.1.1.4.4)
   { feature: 'quantity gt (any unit)', query: 'Observation?value-quantity=gt100', match: O('656', 'example', 'f204') },
   { feature: 'quantity lt', query: 'Observation?value-quantity=lt1.0', match: O('1minute-apgar-score', 'bmd', 'herd1') },
+  { feature: 'quantity lt against the exact value', query: 'Observation?value-quantity=lt1', match: O('1minute-apgar-score', 'bmd', 'herd1') },
+  { feature: 'quantity le against the exact value', query: 'Observation?value-quantity=le0', match: O('1minute-apgar-score') },
   { feature: 'quantity ap', query: 'Observation?value-quantity=ap100', match: O('satO2') },
   { feature: 'quantity number|system|code', query: 'Observation?value-quantity=36.5|http://unitsofmeasure.org|Cel', match: O('body-temperature') },
   { feature: 'quantity le with unit', query: 'Observation?value-quantity=le7|http://unitsofmeasure.org|mmol/L', match: O('f001') },

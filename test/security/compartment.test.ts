@@ -76,6 +76,26 @@ for (const kind of ['generic', 'nhs'] as const) {
         assert.ok(!(paged.body as Bundle).link?.some((l) => l.relation === 'next'), 'no second page: the earlier version is not part of A\'s history');
       });
 
+      it('a restricted instance history pages by position: versions written during the walk do not repeat entries', async () => {
+        const body = (extra: Record<string, unknown> = {}): Record<string, unknown> => ({ resourceType: 'Observation', status: 'final', code: { text: 'paged' }, subject: { reference: `Patient/${w.a}` }, ...extra });
+        const created = await w.send('post', '/fhir/Observation', rw, body());
+        assert.equal(created.status, 201, created.text);
+        const id = (created.body as { id: string }).id;
+        for (let v = 2; v <= 5; v++) assert.equal((await w.send('put', `/fhir/Observation/${id}`, rw, body({ id, valueString: `v${v}` }))).status, 200);
+        const versions: string[] = [];
+        let url: string | undefined = `/fhir/Observation/${id}/_history?_count=2`;
+        while (url) {
+          const page = await w.get(url, ro);
+          assert.equal(page.status, 200, page.text);
+          versions.push(...((page.body as Bundle).entry ?? []).map((e) => (e.resource as { meta?: { versionId?: string } }).meta!.versionId!));
+          const next = (page.body as Bundle).link?.find((l) => l.relation === 'next')?.url;
+          url = next ? `/fhir${next.slice(next.indexOf('/fhir') + 5)}` : undefined;
+          assert.equal((await w.send('put', `/fhir/Observation/${id}`, rw, body({ id, valueString: `during ${versions.length}` }))).status, 200);
+        }
+        assert.deepEqual(versions, ['5', '4', '3', '2', '1']);
+        assert.equal((await w.send('delete', `/fhir/Observation/${id}`, rw)).status, 204, 'the world of the other tests is left as it was');
+      });
+
       it('type and system history stay refused for restricted tokens', async () => {
         assert.equal((await w.get('/fhir/Observation/_history', ro)).status, 403);
         assert.equal((await w.get('/fhir/_history', ro)).status, 403);

@@ -164,6 +164,12 @@ for (const kind of ['generic', 'nhs'] as const) {
         noMarker(res, url);
         if (res.status === 200) for (const id of entryIds(res.body as Bundle)) assert.ok(visible.has(id), `${url}: ${id}`);
       }
+      // System search by POST [base]/_search (a form body) is restricted like GET [base].
+      const posted = await request(w.t.app).post('/fhir/_search').set('Authorization', `Bearer ${ro}`).type('form').send('_type=Patient,Observation,List&_total=accurate&_count=1000');
+      assert.equal(posted.status, 200, posted.text);
+      noMarker(posted, 'POST /_search');
+      assert.deepEqual(entryIds(posted.body as Bundle), entryIds((await w.get('/fhir?_type=Patient,Observation,List&_total=accurate&_count=1000', ro)).body as Bundle));
+      for (const id of entryIds(posted.body as Bundle)) assert.ok(visible.has(id), `POST /_search: ${id}`);
     });
 
     it("every search parameter with B's values: exactly what matches and A may see, totals included", async () => {

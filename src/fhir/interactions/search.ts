@@ -1,12 +1,13 @@
 /**
  * search at type, system and compartment level (FHIR R4 §3.1.1 search.html, §3.1.0.10
- * http.html#search): GET `[type]?...`, POST `[type]/_search` with a form body, GET `[base]?_type=...`,
- * and GET `[base]/[Compartment]/[id]/[type]?...` (or `/*`) per the R4 CompartmentDefinitions
- * (§3.1.1.4.14, src/search/compartments.ts). Answers a `searchset` Bundle with `search.mode` `match`,
- * `include` (`_include` / `_revinclude`, src/search/include.ts) and `outcome`, `total` as `_total`
- * asks, and paging links with signed cursors (src/fhir/paging.ts). `_summary=count` answers the total
- * only. `_contained` is supported as `false` (the default); `true` / `both` are not.
- * Lenient handling (the default) lists ignored parameters in an OperationOutcome entry;
+ * http.html#search): GET `[type]?...`, POST `[type]/_search` with a form body, GET `[base]?_type=...`
+ * and POST `[base]/_search`, and GET `[base]/[Compartment]/[id]/[type]?...` (or `/*`) per the R4
+ * CompartmentDefinitions (§3.1.1.4.14, src/search/compartments.ts). A POST whose body is not a form
+ * is 415. Answers a `searchset` Bundle with `search.mode` `match`, `include` (`_include` /
+ * `_revinclude`, src/search/include.ts) and `outcome`, `total` as `_total` asks, and paging links
+ * with signed keyset cursors (src/fhir/paging.ts, ADR 17). `_summary=count` answers the total only.
+ * `_contained` is supported as `false` (the default); `true` / `both` are not. Lenient handling (the
+ * default) lists ignored parameters in an OperationOutcome entry and leaves them out of the links;
  * `Prefer: handling=strict` rejects them.
  */
 import type { OperationOutcome, OperationOutcomeIssue } from 'fhir/r4';
@@ -18,7 +19,7 @@ import { resourceTypes } from '../../definitions/resource-types';
 import { compartmentMemberTypes, compartmentRestriction } from '../../search/compartments';
 import { MAX_INCLUDED, resolveIncludes } from '../../search/include';
 import type { ReferenceEntry } from '../../search/index-entry';
-import { and, type SearchExpr, type SearchQuery } from '../../search/ir';
+import { and, type SearchExpr, type SearchPosition, type SearchQuery } from '../../search/ir';
 import type { SearchPage, StoreSession, StoredVersion } from '../../store/store';
 import { restrictionOf, type AccessRestriction, type InteractionContext } from '../context';
 import { restrictionsOf, restrictQuery, type RestrictionOf } from '../access';
@@ -26,6 +27,7 @@ import type { FhirRequest, FhirResult } from '../types';
 
 /** Parameters that shape paging or the response rather than select resources. */
 const TRANSPORT_PARAMS = new Set(['_format', '_pretty', '_offset', '_cursor']);
+const FORM = 'application/x-www-form-urlencoded';
 
 /** A compartment search's compartment: `[base]/{type}/{id}/...`. */
 export interface CompartmentScope {
@@ -35,6 +37,12 @@ export interface CompartmentScope {
 
 export async function search(req: FhirRequest, ctx: InteractionContext, resourceType: string | undefined, compartment?: CompartmentScope): Promise<FhirResult> {
   const { config } = ctx.services;
+  // search.html#search: POST _search carries its parameters as a form; any other body is refused, never ignored.
+  if (req.method === 'POST' && (req.body !== undefined || (req.contentType !== undefined && req.contentType !== FORM))) {
+    throw new FhirError('unsupported-media', {
+      diagnostics: `POST ${req.path} takes its parameters in the URL or as an ${FORM} body, not ${req.contentType ?? 'a body without a Content-Type'}`,
+    });
+  }
   const params = req.query.filter(([k]) => !TRANSPORT_PARAMS.has(k));
   let types: string[];
   if (compartment) {
@@ -52,17 +60,20 @@ export async function search(req: FhirRequest, ctx: InteractionContext, resource
     types = typeParam.length > 0 ? typeParam : [...resourceTypes()];
   }
   const strict = preferStrict(req);
+  const systemType = params.filter(([k]) => k === '_type' && compartment === undefined);
   const predicateParams = params.filter(([k]) => k !== '_type' || compartment !== undefined);
   const parsed = ctx.services.search.parse(types, predicateParams, { strict });
   const notes: OperationOutcomeIssue[] = parsed.ignored.map((i) => ({ severity: 'warning', code: 'not-supported', diagnostics: `Ignored search parameter ${i.name}: ${i.reason}` }));
+  let applied: Array<[string, string]> = [...systemType, ...parsed.applied];
   const contained = parsed.result.contained;
   if (contained === 'true' || contained === 'both') {
     const msg = `_contained=${contained} is not supported: only the containers are searched (_contained=false)`;
     if (strict) throw new FhirError('unsupported', { diagnostics: msg, expression: ['_contained'] });
     notes.push({ severity: 'warning', code: 'not-supported', diagnostics: `Ignored search parameter _contained: ${msg}` });
+    applied = applied.filter(([k]) => k !== '_contained');
   }
 
-  const page = pageRequest(req, config, ctx.access?.key);
+  const page = pageRequest(req, config, applied, ctx.access?.key);
   const summaryCount = parsed.result.summary === 'count';
   const query: SearchQuery = { ...parsed.query, offset: page.offset, count: summaryCount ? 0 : page.count };
   if (page.after !== undefined && !summaryCount) query.after = page.after;
@@ -71,11 +82,19 @@ export async function search(req: FhirRequest, ctx: InteractionContext, resource
   // (the total is the number of matches when the search started).
   const carriedTotal = !summaryCount && query.total !== 'none' ? page.total : undefined;
   if (carriedTotal !== undefined) query.total = 'none';
+  // A sort a write can change (anything but the default order and _id): a resource written during
+  // the walk may have moved to a position already served, so later pages leave out what was written
+  // after the first page (ADR 17). The first page asks the store for its watermark.
+  const movable = !summaryCount && query.sort.some((k) => !(k.kind === 'special' && k.param === '_id' && !k.chain));
+  let watermark = movable ? page.watermark : undefined;
+  if (movable && page.after === undefined) query.watermark = true;
+  if (watermark !== undefined) query.where = query.where ? and(query.where, writtenBy(watermark)) : writtenBy(watermark);
 
   const restrictions = new Map(types.map((t) => [t, restrictionFor(ctx, t, compartment)] as const));
   const perType = types.length > 1 && [...restrictions.values()].some((r) => r !== 'all');
   const restrictOf = restrictionsOf(ctx);
   const result = perType ? await perTypeSearch(ctx, query, restrictions, restrictOf) : await runQuery(ctx, ctx.session, restrictQuery(query, restrictions.get(types[0]!) ?? 'all', restrictOf));
+  watermark ??= result.watermark;
 
   const entries: RawEntry[] = result.entries.map((v) => entry(config.baseUrl, v, 'match'));
   if (!summaryCount && (parsed.result.include.length > 0 || parsed.result.revinclude.length > 0)) {
@@ -98,10 +117,23 @@ export async function search(req: FhirRequest, ctx: InteractionContext, resource
   const json = bundleJson({
     type: 'searchset',
     ...(total !== undefined ? { total } : {}),
-    link: pageLinks(config.baseUrl, req, config, { ...page, count: query.count } satisfies PageRequest, { returned: result.entries.length, total, next: result.next }, ctx.access?.key),
+    link: pageLinks(
+      config.baseUrl,
+      req,
+      config,
+      applied,
+      { ...page, count: query.count } satisfies PageRequest,
+      { returned: result.entries.length, total, next: result.next, watermark },
+      ctx.access?.key,
+    ),
     entries,
   });
   return { status: 200, json };
+}
+
+/** Resources last written at or before `watermark` (epoch ms). */
+function writtenBy(watermark: number): SearchExpr {
+  return { op: 'lastUpdated', prefix: 'le', low: watermark, high: watermark };
 }
 
 function entry(baseUrl: string, v: StoredVersion, mode: 'match' | 'include'): RawEntry {
@@ -139,33 +171,70 @@ async function runQuery(ctx: InteractionContext, session: StoreSession, query: S
  * A search over several types that have different restrictions (`[Compartment]/[id]/*`, or a system
  * search by a caller with access restrictions): the types are searched one after another
  * (alphabetically) and their results concatenated; `_sort` orders within each type. Types the caller
- * may not see are skipped. Paging is by offset over the concatenation (no keyset positions).
+ * may not see are skipped. A position is `[type, ...the store's position within that type]`, or
+ * `[type]` alone for "from the start of that type", so these walks page by keyset too; an `_offset`
+ * start counts the matches of the types it skips.
  */
 async function perTypeSearch(ctx: InteractionContext, query: SearchQuery, restrictions: ReadonlyMap<string, AccessRestriction>, restrictOf: RestrictionOf | undefined): Promise<SearchPage> {
-  const entries: StoredVersion[] = [];
-  let skip = query.offset;
-  let need = query.count;
-  let total = 0;
-  const wantTotal = query.total !== 'none';
-  for (const type of [...query.resourceTypes].sort()) {
-    const restriction = restrictions.get(type) ?? 'all';
-    if (restriction === 'none') continue;
-    if (need === 0 && !wantTotal) break;
+  const types = [...query.resourceTypes].sort().filter((t) => (restrictions.get(t) ?? 'all') !== 'none');
+  const typed = (type: string): SearchQuery => {
     const base: SearchQuery = { resourceTypes: [type], sort: query.sort, count: 0, offset: 0, total: 'accurate' };
     if (query.where) base.where = query.where as SearchExpr;
-    const typed = restrictQuery(base, restriction, restrictOf);
-    const counted = await runQuery(ctx, ctx.session, typed);
-    const n = counted.total ?? 0;
-    total += n;
-    if (need === 0 || n === 0) continue;
-    if (skip >= n) {
-      skip -= n;
-      continue;
-    }
-    const page = await runQuery(ctx, ctx.session, { ...typed, count: need, offset: skip, total: 'none' });
-    entries.push(...page.entries);
-    need -= page.entries.length;
-    skip = 0;
+    return restrictQuery(base, restrictions.get(type) ?? 'all', restrictOf);
+  };
+  const counts = new Map<string, number>();
+  const countOf = async (type: string): Promise<number> => {
+    let n = counts.get(type);
+    if (n === undefined) counts.set(type, (n = (await runQuery(ctx, ctx.session, typed(type))).total ?? 0));
+    return n;
+  };
+  const out: SearchPage = { entries: [] };
+  if (query.total !== 'none') {
+    let total = 0;
+    for (const type of types) total += await countOf(type);
+    out.total = total;
   }
-  return wantTotal ? { entries, total } : { entries };
+  let start = 0;
+  let inner: SearchPosition | undefined;
+  if (query.after !== undefined) {
+    const [type, ...rest] = query.after;
+    start = typeof type === 'string' ? types.indexOf(type) : -1;
+    if (start < 0) throw new FhirError('invalid', { diagnostics: '_cursor: the paging position does not belong to this search; restart the search from its first page', expression: ['_cursor'] });
+    if (rest.length > 0) inner = rest;
+  }
+  let skip = query.after === undefined ? query.offset : 0;
+  let need = query.count;
+  for (let i = start; i < types.length && need > 0; i++) {
+    const type = types[i]!;
+    if (skip > 0) {
+      const n = await countOf(type);
+      if (skip >= n) {
+        skip -= n;
+        continue;
+      }
+    }
+    const q: SearchQuery = { ...typed(type), count: need, offset: skip, total: 'none' };
+    if (i === start && inner !== undefined) q.after = inner;
+    if (query.watermark && out.watermark === undefined) q.watermark = true;
+    const page = await runQuery(ctx, ctx.session, q);
+    if (page.watermark !== undefined) out.watermark = page.watermark;
+    skip = 0;
+    out.entries.push(...page.entries);
+    need -= page.entries.length;
+    if (need > 0) continue;
+    if (page.next !== undefined) out.next = [type, ...page.next];
+    else {
+      // The page ended with this type: the next one starts with the next type that has a match.
+      for (const later of types.slice(i + 1)) {
+        if ((await runQuery(ctx, ctx.session, { ...typed(later), count: 1, total: 'none' })).entries.length > 0) {
+          out.next = [later];
+          break;
+        }
+      }
+    }
+  }
+  if (query.watermark && out.watermark === undefined && types[0] !== undefined) {
+    out.watermark = (await runQuery(ctx, ctx.session, { ...typed(types[0]), count: 1, total: 'none', watermark: true })).watermark;
+  }
+  return out;
 }

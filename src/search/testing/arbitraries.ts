@@ -11,7 +11,8 @@
  */
 import fc from 'fast-check';
 import type { IndexEntry } from '../index-entry';
-import type { Predicate, Prefix, SearchExpr, SortKey } from '../ir';
+import type { Predicate, Prefix, SearchExpr, SearchPosition, SortKey } from '../ir';
+import { signCursor, verifyCursor } from '../cursor';
 
 /** The two resource types of the generated world. */
 export type DifferentialType = 'Patient' | 'Observation';
@@ -26,8 +27,8 @@ export type DifferentialDataset = { Patient: IndexEntry[][]; Observation: IndexE
 export interface EntryOptions {
   /**
    * Whether date entries may be open-ended (±Infinity bounds, as a Period without a start or end).
-   * Default true. Such a value as a sort value ends keyset paging early, so a test that requires
-   * keyset pages to cover the whole result turns this off.
+   * Default true. Such a value may be a sort value, and so part of a keyset position (which the
+   * signed cursor carries: `throughCursor`).
    */
   openDateRanges?: boolean;
 }
@@ -92,6 +93,8 @@ const rangePredicate = (op: 'date' | 'number' | 'quantity', param: string): fc.A
     .record({
       prefix: fc.constantFrom(...PREFIXES),
       r: rng,
+      // Where the written value sits in its precision range: the ordering prefixes compare it exactly.
+      at: fc.constantFrom(0, 0.25, 0.5, 1),
       system: fc.constantFrom<string | null | undefined>(undefined, null, 'u'),
       code: fc.constantFrom<string | null | undefined>(undefined, null, 'mg', 'g'),
     })
@@ -100,7 +103,7 @@ const rangePredicate = (op: 'date' | 'number' | 'quantity', param: string): fc.A
       param,
       prefix: q.prefix,
       ...q.r,
-      value: q.r.low,
+      ...(op === 'date' ? {} : { value: q.r.low + (q.r.high - q.r.low) * q.at }),
       ...(q.prefix === 'ap' ? { approxDelta: 1 } : {}),
       ...(op === 'quantity' && q.system !== undefined ? { system: q.system } : {}),
       ...(op === 'quantity' && q.code !== undefined ? { code: q.code } : {}),
@@ -184,3 +187,12 @@ export const sortKeyArb = (type: DifferentialType): fc.Arbitrary<SortKey> =>
     plainSortKey.map((k): SortKey => ({ ...k, chain: [{ param: 'ref', targetTypes: [otherType(type)] }] })),
     plainSortKey.map((k): SortKey => ({ ...k, chain: [{ param: 'ref', targetTypes: [otherType(type)] }, { param: 'ref', targetTypes: [type] }] })),
   );
+
+/**
+ * A keyset position as it comes back from a page link: signed into a cursor and verified again
+ * (src/search/cursor.ts), the way positions travel between pages; ±Infinity survives.
+ */
+export function throughCursor(position: SearchPosition): SearchPosition {
+  const key = Buffer.from('differential-tests-cursor-key-0123456789');
+  return verifyCursor(signCursor({ v: 2, h: '', s: '', c: 1, t: 0, a: position }, key), key).a!;
+}

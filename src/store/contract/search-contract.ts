@@ -26,21 +26,20 @@ const qty = (prefix: Prefix, value: number, half: number, system?: string | null
 const code = (c: string): Predicate => ({ op: 'token', param: 'code', system: LOINC, code: c });
 
 /**
- * Every page of `q` (page size `count`), following `next` positions while the store returns them and
- * falling back to offsets when it does not; the ids in order.
+ * Every page of `q` (page size `count`), following `next` positions until the store gives none (a
+ * position only ever follows a full page); the ids in order.
  */
 export async function pageThrough(store: Store, q: SearchQuery, count: number): Promise<string[]> {
   const out: string[] = [];
   let after: SearchQuery['after'];
-  for (let offset = 0, guard = 0; guard < 1000; guard++) {
-    const page = await store.search({ ...q, count, offset, ...(after !== undefined ? { after } : {}) });
+  for (let guard = 0; guard < 1000; guard++) {
+    const page = await store.search({ ...q, count, offset: 0, ...(after !== undefined ? { after } : {}) });
     out.push(...page.entries.map((e) => e.id));
-    offset += page.entries.length;
-    if (page.entries.length < count) break;
+    if (page.next === undefined) return out;
+    assert.equal(page.entries.length, count, 'a position only after a full page');
     after = page.next;
-    if (after === undefined && page.entries.length === 0) break;
   }
-  return out;
+  throw new Error('paging must end');
 }
 
 const text = (param: '_text' | '_content', words: string): IndexEntry => ({ kind: 'text', param, text: words });
@@ -156,6 +155,22 @@ export function searchContract(open: OpenStore): void {
       assert.deepEqual(await ra({ ...num('ap', 0.8, 0.75, 0.85), approxDelta: 0.08 } as Predicate), ['ra2']);
       assert.deepEqual(await ra({ ...num('ap', 0.5, 0.45, 0.55), approxDelta: 0.05 } as Predicate), []);
       assert.deepEqual(await ra({ ...num('ap', 0.5, 0.45, 0.55), approxDelta: 0.25 } as Predicate), ['ra1', 'ra2']);
+    });
+
+    it('number and quantity: gt, lt, ge, le, sa, eb compare the exact search value, eq/ne/ap its precision range (search.html#number)', async () => {
+      const ra = (where: SearchExpr): Promise<string[]> => find(['RiskAssessment'], where);
+      // ra1 is 0.2 ([0.15, 0.25]), ra2 is 0.8 ([0.75, 0.85]).
+      assert.deepEqual(await ra(num('lt', 0.2, 0.15, 0.25)), ['ra1'], 'lt0.2: ra1 includes values below 0.2');
+      assert.deepEqual(await ra(num('gt', 0.8, 0.75, 0.85)), ['ra2'], 'gt0.8: ra2 includes values above 0.8');
+      assert.deepEqual(await ra(num('sa', 0.1, 0.05, 0.15)), ['ra1', 'ra2'], 'sa0.1: both start after 0.1 exactly');
+      assert.deepEqual(await ra(num('eb', 0.9, 0.85, 0.95)), ['ra1', 'ra2'], 'eb0.9: both end before 0.9 exactly');
+      assert.deepEqual(await ra(num('eq', 0.8, 0.75, 0.85)), ['ra2'], 'eq keeps the precision range');
+      assert.deepEqual(await ra(num('ne', 0.8, 0.75, 0.85)), ['ra1'], 'ne keeps the precision range');
+      // o1 is 5.4 mg ([5.35, 5.45]), o2 and o3 are 7 mg ([6.5, 7.5]).
+      assert.deepEqual(await observations(qty('gt', 7.45, 0.1)), ['o2', 'o3'], 'gt7.45 (written to one decimal)');
+      assert.deepEqual(await observations(qty('eb', 7.55, 0.05)), ['o1', 'o2', 'o3']);
+      const cvq: SearchExpr = { op: 'composite', param: 'code-value-quantity', components: [code('1234-5'), qty('lt', 1.2, 0.05)] };
+      assert.deepEqual(await observations(cvq), ['o3'], 'a composite quantity component too');
     });
 
     it('quantity: value with system|code, ||unit, or any unit', async () => {
@@ -410,6 +425,22 @@ function textSortPagingContract(open: OpenStore): void {
         assert.deepEqual([...first.entries, ...second.entries].map((e) => e.id), sort[0]!.descending ? ['d', 'c', 'b', 'a'] : ['a', 'b', 'c', 'd']);
         const exact = await store.search({ ...q, count: 4 });
         assert.equal(exact.next, undefined, 'no position when nothing follows');
+      }
+    });
+
+    it('the watermark: the newest lastUpdated when the page was served; later writes are newer', async () => {
+      const s = await open();
+      try {
+        const a = await put(s, res({ resourceType: 'Patient', id: 'w1' }), [text('_text', 'alpha')]);
+        const q = query(['Patient'], undefined, { sort: [desc('_lastUpdated', 'special')] });
+        assert.equal((await s.search(q)).watermark, undefined, 'only when asked for');
+        const first = await s.search({ ...q, watermark: true });
+        assert.equal(first.watermark, Date.parse(a.lastUpdated));
+        const b = await put(s, res({ resourceType: 'Observation', id: 'w2' }), []);
+        assert.ok(Date.parse(b.lastUpdated) > first.watermark!, 'a write of any type after the page is newer');
+        assert.equal((await s.search({ ...q, watermark: true })).watermark, Date.parse(b.lastUpdated));
+      } finally {
+        await s.close();
       }
     });
 

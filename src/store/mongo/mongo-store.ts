@@ -21,7 +21,7 @@ import type { SearchQuery } from '../../search/ir';
 import { InstantClock } from '../sqlite/rows';
 import type { HistoryPage, HistoryQuery, IdempotencyRecord, RememberedResponse, SearchPage, Store, StoreSession, StoredVersion, WriteOp, WriteResult } from '../store';
 import type { Doc, DriverClient, DriverCollection, DriverDb, DriverSession, WriteOptions } from './driver';
-import { CLAIMS, RESOURCES, resourceKey, toStoredVersion, VERSION_PROJECTION, VERSIONS, versionKey } from './documents';
+import { CLAIMS, HISTORY_ORDER, RESOURCES, resourceKey, toStoredVersion, VERSION_PROJECTION, VERSIONS, versionKey } from './documents';
 import { errorCode, mapDriverError, mapped, WRITE_CONFLICT } from './errors';
 import { queryHistory } from './history';
 import { claimRequest, releaseRequest, rememberResponse, REQUESTS } from './idempotency';
@@ -90,9 +90,14 @@ class Operations implements StoreSession {
     return queryHistory(this.c.versions, this.session, q);
   }
 
-  search(q: SearchQuery): Promise<SearchPage> {
+  async search(q: SearchQuery): Promise<SearchPage> {
     const opts = this.opts();
-    return runSearch({ collectionName: RESOURCES, aggregate: (pipeline: Doc[]) => this.c.resources.aggregate(pipeline, opts).toArray() }, q);
+    // Read before the page: a write the page may already show is then newer than the watermark, so
+    // later pages leave it out instead of showing it twice (src/store/store.ts SearchPage.watermark).
+    const newest = q.watermark ? await this.c.versions.find({}, { ...opts, sort: { ...HISTORY_ORDER }, limit: 1, projection: { u: 1 } }).toArray() : undefined;
+    const page = await runSearch({ collectionName: RESOURCES, aggregate: (pipeline: Doc[]) => this.c.resources.aggregate(pipeline, opts).toArray() }, q);
+    if (newest) page.watermark = Number(newest[0]?.u ?? 0);
+    return page;
   }
 
   reindex(resourceType: string, id: string, versionId: number, index: IndexEntry[]): Promise<boolean> {

@@ -46,7 +46,8 @@ describe('SQLite range predicates match the shared prefix semantics', () => {
             const approxDelta = q.prefix === 'ap' ? Math.abs(q.value) * 0.1 + 0.5 : undefined;
             const predicate = { op: kind, param: 'p', prefix: q.prefix, low, high, value: q.value, ...(approxDelta !== undefined ? { approxDelta } : {}) };
             const page = await store.search({ resourceTypes: ['Basic'], where: predicate, sort: [], count: 100, offset: 0, total: 'none' });
-            const cond = rangeCondition(q.prefix, { low, high }, approxDelta ?? 0);
+            // The predicate itself: a number or quantity value is exact under gt/lt/ge/le/sa/eb, a date never.
+            const cond = rangeCondition(q.prefix, predicate, approxDelta ?? 0);
             const expected = resources.flatMap((entries, n) => (entries.some((e) => rangeMatches(cond, e)) ? [`b${n}`] : []));
             assert.deepEqual(page.entries.map((e) => e.id).sort(), expected.sort());
           } finally {

@@ -12,8 +12,13 @@
  * the search to rows strictly after it in that order (`OFFSET` is then not used). Rows with equal
  * sort values are ordered by rid, so none is skipped or repeated across pages, NULLs included (a
  * NULL key value is "after" every value and equal only to NULL). Every sort this store accepts
- * allows keyset paging; the one fallback is a position that cannot be carried as JSON (a non-finite
- * number): then no `next` is returned and the caller pages by offset.
+ * pages by keyset; a position may hold ±Infinity (an open date range or Range), which the signed
+ * cursor encodes (src/search/cursor.ts). A resource keeps its rid when it is updated, so without
+ * `_sort` (rid order) a walk is stable under any writes.
+ *
+ * Watermark (`SearchQuery.watermark`): the `last_updated` of the newest version in the same read
+ * snapshot. Instants are strictly increasing per store and taken inside the write transaction, so
+ * every write committed after the snapshot is newer than it.
  *
  * Total (`_total`): COUNT(*) over the same WHERE in the same read transaction, except when the page
  * itself is the last one of an offset walk (fewer rows than asked, not past the end): then the total
@@ -80,7 +85,7 @@ function checkPosition(q: SearchQuery): SearchPosition {
     after.length === q.sort.length + 1 &&
     typeof rid === 'number' &&
     Number.isSafeInteger(rid) &&
-    after.every((v) => v === null || typeof v === 'string' || (typeof v === 'number' && Number.isFinite(v)));
+    after.every((v) => v === null || typeof v === 'string' || (typeof v === 'number' && !Number.isNaN(v)));
   if (!ok) throw new FhirError('invalid', 'The paging position does not belong to this search (sort keys changed?)');
   return after;
 }
@@ -146,10 +151,8 @@ export function runSearch(st: StatementCache, q: SearchQuery): SearchPage {
     if (more) rows.length = q.count;
     const page: SearchPage = { entries: rows.map(toStoredVersion) };
     const last = rows[rows.length - 1];
-    if (more && last) {
-      const next: SqlValue[] = [...q.sort.map((_, n) => last[`s${n}`] ?? null), last.rid_];
-      if (next.every((v) => typeof v !== 'number' || Number.isFinite(v))) page.next = next;
-    }
+    if (more && last) page.next = [...q.sort.map((_, n) => last[`s${n}`] ?? null), last.rid_];
+    if (q.watermark) page.watermark = (st.get('SELECT last_updated AS t FROM version ORDER BY seq DESC LIMIT 1').get() as { t: number } | undefined)?.t ?? 0;
     if (q.total !== 'none' || q.count === 0) {
       // The last page of an offset walk (not past the end) already holds the total: no COUNT needed.
       const lastPage = q.count > 0 && !more && q.after === undefined && (rows.length > 0 || q.offset === 0);

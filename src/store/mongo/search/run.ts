@@ -7,9 +7,11 @@
  * - Pipeline: `$match` {t, d: false, compiled filter} -> sort value stages (sort.ts) -> keyset
  *   `$match` (when `after` is given) -> `$sort` -> `$skip` (offset, only without `after`) ->
  *   `$limit` count + 1 -> `$project` of the stored version fields. The extra row tells whether a
- *   next page exists; its position is the last returned row's sort values then `_id`. A position
- *   holding a non-finite number (an open date range) cannot travel as JSON: no `next` then (the
- *   caller pages by offset), as in SQLite.
+ *   next page exists; its position is the last returned row's sort values then `_id` (values may
+ *   be ±Infinity: the signed cursor encodes them), as in SQLite. The `_id` of a resource never
+ *   changes, so without `_sort` a walk is stable under any writes.
+ * - Watermark (`SearchQuery.watermark`): answered by the store (mongo-store.ts), which reads the
+ *   newest version's lastUpdated before the page.
  * - Total: `$count` over the same `$match`, except when the page itself is the last one of an offset
  *   walk (fewer rows than asked, not past the end): then offset + rows, with no second query.
  *   `estimate` is answered like `accurate`.
@@ -89,10 +91,7 @@ export async function runSearch(target: MongoSearchTarget, q: SearchQuery): Prom
   if (more) rows.length = q.count;
   const page: SearchPage = { entries: rows.map(storedVersionOf) };
   const last = rows[rows.length - 1];
-  if (more && last) {
-    const next = [...compiled.positionFields.map((f) => positionValue(last[f])), positionValue(last._id)];
-    if (next.every((v) => typeof v !== 'number' || Number.isFinite(v))) page.next = next;
-  }
+  if (more && last) page.next = [...compiled.positionFields.map((f) => positionValue(last[f])), positionValue(last._id)];
   if (q.total !== 'none' || q.count <= 0) {
     const lastPage = q.count > 0 && !more && q.after === undefined && (rows.length > 0 || q.offset === 0);
     if (lastPage) page.total = q.offset + rows.length;

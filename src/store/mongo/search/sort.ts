@@ -171,7 +171,7 @@ export function checkPosition(after: SearchPosition, fields: readonly SortField[
     Array.isArray(after) &&
     after.length === fields.length + 1 &&
     typeof last === 'string' &&
-    after.every((v) => v === null || typeof v === 'string' || (typeof v === 'number' && Number.isFinite(v)));
+    after.every((v) => v === null || typeof v === 'string' || (typeof v === 'number' && !Number.isNaN(v)));
   if (!ok) throw new FhirError('invalid', 'The paging position does not belong to this search (sort keys changed?)');
   return after;
 }
