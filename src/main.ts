@@ -35,6 +35,7 @@ import { registerValidate } from './operations/validate';
 import { ValidationPipeline } from './validation/pipeline';
 import type { ValidationIssue } from './validation/schema-issues';
 import { registerSpine } from './spine';
+import { registerStandardOperations } from './operations/standard';
 
 /** `_include` follows references only: the other parameters need not be evaluated. */
 const REFERENCE_ONLY: ReadonlySet<string> = new Set(['reference']);
@@ -172,6 +173,7 @@ export function buildServices(config: Readonly<Config>, log: Logger, store?: Sto
   };
   runtimeParametersOf.set(services, runtimeParameters);
   pipelineOf.set(services, pipeline);
+  registerStandardOperations(services);
   registerSpine(services, config);
   return services;
 }
