@@ -173,7 +173,7 @@ export function buildServices(config: Readonly<Config>, log: Logger, store?: Sto
   };
   runtimeParametersOf.set(services, runtimeParameters);
   pipelineOf.set(services, pipeline);
-  registerStandardOperations(services);
+  registerStandardOperations(services, { terminology, conformance });
   registerSpine(services, config);
   return services;
 }
