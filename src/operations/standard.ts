@@ -1,6 +1,7 @@
 /**
  * The standard operations of FHIR R4 this server implements (operationslist.html), registered with
- * their OperationDefinitions (src/operations/registry.ts):
+ * their OperationDefinitions (src/operations/registry.ts), and the serving of every registered
+ * definition as a read-only OperationDefinition resource (definitions.ts):
  *
  * - `$meta` (system, type, instance, version), `$meta-add`, `$meta-delete` (instance): meta.ts,
  *   meta-add.ts, meta-delete.ts;
@@ -15,6 +16,7 @@ import { registerCodeSystemValidateCode } from './codesystem-validate-code';
 import { registerLookup } from './codesystem-lookup';
 import { registerSubsumes } from './codesystem-subsumes';
 import { registerTranslate } from './conceptmap-translate';
+import { RegisteredDefinitions, registeredDefinitionsInterceptor } from './definitions';
 import { registerEverything } from './everything';
 import { registerMeta } from './meta';
 import { registerMetaAdd } from './meta-add';
@@ -35,4 +37,6 @@ export function registerStandardOperations(services: FhirServices, terminology: 
   registerCodeSystemValidateCode(registry, terminology);
   registerSubsumes(registry, terminology);
   registerTranslate(registry, terminology);
+  const defs = new RegisteredDefinitions(registry, services);
+  services.interceptors = [...(services.interceptors ?? []), registeredDefinitionsInterceptor(defs)];
 }
