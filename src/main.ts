@@ -22,7 +22,7 @@ import type { ReferenceEntry } from './search/index-entry';
 import { createR4SearchParameters } from './search/parameters';
 import { RuntimeSearchParameters } from './search/runtime-parameters';
 import { registerReindex } from './operations/reindex';
-import { parseSearchQuery } from './search/parse';
+import { isSearchable, parseSearchQuery } from './search/parse';
 import type { Store } from './store/store';
 import type { CodeSystem, List, ValueSet } from 'fhir/r4';
 import { and, type SearchExpr } from './search/ir';
@@ -147,7 +147,8 @@ export function buildServices(config: Readonly<Config>, log: Logger, store?: Sto
       parametersFor: (type) =>
         registry
           .forType(type)
-          .filter((p) => p.kind !== 'special' || p.code === '_id' || p.code === '_lastUpdated')
+          // What a query can use (the CapabilityStatement lists these): not _query, nor a parameter without an expression.
+          .filter((p) => (p.kind !== 'special' || p.code === '_id' || p.code === '_lastUpdated') && isSearchable(p))
           .map((p) => ({ name: p.code, type: p.type, definition: p.url, ...(p.type === 'reference' ? { target: p.targets } : {}) })),
       rewrite: (query, session) =>
         rewriteQuery(query, {
