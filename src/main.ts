@@ -24,7 +24,7 @@ import type { ReferenceEntry } from './search/index-entry';
 import { createR4SearchParameters } from './search/parameters';
 import { RuntimeSearchParameters } from './search/runtime-parameters';
 import { registerReindex } from './operations/reindex';
-import { parseSearchQuery } from './search/parse';
+import { isSearchable, parseSearchQuery } from './search/parse';
 import type { Store } from './store/store';
 import type { CodeSystem, List, ValueSet } from 'fhir/r4';
 import { and, type SearchExpr } from './search/ir';
@@ -37,6 +37,7 @@ import { registerValidate } from './operations/validate';
 import { ValidationPipeline } from './validation/pipeline';
 import type { ValidationIssue } from './validation/schema-issues';
 import { registerSpine } from './spine';
+import { registerStandardOperations } from './operations/standard';
 
 /** `_include` follows references only: the other parameters need not be evaluated. */
 const REFERENCE_ONLY: ReadonlySet<string> = new Set(['reference']);
@@ -148,7 +149,8 @@ export function buildServices(config: Readonly<Config>, log: Logger, store?: Sto
       parametersFor: (type) =>
         registry
           .forType(type)
-          .filter((p) => p.kind !== 'special' || p.code === '_id' || p.code === '_lastUpdated')
+          // What a query can use (the CapabilityStatement lists these): not _query, nor a parameter without an expression.
+          .filter((p) => (p.kind !== 'special' || p.code === '_id' || p.code === '_lastUpdated') && isSearchable(p))
           .map((p) => ({ name: p.code, type: p.type, definition: p.url, ...(p.type === 'reference' ? { target: p.targets } : {}) })),
       rewrite: (query, session) =>
         rewriteQuery(query, {
@@ -174,6 +176,7 @@ export function buildServices(config: Readonly<Config>, log: Logger, store?: Sto
   };
   runtimeParametersOf.set(services, runtimeParameters);
   pipelineOf.set(services, pipeline);
+  registerStandardOperations(services, { terminology, conformance });
   registerSpine(services, config);
   return services;
 }

@@ -20,7 +20,8 @@
  *   instance operations; the resource as written must be one the caller may write (for patient/
  *   scopes: about the token's patient, see access.ts), checked before the handler and again on the
  *   stored result; type/system history, conditional writes and type/system operations are 403 (their
- *   targets are chosen by criteria the restriction does not cover).
+ *   targets are chosen by criteria the restriction does not cover), except operations registered as
+ *   applying the caller's restriction themselves (`$everything`, `$meta`; ADR 20).
  */
 import { createHash } from 'node:crypto';
 import type { Resource } from 'fhir/r4';
@@ -166,7 +167,12 @@ async function authorise(req: FhirRequest, i: Interaction, ctx: InteractionConte
       // The view checks the target (update, patch, delete) and the result as stored (patches too).
       return next(req, c);
     case 'operation':
-      if (i.level !== 'instance') refuse('operations at the type or system level need an unrestricted scope (user/ or system/ without a query restriction)');
+      // At the type or system level only an operation that restricts what it reads itself (its
+      // registration says so, ADR 20) may run; the others choose their targets by criteria the
+      // restriction does not cover.
+      if (i.level !== 'instance' && !ctx.services.operations.appliesRestriction(i.operation ?? '', i.level, i.resourceType)) {
+        refuse('operations at the type or system level need an unrestricted scope (user/ or system/ without a query restriction)');
+      }
       // The operation reads and writes its instance through the view: one outside answers as absent.
       return next(req, c);
     default:

@@ -85,7 +85,13 @@ function dispatch(req: FhirRequest): Dispatch {
     if (isGet) return at({ kind: 'search', level: 'system' }, (r, c) => search(r, c, undefined));
     return notAllowed(['GET', 'HEAD', 'POST'], 'the base URL', m);
   }
-  const [first, second, third, fourth] = segs as [string, string?, string?, string?];
+  const [first, second, third, fourth, fifth] = segs as [string, string?, string?, string?, string?];
+  // An operation on a version (R4 Resource-meta: "can be performed on a historical version"): [type]/[id]/_history/[vid]/$op.
+  if (segs.length === 5 && third === '_history' && fifth!.startsWith('$') && isResourceType(first)) {
+    const code = fifth!.slice(1);
+    const [id, vid] = [second!, fourth!];
+    return at({ kind: 'operation', level: 'instance', resourceType: first, id, versionId: vid, operation: code }, (r, c) => invokeOperation(r, c, code, 'instance', first, id, vid));
+  }
   if (segs.length > 4) throw new FhirError('not-found', { code: 'not-found', diagnostics: `No FHIR endpoint at /${req.path}` });
 
   if (first === 'metadata' && segs.length === 1) {
@@ -179,9 +185,11 @@ function criteriaOf(req: FhirRequest): Array<[string, string]> {
   return req.query.filter(([k]) => k !== '_format' && k !== '_pretty');
 }
 
-async function invokeOperation(req: FhirRequest, ctx: InteractionContext, code: string, level: 'system' | 'type' | 'instance', resourceType?: string, id?: string): Promise<FhirResult> {
+async function invokeOperation(req: FhirRequest, ctx: InteractionContext, code: string, level: 'system' | 'type' | 'instance', resourceType?: string, id?: string, versionId?: string): Promise<FhirResult> {
   if (req.method !== 'GET' && req.method !== 'HEAD' && req.method !== 'POST') notAllowed(['GET', 'POST'], `$${code}`, req.method);
   const op = ctx.services.operations.resolve(code, level, resourceType, req.method);
+  if (versionId !== undefined && !op.onVersions) throw new FhirError('not-found', { code: 'not-supported', diagnostics: `Operation $${code} cannot be invoked on a version of a resource` });
   const { parameters, bodyResource } = operationParameters(req);
-  return op.handler(req, { level, ...(resourceType ? { resourceType } : {}), ...(id ? { id } : {}), parameters, ...(bodyResource !== undefined ? { bodyResource } : {}) }, ctx);
+  const target = { ...(resourceType ? { resourceType } : {}), ...(id ? { id } : {}), ...(versionId !== undefined ? { versionId } : {}) };
+  return op.handler(req, { level, ...target, parameters, ...(bodyResource !== undefined ? { bodyResource } : {}) }, ctx);
 }

@@ -25,7 +25,7 @@
 import { FhirError } from '../fhir/outcome';
 import { and, or, type Predicate, type Prefix, type SearchExpr, type SearchQuery, type SortKey } from './ir';
 import { normalizeString, parseDateRange, parseNumberRange, textWords, type Range } from './normalize';
-import type { SearchParameterRegistry, SearchParamType } from './parameters';
+import type { SearchParameterDef, SearchParameterRegistry, SearchParamType } from './parameters';
 import type { IndexKind } from './index-entry';
 import { isResourceType } from '../definitions/resource-types';
 import { ID_PATTERN } from '../fhir/types';
@@ -86,6 +86,19 @@ const UNSUPPORTED_PARAMS = new Set(['_filter', '_query']);
 const MAX_CHAIN_DEPTH = 8;
 const LOCAL_REF_RE = /^([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/([A-Za-z0-9\-.]{1,64}))?$/;
 const ABSOLUTE_RE = /^[A-Za-z][A-Za-z0-9+.-]*:/;
+
+/**
+ * Whether the parser accepts a search parameter in a query (what the CapabilityStatement may list):
+ * not `_filter`/`_query`, not a `special` one other than the ones parsed here, and not one without an
+ * expression for its type (nothing indexes it: R4 parameters whose element R4 does not have, such as
+ * DeviceDefinition `classification`, and parameters computed by a layer for its own lookups, such as
+ * the NHS trace's `spine-*` keys).
+ */
+export function isSearchable(d: Pick<SearchParameterDef, 'code' | 'type' | 'expression'>): boolean {
+  if (d.code === '_text' || d.code === '_content' || d.code === '_id' || d.code === '_lastUpdated') return true;
+  if (UNSUPPORTED_PARAMS.has(d.code)) return false;
+  return d.type !== 'special' && (d.expression !== undefined || d.type === 'composite');
+}
 
 /** A parameter the registry does not know (strict: error; lenient: ignored). */
 class UnknownParameter extends Error {}

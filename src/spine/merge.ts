@@ -27,14 +27,16 @@ import { addReplaces, patientIdOf, replacedBy, supersede } from './links';
 export const MERGE_DEFINITION: OperationDefinition = {
   resourceType: 'OperationDefinition',
   id: 'Patient-merge',
-  url: 'http://hl7.org/fhir/OperationDefinition/Patient-merge',
-  version: '5.0.0',
+  // R4 defines no Patient merge: this server's own definition, modelled on FHIR R5's (patient-operation-merge.html,
+  // http://hl7.org/fhir/OperationDefinition/Patient-merge|5.0.0), so it must not claim that R5 canonical in an R4
+  // CapabilityStatement (an R4 client resolving it finds nothing). Served at [base]/OperationDefinition/Patient-merge.
+  url: 'http://spine-fhir-server.local/OperationDefinition/Patient-merge',
   name: 'Merge',
   title: 'Merge Patient Records',
   status: 'active',
   kind: 'operation',
   description:
-    'Supersedes the source Patient by the target Patient (PDS merge): the source becomes inactive with a replaced-by link to the target, the target gets a replaces link to the source, atomically. Reads of the source then answer the target. preview=true returns the outcome without writing.',
+    'Supersedes the source Patient by the target Patient (PDS merge; parameters as FHIR R5 Patient $merge, patient-operation-merge.html): the source becomes inactive with a replaced-by link to the target, the target gets a replaces link to the source, atomically. Reads of the source then answer the target. preview=true returns the outcome without writing.',
   affectsState: true,
   code: 'merge',
   resource: ['Patient'],

@@ -6,11 +6,14 @@
  *
  * Built once per CodeSystem resource object (cached in a WeakMap), on first use.
  */
-import type { CodeSystem, CodeSystemConcept, CodeSystemConceptProperty } from 'fhir/r4';
+import type { CodeSystem, CodeSystemConcept, CodeSystemConceptDesignation, CodeSystemConceptProperty } from 'fhir/r4';
 
 export interface ConceptNode {
   code: string;
   display?: string;
+  definition?: string;
+  /** Additional representations (language, use, value), for `$lookup` and `$expand` `includeDesignations`. */
+  designations: CodeSystemConceptDesignation[];
   properties: CodeSystemConceptProperty[];
   /** Codes of the direct parents (nesting, `parent`, `subsumedBy`, or another concept's `child`). */
   parents: Set<string>;
@@ -28,6 +31,10 @@ export class CodeSystemIndex {
   readonly version: string | undefined;
   readonly content: CodeSystem['content'];
   readonly caseSensitive: boolean;
+  /** CodeSystem.hierarchyMeaning (R4 codesystem-hierarchy-meaning): what the hierarchy means; absent: not said. */
+  readonly hierarchyMeaning: CodeSystem['hierarchyMeaning'];
+  /** The CodeSystem's name (or title, or url), as `$lookup` reports it. */
+  readonly name: string;
   /** Codes of the properties the CodeSystem declares (CodeSystem.property.code). */
   readonly declaredProperties: ReadonlySet<string>;
   private readonly byCode = new Map<string, ConceptNode>();
@@ -47,6 +54,8 @@ export class CodeSystemIndex {
     this.url = cs.url ?? '';
     this.version = cs.version;
     this.content = cs.content;
+    this.hierarchyMeaning = cs.hierarchyMeaning;
+    this.name = cs.title ?? cs.name ?? cs.url ?? '';
     // R4: "If this value is missing, then it is not specified whether a code system is case
     // sensitive or not": codes are then compared exactly.
     this.caseSensitive = cs.caseSensitive !== false;
@@ -57,11 +66,13 @@ export class CodeSystemIndex {
         if (typeof c.code !== 'string') continue;
         let node = this.byCode.get(c.code);
         if (!node) {
-          node = { code: c.code, properties: [], parents: new Set(), children: new Set() };
+          node = { code: c.code, designations: [], properties: [], parents: new Set(), children: new Set() };
           if (c.display !== undefined) node.display = c.display;
+          if (c.definition !== undefined) node.definition = c.definition;
           this.byCode.set(c.code, node);
         }
         node.properties.push(...(c.property ?? []));
+        node.designations.push(...(c.designation ?? []));
         if (parent !== undefined) edges.push([parent, c.code]);
         for (const p of c.property ?? []) {
           const target = p.valueCode ?? p.valueCoding?.code;

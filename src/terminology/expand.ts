@@ -15,6 +15,11 @@
  * - filters: `is-a`, `descendent-of`, `is-not-a`, `generalizes`, `in`, `not-in`, `=`, `regex`,
  *   `exists` over `concept`/`code`, `display`, the hierarchy properties `parent`/`child`, and
  *   properties the CodeSystem declares. Regexes must match the whole value.
+ *
+ * Why an expansion is undefined is reported to `ExpansionContext.report` when the caller passes one
+ * (the `$expand` and `$validate-code` operations answer with it; bindings and search modifiers do not
+ * need it): a code system not available locally (or not complete), a filter not supported, a value set
+ * imported that cannot be expanded, an expansion over `maxCodes`.
  */
 import type { ValueSet, ValueSetComposeInclude, ValueSetComposeIncludeFilter, ValueSetExpansionContains } from 'fhir/r4';
 import { CodeSystemIndex, isInactive, propertyValues, type ConceptNode } from './code-system-index';
@@ -28,6 +33,16 @@ export interface ExpansionContext {
   importValueSet(canonical: string): Promise<CodeRef[] | undefined>;
   /** Expansions larger than this are refused (undefined). */
   maxCodes: number;
+  /** Told why the expansion is undefined (the first reason found). */
+  report?(problem: ExpansionProblem): void;
+}
+
+/** Why a value set cannot be expanded locally. */
+export interface ExpansionProblem {
+  kind: 'unknown-value-set' | 'unavailable-system' | 'unsupported-filter' | 'too-large' | 'no-definition' | 'cycle';
+  /** The canonical (value set or code system) the problem is about. */
+  about: string;
+  detail: string;
 }
 
 /** Longest regex pattern accepted in a filter (the regex comes from a ValueSet a user may write). */
@@ -39,11 +54,22 @@ const refKey = (system: string, code: string): string => `${system}\u0000${code}
 
 /** The codes of a value set, or undefined when they cannot be computed locally (or exceed maxCodes). */
 export async function expandValueSet(vs: ValueSet, ctx: ExpansionContext): Promise<CodeRef[] | undefined> {
+  // The compose's reason wins over the expansion's: a value set with a compose is defined by it.
+  let composeProblem: ExpansionProblem | undefined;
   if (vs.compose) {
-    const codes = await expandCompose(vs.compose, ctx);
+    const codes = await expandCompose(vs.compose, { ...ctx, report: (p) => (composeProblem ??= p) });
     if (codes) return codes;
   }
-  return fromExpansion(vs.expansion, ctx.maxCodes);
+  const fromStored = fromExpansion(vs.expansion, ctx.maxCodes);
+  if (fromStored) return fromStored;
+  ctx.report?.(
+    composeProblem ?? {
+      kind: vs.expansion?.contains && fromExpansion(vs.expansion, Number.MAX_SAFE_INTEGER) ? 'too-large' : 'no-definition',
+      about: vs.url ?? 'the value set',
+      detail: vs.expansion?.contains ? 'its stored expansion is partial (paged, unclosed or short of its total) or too large' : 'it has neither a compose nor a complete expansion',
+    },
+  );
+  return undefined;
 }
 
 async function expandCompose(compose: NonNullable<ValueSet['compose']>, ctx: ExpansionContext): Promise<CodeRef[] | undefined> {
@@ -52,7 +78,10 @@ async function expandCompose(compose: NonNullable<ValueSet['compose']>, ctx: Exp
     const part = await includeCodes(inc, compose.inactive !== false, ctx);
     if (!part) return undefined;
     for (const c of part) if (!out.has(refKey(c.system, c.code))) out.set(refKey(c.system, c.code), c);
-    if (out.size > ctx.maxCodes) return undefined;
+    if (out.size > ctx.maxCodes) {
+      ctx.report?.({ kind: 'too-large', about: inc.system ?? 'the value set', detail: `the expansion has more than ${ctx.maxCodes} codes` });
+      return undefined;
+    }
   }
   for (const exc of compose.exclude ?? []) {
     const part = await includeCodes(exc, true, ctx);
@@ -67,7 +96,10 @@ async function includeCodes(inc: ValueSetComposeInclude, withInactive: boolean, 
   const imports: CodeRef[][] = [];
   for (const url of inc.valueSet ?? []) {
     const codes = await ctx.importValueSet(url);
-    if (!codes) return undefined;
+    if (!codes) {
+      ctx.report?.({ kind: 'unknown-value-set', about: url, detail: `the imported value set ${url} cannot be expanded locally` });
+      return undefined;
+    }
     imports.push(codes);
   }
   const system = inc.system;
@@ -85,12 +117,22 @@ async function includeCodes(inc: ValueSetComposeInclude, withInactive: boolean, 
     return intersect(imports).filter((c) => c.system === system);
   } else {
     const idx = await ctx.codeSystem(system, inc.version);
-    if (!idx || idx.content !== 'complete') return undefined;
-    if (idx.size > ctx.maxCodes && !inc.filter?.length) return undefined;
+    if (!idx || idx.content !== 'complete') {
+      const what = inc.version !== undefined ? `${system}|${inc.version}` : system;
+      ctx.report?.({ kind: 'unavailable-system', about: what, detail: idx ? `the local CodeSystem ${what} has content ${idx.content ?? '(none)'}, not complete` : `the code system ${what} is not available locally` });
+      return undefined;
+    }
+    if (idx.size > ctx.maxCodes && !inc.filter?.length) {
+      ctx.report?.({ kind: 'too-large', about: system, detail: `the code system has ${idx.size} codes, more than ${ctx.maxCodes}` });
+      return undefined;
+    }
     const predicates: Array<(n: ConceptNode) => boolean> = [];
     for (const f of inc.filter ?? []) {
       const p = filterPredicate(idx, f);
-      if (!p) return undefined;
+      if (!p) {
+        ctx.report?.({ kind: 'unsupported-filter', about: system, detail: `the filter ${f.property} ${f.op} ${JSON.stringify(f.value)} is not supported on ${system}` });
+        return undefined;
+      }
       predicates.push(p);
     }
     own = [];

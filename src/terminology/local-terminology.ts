@@ -15,7 +15,7 @@
 import type { CodeSystem, ValueSet } from 'fhir/r4';
 import { CanonicalRegistry, canonicalKey, newest, parseCanonical } from './canonical';
 import { CodeSystemIndex } from './code-system-index';
-import { expandValueSet, type ExpansionContext } from './expand';
+import { expandValueSet, type ExpansionContext, type ExpansionProblem } from './expand';
 import { r4TerminologyResources, type TerminologyResource } from './r4-content';
 import type { CodeRef, TerminologyService } from './terminology';
 
@@ -122,6 +122,32 @@ export class LocalTerminology implements TerminologyService {
   }
 
   /**
+   * The codes of a value set (a canonical, or a ValueSet resource given inline), or why they cannot be
+   * computed locally (the `$expand` and `$validate-code` operations answer with the reason).
+   */
+  async expandExplained(valueSet: string | ValueSet): Promise<{ codes: CodeRef[] } | { problem: ExpansionProblem }> {
+    let problem: ExpansionProblem | undefined;
+    const report = (p: ExpansionProblem): void => {
+      problem ??= p;
+    };
+    let codes: CodeRef[] | undefined;
+    if (typeof valueSet === 'string') {
+      if (!(await this.valueSet(valueSet))) return { problem: { kind: 'unknown-value-set', about: valueSet, detail: `the value set ${valueSet} is not known to this server` } };
+      codes = await this.expandWithin(valueSet, [], report);
+    } else {
+      codes = await expandValueSet(valueSet, this.expansionContext(valueSet.url ? [canonicalKey(valueSet.url, valueSet.version)] : [], report));
+    }
+    if (codes) return { codes };
+    return { problem: problem ?? { kind: 'cycle', about: typeof valueSet === 'string' ? valueSet : (valueSet.url ?? 'the value set'), detail: 'its imports form a cycle (or a chain deeper than 64)' } };
+  }
+
+  /** The concept index of a CodeSystem (any content; callers check `content`), or undefined when not known locally. */
+  async codeSystemIndex(canonical: string): Promise<CodeSystemIndex | undefined> {
+    const cs = await this.codeSystem(canonical);
+    return cs && CodeSystemIndex.of(cs);
+  }
+
+  /**
    * Whether a code is in a value set: undefined when the value set cannot be expanded locally
    * (for binding validation: "not checked" rather than invalid).
    */
@@ -160,8 +186,12 @@ export class LocalTerminology implements TerminologyService {
     return CodeSystemIndex.of(cs);
   }
 
-  private async expandWithin(canonical: string, stack: readonly string[]): Promise<CodeRef[] | undefined> {
-    if (this.expansions.has(canonical)) return this.expansions.get(canonical);
+  /** `report`: told why the expansion is undefined (a cached undefined is then computed again to find out). */
+  private async expandWithin(canonical: string, stack: readonly string[], report?: (p: ExpansionProblem) => void): Promise<CodeRef[] | undefined> {
+    if (this.expansions.has(canonical)) {
+      const cached = this.expansions.get(canonical);
+      if (cached !== undefined || !report) return cached;
+    }
     const generation = this.generation;
     const vs = await this.valueSet(canonical);
     let codes: CodeRef[] | undefined;
@@ -169,20 +199,26 @@ export class LocalTerminology implements TerminologyService {
       const self = canonicalKey(vs.url ?? canonical, vs.version);
       // An import cycle (or a pathological chain) cannot be expanded. Every value set on a cycle
       // gives undefined whichever one is asked first, so caching the answer is safe.
-      if (stack.includes(self) || stack.length >= MAX_IMPORT_DEPTH) return undefined;
-      const inner = [...stack, self];
-      const ctx: ExpansionContext = {
-        codeSystem: async (url, version) => {
-          const cs = await this.resolve('CodeSystem', url, version);
-          return cs && CodeSystemIndex.of(cs);
-        },
-        importValueSet: (ref) => this.expandWithin(ref, inner),
-        maxCodes: this.maxExpansionSize,
-      };
-      codes = await expandValueSet(vs, ctx);
-    }
+      if (stack.includes(self) || stack.length >= MAX_IMPORT_DEPTH) {
+        report?.({ kind: 'cycle', about: self, detail: `the value set ${self} imports itself (or the chain of imports is deeper than ${MAX_IMPORT_DEPTH})` });
+        return undefined;
+      }
+      codes = await expandValueSet(vs, this.expansionContext([...stack, self], report));
+    } else report?.({ kind: 'unknown-value-set', about: canonical, detail: `the value set ${canonical} is not known to this server` });
     if (generation === this.generation) this.remember(this.expansions, canonical, codes);
     return codes;
+  }
+
+  private expansionContext(inner: readonly string[], report?: (p: ExpansionProblem) => void): ExpansionContext {
+    return {
+      codeSystem: async (url, version) => {
+        const cs = await this.resolve('CodeSystem', url, version);
+        return cs && CodeSystemIndex.of(cs);
+      },
+      importValueSet: (ref) => this.expandWithin(ref, inner, report),
+      maxCodes: this.maxExpansionSize,
+      ...(report ? { report } : {}),
+    };
   }
 
   private resolve(type: 'CodeSystem', url: string, version?: string): Promise<CodeSystem | undefined>;

@@ -42,6 +42,24 @@ describe('HTTP: CapabilityStatement', () => {
     }
   });
 
+  it('lists the standard operations with their definitions, on the types they are defined for, and only searchable parameters', async () => {
+    const res = await request(t.app).get('/fhir/metadata');
+    const rest = res.body.rest[0];
+    const ops = (type: string): string[] => (rest.resource.find((r: { type: string }) => r.type === type).operation ?? []).map((o: { name: string; definition: string }) => `${o.name} ${o.definition}`);
+    const hl7 = (id: string): string => `http://hl7.org/fhir/OperationDefinition/${id}`;
+    assert.ok(rest.operation.some((o: { name: string; definition: string }) => o.name === 'meta' && o.definition === hl7('Resource-meta')), 'system $meta');
+    for (const type of ['Patient', 'Observation', 'CodeSystem']) for (const m of ['meta Resource-meta', 'meta-add Resource-meta-add', 'meta-delete Resource-meta-delete']) assert.ok(ops(type).includes(`${m.split(' ')[0]} ${hl7(m.split(' ')[1]!)}`), `${type} ${m}`);
+    assert.ok(ops('Patient').includes(`everything ${hl7('Patient-everything')}`));
+    assert.ok(!ops('Observation').some((o) => o.startsWith('everything ')));
+    assert.ok(ops('ValueSet').includes(`expand ${hl7('ValueSet-expand')}`) && ops('ValueSet').includes(`validate-code ${hl7('ValueSet-validate-code')}`));
+    for (const id of ['CodeSystem-lookup', 'CodeSystem-validate-code', 'CodeSystem-subsumes']) assert.ok(ops('CodeSystem').some((o) => o.endsWith(hl7(id))), id);
+    assert.ok(!ops('CodeSystem').includes(`validate-code ${hl7('ValueSet-validate-code')}`));
+    assert.ok(ops('ConceptMap').includes(`translate ${hl7('ConceptMap-translate')}`));
+    // What no query can use is not listed (the walk in capability-search-walk.test.ts searches the rest).
+    const params = rest.resource.flatMap((r: { type: string; searchParam?: Array<{ name: string }> }) => (r.searchParam ?? []).map((p) => `${r.type}.${p.name}`));
+    assert.deepEqual(params.filter((p: string) => /\._query$|\.spine-|^DeviceDefinition\.classification$/.test(p)), []);
+  });
+
   it('a validated CapabilityStatement: the server accepts its own statement as a resource', async () => {
     const res = await request(t.app).get('/fhir/metadata');
     const stored = await request(t.app).post('/fhir/CapabilityStatement').set('Content-Type', 'application/fhir+json').send(JSON.stringify(res.body));

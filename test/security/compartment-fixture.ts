@@ -113,7 +113,8 @@ async function seed(w: CompartmentWorld, kind: WorldKind): Promise<void> {
   await put(obs('oa-perf', w.a, 'a-perf', { performer: [{ reference: `Patient/${w.b}` }] }));
   // B's Observation performed by A: in both compartments (performer is a Patient compartment parameter).
   await put(obs('ob-by-a', w.b, 'b-by-a', { performer: [{ reference: `Patient/${w.a}` }] }));
-  await put(obs('ob1', w.b, `b-${MARKER}-1`, { valueString: `${MARKER} result` }));
+  // B's labels (tag, security label, profile) carry the marker: `$meta` at the type or system level must not show them to A.
+  await put(obs('ob1', w.b, `b-${MARKER}-1`, { valueString: `${MARKER} result`, meta: { tag: [{ system: 'urn:test:tags', code: `tag-${MARKER}` }], security: [{ system: 'urn:test:labels', code: `label-${MARKER}` }] } }));
   // B's Observation whose focus (not a compartment parameter) is A: the _has probe's target.
   await put(obs('ob-focus', w.b, `b-${MARKER}-focus`, { focus: [{ reference: `Patient/${w.a}` }] }));
   // B's deleted Observation.

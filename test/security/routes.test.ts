@@ -146,18 +146,41 @@ for (const kind of ['generic', 'nhs'] as const) {
     });
 
     it('type and system routes and operations: refused or restricted, never anything of B', async () => {
-      const typeOps = w.t.services.operations.all();
+      const registry = w.t.services.operations;
+      const typeOps = registry.all();
+      let restricting = 0;
+      /** An operation that applies the caller's restriction itself (ADR 20) answers, with only what A may see. */
+      const restricted = (res: Response, what: string): void => {
+        assert.equal(res.status, 200, `${what}: ${res.text}`);
+        noMarker(res, what);
+        const body = res.body as Bundle & { resourceType: string };
+        if (body.resourceType === 'Bundle') {
+          for (const id of entryIds(body)) assert.ok(visible.has(id), `${what}: ${id}`);
+          if (what.includes('$everything')) assert.deepEqual(entryIds(body, 'match'), [...visible].sort(), `${what}: exactly A's record`);
+        }
+        restricting++;
+      };
       for (const type of ['Patient', 'Observation', 'List']) {
         for (const d of typeOps.filter((o) => o.type && (!o.resource || o.resource.includes(type) || o.resource.includes('Resource')))) {
+          if (registry.appliesRestriction(d.code, 'type', type)) {
+            for (const tok of [ro, rw]) {
+              restricted(await w.send('post', `/fhir/${type}/$${d.code}`, tok, { resourceType: 'Parameters' }), `POST ${type}/$${d.code}`);
+              if (!d.affectsState) restricted(await w.get(`/fhir/${type}/$${d.code}${d.code === 'everything' ? '?_count=1000' : ''}`, tok), `GET ${type}/$${d.code}`);
+            }
+            continue;
+          }
           const res = await w.send('post', `/fhir/${type}/$${d.code}`, rw, { resourceType: 'Parameters', parameter: [{ name: 'family', valueString: 'bexley' }] });
           assert.equal(res.status, 403, `${type}/$${d.code}: ${res.text}`);
           noMarker(res, `${type}/$${d.code}`);
         }
         for (const url of [`/fhir/${type}/_history`, `/fhir/${type}?_total=accurate`, `/fhir/${type}?_summary=count`]) noMarker(await w.get(url, ro), url);
       }
+      assert.ok(restricting >= 4, `${restricting} restriction-applying type-level answers checked`);
       for (const d of typeOps.filter((o) => o.system)) {
         const res = await w.send('post', `/fhir/$${d.code}`, rw, { resourceType: 'Parameters' });
-        assert.ok(res.status === 403, `$${d.code}: ${res.status} ${res.text}`);
+        if (registry.appliesRestriction(d.code, 'system', undefined) && res.status === 200) restricted(res, `$${d.code}`);
+        else assert.ok(res.status === 403, `$${d.code}: ${res.status} ${res.text}`);
+        noMarker(res, `$${d.code}`);
       }
       for (const url of ['/fhir/_history', '/fhir?_total=accurate', '/fhir?_type=Patient,Observation,List&_total=accurate&_count=1000']) {
         const res = await w.get(url, ro);

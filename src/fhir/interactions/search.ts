@@ -19,10 +19,11 @@ import { resourceTypes } from '../../definitions/resource-types';
 import { compartmentMemberTypes, compartmentRestriction } from '../../search/compartments';
 import { MAX_INCLUDED, resolveIncludes } from '../../search/include';
 import type { ReferenceEntry } from '../../search/index-entry';
-import { and, type SearchExpr, type SearchPosition, type SearchQuery } from '../../search/ir';
+import { and, type SearchExpr, type SearchQuery } from '../../search/ir';
 import type { SearchPage, StoreSession, StoredVersion } from '../../store/store';
 import { restrictionOf, type AccessRestriction, type InteractionContext } from '../context';
 import { restrictionsOf, restrictQuery, type RestrictionOf } from '../access';
+import { typeByTypePage, type TypeByTypePage, type TypeQuery } from '../type-by-type';
 import type { FhirRequest, FhirResult } from '../types';
 
 /** Parameters that shape paging or the response rather than select resources. */
@@ -176,65 +177,16 @@ async function runQuery(ctx: InteractionContext, session: StoreSession, query: S
  * start counts the matches of the types it skips.
  */
 async function perTypeSearch(ctx: InteractionContext, query: SearchQuery, restrictions: ReadonlyMap<string, AccessRestriction>, restrictOf: RestrictionOf | undefined): Promise<SearchPage> {
-  const types = [...query.resourceTypes].sort().filter((t) => (restrictions.get(t) ?? 'all') !== 'none');
-  const typed = (type: string): SearchQuery => {
-    const base: SearchQuery = { resourceTypes: [type], sort: query.sort, count: 0, offset: 0, total: 'accurate' };
-    if (query.where) base.where = query.where as SearchExpr;
-    return restrictQuery(base, restrictions.get(type) ?? 'all', restrictOf);
-  };
-  const counts = new Map<string, number>();
-  const countOf = async (type: string): Promise<number> => {
-    let n = counts.get(type);
-    if (n === undefined) counts.set(type, (n = (await runQuery(ctx, ctx.session, typed(type))).total ?? 0));
-    return n;
-  };
-  const out: SearchPage = { entries: [] };
-  if (query.total !== 'none') {
-    let total = 0;
-    for (const type of types) total += await countOf(type);
-    out.total = total;
-  }
-  let start = 0;
-  let inner: SearchPosition | undefined;
-  if (query.after !== undefined) {
-    const [type, ...rest] = query.after;
-    start = typeof type === 'string' ? types.indexOf(type) : -1;
-    if (start < 0) throw new FhirError('invalid', { diagnostics: '_cursor: the paging position does not belong to this search; restart the search from its first page', expression: ['_cursor'] });
-    if (rest.length > 0) inner = rest;
-  }
-  let skip = query.after === undefined ? query.offset : 0;
-  let need = query.count;
-  for (let i = start; i < types.length && need > 0; i++) {
-    const type = types[i]!;
-    if (skip > 0) {
-      const n = await countOf(type);
-      if (skip >= n) {
-        skip -= n;
-        continue;
-      }
-    }
-    const q: SearchQuery = { ...typed(type), count: need, offset: skip, total: 'none' };
-    if (i === start && inner !== undefined) q.after = inner;
-    if (query.watermark && out.watermark === undefined) q.watermark = true;
-    const page = await runQuery(ctx, ctx.session, q);
-    if (page.watermark !== undefined) out.watermark = page.watermark;
-    skip = 0;
-    out.entries.push(...page.entries);
-    need -= page.entries.length;
-    if (need > 0) continue;
-    if (page.next !== undefined) out.next = [type, ...page.next];
-    else {
-      // The page ended with this type: the next one starts with the next type that has a match.
-      for (const later of types.slice(i + 1)) {
-        if ((await runQuery(ctx, ctx.session, { ...typed(later), count: 1, total: 'none' })).entries.length > 0) {
-          out.next = [later];
-          break;
-        }
-      }
-    }
-  }
-  if (query.watermark && out.watermark === undefined && types[0] !== undefined) {
-    out.watermark = (await runQuery(ctx, ctx.session, { ...typed(types[0]), count: 1, total: 'none', watermark: true })).watermark;
-  }
-  return out;
+  const types = [...query.resourceTypes]
+    .sort()
+    .filter((t) => (restrictions.get(t) ?? 'all') !== 'none')
+    .map((type): TypeQuery => {
+      const base: SearchQuery = { resourceTypes: [type], sort: query.sort, count: 0, offset: 0, total: 'accurate' };
+      if (query.where) base.where = query.where as SearchExpr;
+      return { type, query: restrictQuery(base, restrictions.get(type) ?? 'all', restrictOf) };
+    });
+  const page: TypeByTypePage = { count: query.count, offset: query.offset, total: query.total };
+  if (query.after !== undefined) page.after = query.after;
+  if (query.watermark) page.watermark = true;
+  return typeByTypePage((q) => runQuery(ctx, ctx.session, q), types, page);
 }

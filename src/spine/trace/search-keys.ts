@@ -4,9 +4,10 @@
  * "Search for a patient" for what a trace compares).
  *
  * The phonetic and normalised keys cannot be written as FHIRPath, so these SearchParameters carry no
- * expression: they are registered in the server's registry (searchable, listed in the
- * CapabilityStatement) and their token entries are added by the Patient indexer wrapper
- * (`spineIndexEntries`). Every entry's `system` says whether it comes from current data
+ * expression: they are registered in the server's registry (so their token entries have a parameter
+ * to be stored under) and their entries are added by the Patient indexer wrapper
+ * (`spineIndexEntries`). They are the trace engine's internal keys, queried with IR it builds itself:
+ * the search API does not accept them (no expression) and the CapabilityStatement does not list them. Every entry's `system` says whether it comes from current data
  * (`TRACE_CURRENT`) or from a previous name/address (`TRACE_HISTORY`): a search without history asks
  * for the current system only.
  *
