@@ -15,8 +15,10 @@ import { XHTML_NS } from './model';
 
 export type DivForXml = { ok: true; xml: string } | { ok: false; reason: string };
 
+/** Narratives recently checked (a search page repeats what reads wrote): small, and for small divs only. */
 const cache = new Map<string, DivForXml>();
-const CACHE_MAX = 2000;
+const CACHE_MAX = 512;
+const CACHE_DIV_MAX = 16_384;
 
 function check(div: string): DivForXml {
   const text = div.trim();
@@ -56,6 +58,7 @@ function check(div: string): DivForXml {
   if (rootTag.local !== 'div') return { ok: false, reason: `its element is <${rootTag.name}>, not <div>` };
   if (rootTag.uri === XHTML_NS) return { ok: true, xml: text };
   if (rootTag.uri === '' && !rootTag.declaresDefault && rootTag.name === 'div') {
+    if (!/^<div[\s/>]/.test(text)) return { ok: false, reason: 'it has no XHTML namespace declaration and something precedes its div' };
     return { ok: true, xml: `<div xmlns="${XHTML_NS}"${text.slice(4)}` };
   }
   return { ok: false, reason: `its div is in the namespace ${JSON.stringify(rootTag.uri)}, not ${XHTML_NS}` };
@@ -66,6 +69,7 @@ export function divForXml(div: string): DivForXml {
   const hit = cache.get(div);
   if (hit) return hit;
   const r = check(div);
+  if (div.length > CACHE_DIV_MAX) return r;
   if (cache.size >= CACHE_MAX) cache.clear();
   cache.set(div, r);
   return r;
