@@ -26,7 +26,7 @@ import type { FhirRequest, FhirResult, HttpMethod } from '../fhir/types';
 import { assertDepth, requestBodyKind, responseMediaType } from './negotiation';
 import { checkRequestContent, type ContentLimits } from '../fhir/limits';
 import { smartConfiguration } from '../auth/well-known';
-import { isXmlMediaType, readFhirXml, writeFhirXml } from '../formats/xml';
+import { isXmlMediaType, readFhirXmlCooperatively, writeFhirXml } from '../formats/xml';
 
 const METHODS = new Set<HttpMethod>(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']);
 const REQUEST_ID_RE = /^[A-Za-z0-9\-_.:]{1,200}$/;
@@ -145,7 +145,7 @@ async function handle(services: FhirServices, req: Request, res: Response): Prom
   const capabilities = (req.method === 'GET' || req.method === 'HEAD') && req.path.replace(/^\/+|\/+$/g, '') === 'metadata';
   if (!capabilities) res.setHeader('Cache-Control', 'no-store');
   try {
-    const fhirReq = toFhirRequest(req, requestId, services.config.limits);
+    const fhirReq = await toFhirRequest(req, requestId, services.config.limits);
     pretty = fhirReq.query.some(([k, v]) => k === '_pretty' && v === 'true');
     const format = fhirReq.query.find(([k]) => k === '_format')?.[1];
     mediaType = responseMediaType(req.get('accept'), format);
@@ -166,7 +166,7 @@ async function handle(services: FhirServices, req: Request, res: Response): Prom
   }
 }
 
-function toFhirRequest(req: Request, requestId: string, limits: ContentLimits): FhirRequest {
+async function toFhirRequest(req: Request, requestId: string, limits: ContentLimits): Promise<FhirRequest> {
   const method = req.method.toUpperCase() as HttpMethod;
   if (!METHODS.has(method)) {
     throw new FhirError('not-allowed', { diagnostics: `HTTP method ${req.method} is not supported` }, { headers: { Allow: [...METHODS].join(', ') } });
@@ -187,7 +187,7 @@ function toFhirRequest(req: Request, requestId: string, limits: ContentLimits): 
       fhirReq.query = [...query, ...new URLSearchParams(text)];
     } else if (kind === 'xml') {
       // FHIR XML to FHIR JSON (src/formats/xml): limits checked while reading, then as for JSON.
-      const body = readFhirXml(text, { limits, maxDepth: MAX_JSON_DEPTH }).value;
+      const body = (await readFhirXmlCooperatively(text, { limits, maxDepth: MAX_JSON_DEPTH })).value;
       checkRequestContent(body, limits);
       fhirReq.body = body;
     } else {

@@ -3,7 +3,7 @@
  * `application/fhir+xml` is the FHIR XML media type; `application/xml` and `text/xml` (and the
  * DSTU2-era `application/xml+fhir`) are accepted for it as R4 allows. See ADR 19.
  */
-export { readFhirXml, type ReadOptions, type ReadResult } from './reader';
+export { readFhirXml, readFhirXmlCooperatively, type ReadOptions, type ReadResult } from './reader';
 export { writeFhirXml, type WriteOptions } from './writer';
 
 /** Request body media types read as FHIR XML. */

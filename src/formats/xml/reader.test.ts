@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { FhirError } from '../../fhir/outcome';
 import { numberText } from '../json-numbers';
-import { readFhirXml } from './reader';
+import { readFhirXml, readFhirXmlCooperatively } from './reader';
 
 const F = 'xmlns="http://hl7.org/fhir"';
 const X = 'xmlns="http://www.w3.org/1999/xhtml"';
@@ -102,6 +102,19 @@ describe('FHIR XML reader', () => {
     assert.equal(w.text.div, '<h:div xmlns:h="http://www.w3.org/1999/xhtml"><h:p>a\nb</h:p></h:div>');
     const empty = readFhirXml(`<Patient ${F}><text><status value="empty"/><div ${X}/></text></Patient>`).value as { text: { div: string } };
     assert.equal(empty.text.div, `<div ${X}/>`);
+  });
+
+  it('reads large documents a chunk at a time, cooperatively too: characters split across chunks, positions of the narrative', async () => {
+    const head = `<Patient ${F}><text><status value="generated"/>`;
+    // Put an astral character (a surrogate pair) across the 64 Ki boundary between chunks, in the narrative and in a value.
+    const pad = 'x'.repeat(65_536 - head.length - `<div ${X}>`.length - 1);
+    const div = `<div ${X}>${pad}\u{1F600}</div>`;
+    const family = `${'y'.repeat(65_536 - 9)}\u{1F600}`;
+    const xml = `${head}${div}</text><name><family value="${family}"/></name></Patient>`;
+    for (const v of [readFhirXml(xml).value, (await readFhirXmlCooperatively(xml)).value] as Array<{ text: { div: string }; name: Array<{ family: string }> }>) {
+      assert.equal(v.text.div, div);
+      assert.equal(v.name[0]!.family, family);
+    }
   });
 
   it('accepts a byte order mark, a prefixed FHIR namespace and an empty resource', () => {

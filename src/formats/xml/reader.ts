@@ -25,6 +25,7 @@
  * written is what JSON holds. Decimals keep their text in the returned `NumberLexemes`.
  */
 import { SaxesParser, type SaxesAttributeNS, type SaxesTagNS } from 'saxes';
+import { runCooperatively, runSync } from '../../cooperative';
 import { FhirError } from '../../fhir/outcome';
 import { tooManyItemsError, tooManyValuesError, type ContentLimits } from '../../fhir/limits';
 import { newNumberLexemes, recordLexeme, type NumberLexemes } from '../json-numbers';
@@ -36,6 +37,8 @@ type JsonObject = Record<string, unknown>;
 const XMLNS_NS = 'http://www.w3.org/2000/xmlns/';
 const XSI_NS = 'http://www.w3.org/2001/XMLSchema-instance';
 const NUMBER = /^-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?$/;
+/** Characters parsed between two safe points (about 10 ms of work). */
+const CHUNK = 64 * 1024;
 
 export interface ReadOptions {
   /** Content limits checked while reading (MAX_ARRAY_LENGTH, MAX_RESOURCE_ELEMENTS, MAX_BUNDLE_ENTRIES). */
@@ -148,9 +151,14 @@ class Reader {
     p.on('cdata', (t) => this.characters(t));
   }
 
-  read(): ReadResult {
+  /** Reads the document a chunk at a time, a step (a safe point to give the event loop a turn, ADR 14) after each. */
+  *steps(): Generator<void, ReadResult, void> {
     const p = this.parser;
-    p.write(this.text).close();
+    for (let at = 0; at < this.text.length; at += CHUNK) {
+      p.write(this.text.slice(at, at + CHUNK));
+      yield;
+    }
+    p.close();
     if (!this.result) throw new FhirError('invalid', { code: 'structure', diagnostics: 'The XML body holds no resource' });
     return { value: this.result, lexemes: this.lexemes };
   }
@@ -480,8 +488,17 @@ function emptyOwner(type: string): Owner {
   return { key: type, elements: [], byKey: new Map(), attributes: new Map(), jsonKeys: new Set(), valueKind: 'string', resource: false };
 }
 
+function reader(text: string, options: ReadOptions): Reader {
+  const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+  return new Reader(body, options.limits, options.maxDepth ?? 100);
+}
+
 /** Reads a FHIR XML document (one resource) into FHIR JSON. Throws a 400 (or 413 over a limit, 415 for an encoding) FhirError. */
 export function readFhirXml(text: string, options: ReadOptions = {}): ReadResult {
-  const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
-  return new Reader(body, options.limits, options.maxDepth ?? 100).read();
+  return runSync(reader(text, options).steps());
+}
+
+/** `readFhirXml`, giving the event loop a turn whenever a slice of work is used up (src/cooperative.ts): a large body never stalls other requests. */
+export function readFhirXmlCooperatively(text: string, options: ReadOptions = {}): Promise<ReadResult> {
+  return runCooperatively(reader(text, options).steps());
 }
