@@ -144,6 +144,8 @@ async function handle(services: FhirServices, req: Request, res: Response): Prom
   // CapabilityStatement is public (the discovery document is answered before this handler).
   const capabilities = (req.method === 'GET' || req.method === 'HEAD') && req.path.replace(/^\/+|\/+$/g, '') === 'metadata';
   if (!capabilities) res.setHeader('Cache-Control', 'no-store');
+  // The answer's format (JSON or XML) follows Accept: a cache must key on it (RFC 9110 §12.5.5).
+  res.setHeader('Vary', 'Accept');
   try {
     const fhirReq = await toFhirRequest(req, requestId, services.config.limits);
     pretty = fhirReq.query.some(([k, v]) => k === '_pretty' && v === 'true');

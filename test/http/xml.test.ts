@@ -229,8 +229,9 @@ describe('HTTP: FHIR XML', () => {
     const cs = await request(t.app).get('/fhir/metadata');
     assert.deepEqual(cs.body.format, ['application/fhir+json', 'application/json', 'application/fhir+xml', 'application/xml']);
     assert.ok(cs.body.patchFormat.includes('application/fhir+xml'));
-    const csXml = xmlOf(await asText(request(t.app).get('/fhir/metadata').set('Accept', FHIR_XML))) as { resourceType: string };
-    assert.equal(csXml.resourceType, 'CapabilityStatement');
+    const csRes = await asText(request(t.app).get('/fhir/metadata').set('Accept', FHIR_XML));
+    assert.equal((xmlOf(csRes) as { resourceType: string }).resourceType, 'CapabilityStatement');
+    assert.equal(csRes.headers['vary'], 'Accept', 'a cache keys the CapabilityStatement on Accept');
   });
 
   it('hostile XML bodies never answer 5xx: always a 4xx (or 2xx) with an OperationOutcome or resource in XML', async function () {
