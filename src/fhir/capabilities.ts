@@ -118,8 +118,8 @@ export function capabilityStatement(services: Pick<FhirServices, 'config' | 'sea
     software: { name: SOFTWARE.name, version: SOFTWARE.version },
     implementation: { description: 'FHIR R4 server modelling the NHS Spine 2 core', url: services.config.baseUrl },
     fhirVersion: '4.0.1',
-    format: ['application/fhir+json', 'application/json'],
-    patchFormat: ['application/json-patch+json', 'application/fhir+json'],
+    format: ['application/fhir+json', 'application/json', 'application/fhir+xml', 'application/xml'],
+    patchFormat: ['application/json-patch+json', 'application/fhir+json', 'application/fhir+xml'],
     rest: [
       {
         mode: 'server',

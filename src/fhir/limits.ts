@@ -44,10 +44,11 @@ function pathOf(root: string, frame: Frame): string {
   return out;
 }
 
-function tooManyItems(path: string, length: number, max: number): FhirError {
+/** The 413 of an array over MAX_ARRAY_LENGTH (also for a list found too long while reading XML). */
+export function tooManyItemsError(path: string, length: number, max: number, atLeast = false): FhirError {
   return new FhirError('too-large', {
     code: 'too-costly',
-    diagnostics: `${path} has ${length} items, more than the limit of ${max} items in one array (MAX_ARRAY_LENGTH); nothing was processed`,
+    diagnostics: `${path} has ${atLeast ? 'at least ' : ''}${length} items, more than the limit of ${max} items in one array (MAX_ARRAY_LENGTH); nothing was processed`,
     expression: [path],
   });
 }
@@ -74,7 +75,7 @@ function walk(value: unknown, root: string, maxArrayLength: number, maxValues: n
     const v = frame.value;
     count++;
     if (Array.isArray(v)) {
-      if (v.length > maxArrayLength) throw tooManyItems(pathOf(root, frame), v.length, maxArrayLength);
+      if (v.length > maxArrayLength) throw tooManyItemsError(pathOf(root, frame), v.length, maxArrayLength);
       for (let i = 0; i < v.length; i++) {
         const c: unknown = v[i];
         if (c !== null && typeof c === 'object') stack.push({ value: c, parent: frame, key: i });

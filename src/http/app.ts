@@ -6,6 +6,9 @@
  * checked against the content limits (MAX_BUNDLE_ENTRIES, MAX_ARRAY_LENGTH, MAX_RESOURCE_ELEMENTS:
  * 413 `too-costly`, src/fhir/limits.ts) right after parsing, before any other work. Every error
  * becomes an OperationOutcome; unknown faults answer a generic 500 that names the logged request id.
+ * FHIR XML (R4 xml.html; src/formats/xml, ADR 19) is converted at this edge only: an XML body is read
+ * into FHIR JSON (the same limits, while reading and after), and a result or error asked for as XML
+ * is written from its JSON; the engine behind sees JSON only.
  *
  * Also served here: CORS for browser apps (SMART App Launch 2.0.0 conformance.html and app-launch.html:
  * `Access-Control-Allow-Origin: *` on every FHIR response — access is by bearer token, never by
@@ -25,6 +28,7 @@ import { checkRequestContent, type ContentLimits } from '../fhir/limits';
 import { smartConfiguration } from '../auth/well-known';
 import { parseJsonText } from '../fhir/json-text';
 import { assertFormBodyAllowed } from './media-rules';
+import { isXmlMediaType, readFhirXmlCooperatively, writeFhirXml } from '../formats/xml';
 
 const METHODS = new Set<HttpMethod>(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']);
 const REQUEST_ID_RE = /^[A-Za-z0-9\-_.:]{1,200}$/;
@@ -103,7 +107,7 @@ export function createApp(services: FhirServices, options: AppOptions = {}): exp
     if (!res.headersSent) res.setHeader('Cache-Control', 'no-store');
     const fe = bodyParserError(err) ?? internalFault(requestId);
     if (fe.category === 'fault') log.error({ err, requestId, method: req.method, url: req.originalUrl }, 'unhandled error');
-    send(res, 'application/fhir+json', fe.status, fe.toOperationOutcome(), false, fe.headers);
+    send(res, errorMediaType(req), fe.status, fe.toOperationOutcome(), false, fe.headers);
   });
   return app;
 }
@@ -136,20 +140,24 @@ function bodyParserError(err: unknown): FhirError | undefined {
 async function handle(services: FhirServices, req: Request, res: Response): Promise<void> {
   const requestId = String(res.locals['requestId']);
   const started = process.hrtime.bigint();
-  let mediaType = 'application/fhir+json';
+  let mediaType: string | undefined;
   let pretty = false;
   // Responses below the FHIR base carry patient data, or may: never stored by a cache. Only the
   // CapabilityStatement is public (the discovery document is answered before this handler).
   const capabilities = (req.method === 'GET' || req.method === 'HEAD') && req.path.replace(/^\/+|\/+$/g, '') === 'metadata';
   if (!capabilities) res.setHeader('Cache-Control', 'no-store');
+  // The answer's format (JSON or XML) follows Accept: a cache must key on it (RFC 9110 §12.5.5).
+  res.setHeader('Vary', 'Accept');
   try {
-    const fhirReq = toFhirRequest(req, requestId, services.config.limits);
+    const fhirReq = await toFhirRequest(req, requestId, services.config.limits);
     pretty = fhirReq.query.some(([k, v]) => k === '_pretty' && v === 'true');
     const format = fhirReq.query.find(([k]) => k === '_format')?.[1];
     mediaType = responseMediaType(req.get('accept'), format);
     const result = await route(fhirReq, topLevelContext(services));
     writeResult(res, fhirReq, result, mediaType, pretty);
   } catch (err) {
+    // An error before negotiation (a bad body) still answers in the format asked for, when it can.
+    if (mediaType === undefined) mediaType = errorMediaType(req);
     if (err instanceof FhirError) {
       send(res, mediaType, err.status, err.toOperationOutcome(), pretty, err.headers);
     } else {
@@ -162,7 +170,7 @@ async function handle(services: FhirServices, req: Request, res: Response): Prom
   }
 }
 
-function toFhirRequest(req: Request, requestId: string, limits: ContentLimits): FhirRequest {
+async function toFhirRequest(req: Request, requestId: string, limits: ContentLimits): Promise<FhirRequest> {
   const method = req.method.toUpperCase() as HttpMethod;
   if (!METHODS.has(method)) {
     throw new FhirError('not-allowed', { diagnostics: `HTTP method ${req.method} is not supported` }, { headers: { Allow: [...METHODS].join(', ') } });
@@ -182,6 +190,11 @@ function toFhirRequest(req: Request, requestId: string, limits: ContentLimits): 
     if (kind === 'form') {
       assertFormBodyAllowed(path);
       fhirReq.query = [...query, ...new URLSearchParams(text)];
+    } else if (kind === 'xml') {
+      // FHIR XML to FHIR JSON (src/formats/xml): limits checked while reading, then as for JSON.
+      const body = (await readFhirXmlCooperatively(text, { limits, maxDepth: MAX_JSON_DEPTH })).value;
+      checkRequestContent(body, limits);
+      fhirReq.body = body;
     } else {
       // Invalid JSON and a property repeated inside one object: 400 (json.html; src/fhir/json-text.ts).
       const body = parseJsonText(text);
@@ -195,8 +208,11 @@ function toFhirRequest(req: Request, requestId: string, limits: ContentLimits): 
 }
 
 function writeResult(res: Response, req: FhirRequest, result: FhirResult, mediaType: string, pretty: boolean): void {
-  for (const [k, v] of Object.entries(result.headers ?? {})) res.setHeader(k, v);
+  const setHeaders = (): void => {
+    for (const [k, v] of Object.entries(result.headers ?? {})) res.setHeader(k, v);
+  };
   if (result.status === 204 || result.status === 304 || (result.json === undefined && result.resource === undefined)) {
+    setHeaders();
     res.status(result.status).end();
     return;
   }
@@ -205,7 +221,11 @@ function writeResult(res: Response, req: FhirRequest, result: FhirResult, mediaT
   const summary = subsets ? parseSummary(req.query.find(([k]) => k === '_summary')?.[1]) : undefined;
   const elements = subsets ? parseElements(req.query.filter(([k]) => k === '_elements').map(([, v]) => v)) : undefined;
   let body: string;
-  if ((summary && summary !== 'false' && summary !== 'count') || elements) {
+  const subset = (summary && summary !== 'false' && summary !== 'count') || elements;
+  if (isXmlMediaType(mediaType)) {
+    const value = (result.resource ?? JSON.parse(result.json!)) as Record<string, unknown>;
+    body = writeFhirXml(subset ? subsetAll(value, summary, elements) : value, { pretty });
+  } else if (subset) {
     const value = (result.resource ?? JSON.parse(result.json!)) as Record<string, unknown>;
     body = stringify(subsetAll(value, summary, elements), pretty);
   } else if (result.json !== undefined) {
@@ -213,6 +233,8 @@ function writeResult(res: Response, req: FhirRequest, result: FhirResult, mediaT
   } else {
     body = stringify(result.resource, pretty);
   }
+  // After the body is made: a body that cannot be written (XML, 406) answers without this result's headers.
+  setHeaders();
   res.status(result.status);
   res.setHeader('Content-Type', `${mediaType}; charset=utf-8`);
   if (req.method === 'HEAD') {
@@ -243,5 +265,16 @@ function send(res: Response, mediaType: string, status: number, body: unknown, p
   if (res.headersSent) return;
   for (const [k, v] of Object.entries(headers)) res.setHeader(k, v);
   res.status(status).setHeader('Content-Type', `${mediaType}; charset=utf-8`);
-  res.end(stringify(body, pretty));
+  res.end(isXmlMediaType(mediaType) ? writeFhirXml(body, { pretty, replaceInvalidChars: true }) : stringify(body, pretty));
+}
+
+/** The media type an error answers in: the one asked for (Accept, `_format`) when supported, else JSON. */
+function errorMediaType(req: Request): string {
+  const q = req.originalUrl.indexOf('?');
+  const format = q >= 0 ? (new URLSearchParams(req.originalUrl.slice(q + 1)).get('_format') ?? undefined) : undefined;
+  try {
+    return responseMediaType(req.get('accept'), format);
+  } catch {
+    return 'application/fhir+json';
+  }
 }

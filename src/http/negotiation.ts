@@ -1,11 +1,13 @@
 /**
- * Content negotiation (FHIR R4 §3.1.0.1.9 http.html#mime-type, §2.6.0 formats.html): JSON only.
+ * Content negotiation (FHIR R4 §3.1.0.1.9 http.html#mime-type, §2.6.0 formats.html): JSON and XML.
  * Accepted request types: application/fhir+json, application/json (and the DSTU2-era
- * application/json+fhir), application/json-patch+json for PATCH, form bodies for `_search`.
- * `_format` overrides Accept. XML and anything else: 406 (response) / 415 (request body).
+ * application/json+fhir), application/fhir+xml, application/xml, text/xml (and application/xml+fhir),
+ * application/json-patch+json for PATCH, form bodies for `_search`. `_format` overrides Accept
+ * (`json`, `xml` and the media types). Anything else: 406 (response) / 415 (request body).
  */
 import { FhirError } from '../fhir/outcome';
 import { acceptForR4, normaliseFormat } from './media-rules';
+import { isXmlMediaType } from '../formats/xml';
 
 const JSON_TYPES = new Set(['application/fhir+json', 'application/json', 'application/json+fhir']);
 const FORMAT_ALIASES: Record<string, string> = {
@@ -13,6 +15,11 @@ const FORMAT_ALIASES: Record<string, string> = {
   'application/json': 'application/json',
   'application/fhir+json': 'application/fhir+json',
   'application/json+fhir': 'application/fhir+json',
+  xml: 'application/fhir+xml',
+  'application/fhir+xml': 'application/fhir+xml',
+  'application/xml+fhir': 'application/fhir+xml',
+  'application/xml': 'application/xml',
+  'text/xml': 'text/xml',
 };
 
 /** The media type to answer with, or a 406. */
@@ -22,7 +29,7 @@ export function responseMediaType(accept: string | undefined, format: string | u
   if (accept !== undefined && accept.trim() !== '') accept = acceptForR4(accept);
   if (format !== undefined) {
     const f = FORMAT_ALIASES[format.trim().toLowerCase().split(';')[0]!.trim()];
-    if (!f) throw new FhirError('not-acceptable', { diagnostics: `_format=${JSON.stringify(format)} is not supported; this server speaks JSON (json, application/fhir+json, application/json)`, expression: ['_format'] });
+    if (!f) throw new FhirError('not-acceptable', { diagnostics: `_format=${JSON.stringify(format)} is not supported; this server speaks JSON (json, application/fhir+json, application/json) and XML (xml, application/fhir+xml, application/xml, text/xml)`, expression: ['_format'] });
     return f;
   }
   if (!accept || accept.trim() === '') return 'application/fhir+json';
@@ -35,12 +42,14 @@ export function responseMediaType(accept: string | undefined, format: string | u
   for (const r of ok) {
     if (r.type === 'application/fhir+json' || r.type === 'application/json+fhir') return 'application/fhir+json';
     if (r.type === 'application/json') return 'application/json';
+    if (r.type === 'application/fhir+xml' || r.type === 'application/xml+fhir') return 'application/fhir+xml';
+    if (r.type === 'application/xml' || r.type === 'text/xml') return r.type;
     if (r.type === '*/*' || r.type === 'application/*') return 'application/fhir+json';
   }
-  throw new FhirError('not-acceptable', { diagnostics: `None of the media types in Accept: ${accept} is supported; this server answers application/fhir+json or application/json` });
+  throw new FhirError('not-acceptable', { diagnostics: `None of the media types in Accept: ${accept} is supported; this server answers application/fhir+json, application/json, application/fhir+xml, application/xml or text/xml` });
 }
 
-export type BodyKind = 'json' | 'json-patch' | 'form';
+export type BodyKind = 'json' | 'xml' | 'json-patch' | 'form';
 
 /** Classifies a request body's Content-Type, or throws 415. */
 export function requestBodyKind(contentType: string | undefined, method: string): { kind: BodyKind; mediaType: string } {
@@ -53,9 +62,10 @@ export function requestBodyKind(contentType: string | undefined, method: string)
     throw new FhirError('unsupported-media', { diagnostics: `Content-Type charset ${charset.slice(8)} is not supported; send UTF-8` });
   }
   if (type && JSON_TYPES.has(type)) return { kind: 'json', mediaType: type === 'application/json+fhir' ? 'application/fhir+json' : type };
+  if (type && isXmlMediaType(type)) return { kind: 'xml', mediaType: type === 'application/xml+fhir' ? 'application/fhir+xml' : type };
   if (type === 'application/json-patch+json' && method === 'PATCH') return { kind: 'json-patch', mediaType: type };
   if (type === 'application/x-www-form-urlencoded' && method === 'POST') return { kind: 'form', mediaType: type };
-  throw new FhirError('unsupported-media', { diagnostics: `Content-Type ${type} is not supported here; this server accepts application/fhir+json${method === 'PATCH' ? ' and application/json-patch+json' : ''}` });
+  throw new FhirError('unsupported-media', { diagnostics: `Content-Type ${type} is not supported here; this server accepts application/fhir+json, application/fhir+xml${method === 'PATCH' ? ' and application/json-patch+json' : ''}` });
 }
 
 /** Rejects pathologically nested JSON before any recursive processing sees it. */

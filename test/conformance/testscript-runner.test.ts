@@ -1,7 +1,8 @@
 /**
  * Unit tests of the TestScript runner (FHIR R4 testscript.html): variable substitution, assert
  * operators, XPath translation, minimumId, and hand-written TestScripts run against a small fake
- * server, including asserts that must fail, warningOnly asserts and unsupported features.
+ * server (JSON and FHIR XML), including asserts that must fail, warningOnly asserts, XPath over XML
+ * and unsupported features.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -11,6 +12,7 @@ import fc from 'fast-check';
 import type { TestScript, TestScriptSetupAction, TestScriptSetupActionAssert, TestScriptSetupActionOperation } from 'fhir/r4';
 import { compare, minimumIdDifferences, OPERATORS, xpathToFhirPath, type AssertOperator } from './testscript/operators';
 import { referencedVariables, substitute, UnresolvedVariableError } from './testscript/variables';
+import { readFhirXml, writeFhirXml } from '../../src/formats/xml';
 import { TestScriptRunner, type PhaseReport, type RunnerRequest, type RunnerResponse, type Transport } from './testscript-runner';
 
 const BASE = 'http://test.example/fhir';
@@ -160,12 +162,19 @@ function fakeServer(): FakeServer {
     return { status, headers: { ...(body !== undefined ? { 'content-type': 'application/fhir+json; charset=utf-8' } : {}), ...headers }, text, body };
   };
   const outcome = (status: number, diagnostics: string): RunnerResponse => json(status, { resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'processing', diagnostics }] });
+  let xmlAnswer = false;
   const transport: Transport = async (req) => {
+    const answer = await respond(req);
+    if (!xmlAnswer || answer.body === undefined) return answer;
+    return { ...answer, headers: { ...answer.headers, 'content-type': 'application/fhir+xml; charset=utf-8' }, text: writeFhirXml(answer.body) };
+  };
+  const respond = async (req: RunnerRequest): Promise<RunnerResponse> => {
     requests.push(req);
+    xmlAnswer = /xml/.test(req.headers['accept'] ?? '');
     const [pathPart, query = ''] = req.path.split('?') as [string, string?];
     const segs = pathPart.split('/').filter((s) => s !== '');
     const [type, id] = segs as [string?, string?];
-    const body = req.body !== undefined ? (JSON.parse(req.body) as Record<string, unknown>) : undefined;
+    const body = req.body === undefined ? undefined : /xml/.test(req.headers['content-type'] ?? '') ? readFhirXml(req.body).value : (JSON.parse(req.body) as Record<string, unknown>);
     const save = (t: string, i: string, created: boolean): RunnerResponse => {
       const prev = store.get(`${t}/${i}`);
       const version = String(Number((prev?.['meta'] as { versionId?: string } | undefined)?.versionId ?? '0') + 1);
@@ -390,6 +399,46 @@ describe('TestScript runner: hand-written scripts against a fake server', functi
     assert.equal(r.outcome, 'unsupported');
     assert.equal(server.requests[0]!.headers['accept'], 'application/fhir+json', 'XML replaced by the format the server speaks');
     assert.match(r.actions[0]!.message, /application\/fhir\+xml replaced by application\/fhir\+json/);
+  });
+
+  it('speaks FHIR XML: XML bodies written from the fixtures, XML answers read, XPath 1.0 over them', async function () {
+    const server = fakeServer();
+    const s = script({
+      fixture: fixtures,
+      variable: [{ name: 'given2', path: 'fhir:Patient/fhir:name[1]/fhir:given[1]/@value', sourceId: 'f-patient' }],
+      setup: { action: [op('update', { resource: 'Patient', params: '/pat-1', sourceId: 'f-patient', accept: 'xml', contentType: 'xml', requestId: 'sent' })] },
+      test: [
+        {
+          name: 'xml',
+          action: [
+            check({ label: 'request-format', direction: 'request', contentType: 'xml' }),
+            check({ label: 'request-path', direction: 'request', path: 'fhir:Patient/fhir:gender/@value', value: 'male' }),
+            op('read', { targetId: 'f-patient', accept: 'xml', responseId: 'r' }),
+            check({ label: 'format', contentType: 'xml' }),
+            check({ label: 'resource', resource: 'Patient' }),
+            check({ label: 'fhirpath', expression: 'Patient.name.family', value: 'Chalmers' }),
+            check({ label: 'predicate', path: 'fhir:Patient/fhir:name[fhir:family/@value="Chalmers"]/fhir:given/@value', value: '${given2}' }),
+            check({ label: 'count', path: 'count(fhir:Patient/fhir:name)', value: '1' }),
+            check({ label: 'boolean', path: 'boolean(fhir:Patient/fhir:meta/fhir:versionId)' }),
+            check({ label: 'compare', path: 'fhir:Patient/fhir:name/fhir:family/@value', compareToSourceId: 'sent', compareToSourcePath: 'fhir:Patient/fhir:name/fhir:family/@value' }),
+            check({ label: 'shorthand', path: 'Patient/gender', value: 'male' }),
+          ],
+        },
+        { name: 'xpath-fails', action: [op('read', { targetId: 'f-patient', accept: 'xml' }), check({ label: 'wrong', path: 'fhir:Patient/fhir:gender/@value', value: 'female' })] },
+        { name: 'xpath-bad', action: [op('read', { targetId: 'f-patient' }), check({ label: 'syntax', path: 'fhir:Patient/[', value: 'x' })] },
+      ],
+    });
+    const runner = new TestScriptRunner(s, { transport: server.transport, baseUrl: BASE, fixtureDir: dir, serverFormats: ['application/fhir+json', 'application/fhir+xml'] });
+    assert.equal((await runner.setup()).outcome, 'pass');
+    assert.equal(server.requests[0]!.headers['content-type'], 'application/fhir+xml');
+    assert.match(server.requests[0]!.body ?? '', /^<\?xml version="1\.0" encoding="UTF-8"\?><Patient xmlns="http:\/\/hl7\.org\/fhir"><id value="pat-1"\/>/);
+    const r = await runner.runTest(0);
+    assert.equal(r.outcome, 'pass', r.actions.filter((a) => a.outcome !== 'pass').map((a) => `${a.label}: ${a.message}`).join('\n'));
+    assert.match(r.actions.find((a) => a.label === 'predicate')!.message, /\(XPath\) equals "Peter"/);
+    assert.deepEqual(outcomes(await runner.runTest(1)), ['pass read', 'fail wrong']);
+    const bad = await runner.runTest(2);
+    assert.deepEqual(outcomes(bad), ['pass read', 'fail syntax']);
+    assert.match(bad.actions[1]!.message, /XPath fhir:Patient\/\[ could not be evaluated/);
   });
 
   it('autocreate POSTs the fixture in setup, targetId follows the server id, autodelete removes it in teardown', async function () {

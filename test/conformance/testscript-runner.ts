@@ -9,13 +9,18 @@
  * patch, history, search, capabilities, transaction, batch; method, resource, params, url,
  * targetId, sourceId, responseId, requestId, requestHeader, accept, contentType, encodeRequestUrl),
  * asserts (response, responseCode, resource, contentType, headerField, requestURL, requestMethod,
- * expression and path (FHIRPath over fhirpath.js's R4 model; simple XPath translated), value or
- * compareToSourceId/Expression/Path, every operator, minimumId, navigationLinks, validateProfileId
- * through a caller-supplied validator, warningOnly).
- * Not supported, and reported as `unsupported` rather than passed: XML or Turtle formats on a
- * JSON-only server (the request is sent as JSON and format asserts are not evaluated), contained
- * or remote fixtures, origin/destination beyond one server, operation codes outside the list above,
- * profiles the validator does not know, paths that are not simple XPath.
+ * expression (FHIRPath over fhirpath.js's R4 model) and path (XPath 1.0 over the FHIR XML of the
+ * resource, by `xpath` over @xmldom/xmldom with the prefix `fhir` bound to http://hl7.org/fhir and
+ * `h`/`xhtml` to XHTML; an unprefixed simple path such as `Patient/id`, a shorthand some scripts use,
+ * is read as FHIR element steps), value or compareToSourceId/Expression/Path, every operator,
+ * minimumId, navigationLinks, validateProfileId through a caller-supplied validator, warningOnly).
+ * Formats: JSON and FHIR XML (xml.html); an XML request body is the fixture written by the server's
+ * XML writer (src/formats/xml), an XML response is read into JSON by its reader for expressions and
+ * kept as text for XPath. Formats the server does not speak (`serverFormats`) are replaced by the
+ * first it does, and asserts on them reported as `unsupported`.
+ * Not supported, and reported as `unsupported` rather than passed: Turtle, contained or remote
+ * fixtures, origin/destination beyond one server, operation codes outside the list above, profiles
+ * the validator does not know, JSONPath.
  *
  * Execution: a failed (non-warningOnly) assert or an operation that cannot be sent stops its phase;
  * the remaining actions are reported as `skip`. A failed setup means no test can run.
@@ -34,6 +39,9 @@ import type {
   TestScriptVariable,
 } from 'fhir/r4';
 import * as r4Model from 'fhirpath/fhir-context/r4';
+import { DOMParser } from '@xmldom/xmldom';
+import * as xpath from 'xpath';
+import { isXmlMediaType, readFhirXml, writeFhirXml } from '../../src/formats/xml';
 import { bareMediaType, compare, isOperator, mediaTypeOf, minimumIdDifferences, RESPONSE_CODES, xpathToFhirPath, type AssertOperator } from './testscript/operators';
 import { substitute, UnresolvedVariableError } from './testscript/variables';
 
@@ -101,8 +109,20 @@ export function supertestTransport(app: App, basePath: string): Transport {
     for (const [k, v] of Object.entries(res.headers as Record<string, string | string[] | undefined>)) {
       if (v !== undefined) headers[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : v;
     }
-    return { status: res.status, headers, text, body: parseJson(text) };
+    return { status: res.status, headers, text, body: parseBody(text, headers['content-type']) };
   };
+}
+
+/** The resource of a body: JSON, or FHIR XML read into JSON (undefined when it is neither). */
+export function parseBody(text: string, contentType: string | undefined): unknown {
+  if (isXmlMediaType(bareMediaType(contentType) ?? '')) {
+    try {
+      return readFhirXml(text).value;
+    } catch {
+      return undefined;
+    }
+  }
+  return parseJson(text);
 }
 
 function parseJson(text: string): unknown {
@@ -180,6 +200,8 @@ interface Fixture {
 
 interface SentRequest extends RunnerRequest {
   url: string;
+  /** The resource sent as the body (whatever its format). */
+  resource?: unknown;
 }
 
 interface ServerId {
@@ -382,10 +404,17 @@ export class TestScriptRunner {
     const source = v.sourceId ? this.fixtures.get(v.sourceId) : this.last;
     if (v.sourceId && !source) throw new UnresolvedVariableError(v.name ?? '', `sourceId ${v.sourceId} is not a known fixture or response`);
     if (v.headerField) return source?.response?.headers[v.headerField.toLowerCase()];
-    const expression = v.expression ?? (v.path ? xpathToFhirPath(v.path) : undefined);
-    if (v.path && !expression) throw new UnresolvedVariableError(v.name ?? '', `path ${v.path} is not a simple XPath (not supported)`);
-    if (!expression) return undefined;
-    const values = this.fhirpath(source?.resource, expression);
+    if (v.expression === undefined && v.path !== undefined) {
+      if (!source) return undefined;
+      try {
+        const values = this.pathValues(this.xmlSource(source, 'response'), v.path).values;
+        return values.length > 0 ? String(values[0]) : undefined;
+      } catch (e) {
+        throw new UnresolvedVariableError(v.name ?? '', (e as Error).message);
+      }
+    }
+    if (v.expression === undefined) return undefined;
+    const values = this.fhirpath(source?.resource, v.expression);
     return values.length > 0 ? String(values[0]) : undefined;
   }
 
@@ -515,6 +544,7 @@ export class TestScriptRunner {
     if (op.encodeRequestUrl !== false) p = this.encodeQuery(p);
     const headers: Record<string, string> = { accept: this.formatHeader(op.accept, notes, substituted, 'Accept') };
     let body: string | undefined;
+    let sentResource: unknown;
     if (PAYLOAD_METHODS.has(method) && op.sourceId) {
       const source = this.fixtures.get(op.sourceId);
       if (!source || source.resource === undefined) throw new ActionError('error', `sourceId ${op.sourceId} is not a fixture with a resource`);
@@ -527,17 +557,26 @@ export class TestScriptRunner {
           resource = { ...r, id: decodeURIComponent(urlId) };
         }
       }
-      body = JSON.stringify(resource);
       const contentType = Array.isArray(resource) ? 'application/json-patch+json' : this.formatHeader(op.contentType, notes, substituted, 'Content-Type');
+      if (isXmlMediaType(contentType)) {
+        try {
+          body = writeFhirXml(resource);
+        } catch (e) {
+          throw new ActionError('error', `fixture ${op.sourceId} cannot be sent as XML: ${(e as Error).message}`);
+        }
+      } else {
+        body = JSON.stringify(resource);
+      }
       headers['content-type'] = contentType;
+      sentResource = resource;
     }
     for (const h of op.requestHeader ?? []) headers[h.field.toLowerCase()] = this.subst(h.value);
-    const sent: SentRequest = { method, path: p, headers, ...(body !== undefined ? { body } : {}), url: `${this.options.baseUrl.replace(/\/+$/, '')}${p === '/' ? '' : p}` };
+    const sent: SentRequest = { method, path: p, headers, ...(body !== undefined ? { body, resource: sentResource } : {}), url: `${this.options.baseUrl.replace(/\/+$/, '')}${p === '/' ? '' : p}` };
     const response = await this.options.transport(sent);
     const exchange: Fixture = { request: sent, response, resource: response.body, substituted };
     this.last = exchange;
     if (op.responseId) this.fixtures.set(op.responseId, exchange);
-    if (op.requestId) this.fixtures.set(op.requestId, { request: sent, resource: body !== undefined ? parseJson(body) : undefined });
+    if (op.requestId) this.fixtures.set(op.requestId, { request: sent, resource: sentResource });
     if (op.sourceId && response.status >= 200 && response.status < 300 && (method === 'POST' || method === 'PUT') && code !== 'transaction' && code !== 'batch') {
       const location = response.headers['location'] ?? response.headers['content-location'];
       const at = (location ? serverIdFromLocation(location) : undefined) ?? this.idFromBody(response.body);
@@ -571,6 +610,50 @@ export class TestScriptRunner {
     } catch (e) {
       throw new ActionError('fail', `FHIRPath ${JSON.stringify(expression)} could not be evaluated: ${(e as Error).message}`);
     }
+  }
+
+  /** The resource an assert or variable looks at, and its FHIR XML text when the exchange was in XML. */
+  private xmlSource(f: Fixture, direction: 'request' | 'response'): { resource?: unknown; xml?: string } {
+    if (direction === 'request') {
+      const body = f.request?.body;
+      const xml = body !== undefined && isXmlMediaType(bareMediaType(f.request?.headers['content-type']) ?? '') ? body : undefined;
+      return { resource: f.request?.resource, ...(xml !== undefined ? { xml } : {}) };
+    }
+    const xml = f.response && isXmlMediaType(bareMediaType(f.response.headers['content-type']) ?? '') && f.response.text !== '' ? f.response.text : undefined;
+    return { resource: f.resource, ...(xml !== undefined ? { xml } : {}) };
+  }
+
+  /**
+   * The values of a TestScript `path`: XPath 1.0 over the FHIR XML of the source (the XML exchanged,
+   * else the resource written as FHIR XML), prefixes `fhir`, `h` and `xhtml` bound; an unprefixed
+   * simple path (`Patient/id`) as FHIR element steps in FHIRPath.
+   */
+  private pathValues(source: { resource?: unknown; xml?: string }, path: string): { values: unknown[]; how: string } {
+    if (path.trim().startsWith('$')) throw new ActionError('unsupported', `path ${path} is JSONPath (not supported)`);
+    const steps = !path.includes(':') ? xpathToFhirPath(path) : undefined;
+    if (steps) return { values: this.fhirpath(source.resource, steps), how: `FHIRPath ${steps}` };
+    let xml = source.xml;
+    if (xml === undefined) {
+      if (source.resource === undefined) return { values: [], how: 'XPath' };
+      try {
+        xml = writeFhirXml(source.resource);
+      } catch (e) {
+        throw new ActionError('fail', `XPath ${path}: the resource cannot be written as FHIR XML: ${(e as Error).message}`);
+      }
+    }
+    let result: unknown;
+    try {
+      const doc = new DOMParser({
+        onError: (level: string, message: string) => {
+          throw new Error(`${level}: ${message}`);
+        },
+      }).parseFromString(xml, 'application/xml');
+      result = xpath.useNamespaces({ fhir: 'http://hl7.org/fhir', h: 'http://www.w3.org/1999/xhtml', xhtml: 'http://www.w3.org/1999/xhtml' })(path, doc as unknown as Node);
+    } catch (e) {
+      throw new ActionError('fail', `XPath ${path} could not be evaluated: ${(e as Error).message}`);
+    }
+    const values = Array.isArray(result) ? result.map((n: { nodeType?: number; value?: string; textContent?: string | null }) => (n.nodeType === 2 ? n.value : n.textContent)) : [result];
+    return { values, how: 'XPath' };
   }
 
   private runAssert(a: TestScriptSetupActionAssert): ActionReport {
@@ -615,10 +698,8 @@ export class TestScriptRunner {
     if (a.compareToSourceId !== undefined) {
       const other = this.fixtures.get(a.compareToSourceId);
       if (!other) throw new ActionError('fail', `compareToSourceId ${a.compareToSourceId} is not a known fixture or response`);
-      const expression = a.compareToSourceExpression ?? (a.compareToSourcePath ? xpathToFhirPath(a.compareToSourcePath) : undefined);
-      if (a.compareToSourcePath && !expression) throw new ActionError('unsupported', `compareToSourcePath ${a.compareToSourcePath} is not a simple XPath`);
-      if (!expression) throw new ActionError('fail', 'compareToSourceId needs compareToSourceExpression or compareToSourcePath');
-      const values = this.fhirpath(other.resource, expression);
+      if (a.compareToSourceExpression === undefined && a.compareToSourcePath === undefined) throw new ActionError('fail', 'compareToSourceId needs compareToSourceExpression or compareToSourcePath');
+      const values = a.compareToSourceExpression !== undefined ? this.fhirpath(other.resource, a.compareToSourceExpression) : this.pathValues(this.xmlSource(other, 'response'), a.compareToSourcePath!).values;
       return values.length > 0 ? String(values[0]) : undefined;
     }
     return undefined;
@@ -640,14 +721,24 @@ export class TestScriptRunner {
       return checked('Content-Type', bareMediaType(header), expected.toLowerCase());
     }
     if (a.expression !== undefined || a.path !== undefined) {
-      const expression = a.expression !== undefined ? this.subst(a.expression) : xpathToFhirPath(this.subst(a.path!));
-      if (!expression) throw new ActionError('unsupported', `path ${a.path} is not a simple XPath (not supported)`);
       const f = src();
-      const resource = direction === 'request' && !a.sourceId ? (f.request?.body !== undefined ? parseJson(f.request.body) : undefined) : f.resource;
-      if (resource === undefined) throw new ActionError('fail', `${a.sourceId ? `fixture ${a.sourceId}` : `the last ${direction}`} has no resource to evaluate ${expression} on`);
-      const values = this.fhirpath(resource, expression);
+      const source = this.xmlSource(f, direction === 'request' && !a.sourceId ? 'request' : 'response');
+      const where = a.sourceId ? `fixture ${a.sourceId}` : `the last ${direction}`;
+      let values: unknown[];
+      let what: string;
+      if (a.expression !== undefined) {
+        const expression = this.subst(a.expression);
+        if (source.resource === undefined) throw new ActionError('fail', `${where} has no resource to evaluate ${expression} on`);
+        values = this.fhirpath(source.resource, expression);
+        what = `expression ${expression}`;
+      } else {
+        const p = this.subst(a.path!);
+        if (source.resource === undefined && source.xml === undefined) throw new ActionError('fail', `${where} has no resource to evaluate ${p} on`);
+        const r = this.pathValues(source, p);
+        values = r.values;
+        what = `path ${p} (${r.how})`;
+      }
       const expected = this.expectedValue(a);
-      const what = a.expression !== undefined ? `expression ${expression}` : `path ${a.path} (FHIRPath ${expression})`;
       if (operator === 'eval' || (expected === undefined && operator === 'equals' && a.compareToSourceId === undefined)) {
         const ok = values.length === 1 && values[0] === true;
         return { ok, message: `${what} ${ok ? 'is true' : `is not true: ${JSON.stringify(values)}`}` };

@@ -5,8 +5,9 @@
  * in `before` (a failed setup fails the suite), each test is an `it`, teardown runs in `after`.
  *
  * Every action's outcome is printed. A test with a failed assert fails; a test whose only problems
- * are asserts the runner could not evaluate (XML on this JSON-only server) is reported pending with
- * the reason, never passed. Script errata (the script contradicts the R4 specification or itself)
+ * are asserts the runner could not evaluate is reported pending with the reason, never passed. The
+ * server speaks JSON and FHIR XML: the scripts' XML requests are sent as XML (fixtures written by
+ * the server's XML writer) and their XML answers checked as XML (content type, XPath paths). Script errata (the script contradicts the R4 specification or itself)
  * are applied visibly and listed in the output.
  */
 import assert from 'node:assert/strict';
@@ -170,7 +171,7 @@ describe('Conformance: fhir-crucible TestScripts over HTTP', function () {
           transport: supertestTransport(t.app, '/fhir'),
           baseUrl: TEST_BASE,
           fixtureDir: dir,
-          serverFormats: ['application/fhir+json'],
+          serverFormats: ['application/fhir+json', 'application/fhir+xml'],
           ...(c.variables ? { variables: c.variables } : {}),
           validate: validateAgainstBase,
           amendFixture: (fixtureId, resource) => {

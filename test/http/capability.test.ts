@@ -25,7 +25,8 @@ describe('HTTP: CapabilityStatement', () => {
     const types = res.body.rest[0].resource.map((r: { type: string }) => r.type);
     assert.equal(types.length, resourceTypes().size);
     assert.equal(resourceTypes().size, 146, 'R4 defines 146 concrete resource types');
-    assert.deepEqual(res.body.patchFormat, ['application/json-patch+json', 'application/fhir+json']);
+    assert.deepEqual(res.body.format, ['application/fhir+json', 'application/json', 'application/fhir+xml', 'application/xml']);
+    assert.deepEqual(res.body.patchFormat, ['application/json-patch+json', 'application/fhir+json', 'application/fhir+xml']);
     const sysInteractions = res.body.rest[0].interaction.map((i: { code: string }) => i.code);
     assert.deepEqual(sysInteractions.sort(), ['batch', 'history-system', 'search-system', 'transaction']);
   });

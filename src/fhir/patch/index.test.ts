@@ -36,8 +36,15 @@ describe('applyPatch (media type dispatch)', () => {
     assert.equal(status(() => applyPatch(patient(), patient(), 'application/json')), 400);
   });
 
+  it('FHIR XML bodies (read into JSON by the HTTP adapter) carry FHIRPath Patch Parameters too', () => {
+    for (const ct of ['application/fhir+xml', 'application/xml', 'text/xml']) {
+      assert.deepEqual(applyPatch(patient(), fhirpathDelete, ct), { resourceType: 'Patient', id: 'p1' }, ct);
+      assert.equal(status(() => applyPatch(patient(), patient(), ct)), 400, ct);
+    }
+  });
+
   it('415 for any other media type', () => {
-    for (const ct of ['application/fhir+xml', 'application/xml-patch+xml', 'text/plain', '']) {
+    for (const ct of ['application/xml-patch+xml', 'text/plain', '']) {
       assert.equal(status(() => applyPatch(patient(), jsonDelete, ct)), 415, ct);
     }
   });

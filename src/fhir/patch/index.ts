@@ -1,8 +1,10 @@
 /**
  * The body of the FHIR `patch` interaction (FHIR R4 http.html#patch), by media type:
  * `application/json-patch+json` is a JSON Patch (RFC 6902); `application/fhir+json` (or
- * `application/json`) carries a FHIRPath Patch `Parameters` resource (fhirpatch.html). Anything else
- * (including XML Patch, which this server does not support) is 415.
+ * `application/json`) and FHIR XML (`application/fhir+xml`, `application/xml`, `text/xml`: read
+ * into FHIR JSON by the HTTP adapter) carry a FHIRPath Patch `Parameters` resource (fhirpatch.html).
+ * Anything else (including XML Patch, application/xml-patch+xml, which this server does not
+ * support) is 415.
  */
 import type { Resource } from 'fhir/r4';
 import { FhirError } from '../outcome';
@@ -14,6 +16,8 @@ export { applyJsonPatch } from './json-patch';
 
 export const JSON_PATCH_MEDIA_TYPE = 'application/json-patch+json';
 export const FHIR_JSON_MEDIA_TYPES: readonly string[] = ['application/fhir+json', 'application/json'];
+/** Media types of a FHIR resource body (JSON, or XML already read into JSON). */
+const FHIR_RESOURCE_MEDIA_TYPES: readonly string[] = [...FHIR_JSON_MEDIA_TYPES, 'application/fhir+xml', 'application/xml', 'text/xml'];
 
 /**
  * Applies a patch body to a copy of `resource`, choosing the patch format from `contentType`.
@@ -22,7 +26,7 @@ export const FHIR_JSON_MEDIA_TYPES: readonly string[] = ['application/fhir+json'
 export function applyPatch(resource: Resource, body: unknown, contentType: string, maxValues?: number): Resource {
   const mediaType = (contentType.split(';')[0] ?? '').trim().toLowerCase();
   if (mediaType === JSON_PATCH_MEDIA_TYPE) return applyJsonPatch(resource, body, maxValues);
-  if (FHIR_JSON_MEDIA_TYPES.includes(mediaType)) {
+  if (FHIR_RESOURCE_MEDIA_TYPES.includes(mediaType)) {
     if (typeof body !== 'object' || body === null || Array.isArray(body) || (body as { resourceType?: unknown }).resourceType !== 'Parameters') {
       throw new FhirError('invalid', {
         diagnostics: `A ${mediaType} patch body must be a FHIRPath Patch Parameters resource (send JSON Patch as ${JSON_PATCH_MEDIA_TYPE})`,
@@ -31,6 +35,6 @@ export function applyPatch(resource: Resource, body: unknown, contentType: strin
     return applyFhirPathPatch(resource, body);
   }
   throw new FhirError('unsupported-media', {
-    diagnostics: `Unsupported patch media type '${mediaType || '(none)'}': use ${JSON_PATCH_MEDIA_TYPE} (JSON Patch) or application/fhir+json (FHIRPath Patch Parameters)`,
+    diagnostics: `Unsupported patch media type '${mediaType || '(none)'}': use ${JSON_PATCH_MEDIA_TYPE} (JSON Patch), application/fhir+json or application/fhir+xml (FHIRPath Patch Parameters)`,
   });
 }

@@ -2,7 +2,7 @@
  * fast-check generators of whole hostile HTTP requests against the FHIR RESTful API (FHIR R4
  * http.html, search.html, bundle.html#transaction, fhirpatch.html, RFC 6902 JSON Patch): create,
  * update, conditional create/update/delete/patch, JSON Patch and FHIRPath Patch, batch and transaction
- * Bundles, search (GET and POST `_search`, type, system and compartment level) with every parameter
+ * Bundles, FHIR XML bodies (xml.html, mutated), search (GET and POST `_search`, type, system and compartment level) with every parameter
  * type of the R4 registry and random modifiers, prefixes, chains, `_has`, `_include`, `_sort`,
  * `_count`, `_cursor` and percent-encoding garbage, history, vread, operations, and headers
  * (Content-Type, Accept, Prefer, If-Match, If-None-Match, If-None-Exist, If-Modified-Since, X-Request-ID,
@@ -17,6 +17,7 @@ import { checkDigit } from '../../../src/spine/nhs-number';
 import { send, type RawRequest } from './http-client';
 import { INJECTION_TEXT, ODD_DATES, UNICODE_TEXT, hostileKey, hostileLeaf, hostileValue, mutate, mutationArb, pollutionObject } from './hostile-values';
 import { JObj, JRaw, fromPlain, jsonText, obj, type JValue } from './json-text';
+import { writeFhirXml } from '../../../src/formats/xml';
 
 /** Which credentials a request carries; tokens are filled in at send time. */
 export type AuthChoice = { kind: 'system' } | { kind: 'patient' } | { kind: 'none' } | { kind: 'garbage'; value: string } | { kind: 'token-plus'; suffix: string };
@@ -596,7 +597,43 @@ export function requestArb(world: World): fc.Arbitrary<RequestSpec> {
           return spec('not-json', n % 2 === 0 ? 'POST' : 'PUT', n % 2 === 0 ? `${fhir}/${t}` : `${fhir}/${t}/chaos-x`, '', h, a, new RawBody(raw, how === 'binary'), 'application/fhir+json');
         }),
     },
+    // FHIR XML bodies (xml.html): the generated resources written as XML, then mutated (DTDs, entities, markup, cuts)
+    {
+      weight: 2,
+      arbitrary: fc
+        .tuple(withType((t) => resourceBody(world, t).map((b) => [t, b] as const)), fc.nat(), fc.option(XML_FRAGMENT, { freq: 2 }), fc.constantFrom('none', 'none', 'truncate', 'insert'), headers, authArb)
+        .map(([[t, b], n, fragment, how, h, a]) => {
+          const xml = xmlText(jsonText(b));
+          const at = n % Math.max(1, xml.length);
+          const raw = how === 'truncate' ? xml.slice(0, at) : how === 'insert' || fragment !== null ? xml.slice(0, at) + (fragment ?? '<x/>') + xml.slice(at) : xml;
+          return spec('xml', n % 2 === 0 ? 'POST' : 'PUT', n % 2 === 0 ? `${fhir}/${t}` : `${fhir}/${t}/chaos-x`, '', [...h, ['Accept', n % 3 === 0 ? 'application/fhir+json' : 'application/fhir+xml']], a, new RawBody(raw), 'application/fhir+xml');
+        }),
+    },
   );
+}
+
+const XML_FRAGMENT = fc.constantFrom(
+  '<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>',
+  '<!DOCTYPE x [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>',
+  '&e;',
+  '&#0;',
+  '<![CDATA[]]>',
+  '<?xml-stylesheet href="x"?>',
+  '</extension>',
+  '<contained><Patient/></contained>',
+  ' value=""',
+  '<foo:bar xmlns:foo="urn:x"/>',
+  '\u0000',
+  '<div xmlns="http://www.w3.org/1999/xhtml"><script>x</script></div>',
+);
+
+/** The resource's FHIR XML by the server's own writer, or (not R4 JSON, not JSON at all) a small Patient. */
+function xmlText(json: string): string {
+  try {
+    return writeFhirXml(JSON.parse(json));
+  } catch {
+    return '<Patient xmlns="http://hl7.org/fhir"><name><family value="chaos"/></name></Patient>';
+  }
 }
 
 /** The spec with `If-Match` set to the current version of its resource (when `matchCurrent` asks for it). */

@@ -3,15 +3,18 @@
  * and operationoutcome.html; the project's error rules in src/fhir/outcome.ts):
  *
  * - never a 5xx, except 503 (`busy`, documented for overload: the client may retry);
- * - every error (status >= 400) carries a JSON OperationOutcome with at least one issue, each issue
- *   with a severity and a code;
- * - a 2xx/3xx body, when there is one, is JSON;
+ * - every error (status >= 400) carries an OperationOutcome with at least one issue, each issue
+ *   with a severity and a code, in JSON or, when the request asked for XML, in FHIR XML;
+ * - a 2xx/3xx body, when there is one, is JSON or FHIR XML (read by the server's own XML reader);
  * - no internals: no stack frames, file paths of the server, engine error class names or SQLite
  *   messages, unless the request itself contained that text (a diagnostic may quote the request).
  *
  * `problemsOf` returns the broken rules as sentences (empty: the answer is fine).
  */
 import type { RawRequest, RawResponse } from './http-client';
+import { readFhirXml } from '../../../src/formats/xml';
+
+const XML_TYPE = /^(?:application\/(?:fhir\+)?xml|text\/xml)\b/;
 
 /** Statuses a server may answer under overload (documented: 503 with Retry-After, `busy`). */
 export const ALLOWED_5XX: ReadonlySet<number> = new Set([503]);
@@ -63,7 +66,14 @@ export function problemsOf(req: RawRequest, res: RawResponse, opts: RuleOptions 
   const isHead = req.method.toUpperCase() === 'HEAD';
   const hasBody = res.text.length > 0;
   let parsed: unknown;
-  if (hasBody && fhir) {
+  const xml = XML_TYPE.test(String(res.headers['content-type'] ?? ''));
+  if (hasBody && fhir && xml) {
+    try {
+      parsed = readFhirXml(res.text).value;
+    } catch (e) {
+      problems.push(`answered ${res.status} with a body that is not FHIR XML (${(e as Error).message}): ${JSON.stringify(res.text.slice(0, 200))}`);
+    }
+  } else if (hasBody && fhir) {
     try {
       parsed = JSON.parse(res.text);
     } catch {
@@ -81,7 +91,7 @@ export function problemsOf(req: RawRequest, res: RawResponse, opts: RuleOptions 
       else if (issues.some((i: OutcomeIssue) => typeof i?.severity !== 'string' || typeof i?.code !== 'string')) problems.push(`answered ${res.status} with an OperationOutcome issue lacking severity or code`);
     }
     const type = String(res.headers['content-type'] ?? '');
-    if (hasBody && !/^application\/(fhir\+)?json\b/.test(type)) problems.push(`answered ${res.status} with Content-Type ${JSON.stringify(type)}`);
+    if (hasBody && !/^application\/(fhir\+)?json\b/.test(type) && !XML_TYPE.test(type)) problems.push(`answered ${res.status} with Content-Type ${JSON.stringify(type)}`);
   }
   if (hasBody) {
     const sent = asText(req);
