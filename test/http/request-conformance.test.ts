@@ -112,5 +112,8 @@ describe('HTTP: requests as the R4 text reads them', () => {
     assert.match(String(res.headers['content-type']), /^application\/fhir\+json/);
     const search = await request(t.app).get('/fhir/Patient?family=Conformant&_format=application/fhir+json');
     assert.equal(search.status, 200, search.text);
+    const xml = await request(t.app).get(`/fhir/Patient/${id}?_format=application/fhir+xml`);
+    assert.equal(xml.status, 200, xml.text);
+    assert.match(String(xml.headers['content-type']), /^application\/fhir\+xml/);
   });
 });
