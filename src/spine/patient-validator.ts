@@ -3,7 +3,8 @@
  * patient.html `identifier`): every identifier with the NHS Number system must be a valid NHS Number
  * (10 digits, Modulus 11), else 422 INVALID_VALUE at `Patient.identifier[i].value`; with
  * PATIENT_ID_POLICY=nhs-number a Patient carrying an NHS Number must be stored with that number as its
- * id. Wraps `ResourceValidator.assertValid`, which every create, update, patch and Bundle entry
+ * id, and a Patient stored under a valid NHS Number must keep that number as an identifier. Wraps
+ * `ResourceValidator.assertValid`, which every create, update, patch and Bundle entry
  * write calls (src/fhir/write.ts), so a patch that changes the number is checked too. These rules run
  * before the engine's validation (so both sets of issues come in one answer): a malformed
  * `identifier` is left to the engine's issues, never a TypeError. `validate` (the `$validate`
@@ -37,7 +38,20 @@ export function assertNhsNumbers(patient: Patient): void {
 /** The id a Patient must have under the nhs-number policy, when it carries an NHS Number. */
 export function assertIdIsNhsNumber(patient: Patient, id: string | undefined): void {
   const i = nhsNumberIndexOf(patient);
-  if (i < 0 || id === undefined) return;
+  if (id === undefined) return;
+  if (i < 0) {
+    // A record stored under an NHS Number keeps it: an update (PUT or patch) dropping the NHS Number
+    // identifier would leave a record whose id claims a number its data no longer carries.
+    if (isValidNhsNumber(id)) {
+      throw spineError(
+        'unprocessable',
+        'INVALID_VALUE',
+        `Patient/${id} is the record of NHS Number ${id}: it must carry that NHS Number as an identifier (system ${NHS_NUMBER_SYSTEM}); it cannot be removed`,
+        'Patient.identifier',
+      );
+    }
+    return;
+  }
   const nhs = identifierEntries(patient)[i]?.value;
   if (nhs !== id) {
     throw spineError(

@@ -50,6 +50,25 @@ describe('HTTP: PDS Patient records (NHS Number ids, read, patch rules)', () => 
     assert.match(res.body.issue[0].diagnostics, /stored under that number/);
   });
 
+  it('refuses a PUT or PATCH that drops the NHS Number of a record stored under it; the record keeps it', async () => {
+    assert.equal((await put(t, patient('9000000106'))).status, 201);
+    const { identifier: _dropped, ...withoutNumber } = patient('9000000106');
+    const upd = await put(t, withoutNumber);
+    assert.equal(upd.status, 422, upd.text);
+    assert.equal(spineCode(upd.body), 'INVALID_VALUE');
+    assert.deepEqual(upd.body.issue[0].expression, ['Patient.identifier']);
+    const p = await request(t.app)
+      .patch('/fhir/Patient/9000000106')
+      .set('Content-Type', 'application/json-patch+json')
+      .set('If-Match', 'W/"1"')
+      .send(JSON.stringify([{ op: 'remove', path: '/identifier' }]));
+    assert.equal(p.status, 422, p.text);
+    const read = await request(t.app).get('/fhir/Patient/9000000106');
+    assert.equal(read.status, 200);
+    assert.equal(read.headers['etag'], 'W/"1"');
+    assert.equal((read.body as Patient).identifier?.[0]?.value, '9000000106');
+  });
+
   it('reads PDS-style: invalid id 400, unknown 404, invalidated 404', async () => {
     for (const id of ['12345', '9000000000', 'not-a-number']) {
       const res = await request(t.app).get(`/fhir/Patient/${id}`);
