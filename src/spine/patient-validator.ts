@@ -35,18 +35,21 @@ export function assertNhsNumbers(patient: Patient): void {
   );
 }
 
-/** The id a Patient must have under the nhs-number policy, when it carries an NHS Number. */
+/**
+ * The nhs-number policy's id rules: a Patient carrying an NHS Number is stored under that number, and
+ * one stored under an id that is a valid NHS Number carries that number (none: 422 at Patient.identifier).
+ */
 export function assertIdIsNhsNumber(patient: Patient, id: string | undefined): void {
   const i = nhsNumberIndexOf(patient);
   if (id === undefined) return;
   if (i < 0) {
-    // A record stored under an NHS Number keeps it: an update (PUT or patch) dropping the NHS Number
-    // identifier would leave a record whose id claims a number its data no longer carries.
+    // A record stored under an NHS Number carries it: an update (PUT or patch) dropping the identifier,
+    // or a PUT creating the record without it, would leave an id claiming a number its data lacks.
     if (isValidNhsNumber(id)) {
       throw spineError(
         'unprocessable',
         'INVALID_VALUE',
-        `Patient/${id} is the record of NHS Number ${id}: it must carry that NHS Number as an identifier (system ${NHS_NUMBER_SYSTEM}); it cannot be removed`,
+        `Patient/${id} is the record of NHS Number ${id}: it must carry that NHS Number as an identifier (system ${NHS_NUMBER_SYSTEM}), which an update cannot remove`,
         'Patient.identifier',
       );
     }

@@ -50,7 +50,7 @@ describe('HTTP: PDS Patient records (NHS Number ids, read, patch rules)', () => 
     assert.match(res.body.issue[0].diagnostics, /stored under that number/);
   });
 
-  it('refuses a PUT or PATCH that drops the NHS Number of a record stored under it; the record keeps it', async () => {
+  it('refuses a PUT or PATCH that drops the NHS Number of a record stored under it (the record keeps it), and a PUT creating one without it', async () => {
     assert.equal((await put(t, patient('9000000106'))).status, 201);
     const { identifier: _dropped, ...withoutNumber } = patient('9000000106');
     const upd = await put(t, withoutNumber);
@@ -67,6 +67,11 @@ describe('HTTP: PDS Patient records (NHS Number ids, read, patch rules)', () => 
     assert.equal(read.status, 200);
     assert.equal(read.headers['etag'], 'W/"1"');
     assert.equal((read.body as Patient).identifier?.[0]?.value, '9000000106');
+    // Nor is a record created by PUT under an NHS Number without carrying it.
+    const created = await put(t, { ...patient(undefined), id: '9000000114' });
+    assert.equal(created.status, 422, created.text);
+    assert.deepEqual(created.body.issue[0].expression, ['Patient.identifier']);
+    assert.equal((await request(t.app).get('/fhir/Patient/9000000114')).status, 404);
   });
 
   it('reads PDS-style: invalid id 400, unknown 404, invalidated 404', async () => {
