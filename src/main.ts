@@ -38,6 +38,7 @@ import { ValidationPipeline } from './validation/pipeline';
 import type { ValidationIssue } from './validation/schema-issues';
 import { registerSpine } from './spine';
 import { registerStandardOperations } from './operations/standard';
+import { facadeRouters } from './facades';
 
 /** `_include` follows references only: the other parameters need not be evaluated. */
 const REFERENCE_ONLY: ReadonlySet<string> = new Set(['reference']);
@@ -239,7 +240,8 @@ export async function startServer(config: Readonly<Config>, log: Logger = create
   // SMART on FHIR access control (AUTH_MODE=off: a loud warning, nothing installed); tokens the
   // built-in server revoked are refused.
   enableSmartAuth(services, { throttle, ...(auth ? { keys: (kid: string) => auth.keys.publicKey(kid), isRevoked: (jti: string) => auth.isRevoked(jti) } : {}) });
-  const app = createApp(services, { routers: auth ? [auth.router] : [] });
+  // The NHS API façades at their real paths (PDS ...), beside the generic API (ADR 25).
+  const app = createApp(services, { routers: [...(auth ? [auth.router] : []), ...facadeRouters(services)] });
   const server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(config.port, config.host, () => resolve(s));
     s.once('error', reject);

@@ -161,6 +161,12 @@ export interface InteractionContext {
    * opened by `atomic` or a transaction Bundle). Absent: sessions are used as they are.
    */
   view?: (session: StoreSession) => StoreSession;
+  /**
+   * A per-request interceptor set by an in-process caller of `route()` (an NHS API façade, ADR 25): run
+   * innermost, after the services' interceptors (access control, idempotency, the NHS layer), for the
+   * top-level request only (never inherited by Bundle entries or nested calls).
+   */
+  layer?: Interceptor;
 }
 
 /** The restriction of a type for the context (`'all'` when no access control is set). */

@@ -52,7 +52,10 @@ interface Dispatch {
  * the handler. Bundle entries come through here too.
  */
 export async function route(req: FhirRequest, ctx: InteractionContext): Promise<FhirResult> {
-  const interceptors = ctx.services.interceptors ?? [];
+  // A caller's own layer (InteractionContext.layer) runs innermost, and is not passed on to nested calls.
+  const { layer, ...outer } = ctx;
+  const interceptors = layer ? [...(ctx.services.interceptors ?? []), layer] : (ctx.services.interceptors ?? []);
+  if (layer) ctx = outer;
   // Resolved once per request object: an interceptor that passes a changed request has it resolved again.
   let resolved: { req: FhirRequest; d: Dispatch } | undefined;
   const step = async (i: number, r: FhirRequest, c: InteractionContext): Promise<FhirResult> => {

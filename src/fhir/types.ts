@@ -24,6 +24,13 @@ export interface FhirRequest {
   requestId: string;
   /** Create only: the id to give the new resource (a transaction's pre-assigned id) instead of a new one. */
   assignedId?: string;
+  /**
+   * Patch only, for in-process callers (an NHS API façade, ADR 25): computes the patched resource from
+   * the current version instead of applying `body` (which still identifies the request, e.g. for
+   * X-Request-ID replay). Runs inside the patch's atomic step, so the result is written with the
+   * version it was computed from as the optimistic lock; errors it throws answer the request.
+   */
+  patchWith?: (current: Resource) => Resource | Promise<Resource>;
   /** Nesting context: set when the request is an entry of a batch/transaction Bundle. */
   bundleEntry?: { index: number; transaction: boolean };
   /** The client's network address (the TCP peer, or the X-Forwarded-For hop TRUST_PROXY allows); for throttling. */

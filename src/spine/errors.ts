@@ -45,6 +45,10 @@ export const SPINE_CODES = Object.freeze({
   TOO_MANY_MATCHES: { display: 'Too Many Matches', issueCode: 'multiple-matches', severity: 'information', status: 200 },
   TOO_MANY_VALUES_SUBMITTED: { display: 'Too many values submitted', issueCode: 'value', severity: 'error', status: 400 },
   UNSUPPORTED_SERVICE: { display: 'Unsupported Service', issueCode: 'processing', severity: 'error', status: 400 },
+  UNSUPPORTED_CHARACTERS_IN_FIELD: { display: 'Unsupported characters in field', issueCode: 'value', severity: 'error', status: 400 },
+  UNSUPPORTED_VALUE: { display: 'Unsupported value', issueCode: 'value', severity: 'error', status: 400 },
+  TOO_MANY_REQUESTS: { display: 'Too many requests', issueCode: 'throttled', severity: 'error', status: 429 },
+  UNABLE_TO_CALL_SERVICE: { display: 'Unable to call service', issueCode: 'timeout', severity: 'error', status: 408 },
   VALIDATION_ERROR: { display: 'Validation error', issueCode: 'invalid', severity: 'error', status: 400 },
   CONFLICT: { display: 'Conflict', issueCode: 'conflict', severity: 'error', status: 409 },
   SERVER_ERROR: { display: 'Internal server error', issueCode: 'exception', severity: 'error', status: 500 },
@@ -105,6 +109,8 @@ export function spineCodeForStatus(status: number, category: ErrorCategory): Spi
       return 'INVALIDATED_RESOURCE';
     case 412:
       return 'PRECONDITION_FAILED';
+    case 429:
+      return 'TOO_MANY_REQUESTS';
     case 413:
     case 415:
     case 422:

@@ -16,6 +16,7 @@ import { loadConfig, type Config } from '../../src/config/config';
 import { createApp } from '../../src/http/app';
 import { silentLogger } from '../../src/logging';
 import { buildServices } from '../../src/main';
+import { facadeRouters } from '../../src/facades';
 import type { FhirServices } from '../../src/fhir/context';
 import type { Store } from '../../src/store/store';
 import { deferredStore, realMongo } from '../../src/store/mongo/testing/real-mongo';
@@ -60,7 +61,8 @@ export function testApp(env: Readonly<Record<string, string>> = {}, opts: TestAp
   const config = loadConfig({ SQLITE_PATH: ':memory:', BASE_URL: TEST_BASE, LOG_LEVEL: 'silent', AUTH_MODE: 'off', PATIENT_ID_POLICY: 'server', ...env });
   const services = buildServices(config, silentLogger(), opts.store ?? (MONGO ? deferredStore(MONGO.openStore()) : undefined));
   enableSmartAuth(services, opts.keys ? { keys: opts.keys } : {});
-  return { app: createApp(services, opts.routers ? { routers: opts.routers } : {}), services, config, close: () => services.store.close() };
+  // The NHS API façades are mounted as the composition root mounts them (src/main.ts).
+  return { app: createApp(services, { routers: [...(opts.routers ?? []), ...facadeRouters(services)] }), services, config, close: () => services.store.close() };
 }
 
 export const FHIR_JSON = 'application/fhir+json';

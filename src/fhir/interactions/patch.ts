@@ -39,7 +39,9 @@ async function patchVersion(req: FhirRequest, ctx: InteractionContext, session: 
   if (expected !== undefined && expected !== current.versionId) {
     throw new FhirError('precondition', { code: 'conflict', diagnostics: `If-Match version ${expected} is not the current version ${current.versionId} of ${current.resourceType}/${current.id}` });
   }
-  const patched: Resource = applyPatch(parseStored(current), req.body, req.contentType ?? '', ctx.services.config.limits.maxResourceElements);
+  const patched: Resource = req.patchWith
+    ? await req.patchWith(parseStored(current))
+    : applyPatch(parseStored(current), req.body, req.contentType ?? '', ctx.services.config.limits.maxResourceElements);
   if (patched.resourceType !== current.resourceType) {
     throw new FhirError('unprocessable', { code: 'invalid', diagnostics: 'A patch may not change the resourceType', expression: ['resourceType'] });
   }

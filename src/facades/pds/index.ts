@@ -1,0 +1,47 @@
+/**
+ * The PDS FHIR API façade (NHS England Personal Demographics Service FHIR API,
+ * personal-demographics.yaml) at its real path `/personal-demographics/FHIR/R4`, over the same engine
+ * and store as `/fhir` (ADR 25). Each endpoint's module translates the PDS request into engine
+ * requests and answers in PDS's wire format; docs/spine.md "PDS compatibility" lists every endpoint,
+ * parameter, header and error code.
+ *
+ * | endpoint                          | module              |
+ * | --------------------------------- | ------------------- |
+ * | `GET Patient/{id}`                | read.ts             |
+ * | `GET _ping`, `GET _status`        | status.ts           |
+ */
+import type express from 'express';
+import type { FhirServices } from '../../fhir/context';
+import { facadeRouter, type FacadeRequest, type FacadeRoute } from '../kit';
+import { pdsErrorResponse } from './errors';
+import { checkRequestId, pdsRequestId, pdsResponseHeaders } from './headers';
+import { getPatient } from './read';
+import { ping, status } from './status';
+import { PDS_BASE_PATH } from './view';
+
+export { PDS_BASE_PATH, pdsBaseUrl } from './view';
+
+/** Endpoints that need no X-Request-ID (the platform's health checks). */
+const HEALTH = new Set(['_ping', '_status']);
+
+export function pdsRoutes(services: FhirServices): FacadeRoute[] {
+  return [
+    { method: 'GET', path: '_ping', handler: () => Promise.resolve(ping()) },
+    { method: 'GET', path: '_status', handler: () => status(services) },
+    { method: 'GET', path: 'Patient/:id', handler: (req, p) => getPatient(services, req, p['id']!) },
+  ];
+}
+
+/** The Express router of the PDS façade (mounted by the composition root). */
+export function pdsFacade(services: FhirServices): express.Router {
+  return facadeRouter(services, {
+    basePath: PDS_BASE_PATH,
+    routes: pdsRoutes(services),
+    checkRequest: (req: FacadeRequest) => {
+      if (!HEALTH.has(req.path)) checkRequestId(req);
+    },
+    renderError: pdsErrorResponse,
+    responseHeaders: pdsResponseHeaders,
+    requestId: pdsRequestId,
+  });
+}
