@@ -151,6 +151,13 @@ function send(res: Response, mediaType: string, answer: FacadeResponse): void {
   res.end(JSON.stringify(answer.body));
 }
 
+/** HTTP's own headers of an error (Allow, WWW-Authenticate, Retry-After) kept on the façade's answer. */
+function withProtocolHeaders(answer: FacadeResponse, err: FhirError): FacadeResponse {
+  const headers: Record<string, string> = { ...(answer.headers ?? {}) };
+  for (const k of ['Allow', 'WWW-Authenticate', 'Retry-After']) if (err.headers[k] !== undefined && headers[k] === undefined) headers[k] = err.headers[k]!;
+  return { ...answer, headers };
+}
+
 /** The Express router serving a façade. */
 export function facadeRouter(services: FhirServices, def: FacadeDefinition): express.Router {
   const router = express.Router();
@@ -209,7 +216,7 @@ export function facadeRouter(services: FhirServices, def: FacadeDefinition): exp
           services.log.error({ err, requestId: res.locals['requestId'], method: req.method, url: req.originalUrl }, 'internal error (façade)');
           fe = internalFault(String(res.locals['requestId'] ?? ''));
         }
-        send(res, mediaType, def.renderError(fe, freq));
+        send(res, mediaType, withProtocolHeaders(def.renderError(fe, freq), fe));
       }
     })();
   });

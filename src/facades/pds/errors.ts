@@ -94,7 +94,6 @@ export function pdsErrorResponse(err: FhirError, req: FacadeRequest | undefined)
   const code: SpineCode = err.status === 410 ? 'INVALIDATED_RESOURCE' : given !== undefined && isSpineCode(given) ? given : codeFor(err);
   const issues = err.issues.length > 0 ? err.issues : [{ severity: 'error' as const, code: 'exception' as const }];
   const body: OperationOutcome = { resourceType: 'OperationOutcome', issue: issues.map((i) => pdsIssue(i as OperationOutcomeIssue, code)) };
-  const headers: Record<string, string> = { ...(req ? pdsResponseHeaders(req.headers) : {}) };
-  for (const k of ['WWW-Authenticate', 'Retry-After', 'Allow']) if (err.headers[k] !== undefined) headers[k] = err.headers[k]!;
-  return { status: statusFor(code, err.status), body, headers };
+  // WWW-Authenticate, Retry-After and Allow are kept by the kit.
+  return { status: statusFor(code, err.status), body, headers: req ? pdsResponseHeaders(req.headers) : {} };
 }
