@@ -2,6 +2,8 @@
  * PDS "Get patient details" (`GET Patient/{id}`, components/paths/patient-get.yaml):
  *
  * - an id that is not a valid NHS Number: 400 INVALID_RESOURCE_ID (checked before any lookup);
+ * - patient access mode (NHS login): another NHS Number than the patient's own is 403 ACCESS_DENIED,
+ *   whether it exists or not;
  * - the record read through the engine (`GET Patient/{id}` with the caller's token: SMART access
  *   control, patient compartment, restricted-record redaction); unknown 404 RESOURCE_NOT_FOUND;
  *   invalidated (deleted) 404 INVALIDATED_RESOURCE;
@@ -12,11 +14,13 @@
 import type { Patient } from 'fhir/r4';
 import type { FhirServices } from '../../fhir/context';
 import { FhirError } from '../../fhir/outcome';
+import type { Interceptor } from '../../fhir/interaction';
 import type { FhirResult } from '../../fhir/types';
 import { spineCodeOf, spineError } from '../../spine/errors';
 import { replacedBy } from '../../spine/links';
 import { isValidNhsNumber } from '../../spine/nhs-number';
 import { callEngine, engineRequest, resultResource, type FacadeRequest, type FacadeResponse } from '../kit';
+import { pdsAccessMode } from './access-mode';
 import { pdsResponseHeaders } from './headers';
 import { pdsView } from './view';
 
@@ -28,9 +32,22 @@ export function assertNhsNumberId(id: string): void {
   if (!isValidNhsNumber(id)) throw spineError('invalid', 'INVALID_RESOURCE_ID', `Invalid resource ID - '${id}' is not a valid NHS number`, 'Patient.id');
 }
 
-async function engineRead(services: FhirServices, req: FacadeRequest, id: string): Promise<FhirResult> {
+/**
+ * Patient access (NHS login): the patient's own record only. Any other NHS Number is 403 ACCESS_DENIED
+ * whether it exists or not (the answer says nothing about other records).
+ */
+const ownRecordOnly =
+  (id: string): Interceptor =>
+  (r, _i, ctx, next) => {
+    if (pdsAccessMode(ctx) === 'patient' && ctx.access?.principal?.['patient'] !== id) {
+      throw spineError('forbidden', 'ACCESS_DENIED', 'Patient cannot perform this action: in patient access mode only your own record can be read', 'Patient.id');
+    }
+    return next();
+  };
+
+async function engineRead(services: FhirServices, req: FacadeRequest, id: string, layer?: Interceptor): Promise<FhirResult> {
   try {
-    return await callEngine(services, engineRequest(req, { method: 'GET', path: `Patient/${encodeURIComponent(id)}` }));
+    return await callEngine(services, engineRequest(req, { method: 'GET', path: `Patient/${encodeURIComponent(id)}` }), layer);
   } catch (e) {
     if (!(e instanceof FhirError)) throw e;
     if (e.status === 410 || spineCodeOf(e.issues) === 'INVALIDATED_RESOURCE') throw spineError('not-found', 'INVALIDATED_RESOURCE', `Resource that has been marked as invalid was requested - Patient ${id}`);
@@ -42,7 +59,7 @@ async function engineRead(services: FhirServices, req: FacadeRequest, id: string
 /** The live record answering for `id` (a superseded record's survivor), read with the caller's access. */
 export async function readPdsPatient(services: FhirServices, req: FacadeRequest, id: string): Promise<{ patient: Patient; result: FhirResult }> {
   assertNhsNumberId(id);
-  let result = await engineRead(services, req, id);
+  let result = await engineRead(services, req, id, ownRecordOnly(id));
   let patient = resultResource<Patient>(result)!;
   const seen = new Set([id]);
   for (let hop = 0; hop < MAX_HOPS; hop++) {

@@ -5,13 +5,14 @@
  * them (shapes.ts `toStored`), through `/fhir` with validation on.
  */
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
+import { generateKeyPairSync, randomUUID } from 'node:crypto';
+import jwt from 'jsonwebtoken';
 import fs from 'node:fs';
 import path from 'node:path';
 import request from 'supertest';
 import type { OperationOutcome, Patient } from 'fhir/r4';
 import { existingExternalPath } from '../../helpers/external-data';
-import { FHIR_JSON, NHS_LAYER, testApp, type TestApp } from '../../helpers/test-app';
+import { FHIR_JSON, NHS_LAYER, TEST_BASE, testApp, type TestApp } from '../../helpers/test-app';
 import { SPINE_ERROR_SYSTEM } from '../../../src/spine/errors';
 import { toStored } from '../../../src/facades/pds/shapes';
 
@@ -75,4 +76,19 @@ export function assertPdsError(res: request.Response, status: number, code: stri
     assert.equal(body.issue[0]!.code, expected.code, `${code}: issue code`);
   }
   return body;
+}
+
+/** The default configuration with SMART on (AUTH_MODE=smart) and a signer of tokens the app trusts. */
+export function smartPdsApp(env: Readonly<Record<string, string>> = {}): { t: TestApp; token: (scope: string, claims?: Record<string, unknown>) => string } {
+  const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const t = pdsApp({ AUTH_MODE: 'smart', ...env }, { keys: (kid) => (kid === 'pds-k1' ? rsa.publicKey : undefined) });
+  const token = (scope: string, claims: Record<string, unknown> = {}): string =>
+    jwt.sign({ client_id: 'pds-client', sub: String(claims['patient'] ?? 'pds-user'), jti: randomUUID(), scope, ...claims }, rsa.privateKey, {
+      algorithm: 'RS256',
+      keyid: 'pds-k1',
+      issuer: 'http://localhost:8080/auth',
+      audience: TEST_BASE,
+      expiresIn: 600,
+    });
+  return { t, token };
 }

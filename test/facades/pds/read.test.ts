@@ -7,7 +7,7 @@ import request from 'supertest';
 import type { Patient } from 'fhir/r4';
 import { skipWithReason } from '../../helpers/external-data';
 import type { TestApp } from '../../helpers/test-app';
-import { assertPdsError, BASE, loadPds, PDS, pds, pdsApp, storeSandboxRecords } from './helpers';
+import { assertPdsError, BASE, loadPds, PDS, pds, pdsApp, smartPdsApp, storePdsPatient, storeSandboxRecords } from './helpers';
 
 const keys = (r: object): string[] => Object.keys(r).filter((k) => k !== 'meta').sort();
 
@@ -101,5 +101,39 @@ describe('PDS façade: read and headers', function () {
     assert.equal((await pds(t, 'get', 'Observation/1')).status, 404);
     const res = await request(t.app).delete(`${BASE}/Patient/9000000009`).set('X-Request-ID', '60E0B220-8136-4CA5-AE46-1D97EF59D068');
     assertPdsError(res, 405, 'INVALID_METHOD');
+  });
+});
+
+describe('PDS façade: read in the access modes (SMART)', function () {
+  let w: ReturnType<typeof smartPdsApp>;
+  before(async function () {
+    if (!PDS) skipWithReason(this, 'the PDS material (../shared/external/nhs-apis/pds) is not present');
+    w = smartPdsApp();
+    const system = w.token('system/Patient.cruds');
+    await storePdsPatient(w.t, loadPds<Patient>('searchResponses', 'Patient.json'), system);
+    await storePdsPatient(w.t, loadPds<Patient>('searchResponses', 'Patient-Jayne-Smyth.json'), system);
+  });
+  after(() => w?.t.close());
+
+  it('without a token: 401 ACCESS_DENIED with the Bearer challenge', async () => {
+    const res = await pds(w.t, 'get', 'Patient/9000000009');
+    assertPdsError(res, 401, 'ACCESS_DENIED');
+    assert.match(res.headers['www-authenticate'] ?? '', /^Bearer /);
+  });
+
+  it('healthcare worker (user/) and application-restricted (system/) callers read any record', async () => {
+    for (const scope of ['user/Patient.rs', 'system/Patient.rs']) {
+      const res = await pds(w.t, 'get', 'Patient/9000000017', { token: w.token(scope) });
+      assert.equal(res.status, 200, `${scope}: ${res.text}`);
+    }
+  });
+
+  it('patient access: the own record 200; another NHS Number 403 ACCESS_DENIED whether it exists or not', async () => {
+    const token = w.token('launch/patient patient/Patient.rs', { patient: '9000000009' });
+    const own = await pds(w.t, 'get', 'Patient/9000000009', { token });
+    assert.equal(own.status, 200, own.text);
+    const other = assertPdsError(await pds(w.t, 'get', 'Patient/9000000017', { token }), 403, 'ACCESS_DENIED');
+    const absent = assertPdsError(await pds(w.t, 'get', 'Patient/9111231130', { token }), 403, 'ACCESS_DENIED');
+    assert.equal(other.issue[0]!.diagnostics, absent.issue[0]!.diagnostics);
   });
 });
