@@ -21,7 +21,7 @@ interface SpineCodeInfo {
 export const SPINE_CODES = Object.freeze({
   ACCESS_DENIED: { display: 'Access denied', issueCode: 'forbidden', severity: 'error', status: 403 },
   ADDITIONAL_PROPERTIES: { display: 'Additional properties should not be included', issueCode: 'invariant', severity: 'error', status: 400 },
-  FORBIDDEN_UPDATE: { display: 'Update is forbidden', issueCode: 'forbidden', severity: 'error', status: 403 },
+  FORBIDDEN_UPDATE: { display: 'Update is forbidden', issueCode: 'forbidden', severity: 'information', status: 403 },
   INVALID_CREATE: { display: 'Patient create data is invalid', issueCode: 'value', severity: 'error', status: 400 },
   INVALID_METHOD: { display: 'Method is not allowed', issueCode: 'forbidden', severity: 'error', status: 403 },
   INVALID_RESOURCE_ID: { display: 'Resource Id is invalid', issueCode: 'value', severity: 'error', status: 400 },

@@ -8,6 +8,7 @@
  * | endpoint                          | module              |
  * | --------------------------------- | ------------------- |
  * | `GET Patient/{id}`                | read.ts             |
+ * | `PATCH Patient/{id}`              | patch.ts            |
  * | `GET _ping`, `GET _status`        | status.ts           |
  */
 import type express from 'express';
@@ -15,6 +16,7 @@ import type { FhirServices } from '../../fhir/context';
 import { facadeRouter, type FacadeRequest, type FacadeRoute } from '../kit';
 import { pdsErrorResponse } from './errors';
 import { checkRequestId, pdsRequestId, pdsResponseHeaders } from './headers';
+import { patchPatient } from './patch';
 import { getPatient } from './read';
 import { ping, status } from './status';
 import { PDS_BASE_PATH } from './view';
@@ -29,6 +31,7 @@ export function pdsRoutes(services: FhirServices): FacadeRoute[] {
     { method: 'GET', path: '_ping', handler: () => Promise.resolve(ping()) },
     { method: 'GET', path: '_status', handler: () => status(services) },
     { method: 'GET', path: 'Patient/:id', handler: (req, p) => getPatient(services, req, p['id']!) },
+    { method: 'PATCH', path: 'Patient/:id', handler: (req, p) => patchPatient(services, req, p['id']!) },
   ];
 }
 
