@@ -8,6 +8,9 @@
  * | endpoint                          | module              |
  * | --------------------------------- | ------------------- |
  * | `GET Patient/{id}`                | read.ts             |
+| `POST Patient`                    | create.ts           |
+| `GET Patient/{id}/RelatedPerson`  | related-person.ts   |
+| `GET Coverage`, `POST Coverage`   | coverage.ts         |
  * | `GET _ping`, `GET _status`        | status.ts           |
  */
 import type express from 'express';
@@ -15,7 +18,10 @@ import type { FhirServices } from '../../fhir/context';
 import { facadeRouter, type FacadeRequest, type FacadeRoute } from '../kit';
 import { pdsErrorResponse } from './errors';
 import { checkRequestId, pdsRequestId, pdsResponseHeaders } from './headers';
+import { searchCoverage, postCoverage } from './coverage';
+import { createPatient } from './create';
 import { getPatient } from './read';
+import { getRelatedPeople } from './related-person';
 import { ping, status } from './status';
 import { PDS_BASE_PATH } from './view';
 
@@ -29,6 +35,10 @@ export function pdsRoutes(services: FhirServices): FacadeRoute[] {
     { method: 'GET', path: '_ping', handler: () => Promise.resolve(ping()) },
     { method: 'GET', path: '_status', handler: () => status(services) },
     { method: 'GET', path: 'Patient/:id', handler: (req, p) => getPatient(services, req, p['id']!) },
+    { method: 'POST', path: 'Patient', handler: (req) => createPatient(services, req) },
+    { method: 'GET', path: 'Patient/:id/RelatedPerson', handler: (req, p) => getRelatedPeople(services, req, p['id']!) },
+    { method: 'GET', path: 'Coverage', handler: (req) => searchCoverage(services, req) },
+    { method: 'POST', path: 'Coverage', handler: (req) => postCoverage(services, req) },
   ];
 }
 
