@@ -9,6 +9,9 @@
  * | --------------------------------- | ------------------- |
  * | `GET Patient/{id}`                | read.ts             |
  * | `PATCH Patient/{id}`              | patch.ts            |
+ * | `POST Patient`                    | create.ts           |
+ * | `GET Patient/{id}/RelatedPerson`  | related-person.ts   |
+ * | `GET Coverage`, `POST Coverage`   | coverage.ts         |
  * | `GET _ping`, `GET _status`        | status.ts           |
  */
 import type express from 'express';
@@ -16,8 +19,11 @@ import type { FhirServices } from '../../fhir/context';
 import { facadeRouter, type FacadeRequest, type FacadeRoute } from '../kit';
 import { pdsErrorResponse } from './errors';
 import { checkRequestId, pdsRequestId, pdsResponseHeaders } from './headers';
+import { searchCoverage, postCoverage } from './coverage';
+import { createPatient } from './create';
 import { patchPatient } from './patch';
 import { getPatient } from './read';
+import { getRelatedPeople } from './related-person';
 import { ping, status } from './status';
 import { PDS_BASE_PATH } from './view';
 
@@ -32,6 +38,10 @@ export function pdsRoutes(services: FhirServices): FacadeRoute[] {
     { method: 'GET', path: '_status', handler: () => status(services) },
     { method: 'GET', path: 'Patient/:id', handler: (req, p) => getPatient(services, req, p['id']!) },
     { method: 'PATCH', path: 'Patient/:id', handler: (req, p) => patchPatient(services, req, p['id']!) },
+    { method: 'POST', path: 'Patient', handler: (req) => createPatient(services, req) },
+    { method: 'GET', path: 'Patient/:id/RelatedPerson', handler: (req, p) => getRelatedPeople(services, req, p['id']!) },
+    { method: 'GET', path: 'Coverage', handler: (req) => searchCoverage(services, req) },
+    { method: 'POST', path: 'Coverage', handler: (req) => postCoverage(services, req) },
   ];
 }
 
