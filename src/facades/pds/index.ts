@@ -8,6 +8,7 @@
  * | endpoint                          | module              |
  * | --------------------------------- | ------------------- |
  * | `GET Patient/{id}`                | read.ts             |
+ * | `GET Patient?...` (search)        | search.ts           |
  * | `GET _ping`, `GET _status`        | status.ts           |
  */
 import type express from 'express';
@@ -16,6 +17,7 @@ import { facadeRouter, type FacadeRequest, type FacadeRoute } from '../kit';
 import { pdsErrorResponse } from './errors';
 import { checkRequestId, pdsRequestId, pdsResponseHeaders } from './headers';
 import { getPatient } from './read';
+import { searchPatients } from './search';
 import { ping, status } from './status';
 import { PDS_BASE_PATH } from './view';
 
@@ -29,6 +31,7 @@ export function pdsRoutes(services: FhirServices): FacadeRoute[] {
     { method: 'GET', path: '_ping', handler: () => Promise.resolve(ping()) },
     { method: 'GET', path: '_status', handler: () => status(services) },
     { method: 'GET', path: 'Patient/:id', handler: (req, p) => getPatient(services, req, p['id']!) },
+    { method: 'GET', path: 'Patient', handler: (req) => searchPatients(services, req) },
   ];
 }
 
