@@ -12,6 +12,7 @@
  * | `POST Patient`                    | create.ts           |
  * | `GET Patient/{id}/RelatedPerson`  | related-person.ts   |
  * | `GET Coverage`, `POST Coverage`   | coverage.ts         |
+ * | `GET Patient?...` (search)        | search.ts           |
  * | `GET _ping`, `GET _status`        | status.ts           |
  */
 import type express from 'express';
@@ -24,6 +25,7 @@ import { createPatient } from './create';
 import { patchPatient } from './patch';
 import { getPatient } from './read';
 import { getRelatedPeople } from './related-person';
+import { searchPatients } from './search';
 import { ping, status } from './status';
 import { PDS_BASE_PATH } from './view';
 
@@ -42,6 +44,7 @@ export function pdsRoutes(services: FhirServices): FacadeRoute[] {
     { method: 'GET', path: 'Patient/:id/RelatedPerson', handler: (req, p) => getRelatedPeople(services, req, p['id']!) },
     { method: 'GET', path: 'Coverage', handler: (req) => searchCoverage(services, req) },
     { method: 'POST', path: 'Coverage', handler: (req) => postCoverage(services, req) },
+    { method: 'GET', path: 'Patient', handler: (req) => searchPatients(services, req) },
   ];
 }
 

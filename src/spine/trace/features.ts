@@ -3,8 +3,12 @@
  * https://hl7.org/fhir/R4/patient.html: name, birthDate, gender, address, telecom,
  * generalPractitioner, deceased[x]; PDS FHIR API "History": previous names and addresses).
  *
- * A name, address or contact point is historic when its `use` is `old` or its `period.end` is set
- * and lies before `now`; PDS searches those only with `_history` (always in fuzzy mode).
+ * A name, address or contact point is historic when its `use` is `old`, or when its `period.end`
+ * lies before `now` AND a newer element of the same kind replaces it (a name of the same `use`, an
+ * address of the same `use`, a contact point of the same `system` and `use` that is open-ended or
+ * ends later): PDS keeps a usual name or home address whose period has ended as the current one
+ * until a newer one is recorded (the sandbox record 9000000009 has periods ending 2021).
+ * PDS searches historic data only with `_history` (always in fuzzy mode).
  * The general practitioner is the ODS code: `generalPractitioner.identifier.value`, else the id of
  * an `Organization/<id>` reference.
  */
@@ -47,15 +51,46 @@ export interface PatientFeatures {
   deathDate?: string;
 }
 
-function isHistoric(el: { use?: string; period?: { end?: string } }, now: Date): boolean {
-  if (el.use === 'old') return true;
-  const end = el.period?.end;
-  if (end === undefined) return false;
-  const t = Date.parse(end.length === 4 ? `${end}-12-31` : end.length === 7 ? `${end}-28` : end);
-  return Number.isFinite(t) && t < now.getTime();
+interface Dated {
+  use?: string;
+  period?: { end?: string };
 }
 
-function nameFeature(n: HumanName, now: Date): NameFeature | undefined {
+function endTime(el: Dated): number | undefined {
+  const end = el.period?.end;
+  if (end === undefined) return undefined;
+  const t = Date.parse(end.length === 4 ? `${end}-12-31` : end.length === 7 ? `${end}-28` : end);
+  return Number.isFinite(t) ? t : undefined;
+}
+
+/**
+ * Which elements of a list are historic (see the module header): `use` old, or ended before `now`
+ * and replaced by a newer element of the same kind (`kindOf`). One pass per list (records may hold
+ * very many names).
+ */
+export function historicFlags<T extends Dated>(list: readonly T[], kindOf: (el: T) => string, now: Date): boolean[] {
+  const latest = new Map<string, number>();
+  for (const el of list) {
+    if (el === null || typeof el !== 'object' || el.use === 'old') continue;
+    const k = kindOf(el);
+    const end = endTime(el) ?? Number.POSITIVE_INFINITY;
+    if (end > (latest.get(k) ?? Number.NEGATIVE_INFINITY)) latest.set(k, end);
+  }
+  return list.map((el) => {
+    if (el === null || typeof el !== 'object') return false;
+    if (el.use === 'old') return true;
+    const end = endTime(el);
+    if (end === undefined || end >= now.getTime()) return false;
+    return (latest.get(kindOf(el)) ?? end) > end;
+  });
+}
+
+/** The kinds of element a newer one replaces: names and addresses by `use`, contact points by `system` and `use`. */
+export const nameKind = (n: HumanName): string => n.use ?? 'usual';
+export const addressKind = (a: Address): string => a.use ?? 'home';
+export const telecomKind = (c: ContactPoint): string => `${c.system ?? ''}|${c.use ?? ''}`;
+
+function nameFeature(n: HumanName, historic: boolean): NameFeature | undefined {
   const family = n.family ?? '';
   const given = (n.given ?? []).map(compactName).filter((g) => g !== '');
   const f: NameFeature = {
@@ -63,26 +98,30 @@ function nameFeature(n: HumanName, now: Date): NameFeature | undefined {
     familyParts: nameParts(family),
     given,
     givenParts: (n.given ?? []).flatMap(nameParts),
-    historic: isHistoric(n, now),
+    historic,
   };
   return f.family === '' && f.given.length === 0 ? undefined : f;
 }
 
 function telecom(list: ContactPoint[] | undefined, system: 'phone' | 'email', now: Date): ValueFeature[] {
   const out: ValueFeature[] = [];
-  for (const c of list ?? []) {
-    if (c.system !== system || !c.value) continue;
+  const all = list ?? [];
+  const flags = historicFlags(all, telecomKind, now);
+  all.forEach((c, i) => {
+    if (c.system !== system || !c.value) return;
     const value = system === 'phone' ? normalisePhone(c.value) : normaliseEmail(c.value);
-    if (value !== '') out.push({ value, historic: isHistoric(c, now) });
-  }
+    if (value !== '') out.push({ value, historic: flags[i]! });
+  });
   return out;
 }
 
 function addresses(list: Address[] | undefined, now: Date): { postcodes: ValueFeature[]; lines: ValueFeature[] } {
   const postcodes: ValueFeature[] = [];
   const lines: ValueFeature[] = [];
-  for (const a of list ?? []) {
-    const historic = isHistoric(a, now);
+  const all = list ?? [];
+  const flags = historicFlags(all, addressKind, now);
+  for (const [i, a] of all.entries()) {
+    const historic = flags[i]!;
     const pc = a.postalCode ? normalisePostcode(a.postalCode) : '';
     if (pc !== '') postcodes.push({ value: pc, historic });
     const line = a.line?.[0] ? compactName(a.line[0]) : '';
@@ -112,10 +151,12 @@ const NAMES_PER_STEP = 500;
 export function* patientFeatureSteps(p: Patient, now: Date = new Date()): Generator<void, PatientFeatures, void> {
   const { postcodes, lines } = addresses(p.address, now);
   const names: NameFeature[] = [];
+  const all = p.name ?? [];
+  const flags = historicFlags(all, nameKind, now);
   let done = 0;
-  for (const n of p.name ?? []) {
+  for (const [i, n] of all.entries()) {
     if (++done % NAMES_PER_STEP === 0) yield;
-    const feature = nameFeature(n, now);
+    const feature = nameFeature(n, flags[i]!);
     if (feature !== undefined) names.push(feature);
   }
   const f: PatientFeatures = {

@@ -18,7 +18,7 @@ import type { OperationInvocation } from '../../operations/registry';
 import { runTrace, nhsNumberOfPatient, type ScoredMatch } from './engine';
 import { MAX_RESULTS_LIMIT, parseTraceQuery, type DateBound, type TraceQuery } from './query';
 import { invalidSearchData, invalidValue, tooManyMatches } from './trace-errors';
-import { gpCodes } from './features';
+import { addressKind, gpCodes, historicFlags, nameKind, telecomKind } from './features';
 import { validateResource } from '../../validation/base-validator';
 
 export const MATCH_GRADE_URL = 'http://hl7.org/fhir/StructureDefinition/match-grade';
@@ -126,10 +126,17 @@ function birthBounds(d: string): DateBound[] {
 
 /** The fuzzy trace query of a Patient's own demographics (current name, address and contacts). */
 export function queryOfPatient(patient: Patient, count: number): TraceQuery {
-  const current = (patient.name ?? []).filter((n) => n.use !== 'old' && !n.period?.end);
+  // Current data (features.ts historicFlags): an ended usual name or home address stays current until a newer one replaces it.
+  const now = new Date();
+  const currentOf = <T extends { use?: string; period?: { end?: string } }>(list: readonly T[] | undefined, kind: (el: T) => string): T[] => {
+    const flags = historicFlags(list ?? [], kind, now);
+    return (list ?? []).filter((_el, i) => !flags[i]);
+  };
+  const current = currentOf(patient.name, nameKind);
   const name = current.find((n) => n.use === 'official') ?? current.find((n) => n.use === 'usual') ?? current[0];
-  const address = (patient.address ?? []).find((a) => a.use !== 'old' && !a.period?.end && a.postalCode);
-  const telecom = (system: string): string | undefined => patient.telecom?.find((t) => t.system === system && t.value && t.use !== 'old' && !t.period?.end)?.value;
+  const address = currentOf(patient.address, addressKind).find((a) => a.postalCode);
+  const telecoms = currentOf(patient.telecom, telecomKind);
+  const telecom = (system: string): string | undefined => telecoms.find((t) => t.system === system && t.value)?.value;
   const q: TraceQuery = {
     given: (name?.given ?? []).filter((g) => g.trim() !== ''),
     birthdate: patient.birthDate ? birthBounds(patient.birthDate) : [],

@@ -43,7 +43,8 @@ export interface TraceQuery {
 export const MAX_RESULTS_LIMIT = 50;
 const MAX_NAME = 35;
 const GENDERS = new Set(['male', 'female', 'other', 'unknown']);
-const KNOWN = new Set([
+/** The trace's parameters (PDS "Search for a patient" query parameters). */
+export const TRACE_PARAMETERS: ReadonlySet<string> = new Set([
   'family', 'given', 'gender', 'birthdate', 'death-date', 'address-postalcode', 'address-postcode', 'general-practitioner', 'email', 'phone',
   '_fuzzy-match', '_exact-match', '_history', '_max-results',
 ]);
@@ -117,7 +118,7 @@ function name(value: string | undefined, field: string): void {
 
 export function parseTraceQuery(params: Parameters): TraceQuery {
   for (const p of params.parameter ?? []) {
-    if (!KNOWN.has(p.name) && !IGNORED.has(p.name)) throw invalidSearchData(`Unsupported search parameter ${p.name}`, p.name);
+    if (!TRACE_PARAMETERS.has(p.name) && !IGNORED.has(p.name)) throw invalidSearchData(`Unsupported search parameter ${p.name}`, p.name);
   }
   const fuzzy = bool(params, '_fuzzy-match');
   const q: TraceQuery = {

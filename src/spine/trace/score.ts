@@ -20,7 +20,8 @@
  * Names are compared against each of the record's names (current; previous ones too with history,
  * x 0.9) and the best is kept; in fuzzy mode given and family are also compared swapped (x 0.9).
  * Addresses and contact points of the past count x 0.9. A field that does not match at all rejects the
- * record in a non-fuzzy search; in a fuzzy search it only lowers the score (records under
+ * record in a non-fuzzy search; in a fuzzy search it only lowers the score, except email and phone,
+ * which filter exactly in every trace (PDS "Phone number and email address"; `$match` only scores them) (records under
  * FUZZY_THRESHOLD are dropped). The mean is rounded DOWN to 4 decimals, so only an exact match of
  * every supplied field (every similarity 1, current data) scores 1.0. Ties sort by id.
  * A supplied first given name that is not the record's (similarity under 0.9: a typo, homophone,
@@ -319,10 +320,15 @@ export function similarities(p: Probe, f: PatientFeatures, nhsNumber?: string): 
 /** Fields a non-fuzzy search requires to match; a fuzzy search uses death-date and GP for the score only. */
 const REQUIRED_NON_FUZZY: readonly Field[] = ['family', 'given', 'birthdate', 'gender', 'postcode', 'gp', 'email', 'phone', 'deathDate'];
 
+/** Fields a trace requires to match in fuzzy mode too (PDS: email and phone filter exactly). */
+const EXACT_ALWAYS: readonly Field[] = ['email', 'phone'];
+
 /** The score of a record (see the module header), or undefined when it is not a match. */
 export function scoreRecord(p: Probe, f: PatientFeatures, nhsNumber?: string): number | undefined {
   const s = similarities(p, f, nhsNumber);
   if (!p.fuzzy && REQUIRED_NON_FUZZY.some((k) => s[k] === 0)) return undefined;
+  // PDS "Phone number and email address": only exact matches, in a fuzzy search too ($match scores them only).
+  if (p.fuzzy && !p.skipMissing && EXACT_ALWAYS.some((k) => s[k] === 0)) return undefined;
   let sum = 0;
   let weight = 0;
   let exact = true;
