@@ -25,8 +25,8 @@ function table(header: readonly string[], rows: ReadonlyArray<readonly string[]>
 }
 
 function statusText(m: Measurement): string {
-  // Besides non-2xx codes, a 2xx other than the scenario's usual one is shown too (a create answered
-  // 200 SINGLE_MATCH instead of 201 is a trace hit, not a create).
+  // Besides non-2xx codes, a 2xx other than the scenario's usual one is shown too (e.g. a create
+  // answered 200 instead of 201; a traced duplicate is a 409 `duplicate`, counted as non-2xx).
   const usual = m.scenario === 'create' ? '201' : '200';
   const odd = Object.entries(m.statuses).filter(([code]) => code !== usual);
   const codes = odd.map(([code, n]) => `${code}×${n}`).join(' ');

@@ -87,7 +87,7 @@ export function patientWithoutNhsNumber(n: number, variant = 0): Patient {
  * (generated on the fly from an ever-increasing index, variant 1 so none is a seeded Patient), without
  * an NHS Number, so every create traces (no match expected) and allocates. Reusing one scenario
  * object across rounds keeps the people distinct: a person posted twice would be traced to the first
- * one and answered 200 (SINGLE_MATCH) instead of 201 — such answers show up in the status counts.
+ * one and answered 409 `duplicate` instead of 201 — such answers show up in the status counts.
  */
 export function nhsCreateScenario(firstIndex: number, headers?: Readonly<Record<string, string>>): Scenario {
   let n = firstIndex;

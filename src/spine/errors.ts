@@ -66,15 +66,22 @@ export function spineDetails(code: SpineCode): CodeableConcept {
 }
 
 /**
- * A FhirError whose single issue carries the Spine code, with the PDS issue code and severity. The
- * category decides the status unless the Spine code's status differs (e.g. RESOURCE_NOT_FOUND 404).
+ * A FhirError whose single issue carries the Spine code, with the PDS issue code and severity (or, with
+ * `opts.issueCode`, the R4 issue code of the category's answer, the Spine code an extra coding). The
+ * category decides the status.
  */
-export function spineError(category: ErrorCategory, spineCode: SpineCode, diagnostics: string, expression?: string | string[], opts: { headers?: Record<string, string> } = {}): FhirError {
+export function spineError(
+  category: ErrorCategory,
+  spineCode: SpineCode,
+  diagnostics: string,
+  expression?: string | string[],
+  opts: { headers?: Record<string, string>; issueCode?: OperationOutcomeIssue['code'] } = {},
+): FhirError {
   const info = SPINE_CODES[spineCode];
   const expr = expression === undefined ? undefined : Array.isArray(expression) ? expression : [expression];
   const err = new FhirError(
     category,
-    { severity: info.severity, code: info.issueCode, details: spineDetails(spineCode), diagnostics, ...(expr ? { expression: expr } : {}) },
+    { severity: info.severity, code: opts.issueCode ?? info.issueCode, details: spineDetails(spineCode), diagnostics, ...(expr ? { expression: expr } : {}) },
     { ...(opts.headers ? { headers: opts.headers } : {}) },
   );
   return err;

@@ -4,17 +4,20 @@
  *
  * For every write sent with an X-Request-ID header — create, update, patch, delete, batch,
  * transaction, and operations whose OperationDefinition says `affectsState` ($merge, ...) — the key
- * (caller, request id) is claimed in the store before the write runs. The first response (status,
- * headers, body; errors included, except internal faults and 503s, which release the claim so a retry
- * runs again) is kept for IDEMPOTENCY_TTL_SECONDS with the request's fingerprint (method, path and
- * query, If-Match, If-None-Exist, body digest). A retry — the same id and the same fingerprint — gets
- * it replayed (header `X-Idempotent-Replay: true`) without the write being applied again; the same id
- * with a different request is refused with 422 naming X-Request-ID (never replayed in its place, never
- * silently run as a new request). A
- * duplicate arriving while the first is still in flight waits for it (up to `IN_FLIGHT_WAIT_MS`) and
- * gets the replay, or a 409 with `Retry-After` if it is still running. Requests without the header
- * are not deduplicated. A store without claim support (`Store.claimRequest` absent) applies every
- * request. Entries of a Bundle are covered by the Bundle's own key.
+ * (caller, request id) is claimed in the store before the write runs. Only a **successful** response
+ * (status < 400: status, headers, body) is kept, for IDEMPOTENCY_TTL_SECONDS, with the request's
+ * fingerprint (method, path and query, If-Match, If-None-Exist, body digest). Any error — a 4xx the
+ * client can correct (409, 412, 422 ...), an internal fault, a 503 — releases the claim: nothing was
+ * applied, so the same X-Request-ID may carry the corrected request (e.g. a new If-Match after a 412),
+ * which then runs (amendment of ADR 24, docs/decisions/0024-idempotency-same-request.md). A retry of a
+ * success — the same id and the same fingerprint — gets it replayed (header `X-Idempotent-Replay:
+ * true`) without the write being applied again; the same id with a different request after a success
+ * is refused with 422 naming X-Request-ID (never replayed in its place, never silently run as a new
+ * request). A duplicate arriving while the first is still in flight waits for it (up to
+ * `IN_FLIGHT_WAIT_MS`) and gets the replay — or, when the first failed, runs itself — or a 409 with
+ * `Retry-After` if the first is still running. Requests without the header are not deduplicated. A
+ * store without claim support (`Store.claimRequest` absent) applies every request. Entries of a Bundle
+ * are covered by the Bundle's own key.
  */
 import { createHash } from 'node:crypto';
 import type { FhirServices, InteractionContext } from '../fhir/context';
@@ -96,7 +99,7 @@ function replay(r: RememberedResponse): FhirResult {
   return { status: r.status, headers: { ...headers, [REPLAY_HEADER]: 'true' }, ...(r.body !== undefined ? { json: r.body } : {}) };
 }
 
-/** The same X-Request-ID with a different request: 422 (the first response stays the one replayed). */
+/** The same X-Request-ID with a different request after a success: 422 (the first response stays the one replayed). */
 function reused(requestId: string, r: RememberedResponse, req: FhirRequest): FhirError {
   const first = r.headers[REQUEST_LINE];
   return spineError(
@@ -138,12 +141,13 @@ export const idempotencyInterceptor: Interceptor = async (req, interaction, ctx,
   try {
     result = await next();
   } catch (e) {
-    if (e instanceof FhirError && e.category !== 'fault' && e.category !== 'busy') {
-      await store.rememberResponse(key, toRemembered({ status: e.status, headers: { ...e.headers }, body: JSON.stringify(e.toOperationOutcome()) }, req, fingerprint), now() + ttlMs);
-    } else {
-      await store.releaseRequest(key);
-    }
+    // An error applied nothing: the claim is released, so a corrected request may use the same id.
+    await store.releaseRequest(key);
     throw e;
+  }
+  if (result.status >= 400) {
+    await store.releaseRequest(key);
+    return result;
   }
   const body = result.json ?? (result.resource ? JSON.stringify(result.resource) : undefined);
   await store.rememberResponse(key, toRemembered({ status: result.status, ...(result.headers ? { headers: result.headers } : {}), ...(body !== undefined ? { body } : {}) }, req, fingerprint), now() + ttlMs);

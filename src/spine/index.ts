@@ -7,8 +7,10 @@
  * - the trace layer registers its search parameters, index entries, `$trace` and `$match` (trace/);
  * - `Patient/$merge` is registered (merge.ts);
  * - interceptors, outermost first: X-Request-ID idempotency (idempotency.ts), Spine error coding of
- *   Patient errors (spine-errors.ts), redaction of restricted patients (redaction.ts), PDS record rules
- *   for Patient create/read/patch and NHS Number allocation (records.ts). They are appended after
+ *   Patient errors (spine-errors.ts), redaction of restricted patients (redaction.ts), the NHS Number
+ *   record rules of Patient create and update: allocation, 409 `duplicate`, ids that are NHS Numbers
+ *   (records.ts, patient-id-guard.ts). Reads and patches are the engine's (plain R4 on `/fhir`; the PDS
+ *   wire behaviour is the PDS façade's). They are appended after
  *   any interceptor already registered (access control must run first so `ctx.access` is set).
  */
 import type { Config } from '../config/config';

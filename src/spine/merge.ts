@@ -9,8 +9,10 @@
  * `replaced-by` link to the target; the target (or `result-patient`) gets a `replaces` link to the
  * source. Both keep their history. `preview=true` answers the same output without writing.
  * Output (Parameters): `input`, `outcome` (OperationOutcome) and `result` (the target after the merge).
- * Not done: references held by other resources to the source are not rewritten (reads of the source
- * answer the survivor instead).
+ * Unknown records: 404 RESOURCE_NOT_FOUND; deleted (invalidated) ones: 410 (Spine coding
+ * INVALIDATED_RESOURCE). Not done: references held by other resources to the source are not rewritten
+ * (a read of the source answers it as stored, with its `replaced-by` link to the survivor; the trace
+ * and `$match` return the survivor).
  */
 import type { Identifier, OperationDefinition, Parameters, ParametersParameter, Patient, Reference } from 'fhir/r4';
 import { atomic, type InteractionContext } from '../fhir/context';
@@ -100,7 +102,8 @@ async function locate(ctx: InteractionContext, session: StoreSession, p: Paramet
   }
   const v = await session.read('Patient', id!);
   if (!v) throw spineError('not-found', 'RESOURCE_NOT_FOUND', `$merge: ${role} Patient ${id} does not exist`, `${role}-patient`);
-  if (v.deleted || v.json === undefined) throw spineError('not-found', 'INVALIDATED_RESOURCE', `$merge: ${role} Patient ${id} has been invalidated`, `${role}-patient`);
+  // Deleted (invalidated): 410 as a read answers it (Spine coding INVALIDATED_RESOURCE kept for a façade).
+  if (v.deleted || v.json === undefined) throw spineError('gone', 'INVALIDATED_RESOURCE', `$merge: ${role} Patient ${id} has been deleted (invalidated)`, `${role}-patient`, { issueCode: 'deleted' });
   return v as StoredVersion & { json: string };
 }
 

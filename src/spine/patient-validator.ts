@@ -38,6 +38,8 @@ export function assertNhsNumbers(patient: Patient): void {
 /**
  * The nhs-number policy's id rules: a Patient carrying an NHS Number is stored under that number, and
  * one stored under an id that is a valid NHS Number carries that number (none: 422 at Patient.identifier).
+ * A Patient without an NHS Number under another id passes here (an update of a record stored before the
+ * policy applied); *creating* one is refused where the store is seen, by patient-id-guard.ts.
  */
 export function assertIdIsNhsNumber(patient: Patient, id: string | undefined): void {
   const i = nhsNumberIndexOf(patient);

@@ -1,35 +1,41 @@
 /**
- * PDS-style Patient records (PDS FHIR API "Get patient details", "Create a new patient", "Update
- * patient details"; FHIR R4 http.html read/create/patch), active when PATIENT_ID_POLICY=nhs-number:
+ * NHS Number Patient records on the generic FHIR API (PDS FHIR API "Create a new patient"; FHIR R4
+ * http.html create, update, read and patch, operationoutcome.html issue type `duplicate`), active
+ * when PATIENT_ID_POLICY=nhs-number. What `/fhir` answers stays plain FHIR R4; the PDS wire behaviour
+ * (404 INVALIDATED_RESOURCE, 400 INVALID_RESOURCE_ID, superseded redirects, 409 on a stale If-Match,
+ * 200 SINGLE_MATCH) is the PDS façade's, at /personal-demographics/FHIR/R4 (docs/spine.md).
  *
- * - create with an NHS Number: stored with the NHS Number as id (routed with `assignedId`); an existing
- *   record under that number is a 409. In a transaction Bundle the id is chosen before references are
- *   rewritten (`FhirServices.assignId` = `transactionPatientIds`): the NHS Number, or for a Patient
- *   without one the same trace and allocation as a single create (a certain match fails the
- *   transaction with 409 SINGLE_MATCH / MULTIPLE_MATCHES: no duplicate is created).
- * - create without an NHS Number: a demographic trace first (`traceFromResource`, certain grade only):
- *   one certain match answers 200 OperationOutcome SINGLE_MATCH (its NHS Number in the diagnostics and
- *   Content-Location), several answer 200 MULTIPLE_MATCHES; otherwise a new NHS Number is allocated
- *   (allocation.ts) and added as the Patient's NHS Number identifier (verification status 01).
- * - read `Patient/{id}`: an id that is not a valid NHS Number and names no record is 400
- *   INVALID_RESOURCE_ID; unknown 404 RESOURCE_NOT_FOUND; invalidated (deleted) 404
- *   INVALIDATED_RESOURCE; superseded (merged) answers the surviving record directly (200, the
- *   survivor's id and ETag), as PDS does.
- * - patch: `If-Match: W/"n"` required (missing or malformed 412 PRECONDITION_FAILED; stale 409
- *   RESOURCE_VERSION_MISMATCH); JSON Patch (`application/json-patch+json`) only.
+ * - create with an NHS Number: stored with the NHS Number as id (routed with `assignedId`); a live
+ *   record under that number is 409 `duplicate` (Spine coding INVALID_CREATE as an extra coding).
+ * - create without an NHS Number and without If-None-Exist: a demographic trace first
+ *   (`traceFromResource`, certain grade only). A match is **409 Conflict**, issue code `duplicate`,
+ *   expression `Patient`, the diagnostics naming the matching record(s) (`matching record:
+ *   Patient/<id>`), Spine coding SINGLE_MATCH (one) or MULTIPLE_MATCHES (several) in
+ *   `issue.details.coding`; `duplicateMatchesOf(err)` gives the matched ids to a façade. No match: a
+ *   new NHS Number is allocated (allocation.ts) and added as the Patient's NHS Number identifier
+ *   (verification status 01). With If-None-Exist the engine's conditional create decides (no trace).
+ * - in a transaction Bundle the id is chosen before references are rewritten (`FhirServices.assignId`
+ *   = `transactionPatientIds`): the NHS Number, or for a Patient without one the same trace and
+ *   allocation (a certain match fails the transaction with the same 409 `duplicate`).
+ * - update (PUT, conditional update, Bundle entries): no Patient is created under an id that is not a
+ *   valid NHS Number (422 at `Patient.id`, patient-id-guard.ts); records already stored under other
+ *   ids (from a store that ran with PATIENT_ID_POLICY=server) can still be updated.
+ * - read, vread, patch, delete, history: the generic engine's. A deleted Patient reads 410, an unknown
+ *   id 404, a stale If-Match is 412 and PATCH takes what the engine takes (no If-Match required); a
+ *   superseded (merged) record is answered as stored, with its `replaced-by` link. `resolveRecord`
+ *   (PDS errors, following replaced-by links) is kept for the PDS façade; `/fhir` does not use it.
  */
 import type { Identifier, Patient } from 'fhir/r4';
 import type { FhirServices, InteractionContext } from '../fhir/context';
-import { parseETagVersion } from '../fhir/headers';
 import type { Interceptor } from '../fhir/interaction';
 import { FhirError } from '../fhir/outcome';
-import { readResult } from '../fhir/respond';
 import type { FhirRequest, FhirResult } from '../fhir/types';
 import type { StoredVersion } from '../store/store';
 import { allocate, NhsNumberAllocator, RangeExhaustedError } from './allocation';
-import { spineError, spineOutcome } from './errors';
+import { spineDetails, spineError, type SpineCode } from './errors';
 import { replacedBy } from './links';
 import { isValidNhsNumber, NHS_NUMBER_SYSTEM, nhsNumberOf } from './nhs-number';
+import { withPatientIdGuard } from './patient-id-guard';
 import { traceFromResource } from './trace';
 import { validateResource } from '../validation/base-validator';
 
@@ -61,7 +67,8 @@ export interface ResolvedRecord {
 
 /**
  * The live record answering for `id` (following replaced-by links), or the Spine error PDS answers:
- * INVALID_RESOURCE_ID, RESOURCE_NOT_FOUND, INVALIDATED_RESOURCE.
+ * INVALID_RESOURCE_ID, RESOURCE_NOT_FOUND, INVALIDATED_RESOURCE. For the PDS façade (which answers a
+ * superseded NHS Number with its survivor); the `/fhir` read path does not use it (plain R4 there).
  */
 export async function resolveRecord(ctx: InteractionContext, id: string, opts: { followMerges: boolean }): Promise<ResolvedRecord> {
   let v = await ctx.session.read('Patient', id);
@@ -95,16 +102,74 @@ function wellFormedPatient(body: unknown): body is Patient {
   return isPatientBody(body) && !validateResource(body, { expectedType: 'Patient' }).some((i) => i.severity === 'error' || i.severity === 'fatal');
 }
 
-/** Creates the Patient under its NHS Number; an existing record under it is 409 INVALID_CREATE. */
+/** The ids of the existing records a refused create duplicates, by the error answered (see `duplicateMatchesOf`). */
+const duplicateMatches = new WeakMap<FhirError, readonly string[]>();
+
+/** How the diagnostics of a duplicate name its matches (`duplicateMatchesOf` reads them back). */
+const MATCHES_TEXT = /matching records?: ((?:Patient\/[A-Za-z0-9\-.]{1,64})(?:, Patient\/[A-Za-z0-9\-.]{1,64})*)/;
+
+/**
+ * 409 Conflict for a create that would duplicate existing records (issue code `duplicate`, the R4
+ * issue type for "an attempt was made to create a duplicate record"): the diagnostics name every match
+ * as `Patient/<id>`, the Spine code (SINGLE_MATCH, MULTIPLE_MATCHES, INVALID_CREATE) is an extra coding
+ * in `details` for a façade to map, and the matched ids are kept for `duplicateMatchesOf`.
+ */
+export function duplicatePatientError(spineCode: SpineCode, ids: readonly string[], diagnostics: string, expression: string): FhirError {
+  const named = ids.map((id) => `Patient/${id}`).join(', ');
+  const err = new FhirError('conflict', {
+    severity: 'error',
+    code: 'duplicate',
+    details: spineDetails(spineCode),
+    diagnostics: `${diagnostics} (matching record${ids.length === 1 ? '' : 's'}: ${named})`,
+    expression: [expression],
+  });
+  duplicateMatches.set(err, [...ids]);
+  return err;
+}
+
+/**
+ * The ids of the existing Patients a create was refused as duplicating (409 `duplicate`), best first;
+ * empty for any other error. Read from the error object itself, or — for a copy of it, such as the
+ * error a transaction answers with its entry named — from the `matching record(s): Patient/<id>` of
+ * the diagnostics of its `duplicate` issues.
+ */
+export function duplicateMatchesOf(err: FhirError): string[] {
+  const kept = duplicateMatches.get(err);
+  if (kept) return [...kept];
+  const ids: string[] = [];
+  for (const issue of err.issues) {
+    if (issue.code !== 'duplicate') continue;
+    const m = MATCHES_TEXT.exec(issue.diagnostics ?? '');
+    for (const ref of m?.[1]?.split(', ') ?? []) {
+      const id = ref.slice('Patient/'.length);
+      if (!ids.includes(id)) ids.push(id);
+    }
+  }
+  return ids;
+}
+
+/** Creates the Patient under its NHS Number; a live record under it is 409 `duplicate` (INVALID_CREATE). */
 async function createUnder(ctx: InteractionContext, nhs: string, create: () => Promise<FhirResult>): Promise<FhirResult> {
   try {
     return await create();
   } catch (e) {
-    if (e instanceof FhirError && e.category === 'precondition' && (await ctx.session.read('Patient', nhs))?.deleted === false) {
-      throw spineError('conflict', 'INVALID_CREATE', `Patient ${nhs} already exists: update it (PATCH or PUT Patient/${nhs}) instead of creating it again`, 'Patient.identifier');
-    }
+    if (e instanceof FhirError && e.category === 'precondition' && (await ctx.session.read('Patient', nhs))?.deleted === false) throw existingNumber(nhs);
     throw e;
   }
+}
+
+/** A create of a Patient whose NHS Number already has a live record. */
+function existingNumber(nhs: string): FhirError {
+  return duplicatePatientError('INVALID_CREATE', [nhs], `Patient ${nhs} already exists: update it (PATCH or PUT Patient/${nhs}) instead of creating it again`, 'Patient.identifier');
+}
+
+/** The 409 `duplicate` of a create the trace found certain matches for (SINGLE_MATCH or MULTIPLE_MATCHES). */
+function tracedDuplicate(matches: ReadonlyArray<{ version: StoredVersion }>): FhirError {
+  const ids = matches.map((m) => m.version.id);
+  if (ids.length === 1) {
+    return duplicatePatientError('SINGLE_MATCH', ids, `Unable to create new patient: a single record matching the supplied demographic data exists (NHS Number ${ids[0]!}); use it (refer to, PATCH or PUT Patient/${ids[0]!}) instead of creating a duplicate`, 'Patient');
+  }
+  return duplicatePatientError('MULTIPLE_MATCHES', ids, 'Unable to create new patient: several records match the supplied demographic data; identify the person (e.g. by NHS Number) instead of creating a duplicate', 'Patient');
 }
 
 /** The certain trace matches of a Patient about to be created (at most 2: one, or "several"). */
@@ -143,17 +208,7 @@ async function createPatient(req: FhirRequest, ctx: InteractionContext, next: (r
   }
   if (req.headers['if-none-exist'] === undefined) {
     const matches = await certainMatches(ctx, body);
-    if (matches.length === 1) {
-      const m = matches[0]!;
-      return {
-        status: 200,
-        resource: spineOutcome('SINGLE_MATCH', `Unable to create new patient. A single matching record was found for the supplied demographic data: NHS Number ${m.version.id}`),
-        headers: { 'Content-Location': `${ctx.services.config.baseUrl}/Patient/${m.version.id}` },
-      };
-    }
-    if (matches.length > 1) {
-      return { status: 200, resource: spineOutcome('MULTIPLE_MATCHES', 'Unable to create new patient. Multiple matches found for supplied demographic data.') };
-    }
+    if (matches.length > 0) throw tracedDuplicate(matches);
   }
   return allocated(allocator, async (candidate) => {
     if (await ctx.session.read('Patient', candidate)) return undefined; // used before (live, merged or invalidated)
@@ -171,8 +226,8 @@ async function createPatient(req: FhirRequest, ctx: InteractionContext, next: (r
  * The id of a Patient POSTed in a transaction Bundle (`FhirServices.assignId`), chosen before the
  * references to its fullUrl are rewritten, by the rules of `POST /Patient`: its NHS Number when it has
  * a valid one; otherwise, unless the entry had an `ifNoneExist`, a trace first — a certain match (one
- * or several) fails the transaction with 409 SINGLE_MATCH / MULTIPLE_MATCHES instead of creating a
- * duplicate (docs/spine.md) — and then a newly allocated NHS Number, added as the Patient's NHS Number
+ * or several) fails the transaction with 409 `duplicate` (Spine coding SINGLE_MATCH / MULTIPLE_MATCHES)
+ * instead of creating a duplicate (docs/spine.md) — and then a newly allocated NHS Number, added as the Patient's NHS Number
  * identifier. The transaction writes it with the store's must-not-exist lock like any create.
  */
 export function transactionPatientIds(allocator: NhsNumberAllocator, previous?: FhirServices['assignId']): NonNullable<FhirServices['assignId']> {
@@ -183,55 +238,23 @@ export function transactionPatientIds(allocator: NhsNumberAllocator, previous?: 
     if (nhs !== undefined) return isValidNhsNumber(nhs) ? { id: nhs } : undefined;
     if (!opts.conditional) {
       const matches = await certainMatches(ctx, resource);
-      if (matches.length === 1) {
-        const id = matches[0]!.version.id;
-        throw spineError('conflict', 'SINGLE_MATCH', `Unable to create new patient. A single matching record was found for the supplied demographic data: NHS Number ${id}; refer to Patient/${id} (or PUT it) instead of POSTing a new Patient`, 'Patient');
-      }
-      if (matches.length > 1) throw spineError('conflict', 'MULTIPLE_MATCHES', 'Unable to create new patient. Multiple matches found for supplied demographic data.', 'Patient');
+      if (matches.length > 0) throw tracedDuplicate(matches);
     }
     const id = await allocated(allocator, async (candidate) => ((await ctx.session.read('Patient', candidate)) ? undefined : candidate));
     return { id, resource: withAllocatedNumber(resource, id) };
   };
 }
 
-async function readPatient(req: FhirRequest, ctx: InteractionContext, id: string, next: () => Promise<FhirResult>): Promise<FhirResult> {
-  const { version, superseded } = await resolveRecord(ctx, id, { followMerges: true });
-  if (!superseded) return next();
-  return readResult(version);
-}
-
-async function patchPatient(req: FhirRequest, ctx: InteractionContext, id: string, next: () => Promise<FhirResult>): Promise<FhirResult> {
-  const ifMatch = req.headers['if-match'];
-  if (ifMatch === undefined) throw spineError('precondition', 'PRECONDITION_FAILED', 'An update needs the If-Match header with the version being updated, e.g. If-Match: W/"2" (the ETag of the last read)', 'If-Match');
-  if (parseETagVersion(ifMatch) === undefined || !/^\s*W\//.test(ifMatch)) {
-    throw spineError('precondition', 'PRECONDITION_FAILED', `If-Match ${JSON.stringify(ifMatch)} is not of the form W/"<version>"`, 'If-Match');
-  }
-  if (req.contentType !== 'application/json-patch+json') {
-    throw spineError('invalid', 'INVALID_VALUE', `A Patient update must be a JSON Patch sent as application/json-patch+json (got ${JSON.stringify(req.contentType ?? 'no body')})`, 'Content-Type');
-  }
-  await resolveRecord(ctx, id, { followMerges: false });
-  try {
-    return await next();
-  } catch (e) {
-    if (e instanceof FhirError && e.category === 'precondition') {
-      throw spineError('conflict', 'RESOURCE_VERSION_MISMATCH', `If-Match ${ifMatch} is not the current version of Patient ${id}: read it again and re-apply the change`);
-    }
-    throw e;
-  }
-}
-
-/** The PDS record rules around Patient interactions (PATIENT_ID_POLICY=nhs-number only). */
+/** The NHS Number record rules around Patient interactions (PATIENT_ID_POLICY=nhs-number only). */
 export function patientRecordsInterceptor(allocator: NhsNumberAllocator): Interceptor {
   return async (req, interaction, ctx, next) => {
     if (interaction.resourceType !== 'Patient' || ctx.services.config.patientIdPolicy !== 'nhs-number') return next();
-    const id = interaction.id;
     switch (interaction.kind) {
       case 'create':
         return createPatient(req, ctx, (r) => next(r), allocator);
-      case 'read':
-        return id === undefined ? next() : readPatient(req, ctx, id, () => next());
-      case 'patch':
-        return id === undefined ? next() : patchPatient(req, ctx, id, () => next());
+      case 'update':
+        // PUT, conditional update and Bundle entries: never a new record under a non-NHS Number id.
+        return next(req, withPatientIdGuard(ctx));
       default:
         return next();
     }

@@ -3,13 +3,14 @@
  * security-labels.html). For callers without the sensitive permission (restricted.ts), every Patient
  * marked restricted in a response — a read, vread, history, search (including `_include`d and
  * `_revinclude`d Patients), `$trace`/`$match` results, operation output Bundles and Parameters — is
- * returned without address, telecom and generalPractitioner. Responses that cannot contain a
+ * returned without the elements and extensions restricted.ts lists (address, telecom, contact,
+ * generalPractitioner; the pharmacy and birth place extensions). Responses that cannot contain a
  * restricted record (no confidentiality label in their text) are passed through untouched.
  */
 import type { Patient, Resource } from 'fhir/r4';
 import type { Interceptor } from '../fhir/interaction';
 import type { FhirResult } from '../fhir/types';
-import { CONFIDENTIALITY_SYSTEM, isRestricted, maySeeRestricted, REDACTED_ELEMENTS } from './restricted';
+import { CONFIDENTIALITY_SYSTEM, isRestricted, maySeeRestricted, stripRestricted } from './restricted';
 
 const MAX_DEPTH = 6;
 
@@ -18,14 +19,7 @@ export function redactIn(resource: Resource, depth = 0): boolean {
   if (depth > MAX_DEPTH || typeof resource !== 'object' || resource === null) return false;
   let changed = false;
   const r = resource as Resource & Record<string, unknown>;
-  if (r.resourceType === 'Patient' && isRestricted(r as Patient)) {
-    for (const k of REDACTED_ELEMENTS) {
-      if (k in r) {
-        delete r[k];
-        changed = true;
-      }
-    }
-  }
+  if (r.resourceType === 'Patient' && isRestricted(r as Patient) && stripRestricted(r)) changed = true;
   if (r.resourceType === 'Bundle') {
     for (const e of (r as { entry?: Array<{ resource?: Resource }> }).entry ?? []) if (e.resource && redactIn(e.resource, depth + 1)) changed = true;
   }

@@ -73,7 +73,8 @@ describe('E2E: SMART standalone launch in headless Chromium', function () {
     );
     const port = await freePort();
     origin = `http://127.0.0.1:${port}`;
-    const config = loadConfig({ SQLITE_PATH: ':memory:', HOST: '127.0.0.1', PORT: String(port), BASE_URL: `${origin}/fhir`, LOG_LEVEL: 'silent', AUTH_MODE: 'smart', REQUIRED_PROFILES: '', AUTH_CLIENTS_FILE: clientsFile });
+    // Generic Patients under client ids (p1, p2): the generic engine's id rules, not the NHS Number ids.
+    const config = loadConfig({ SQLITE_PATH: ':memory:', HOST: '127.0.0.1', PORT: String(port), BASE_URL: `${origin}/fhir`, LOG_LEVEL: 'silent', AUTH_MODE: 'smart', REQUIRED_PROFILES: '', PATIENT_ID_POLICY: 'server', AUTH_CLIENTS_FILE: clientsFile });
     running = await startServer(config, silentLogger());
 
     // Seed two patients and an observation of each with a backend-services token.

@@ -62,7 +62,8 @@ describe('HTTP: built-in SMART authorization server', function () {
       ],
     };
     fs.writeFileSync(path.join(dir, 'clients.json'), JSON.stringify(clients));
-    const config = loadConfig({ SQLITE_PATH: ':memory:', PORT: '0', BASE_URL: BASE, LOG_LEVEL: 'silent', AUTH_MODE: 'smart', REQUIRED_PROFILES: '', AUTH_CLIENTS_FILE: path.join(dir, 'clients.json') });
+    // Generic Patients under client ids (p1, p2): the generic engine's id rules, not the NHS Number ids.
+    const config = loadConfig({ SQLITE_PATH: ':memory:', PORT: '0', BASE_URL: BASE, LOG_LEVEL: 'silent', AUTH_MODE: 'smart', REQUIRED_PROFILES: '', PATIENT_ID_POLICY: 'server', AUTH_CLIENTS_FILE: path.join(dir, 'clients.json') });
     running = await startServer(config, silentLogger());
     // Two patients, written with a backend token.
     const token = await backendToken('system/Patient.cruds');

@@ -1,7 +1,8 @@
 /**
- * NHS Number allocation on `POST /Patient` (PDS FHIR API "Create a new patient"): a demographic match
- * answers SINGLE_MATCH / MULTIPLE_MATCHES instead of a duplicate; otherwise a new number is allocated,
- * never twice, under concurrency in one app and across two apps sharing one SQLite file.
+ * NHS Number allocation on `POST /Patient` (PDS FHIR API "Create a new patient"; FHIR R4 issue type
+ * `duplicate`): a demographic match answers 409 `duplicate` naming the matching record(s) (Spine coding
+ * SINGLE_MATCH / MULTIPLE_MATCHES) instead of creating a duplicate; otherwise a new number is
+ * allocated, never twice, under concurrency in one app and across two apps sharing one SQLite file.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -29,21 +30,31 @@ describe('HTTP: NHS Number allocation', () => {
   });
   after(() => t.close());
 
-  it('answers SINGLE_MATCH (200) when the person is already known, MULTIPLE_MATCHES when several are', async () => {
+  it('answers 409 duplicate naming the record when the person is already known (SINGLE_MATCH), naming both when several are (MULTIPLE_MATCHES)', async () => {
     const jane = patient(undefined, { name: [{ use: 'usual', family: 'Edwards', given: ['Jane'] }], birthDate: '1982-07-10', gender: 'female', address: [{ postalCode: 'LS1 6AE' }] });
     const first = await post(t, jane);
     assert.equal(first.status, 201, first.text);
+    const firstId = (first.body as Patient).id!;
     const again = await post(t, jane);
-    assert.equal(again.status, 200, again.text);
+    assert.equal(again.status, 409, again.text);
     assert.equal(again.body.resourceType, 'OperationOutcome');
+    assert.equal(again.body.issue[0].code, 'duplicate');
+    assert.equal(again.body.issue[0].severity, 'error');
+    assert.deepEqual(again.body.issue[0].expression, ['Patient']);
+    assert.match(again.body.issue[0].diagnostics, new RegExp(`matching record: Patient/${firstId}\\)`));
     assert.equal(spineCode(again.body), 'SINGLE_MATCH');
-    assert.ok(String(again.body.issue[0].diagnostics).includes((first.body as Patient).id!));
+    assert.equal(again.headers['content-location'], undefined);
     // A second record with the same demographics (created with its own NHS Number) makes it ambiguous.
     const twin = { ...jane, identifier: [{ system: 'https://fhir.nhs.uk/Id/nhs-number', value: '9000000009' }] };
     assert.equal((await post(t, twin)).status, 201);
     const multi = await post(t, jane);
-    assert.equal(multi.status, 200, multi.text);
+    assert.equal(multi.status, 409, multi.text);
+    assert.equal(multi.body.issue[0].code, 'duplicate');
     assert.equal(spineCode(multi.body), 'MULTIPLE_MATCHES');
+    const named = /matching records: (.*)\)$/.exec(multi.body.issue[0].diagnostics as string)?.[1]?.split(', ').sort();
+    assert.deepEqual(named, [`Patient/${firstId}`, 'Patient/9000000009'].sort());
+    // Nothing was created by the refused creates.
+    assert.equal((await request(t.app).get('/fhir/Patient?family=Edwards&_total=accurate')).body.total, 2);
   });
 
   it('never allocates a number twice under concurrent creates', async () => {

@@ -1,7 +1,8 @@
 /**
- * X-Request-ID idempotency over HTTP (PDS FHIR API request headers): a retried write with the same
- * X-Request-ID is answered from the stored first response and not applied again, across server
- * instances sharing one SQLite database too.
+ * X-Request-ID idempotency over HTTP (PDS FHIR API request headers; ADR 24 and its amendment): a
+ * retried successful write with the same X-Request-ID is answered from the stored first response and
+ * not applied again, across server instances sharing one SQLite database too; an error is not
+ * remembered, so a corrected request under the same X-Request-ID is applied.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -54,17 +55,51 @@ describe('HTTP: X-Request-ID idempotency', () => {
     assert.equal(await count(t, 'Concurrent'), 1);
   });
 
-  it('replays error responses too, and does not touch reads', async () => {
+  it('does not remember errors: the same request under the same id runs again (no replay), and reads are not touched', async () => {
     const id = 'b0b7a5a4-1d3e-4c55-9a57-0a6b0c3f1e04';
     const bad = patient(undefined, { identifier: [{ system: 'https://fhir.nhs.uk/Id/nhs-number', value: '9000000000' }] });
     const a = await post(t, bad, { 'X-Request-ID': id });
     const b = await post(t, bad, { 'X-Request-ID': id });
     assert.equal(a.status, 422);
     assert.equal(b.status, 422);
-    assert.equal(b.headers['x-idempotent-replay'], 'true');
+    assert.equal(b.headers['x-idempotent-replay'], undefined, 'answered by running it again, not from memory');
     assert.equal(spineCode(b.body), 'INVALID_VALUE');
+    // A corrected body under the same id is applied, not refused as "a different request".
+    const fixed = await post(t, patient(undefined, { identifier: [{ system: 'https://fhir.nhs.uk/Id/nhs-number', value: '9000000068' }] }), { 'X-Request-ID': id });
+    assert.equal(fixed.status, 201, fixed.text);
+    assert.equal(fixed.body.id, '9000000068');
     const r = await request(t.app).get('/fhir/metadata').set('X-Request-ID', id);
     assert.equal(r.headers['x-idempotent-replay'], undefined);
+  });
+
+  it('a PATCH refused for a stale If-Match (412) may be corrected under the same X-Request-ID; the corrected one is then replayed', async () => {
+    const created = await post(t, patient('9000000076', { name: [{ use: 'usual', family: 'Patched', given: ['Pat'] }] }));
+    assert.equal(created.status, 201, created.text);
+    const moved = await request(t.app).put('/fhir/Patient/9000000076').set('Content-Type', 'application/fhir+json').send(JSON.stringify({ ...created.body, gender: 'other' }));
+    assert.equal(moved.headers['etag'], 'W/"2"');
+    const id = 'b0b7a5a4-1d3e-4c55-9a57-0a6b0c3f1e07';
+    const ops = JSON.stringify([{ op: 'replace', path: '/gender', value: 'male' }]);
+    const patchWith = (ifMatch: string) => request(t.app).patch('/fhir/Patient/9000000076').set('Content-Type', 'application/json-patch+json').set('X-Request-ID', id).set('If-Match', ifMatch).send(ops);
+    const stale = await patchWith('W/"1"');
+    assert.equal(stale.status, 412, stale.text);
+    const corrected = await patchWith('W/"2"');
+    assert.equal(corrected.status, 200, corrected.text);
+    assert.equal(corrected.headers['x-idempotent-replay'], undefined, 'applied, not the stale 412 replayed');
+    assert.equal(corrected.headers['etag'], 'W/"3"');
+    assert.equal((corrected.body as { gender?: string }).gender, 'male');
+    // A retry of the corrected request: the 200 replayed, no new version.
+    const retry = await patchWith('W/"2"');
+    assert.equal(retry.status, 200, retry.text);
+    assert.equal(retry.headers['x-idempotent-replay'], 'true');
+    assert.equal(retry.headers['etag'], 'W/"3"');
+    assert.deepEqual(retry.body, corrected.body);
+    const read = await request(t.app).get('/fhir/Patient/9000000076');
+    assert.equal(read.headers['etag'], 'W/"3"', 'no new version');
+    assert.equal(read.body.gender, 'male');
+    // After that success the id is spent: the stale request again is "a different request" (422).
+    const reused = await patchWith('W/"1"');
+    assert.equal(reused.status, 422, reused.text);
+    assert.deepEqual(reused.body.issue[0].expression, ['X-Request-ID']);
   });
 
   it('the same X-Request-ID with another body, URL or If-Match is refused with 422 naming the header; the retry is still replayed', async () => {

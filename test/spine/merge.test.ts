@@ -1,7 +1,8 @@
 /**
  * `Patient/$merge` over HTTP (FHIR Patient-merge; PDS superseded records): the source is superseded
- * by the target atomically, reads of the source answer the survivor, history keeps both, preview
- * writes nothing.
+ * by the target atomically; on /fhir a read of the source answers it as stored (inactive, with its
+ * `replaced-by` link: plain R4, no redirect; the PDS façade follows the link, test/facades/pds/);
+ * history keeps both; preview writes nothing.
  */
 import assert from 'node:assert/strict';
 import request from 'supertest';
@@ -36,7 +37,7 @@ describe('HTTP: Patient/$merge', () => {
     assert.equal(src.headers['etag'], 'W/"1"');
   });
 
-  it('supersedes the source by the target; the old number reads as the survivor; history keeps both', async () => {
+  it('supersedes the source by the target; the old number reads as stored with its replaced-by link; history keeps both', async () => {
     const res = await merge(t, [
       { name: 'source-patient-identifier', valueIdentifier: { system: NHS_NUMBER_SYSTEM, value: '9000000009' } },
       { name: 'target-patient', valueReference: { reference: 'Patient/9000000017' } },
@@ -44,8 +45,12 @@ describe('HTTP: Patient/$merge', () => {
     assert.equal(res.status, 200, res.text);
     const read = await request(t.app).get('/fhir/Patient/9000000009');
     assert.equal(read.status, 200);
-    assert.equal((read.body as Patient).id, '9000000017');
-    assert.deepEqual((read.body as Patient).link, [{ other: { reference: 'Patient/9000000009' }, type: 'replaces' }]);
+    assert.equal((read.body as Patient).id, '9000000009', 'no redirect to the survivor on /fhir');
+    assert.equal(read.headers['etag'], 'W/"2"');
+    assert.equal((read.body as Patient).active, false);
+    assert.deepEqual((read.body as Patient).link, [{ other: { reference: 'Patient/9000000017' }, type: 'replaced-by' }]);
+    const survivor = await request(t.app).get('/fhir/Patient/9000000017');
+    assert.deepEqual((survivor.body as Patient).link, [{ other: { reference: 'Patient/9000000009' }, type: 'replaces' }]);
     const hist = await request(t.app).get('/fhir/Patient/9000000009/_history');
     const versions = (hist.body as Bundle).entry!.map((e) => e.resource as Patient);
     assert.equal(versions.length, 2);
@@ -55,7 +60,7 @@ describe('HTTP: Patient/$merge', () => {
     assert.equal((survivorHist.body as Bundle).entry!.length, 2);
   });
 
-  it('refuses merging a superseded source, into a superseded target, into itself, or unknown records', async () => {
+  it('refuses merging a superseded source, into a superseded target, into itself, unknown (404) or deleted (410) records', async () => {
     const again = await merge(t, [
       { name: 'source-patient', valueReference: { reference: 'Patient/9000000009' } },
       { name: 'target-patient', valueReference: { reference: 'Patient/9000000025' } },
@@ -77,6 +82,15 @@ describe('HTTP: Patient/$merge', () => {
     ]);
     assert.equal(unknown.status, 404);
     assert.equal(spineCode(unknown.body), 'RESOURCE_NOT_FOUND');
+    assert.equal((await put(t, patient('9000000033'))).status, 201);
+    assert.ok([200, 204].includes((await request(t.app).delete('/fhir/Patient/9000000033')).status));
+    const deleted = await merge(t, [
+      { name: 'source-patient', valueReference: { reference: 'Patient/9000000033' } },
+      { name: 'target-patient', valueReference: { reference: 'Patient/9000000025' } },
+    ]);
+    assert.equal(deleted.status, 410, deleted.text);
+    assert.equal(deleted.body.issue[0].code, 'deleted');
+    assert.deepEqual(deleted.body.issue[0].expression, ['source-patient']);
     const missing = await merge(t, [{ name: 'target-patient', valueReference: { reference: 'Patient/9000000025' } }]);
     assert.equal(missing.status, 400);
     assert.equal(spineCode(missing.body), 'MISSING_VALUE');

@@ -49,15 +49,16 @@ describe('HTTP: Patients created in a transaction Bundle (NHS layer)', () => {
     assert.equal(o.body.subject.reference, `Patient/${id}`);
   });
 
-  it('a Patient the trace already knows fails the transaction with 409 SINGLE_MATCH naming the record, and nothing is created', async () => {
+  it('a Patient the trace already knows fails the transaction with 409 duplicate naming the record (SINGLE_MATCH), and nothing is created', async () => {
     const jane = patient(undefined, { name: [{ use: 'usual', family: 'Txdupe', given: ['Jane'] }], birthDate: '1982-07-10', gender: 'female', address: [{ postalCode: 'LS1 6AE' }] });
     const first = await post(t, jane);
     assert.equal(first.status, 201, first.text);
     const existing = first.body.id as string;
     const res = await postBundle(transaction(jane));
     assert.equal(res.status, 409, res.text);
+    assert.equal(res.body.issue[0].code, 'duplicate');
     assert.equal(spineCode(res.body), 'SINGLE_MATCH');
-    assert.match(res.body.issue[0].diagnostics, new RegExp(`Bundle\\.entry\\[0\\].*${existing}`));
+    assert.match(res.body.issue[0].diagnostics, new RegExp(`Bundle\\.entry\\[0\\].*matching record: Patient/${existing}\\)`));
     assert.equal(await countFamily('Txdupe'), 1, 'no duplicate');
     assert.equal((await request(t.app).get('/fhir/Observation?code:text=weight&_total=accurate')).body.total, 0, 'the transaction left nothing');
   });
@@ -74,12 +75,14 @@ describe('HTTP: Patients created in a transaction Bundle (NHS layer)', () => {
     assert.equal(await countFamily('Txine'), 1);
   });
 
-  it('a Patient POSTed with an NHS Number that is already used: 409 INVALID_CREATE, as for POST /Patient', async () => {
+  it('a Patient POSTed with an NHS Number that is already used: 409 duplicate (INVALID_CREATE), as for POST /Patient', async () => {
     const first = await post(t, patient('9000000009', { name: [{ use: 'usual', family: 'Txused', given: ['Una'] }] }));
     assert.equal(first.status, 201, first.text);
     const { id: _id, ...again } = patient('9000000009', { name: [{ use: 'usual', family: 'Txother', given: ['Olga'] }], birthDate: '1950-05-05' });
     const res = await postBundle(transaction(again as Patient));
     assert.equal(res.status, 409, res.text);
+    assert.equal(res.body.issue[0].code, 'duplicate');
+    assert.match(res.body.issue[0].diagnostics, /matching record: Patient\/9000000009\)/);
     assert.equal(spineCode(res.body), 'INVALID_CREATE');
   });
 
