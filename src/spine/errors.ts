@@ -111,7 +111,9 @@ export function spineCodeForStatus(status: number, category: ErrorCategory): Spi
     case 405:
       return 'INVALID_METHOD';
     case 409:
-      return 'RESOURCE_VERSION_MISMATCH';
+      // On plain-R4 /fhir a 409 is a create under an existing id or a concurrent write (a stale
+      // If-Match is 412), not PDS's version mismatch, which only the PDS façade answers.
+      return 'CONFLICT';
     case 410:
       return 'INVALIDATED_RESOURCE';
     case 412:

@@ -21,6 +21,7 @@ import type { Address, HumanName, OperationOutcome, Patient } from 'fhir/r4';
 import type { FhirServices } from '../../fhir/context';
 import { FhirError } from '../../fhir/outcome';
 import type { FhirResult } from '../../fhir/types';
+import { duplicateMatchesOf } from '../../spine/records';
 import { spineCodeOf, spineError, spineOutcome } from '../../spine/errors';
 import { callEngine, engineRequest, parseJsonBody, resultResource, type FacadeRequest, type FacadeResponse } from '../kit';
 import { pdsCaller } from './caller';
@@ -80,7 +81,8 @@ export async function createPatient(services: FhirServices, req: FacadeRequest):
     result = await callEngine(services, engineRequest(req, { method: 'POST', path: 'Patient', body: patient, contentType: 'application/fhir+json', headers: { prefer: 'return=representation' } }));
   } catch (e) {
     if (!(e instanceof FhirError)) throw e;
-    const answer = matchAnswer(spineCodeOf(e.issues), e.headers, e.issues[0]?.diagnostics);
+    const matches = duplicateMatchesOf(e);
+    const answer = matchAnswer(spineCodeOf(e.issues), e.headers, matches.length === 1 ? matches[0] : e.issues[0]?.diagnostics);
     if (answer) return { status: 200, body: answer, headers };
     throw e;
   }
