@@ -106,7 +106,9 @@ export function buildServices(config: Readonly<Config>, log: Logger, store?: Sto
     store = openSqliteStore(config.sqlitePath);
   }
   if (config.cursorSecret === undefined) {
-    log.warn('CURSOR_SECRET is not set: paging links are signed with a random per-process key, so they only work on this instance until it restarts; set CURSOR_SECRET on every instance of a multi-instance deployment');
+    // Only a deployment that can run several instances (the MongoDB store) needs a shared key; a
+    // single instance on the embedded store is told at debug level only.
+    (config.mongodbUri !== undefined ? log.warn.bind(log) : log.debug.bind(log))('CURSOR_SECRET is not set: paging links are signed with a random per-process key, so they only work on this instance until it restarts; set CURSOR_SECRET on every instance of a multi-instance deployment');
   }
   const terminology = storeTerminology(store);
   const conformance = conformanceRegistry(config, log);
@@ -243,7 +245,8 @@ export async function startServer(config: Readonly<Config>, log: Logger = create
   // The NHS API façades at their real paths (PDS ...), beside the generic API (ADR 25).
   const app = createApp(services, { routers: [...(auth ? [auth.router] : []), ...facadeRouters(services)] });
   const server = await new Promise<Server>((resolve, reject) => {
-    const s = app.listen(config.port, config.host, () => resolve(s));
+    // Express 5 hands a listen error (EADDRINUSE, EACCES ...) to this callback as well.
+    const s = app.listen(config.port, config.host, (err?: Error) => (err ? reject(err) : resolve(s)));
     s.once('error', reject);
     // Requests Node's parser refuses (oversized headers, malformed lines) get an OperationOutcome too.
     answerClientErrors(s);
@@ -270,6 +273,16 @@ export async function startServer(config: Readonly<Config>, log: Logger = create
   };
 }
 
+/** A clear sentence for an address the server cannot listen on, or undefined for other errors. */
+export function listenErrorMessage(e: unknown, config: Pick<Config, 'host' | 'port'>): string | undefined {
+  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  const where = `${config.host}:${config.port}`;
+  if (code === 'EADDRINUSE') return `Cannot listen on ${where}: the port is already in use (another server, or an earlier \`npm start\` still running). Stop it, or start on another port: PORT=8081 npm start`;
+  if (code === 'EACCES') return `Cannot listen on ${where}: permission denied (ports below 1024 need privileges). Use another port: PORT=8080 npm start`;
+  if (code === 'EADDRNOTAVAIL') return `Cannot listen on ${where}: the address is not on this machine. Set HOST to one of its addresses, or 0.0.0.0`;
+  return undefined;
+}
+
 async function main(): Promise<void> {
   let config: Readonly<Config>;
   try {
@@ -293,6 +306,11 @@ async function main(): Promise<void> {
     if (e instanceof ConfigError) {
       process.stderr.write(`${e.message}\n`);
       process.exit(2);
+    }
+    const listenProblem = listenErrorMessage(e, config);
+    if (listenProblem !== undefined) {
+      process.stderr.write(`${listenProblem}\n`);
+      process.exit(1);
     }
     throw e;
   }

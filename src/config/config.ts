@@ -175,7 +175,7 @@ export const CONFIG_VARIABLES: readonly ConfigVariable[] = [
   {
     name: 'CURSOR_SECRET',
     default: '(random per process)',
-    description: 'Key (at least 32 characters) signing the `_cursor` of search and history page links; set the same value on every instance of a multi-instance deployment.',
+    description: 'Key (at least 32 characters) signing the `_cursor` of search and history page links; set the same value on every instance of a multi-instance deployment (with `MONGODB_URI` and no key, the server warns at start).',
   },
   {
     name: 'FHIR_PACKAGES',
