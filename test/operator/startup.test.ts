@@ -70,6 +70,38 @@ describe('Operator: starting the server', function () {
     assert.doesNotMatch(run.stdout + run.stderr, /CURSOR_SECRET/);
   });
 
+  it('`npm start` stopped with SIGTERM stops the server too (the script execs node, so npm\'s signal reaches it)', async function () {
+    const root = path.resolve(__dirname, '..', '..', '..');
+    const child = spawn('npm', ['start', '--silent'], { cwd: root, env: { PATH: process.env['PATH'], HOME: process.env['HOME'], PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, AUTH_MODE: 'off', LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    let out = '';
+    const url = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`npm start did not listen in time:\n${out}`)), 90_000);
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        const m = /"listening":"(http:\/\/[^"]+)"/.exec(out);
+        if (m?.[1]) {
+          clearTimeout(timer);
+          resolve(m[1]);
+        }
+      });
+    });
+    const metadata = `${url}/metadata`;
+    assert.equal((await fetch(metadata)).status, 200);
+    child.kill('SIGTERM');
+    await exited;
+    // The server process is gone with npm: its port refuses connections (within a few seconds of shutdown).
+    let refused = false;
+    for (let i = 0; i < 50 && !refused; i++) {
+      refused = await fetch(metadata).then(
+        () => false,
+        () => true,
+      );
+      if (!refused) await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.ok(refused, `the server still answers ${metadata} after npm start was stopped`);
+  });
+
   it('listenErrorMessage: EADDRINUSE, EACCES and EADDRNOTAVAIL have sentences; other errors none', function () {
     const err = (code: string): NodeJS.ErrnoException => Object.assign(new Error(code), { code });
     const at = { host: '0.0.0.0', port: 80 };
