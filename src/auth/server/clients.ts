@@ -7,11 +7,13 @@
  * `{"clients": [{client_id, client_name?, redirect_uris, scope, token_endpoint_auth_method,
  * grant_types, jwks? | jwks_uri?}]}`. When the file does not exist it is created holding a public
  * development client (PKCE, redirect to `http://localhost:3000/callback`), which `describeDevClient`
- * explains at start-up. Without a data directory (`SQLITE_PATH=:memory:`) and without an explicit
+ * explains at start-up. The development client also accepts the server's own callback page
+ * (`<issuer>/dev-callback`, `devCallbackUri`), added in memory because it depends on the issuer. Without a data directory (`SQLITE_PATH=:memory:`) and without an explicit
  * file, the registry lives in memory with the development client only.
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { createHash, randomBytes } from 'node:crypto';
 import type { JsonWebKey } from 'node:crypto';
 
 export type GrantType = 'authorization_code' | 'refresh_token' | 'client_credentials';
@@ -36,6 +38,13 @@ export const DEV_CLIENT_ID = 'dev-public-client';
 export const DEV_REDIRECT_URI = 'http://localhost:3000/callback';
 export const DEV_CLIENT_SCOPE =
   'openid fhirUser launch launch/patient offline_access online_access patient/*.cruds patient/*.read patient/*.write patient/*.* user/*.cruds user/*.read user/*.write user/*.*';
+
+/** The authorization server's own page for the development client's redirect (shows the code). */
+export const DEV_CALLBACK_PATH = '/dev-callback';
+
+export function devCallbackUri(issuer: string): string {
+  return `${issuer.replace(/\/+$/, '')}${DEV_CALLBACK_PATH}`;
+}
 
 export function devClient(): RegisteredClient {
   return {
@@ -115,42 +124,57 @@ export function clientRegistryOf(clients: readonly RegisteredClient[], source: s
  * Loads the registry from `file` (created with the development client when absent), or keeps it in
  * memory with the development client when `file` is undefined.
  */
-export function loadClientRegistry(file: string | undefined): ClientRegistry {
-  if (file === undefined) return clientRegistryOf([devClient()], 'memory', true);
+export function loadClientRegistry(file: string | undefined, issuer?: string): ClientRegistry {
+  // The development client (when registered) may also redirect to this server's own callback page.
+  const withCallback = (c: RegisteredClient): RegisteredClient =>
+    issuer !== undefined && c.client_id === DEV_CLIENT_ID && !c.redirect_uris.includes(devCallbackUri(issuer)) ? { ...c, redirect_uris: [...c.redirect_uris, devCallbackUri(issuer)] } : c;
+  if (file === undefined) return clientRegistryOf([withCallback(devClient())], 'memory', true);
   if (!fs.existsSync(file)) {
     fs.mkdirSync(path.dirname(file), { recursive: true });
     fs.writeFileSync(file, `${JSON.stringify({ clients: [devClient()] }, null, 2)}\n`, { mode: 0o600 });
-    return clientRegistryOf([devClient()], file, true);
+    return clientRegistryOf([withCallback(devClient())], file, true);
   }
   const raw: unknown = JSON.parse(fs.readFileSync(file, 'utf8'));
   const list = (raw as { clients?: unknown }).clients;
   if (!Array.isArray(list)) throw new Error(`${file}: expected {"clients": [...]}`);
   return clientRegistryOf(
-    list.map((c, i) => parseClient(c, `${file} client ${i}`)),
+    list.map((c, i) => withCallback(parseClient(c, `${file} client ${i}`))),
     file,
     false,
   );
 }
 
-/** Start-up instructions for the development client: what to open and how to exchange the code. */
-export function describeDevClient(issuer: string, audience: string): string {
+/** A PKCE pair (RFC 7636 S256) for the start-up instructions: a fresh verifier and its challenge. */
+export function pkcePair(): { verifier: string; challenge: string } {
+  const verifier = randomBytes(32).toString('base64url');
+  return { verifier, challenge: createHash('sha256').update(verifier).digest('base64url') };
+}
+
+/**
+ * Start-up instructions for the development client: a working authorize URL (its PKCE challenge
+ * computed from the verifier printed beside it), the server's own callback page as redirect, and the
+ * exchange command.
+ */
+export function describeDevClient(issuer: string, audience: string, pkce: { verifier: string; challenge: string } = pkcePair()): string {
+  const redirect = devCallbackUri(issuer);
   const authorize = new URL(`${issuer}/authorize`);
   authorize.search = new URLSearchParams({
     response_type: 'code',
     client_id: DEV_CLIENT_ID,
-    redirect_uri: DEV_REDIRECT_URI,
+    redirect_uri: redirect,
     scope: 'openid fhirUser launch/patient patient/*.rs offline_access',
-    state: 'any-state',
+    state: randomBytes(8).toString('hex'),
     aud: audience,
-    code_challenge: '<BASE64URL(SHA256(verifier))>',
+    code_challenge: pkce.challenge,
     code_challenge_method: 'S256',
   }).toString();
   return [
-    `Development client: client_id=${DEV_CLIENT_ID} (public, PKCE S256), redirect_uri=${DEV_REDIRECT_URI}`,
-    `  1. pick a code_verifier (43-128 characters) and compute code_challenge = base64url(sha256(verifier))`,
+    `Development client: client_id=${DEV_CLIENT_ID} (public, PKCE S256), redirect_uri=${redirect} (or ${DEV_REDIRECT_URI})`,
+    `  1. export VERIFIER=${pkce.verifier}`,
     `  2. open ${authorize.toString()}`,
-    `     log in as dev-practitioner / dev-practitioner (or dev-patient / dev-patient) and pick a patient`,
-    `  3. curl -X POST ${issuer}/token -d grant_type=authorization_code -d client_id=${DEV_CLIENT_ID} -d redirect_uri=${DEV_REDIRECT_URI} -d code=<code from the redirect> -d code_verifier=<verifier>`,
+    `     log in as dev-practitioner / dev-practitioner (or dev-patient / dev-patient) and pick a patient;`,
+    `     the browser lands on ${redirect}, which shows the code and this exchange command:`,
+    `  3. curl -X POST ${issuer}/token -d grant_type=authorization_code -d client_id=${DEV_CLIENT_ID} -d redirect_uri=${redirect} -d code=<code> -d code_verifier=$VERIFIER`,
     `  4. call the FHIR API with the header "Authorization: Bearer <access_token>"`,
   ].join('\n');
 }

@@ -123,3 +123,33 @@ ${items}
 export function errorPage(title: string, message: string): string {
   return layout(title, `<p class="error" role="alert">${escapeHtml(message)}</p>`);
 }
+
+export interface DevCallbackPage {
+  code?: string;
+  state?: string;
+  error?: string;
+  errorDescription?: string;
+  /** The token endpoint and the redirect URI the code must be exchanged with. */
+  tokenEndpoint: string;
+  redirectUri: string;
+  clientId: string;
+}
+
+/**
+ * The development client's redirect target (`<issuer>/dev-callback`): shows the authorization code
+ * and the command that exchanges it (the verifier stays on the operator's console, never on a page).
+ */
+export function devCallbackPage(p: DevCallbackPage): string {
+  if (p.error !== undefined) {
+    return layout('Authorization refused', `<p class="error">${escapeHtml(p.error)}${p.errorDescription !== undefined ? `: ${escapeHtml(p.errorDescription)}` : ''}</p>`);
+  }
+  if (p.code === undefined) return layout('No authorization code', '<p class="error">This page is the redirect target of the development client; it was opened without a <code>code</code>.</p>');
+  const command = `curl -X POST ${p.tokenEndpoint} -d grant_type=authorization_code -d client_id=${p.clientId} -d redirect_uri=${p.redirectUri} -d code=${p.code} -d code_verifier=$VERIFIER`;
+  return layout(
+    'Authorization code',
+    `<p>Code: <code id="code">${escapeHtml(p.code)}</code>${p.state !== undefined ? ` <small>(state ${escapeHtml(p.state)})</small>` : ''}</p>
+<p>Exchange it within a minute, in the shell where you exported <code>VERIFIER</code> (printed by <code>npm start</code>):</p>
+<pre id="exchange">${escapeHtml(command)}</pre>
+<p><small>The answer's <code>access_token</code> goes in the header <code>Authorization: Bearer &lt;access_token&gt;</code>.</small></p>`,
+  );
+}

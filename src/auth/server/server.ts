@@ -16,13 +16,13 @@ import { decodeJws } from '../jws';
 import { addressKey, AuthThrottle, throttleSettingsOf, type Throttled } from '../throttle';
 import { checkAuthorizeRequest, errorRedirect, grantOf, issueCode, needsPatientPicker, PENDING_SECONDS, type PendingAuthorization } from './authorize';
 import { ClientKeys, authenticateClient } from './client-auth';
-import { DEV_CLIENT_ID, describeDevClient, loadClientRegistry, type ClientRegistry } from './clients';
+import { DEV_CALLBACK_PATH, DEV_CLIENT_ID, describeDevClient, devCallbackUri, loadClientRegistry, type ClientRegistry } from './clients';
 import { DurableAuthState } from './durable-state';
 import { activeBearer, introspect, revoke, type IntrospectionDeps } from './introspection';
 import { assertLaunchCaller, assertLaunchTarget } from './launch';
 import { loadSigningKeys, type SigningKeys } from './keys';
 import { OAuthError } from './oauth-error';
-import { errorPage, loginPage, patientPickerPage, type PatientChoice } from './pages';
+import { devCallbackPage, errorPage, loginPage, patientPickerPage, type PatientChoice } from './pages';
 import { AuthState, ExpiringMap, randomToken, sha256 } from './state';
 import { handleTokenRequest, type TokenEndpointDeps } from './token';
 import type { TokenSettings } from './tokens';
@@ -165,7 +165,7 @@ export function createAuthorizationServer(opts: AuthorizationServerOptions): Aut
   const basePath = issuerUrl.pathname.replace(/\/+$/, '');
   const secureCookie = issuerUrl.protocol === 'https:';
   const keys = opts.keys ?? loadSigningKeys(dataDir);
-  const clients = loadClientRegistry(config.authClientsFile);
+  const clients = loadClientRegistry(config.authClientsFile, issuer);
   // Hashing the development users' passwords costs tens of milliseconds: done at the first login.
   let users: UserRegistry | undefined;
   const userRegistry = (): UserRegistry => (users ??= loadUserRegistry(dataDir));
@@ -242,6 +242,29 @@ export function createAuthorizationServer(opts: AuthorizationServerOptions): Aut
     }
     sendHtml(res, 200, patientPickerPage({ basePath, tx: p.tx, csrf: p.csrf, user: p.user?.fhirUser ?? '', query, patients, ...(problem !== undefined ? { error: problem } : {}) }));
   };
+
+  // The development client's redirect target: the code and its exchange command, on this server.
+  inner.get(DEV_CALLBACK_PATH, (req: Request, res: Response) => {
+    const q = queryOf(req);
+    const one = (name: string): string | undefined => q.get(name) ?? undefined;
+    const error = one('error');
+    const code = one('code');
+    const st = one('state');
+    const description = one('error_description');
+    sendHtml(
+      res,
+      error !== undefined || code === undefined ? 400 : 200,
+      devCallbackPage({
+        tokenEndpoint,
+        redirectUri: devCallbackUri(issuer),
+        clientId: DEV_CLIENT_ID,
+        ...(code !== undefined ? { code } : {}),
+        ...(st !== undefined ? { state: st } : {}),
+        ...(error !== undefined ? { error } : {}),
+        ...(description !== undefined ? { errorDescription: description } : {}),
+      }),
+    );
+  });
 
   inner.get('/authorize', (req: Request, res: Response) => {
     const outcome = checkAuthorizeRequest(queryOf(req), { clients, state, audience: config.authAudience });
