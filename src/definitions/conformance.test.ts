@@ -11,6 +11,7 @@ import type { StructureDefinition, ValueSet } from 'fhir/r4';
 import { ConformanceRegistry, loadConformanceRegistry, type ConformanceChange } from './conformance';
 import { SnapshotError } from './snapshot';
 import { externalDir } from '../validation/external-test-data';
+import { diagnostic } from '../../test/helpers/diagnostics';
 
 const URL_VS = 'http://example.org/ValueSet/x';
 
@@ -142,7 +143,7 @@ describe('definitions/conformance', () => {
   it('loads UK Core as a package: its extensions resolve and its ValueSets are fed to terminology', function () {
     const dir = externalDir('uk-core');
     if (!dir) {
-      console.log('    skipped: ../shared/external/uk-core is absent');
+      diagnostic('    skipped: ../shared/external/uk-core is absent');
       this.skip();
     }
     const { registry, problems } = loadConformanceRegistry({ packages: [dir] });

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { r4JsonSchema, xsdRegexToJs, type JsonSchema, type FhirObjectRules } from './json-schema';
 import { resourceTypes } from './resource-types';
+import { diagnostic } from '../../test/helpers/diagnostics';
 
 function defs(): Record<string, JsonSchema> {
   return r4JsonSchema().definitions as Record<string, JsonSchema>;
@@ -19,7 +20,7 @@ describe('R4 JSON schema generation', () => {
     for (const t of resourceTypes()) assert.ok(d[t], t);
     for (const t of ['HumanName', 'Extension', 'Element', 'Patient.contact', 'Questionnaire.item', 'Timing.repeat', 'string', 'string_null', 'decimal']) assert.ok(d[t], t);
     assert.equal(d.Resource, undefined);
-    console.log(`      ${Object.keys(d).length} definitions, ${JSON.stringify(r4JsonSchema()).length} bytes of schema`);
+    diagnostic(`      ${Object.keys(d).length} definitions, ${JSON.stringify(r4JsonSchema()).length} bytes of schema`);
   });
 
   it('follows the R4 JSON rules for a resource (resourceType const, _x siblings, choices expanded, arrays)', () => {

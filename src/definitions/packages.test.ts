@@ -10,6 +10,7 @@ import zlib from 'node:zlib';
 import fc from 'fast-check';
 import { isConformanceResource, loadFolder, loadPackage, readTarGz } from './packages';
 import { externalDir } from '../validation/external-test-data';
+import { diagnostic } from '../../test/helpers/diagnostics';
 
 /** A minimal ustar writer for tests (names up to 100 bytes; longer names go into a pax header). */
 function tar(files: ReadonlyArray<[string, Buffer]>): Buffer {
@@ -151,7 +152,7 @@ describe('definitions/packages', () => {
   it('loads the UK Core folder: 22 StructureDefinitions, 26 ValueSets, 22 CodeSystems, no examples', function () {
     const dir = externalDir('uk-core');
     if (!dir) {
-      console.log('    skipped: ../shared/external/uk-core is absent');
+      diagnostic('    skipped: ../shared/external/uk-core is absent');
       this.skip();
     }
     const pkg = loadPackage(dir);

@@ -12,6 +12,7 @@ import { loadPackage } from './packages';
 import { loadR4Bundle } from './r4-package';
 import { SnapshotError, assignElementIds, generateSnapshot, idMatchesPath, splitElementId } from './snapshot';
 import { externalDir } from '../validation/external-test-data';
+import { diagnostic } from '../../test/helpers/diagnostics';
 
 const registry = new ConformanceRegistry();
 const ctx = { resolve: (u: string) => registry.structureDefinition(u) };
@@ -285,7 +286,7 @@ describe('snapshot generation: UK Core', function () {
   let reg: ConformanceRegistry;
   before(function () {
     if (!dir) {
-      console.log('    skipped: ../shared/external/uk-core is absent');
+      diagnostic('    skipped: ../shared/external/uk-core is absent');
       this.skip();
     }
     reg = new ConformanceRegistry();
@@ -301,7 +302,7 @@ describe('snapshot generation: UK Core', function () {
       const s = reg.structureDefinition(e.resource.url ?? '');
       assert.ok((s?.snapshot?.element.length ?? 0) > 3, e.resource.url);
     }
-    console.log(`    ${sds.length} UK Core snapshots generated`);
+    diagnostic(`    ${sds.length} UK Core snapshots generated`);
   });
 
   it('UKCore-Patient: identifier sliced by system, nhsNumber slice with fixed system and verification status', () => {
@@ -360,7 +361,7 @@ describe('snapshot generation: FHIR validator test-case profiles', function () {
   const dir = externalDir('fhir-test-cases');
   it('generates every differential-only profile of validator-r4-core-json-cases.json', function () {
     if (!dir) {
-      console.log('    skipped: ../shared/external/fhir-test-cases is absent');
+      diagnostic('    skipped: ../shared/external/fhir-test-cases is absent');
       this.skip();
     }
     interface Case {
@@ -394,8 +395,8 @@ describe('snapshot generation: FHIR validator test-case profiles', function () {
         }
       }
     }
-    console.log(`    ${total - failures.length}/${total} differential-only test-case profiles generated`);
-    for (const f of failures) console.log(`      failed as expected? ${f}`);
+    diagnostic(`    ${total - failures.length}/${total} differential-only test-case profiles generated`);
+    for (const f of failures) diagnostic(`      failed as expected? ${f}`);
     // The one known failure is a deliberately broken profile (Patient.dateOfBirth does not exist).
     assert.deepEqual(failures.map((f) => /Patient\.dateOfBirth/.test(f)), failures.map(() => true));
     assert.ok(total >= 40);
@@ -455,14 +456,14 @@ describe('snapshot generation: agreement with the snapshots published with R4', 
 
   it('regenerates the 393 R4 extension definitions exactly (ids, cardinality, types)', () => {
     const a = compare('extension-definitions.json');
-    console.log(`    extension-definitions.json: ${JSON.stringify(a)}`);
+    diagnostic(`    extension-definitions.json: ${JSON.stringify(a)}`);
     assert.equal(a.generated, a.sds);
     assert.equal(a.exact, a.sds);
   });
 
   it('regenerates the R4 core profiles (profiles-others.json) with at least 98% element agreement', () => {
     const a = compare('profiles-others.json');
-    console.log(`    profiles-others.json: ${JSON.stringify(a)}`);
+    diagnostic(`    profiles-others.json: ${JSON.stringify(a)}`);
     assert.ok(a.generated >= a.sds - 1, 'only picoelement (R4 base element absent from the package) may fail');
     assert.ok(a.sameIds / a.publishedElements >= 0.98);
     assert.ok(a.sameCardinality / a.sameIds >= 0.99);

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { allStructureDefinitions, removedNonR4Elements, retypedNonR4Elements, structureDefinition } from './structure-definitions';
 import { fhirpathR4Model } from './r4-package';
+import { diagnostic } from '../../test/helpers/diagnostics';
 
 function paths(type: string): string[] {
   return (structureDefinition(type)?.snapshot?.element ?? []).map((e) => e.path);
@@ -11,9 +12,9 @@ describe('R4 StructureDefinitions (filtered to R4)', () => {
     const removed = removedNonR4Elements();
     const bySd = new Map<string, string[]>();
     for (const r of removed) bySd.set(r.structureDefinition, [...(bySd.get(r.structureDefinition) ?? []), r.path]);
-    console.log(`      removed ${removed.length} non-R4 snapshot elements:`);
-    for (const [sd, list] of bySd) console.log(`        ${sd}: ${list.join(', ')}`);
-    for (const r of retypedNonR4Elements()) console.log(`      retyped ${r.path}: ${r.from} -> ${r.to} (R4)`);
+    diagnostic(`      removed ${removed.length} non-R4 snapshot elements:`);
+    for (const [sd, list] of bySd) diagnostic(`        ${sd}: ${list.join(', ')}`);
+    for (const r of retypedNonR4Elements()) diagnostic(`      retyped ${r.path}: ${r.from} -> ${r.to} (R4)`);
     const removedPaths = new Set(removed.map((r) => r.path));
     for (const p of ['Meta.project', 'Meta.author', 'Meta.account', 'Meta.accounts', 'Meta.compartment', 'Meta.onBehalfOf', 'Binary.url', 'DeviceDefinition.classification', 'EvidenceVariable.characteristic.definitionByTypeAndValue']) {
       assert.ok(removedPaths.has(p), `${p} removed`);

@@ -11,6 +11,7 @@ import fc from 'fast-check';
 import { expressionGuard, extractIndex, extractIndexWithStats, pathRoot } from './extract';
 import { nextDown, parseDateRange } from './normalize';
 import { defaultSearchParameters, SearchParameterRegistry, restrictExpression, rewriteAs, rewriteResolve, splitUnion } from './parameters';
+import { diagnostic } from '../../test/helpers/diagnostics';
 
 function repoRoot(): string {
   let dir = __dirname;
@@ -27,7 +28,7 @@ const examplesDir = path.resolve(repoRoot(), '..', 'shared', 'external', 'hl7-r4
 function example(this: Mocha.Context, file: string): Resource {
   const p = path.join(examplesDir, file);
   if (!fs.existsSync(p)) {
-    console.log(`      skipped: R4 example ${file} not found under ${examplesDir}`);
+    diagnostic(`      skipped: R4 example ${file} not found under ${examplesDir}`);
     this.skip();
   }
   return JSON.parse(fs.readFileSync(p, 'utf8')) as Resource;
@@ -222,7 +223,7 @@ describe('search/extract', () => {
 
     it('extraction over all R4 examples never throws and no expression fails', function () {
       if (!fs.existsSync(examplesDir)) {
-        console.log(`      skipped: ${examplesDir} not found`);
+        diagnostic(`      skipped: ${examplesDir} not found`);
         this.skip();
       }
       let resources = 0;
@@ -238,7 +239,7 @@ describe('search/extract', () => {
         for (const e of out.entries) kinds[e.kind] = (kinds[e.kind] ?? 0) + 1;
         for (const x of out.failures) failures.push(`${f} ${x.param}: ${x.error}`);
       }
-      console.log(`      ${resources} resources, ${entries} index entries ${JSON.stringify(kinds)}, ${failures.length} expression failures`);
+      diagnostic(`      ${resources} resources, ${entries} index entries ${JSON.stringify(kinds)}, ${failures.length} expression failures`);
       assert.ok(resources > 700);
       assert.deepEqual(failures, []);
     });
@@ -292,7 +293,7 @@ describe('search/extract', () => {
 
     it('gives the same entries as evaluating everything, over every R4 example (entries and contained resources included)', function () {
       if (!fs.existsSync(examplesDir)) {
-        console.log(`      skipped: ${examplesDir} not found`);
+        diagnostic(`      skipped: ${examplesDir} not found`);
         this.skip();
       }
       let n = 0;
@@ -304,7 +305,7 @@ describe('search/extract', () => {
         for (const c of (r as { contained?: unknown[] }).contained ?? []) each(c, f);
       };
       for (const f of fs.readdirSync(examplesDir).filter((x) => x.endsWith('.json'))) each(JSON.parse(fs.readFileSync(path.join(examplesDir, f), 'utf8')), f);
-      console.log(`      ${n} resources compared`);
+      diagnostic(`      ${n} resources compared`);
       assert.ok(n > 700);
     });
 

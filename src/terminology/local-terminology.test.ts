@@ -10,6 +10,7 @@ import type { CodeSystem, ValueSet } from 'fhir/r4';
 import { externalDir } from '../validation/external-test-data';
 import { defaultTerminology, LocalTerminology } from './local-terminology';
 import { r4TerminologyResources } from './r4-content';
+import { diagnostic } from '../../test/helpers/diagnostics';
 
 const V3_ROLE = 'http://terminology.hl7.org/CodeSystem/v3-RoleCode';
 const V3_ACT = 'http://terminology.hl7.org/CodeSystem/v3-ActCode';
@@ -40,7 +41,7 @@ describe('terminology/local-terminology (R4 content)', () => {
       else undef++;
     }
     const all = performance.now() - t0;
-    console.log(
+    diagnostic(
       `      R4 terminology: ${resources.length} resources; constructor ${construct.toFixed(2)} ms, read+filter ${parse.toFixed(0)} ms ` +
         `(package files may already be parsed by other suites), first expansion ${first.toFixed(1)} ms, v3-ActCode index ${actCode.toFixed(1)} ms; ` +
         `all ValueSets: ${expanded} expand locally, ${undef} need external systems, ${all.toFixed(0)} ms`,
@@ -143,7 +144,7 @@ describe('terminology/local-terminology (R4 content)', () => {
   it('expands the UK Core value sets added at run time (SNOMED CT and dm+d ones cannot be)', async function () {
     const dir = externalDir('uk-core');
     if (!dir) {
-      console.log('      skipped: ../shared/external/uk-core is absent');
+      diagnostic('      skipped: ../shared/external/uk-core is absent');
       this.skip();
     }
     const uk = new LocalTerminology({ base: r4TerminologyResources });
@@ -172,6 +173,6 @@ describe('terminology/local-terminology (R4 content)', () => {
     assert.ok(ethnic?.some((c) => c.system === 'https://fhir.hl7.org.uk/CodeSystem/UKCore-EthnicCategoryWales'));
     const relationship = await uk.expand('https://fhir.hl7.org.uk/ValueSet/UKCore-PersonRelationshipType');
     assert.ok(relationship?.some((c) => c.system === V3_ROLE && c.code === 'MTH'));
-    console.log(`      UK Core: ${valueSets.length - needsExternal.length}/${valueSets.length} value sets expand locally; ${agreeing} equal their published expansion`);
+    diagnostic(`      UK Core: ${valueSets.length - needsExternal.length}/${valueSets.length} value sets expand locally; ${agreeing} equal their published expansion`);
   });
 });

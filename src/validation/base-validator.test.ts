@@ -6,6 +6,7 @@ import { FhirError } from '../fhir/outcome';
 import { assertValidResource, validateResource, type ValidationIssue } from './base-validator';
 import { schemaCompileMillis, warmUp } from './schema-validators';
 import { externalDir, readJsonResources } from './external-test-data';
+import { diagnostic } from '../../test/helpers/diagnostics';
 
 /**
  * Official examples that are invalid against R4 itself: Questionnaire "qs1" (also in fhir-test-cases
@@ -42,7 +43,7 @@ describe('base validation: official examples', () => {
     this.timeout(120_000); // compiles the validators of all 146 resource types on a possibly busy machine
     const dir = externalDir('hl7-r4-examples');
     if (!dir) {
-      console.log('      skipped: ../shared/external/hl7-r4-examples is absent');
+      diagnostic('      skipped: ../shared/external/hl7-r4-examples is absent');
       this.skip();
     }
     const compileMs = warmUp();
@@ -57,18 +58,18 @@ describe('base validation: official examples', () => {
       if (ki) {
         known++;
         assert.ok(issues.length > 0 && issues.every((i) => ki.onlyIssue.test(i.expression[0] ?? '') && i.code === 'required'), `${file}: ${ki.reason}`);
-        console.log(`      known-invalid ${file}: ${ki.reason} (${issues.length} issues)`);
+        diagnostic(`      known-invalid ${file}: ${ki.reason} (${issues.length} issues)`);
       } else if (issues.length > 0) failures.push(`${file}: ${issues.slice(0, 3).map((i) => i.diagnostics).join(' | ')}`);
     }
     const ms = performance.now() - started;
-    console.log(`      ${examples.length - known - failures.length}/${examples.length} R4 examples valid (${known} known-invalid); schema compile ${Math.round(schemaCompileMillis())} ms total (warm-up of all types ${Math.round(compileMs)} ms); ${Math.round((examples.length / ms) * 1000)} validations/s (${(ms / examples.length).toFixed(3)} ms each)`);
+    diagnostic(`      ${examples.length - known - failures.length}/${examples.length} R4 examples valid (${known} known-invalid); schema compile ${Math.round(schemaCompileMillis())} ms total (warm-up of all types ${Math.round(compileMs)} ms); ${Math.round((examples.length / ms) * 1000)} validations/s (${(ms / examples.length).toFixed(3)} ms each)`);
     assert.deepEqual(failures, []);
   });
 
   it('the R4 example files of fhir-test-cases pass (except known-invalid ones)', function () {
     const dir = externalDir('fhir-test-cases', 'r4', 'examples');
     if (!dir) {
-      console.log('      skipped: ../shared/external/fhir-test-cases/r4/examples is absent');
+      diagnostic('      skipped: ../shared/external/fhir-test-cases/r4/examples is absent');
       this.skip();
     }
     const examples = readJsonResources(dir);
@@ -79,7 +80,7 @@ describe('base validation: official examples', () => {
       if (knownInvalid(resource)) known++;
       else if (issues.length > 0) failures.push(`${file}: ${issues.slice(0, 3).map((i) => i.diagnostics).join(' | ')}`);
     }
-    console.log(`      fhir-test-cases r4/examples: ${examples.length - known - failures.length}/${examples.length} valid JSON resources pass (${known} known-invalid)`);
+    diagnostic(`      fhir-test-cases r4/examples: ${examples.length - known - failures.length}/${examples.length} valid JSON resources pass (${known} known-invalid)`);
     assert.deepEqual(failures, []);
   });
 
@@ -87,7 +88,7 @@ describe('base validation: official examples', () => {
     const base = externalDir('fhir-test-cases');
     const indexFile = base && path.join(base, 'validator-r4-core-json-cases.json');
     if (!base || !indexFile || !fs.existsSync(indexFile)) {
-      console.log('      skipped: ../shared/external/fhir-test-cases/validator-r4-core-json-cases.json is absent');
+      diagnostic('      skipped: ../shared/external/fhir-test-cases/validator-r4-core-json-cases.json is absent');
       this.skip();
     }
     const cases = JSON.parse(fs.readFileSync(indexFile, 'utf8')) as Array<{ name: string; file: string; expect_valid_base: boolean }>;
@@ -119,7 +120,7 @@ describe('base validation: official examples', () => {
         if (issues.length > 0) detected++;
       }
     }
-    console.log(`      validator cases: ${valid - falsePositives.length}/${valid} expected-valid pass; ${detected}/${invalid} expected-invalid detected by base validation (the rest need invariants, terminology, profiles or reference resolution); ${ambiguous} cases skipped (same file, settings-dependent expectation)`);
+    diagnostic(`      validator cases: ${valid - falsePositives.length}/${valid} expected-valid pass; ${detected}/${invalid} expected-invalid detected by base validation (the rest need invariants, terminology, profiles or reference resolution); ${ambiguous} cases skipped (same file, settings-dependent expectation)`);
     assert.deepEqual(falsePositives, []);
     assert.ok(detected > 0);
   });

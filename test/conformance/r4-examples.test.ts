@@ -15,6 +15,7 @@ import type { Bundle, BundleEntry, Resource } from 'fhir/r4';
 import { testApp, GENERIC_ENGINE, TEST_BASE, FHIR_JSON, type TestApp } from '../helpers/test-app';
 import { existingExternalPath, skipWithReason } from '../helpers/external-data';
 import { firstDifference, stringsNamed } from '../helpers/json-diff';
+import { diagnostic } from '../helpers/diagnostics';
 
 const EXAMPLES = existingExternalPath('hl7-r4-examples');
 const ABSENT = 'the R4 examples folder ../shared/external/hl7-r4-examples is absent';
@@ -152,11 +153,11 @@ async function postBundle(app: TestApp['app'], label: string, bundle: Bundle, re
       }
     }
   }
-  console.log(`      ${label}: ${kind}, ${requested.length} entries, ${scanned} stored resources scanned, ${((Date.now() - started) / 1000).toFixed(2)}s`);
-  if (kind === 'batch' || problems.length > 0) console.log(lines.map((l) => `        ${l}`).join('\n'));
+  diagnostic(`      ${label}: ${kind}, ${requested.length} entries, ${scanned} stored resources scanned, ${((Date.now() - started) / 1000).toFixed(2)}s`);
+  if (kind === 'batch' || problems.length > 0) diagnostic(lines.map((l) => `        ${l}`).join('\n'));
   if (dangling.length > 0) {
     const shown = dangling.slice(0, 3).join('\n          ');
-    console.log(`        note: ${dangling.length} relative references do not resolve on this server, e.g.\n          ${shown}`);
+    diagnostic(`        note: ${dangling.length} relative references do not resolve on this server, e.g.\n          ${shown}`);
   }
   return problems;
 }
@@ -194,7 +195,7 @@ describe('Conformance: official R4 examples over HTTP', function () {
     for (const { file, resource } of examples) {
       const gap = KNOWN_VALIDATOR_GAPS[file];
       if (gap) {
-        console.log(`      not PUT: ${file} (known validator gap: ${gap})`);
+        diagnostic(`      not PUT: ${file} (known validator gap: ${gap})`);
         continue;
       }
       if (!resource.id) {
@@ -228,7 +229,7 @@ describe('Conformance: official R4 examples over HTTP', function () {
       else stored++;
     }
     const seconds = ((Date.now() - started) / 1000).toFixed(1);
-    console.log(`      R4 examples: ${examples.length} instances, ${stored} stored and read back unchanged, ${rejected} invalid ones rejected as expected, ${failures.length} failures, ${seconds}s`);
+    diagnostic(`      R4 examples: ${examples.length} instances, ${stored} stored and read back unchanged, ${rejected} invalid ones rejected as expected, ${failures.length} failures, ${seconds}s`);
     assert.equal(failures.length, 0, `${failures.length} of ${examples.length} examples failed:\n  ${failures.join('\n  ')}`);
   });
 
@@ -263,12 +264,12 @@ describe('Conformance: official R4 examples over HTTP', function () {
         const before = await countsByType(t.app, types);
         const probe = await postToBase(t.app, bundle);
         if (probe.status === 200) {
-          console.log(`      ${file} as published: accepted (the server tolerates the defect); checking the response`);
+          diagnostic(`      ${file} as published: accepted (the server tolerates the defect); checking the response`);
           const problems = await postBundle(t.app, `${file} (as published)`, bundle, probe);
           assert.equal(problems.length, 0, `${kind} ${file} (as published, accepted):\n  ${problems.join('\n  ')}`);
           return;
         }
-        console.log(`      ${file} as published: rejected -> ${probe.status} ${brief(probe.body)}`);
+        diagnostic(`      ${file} as published: rejected -> ${probe.status} ${brief(probe.body)}`);
         assert.ok(probe.status >= 400 && probe.status < 500, `expected 200 or 4xx, got ${probe.status} ${brief(probe.body)}`);
         assert.equal((probe.body as Resource).resourceType, 'OperationOutcome');
         assert.deepEqual(await countsByType(t.app, types), before, 'a rejected transaction must store nothing');

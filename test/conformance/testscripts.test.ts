@@ -20,6 +20,7 @@ import { validateResource } from '../../src/validation/base-validator';
 import { testApp, TEST_BASE, FHIR_JSON, type TestApp } from '../helpers/test-app';
 import { existingExternalPath, skipWithReason } from '../helpers/external-data';
 import { formatPhase, supertestTransport, TestScriptRunner, type PhaseReport } from './testscript-runner';
+import { diagnostic } from '../helpers/diagnostics';
 
 const DIR = existingExternalPath('testscripts', 'fhir-crucible-testscript-engine', 'TestScripts');
 const ABSENT = 'the TestScripts folder ../shared/external/testscripts/fhir-crucible-testscript-engine/TestScripts is absent';
@@ -129,7 +130,7 @@ const summary: string[] = [];
 
 describe('Conformance: fhir-crucible TestScripts over HTTP', function () {
   after(function () {
-    if (summary.length > 0) console.log(`\n  TestScript results:\n    ${summary.join('\n    ')}`);
+    if (summary.length > 0) diagnostic(`\n  TestScript results:\n    ${summary.join('\n    ')}`);
   });
 
   if (!DIR) {
@@ -159,13 +160,13 @@ describe('Conformance: fhir-crucible TestScripts over HTTP', function () {
         const script = structuredClone(published);
         for (const e of c.errata ?? []) {
           e.apply(script);
-          console.log(`      erratum applied: ${e.reason}`);
+          diagnostic(`      erratum applied: ${e.reason}`);
         }
         for (const rel of c.preload ?? []) {
           const resource = JSON.parse(fs.readFileSync(path.join(dir, rel), 'utf8')) as { resourceType: string; id: string };
           const res = await request(t.app).put(`/fhir/${resource.resourceType}/${resource.id}`).set('Content-Type', FHIR_JSON).send(JSON.stringify(resource));
           assert.ok(res.status === 200 || res.status === 201, `preloading ${rel}: ${res.status} ${res.text}`);
-          console.log(`      preloaded ${resource.resourceType}/${resource.id} (${rel}): the script expects it to exist`);
+          diagnostic(`      preloaded ${resource.resourceType}/${resource.id} (${rel}): the script expects it to exist`);
         }
         runner = new TestScriptRunner(script, {
           transport: supertestTransport(t.app, '/fhir'),
@@ -178,13 +179,13 @@ describe('Conformance: fhir-crucible TestScripts over HTTP', function () {
             const ref = (script.fixture ?? []).find((f) => f.id === fixtureId)?.resource?.reference;
             const erratum = (c.fixtureErrata ?? []).find((e) => e.file === ref);
             if (!erratum) return resource;
-            console.log(`      fixture erratum applied (${fixtureId}): ${erratum.reason}`);
+            diagnostic(`      fixture erratum applied (${fixtureId}): ${erratum.reason}`);
             return erratum.apply(resource as Record<string, unknown>);
           },
         });
-        if (c.variables) console.log(`      tester-supplied variables: ${JSON.stringify(c.variables)}`);
+        if (c.variables) diagnostic(`      tester-supplied variables: ${JSON.stringify(c.variables)}`);
         const setup = await runner.setup();
-        console.log(formatPhase(setup, '      '));
+        diagnostic(formatPhase(setup, '      '));
         const failed = failuresOf(setup);
         assert.equal(failed.length, 0, `setup of ${c.file} failed:\n  ${failed.join('\n  ')}`);
       });
@@ -194,7 +195,7 @@ describe('Conformance: fhir-crucible TestScripts over HTTP', function () {
         try {
           if (!runner) return;
           const teardown = await runner.teardown();
-          if (teardown.actions.length > 0) console.log(formatPhase(teardown, '      '));
+          if (teardown.actions.length > 0) diagnostic(formatPhase(teardown, '      '));
           const failed = failuresOf(teardown);
           assert.equal(failed.length, 0, `teardown of ${c.file} failed:\n  ${failed.join('\n  ')}`);
         } finally {
@@ -207,7 +208,7 @@ describe('Conformance: fhir-crucible TestScripts over HTTP', function () {
         it(name, async function () {
           if (!runner) throw new Error('the TestScript runner was not created');
           const report = await runner.runTest(index);
-          console.log(formatPhase(report, '        '));
+          diagnostic(formatPhase(report, '        '));
           const failed = failuresOf(report);
           const unsupported = report.actions.filter((a) => a.outcome === 'unsupported').map((a) => `${a.kind} ${a.label}: ${a.message}`);
           const warnings = report.actions.filter((a) => a.outcome === 'warning').length;

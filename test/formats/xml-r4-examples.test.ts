@@ -28,6 +28,7 @@ import { readFhirXml, writeFhirXml } from '../../src/formats/xml';
 import { existingExternalPath, externalPath, skipWithReason } from '../helpers/external-data';
 import { firstFhirDifference } from '../helpers/fhir-json-compare';
 import { checkFhirXml } from '../helpers/fhir-xml-checker';
+import { diagnostic } from '../helpers/diagnostics';
 
 /** The folders of ../shared/external whose JSON resources are converted, and how many of their XML documents are checked (every nth). */
 const SETS: Array<[string, number]> = [
@@ -150,7 +151,7 @@ describe('FHIR XML over the published examples (JSON -> XML -> JSON, validity, X
   const official = { pairs: 0, equal: 0, known: 0 };
   after(() => {
     if (t.files === 0) return;
-    console.log(
+    diagnostic(
       `      FHIR XML: ${t.unchanged}/${t.resources - t.refused} resources round-trip unchanged (${t.divLineEnds} narratives differ only by CR LF -> LF), ${t.valid}/${t.checked} XML documents checked valid (${(t.xmlBytes / 1e6).toFixed(1)} MB written), ${t.refused} files not R4 JSON refused as listed; official XML -> JSON: ${official.equal}/${official.pairs} equal (${official.known} known content difference)`,
     );
   });

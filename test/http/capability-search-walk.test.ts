@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import request from 'supertest';
 import type { CapabilityStatement } from 'fhir/r4';
 import { testApp, type TestApp } from '../helpers/test-app';
+import { diagnostic } from '../helpers/diagnostics';
 
 /** A value of the parameter's type (search.html §3.1.1.4 "Search Parameter Types"). */
 function valueOf(type: string, components: readonly string[]): string {
@@ -61,7 +62,7 @@ describe('HTTP: every search parameter the CapabilityStatement lists answers 200
           if (res.status !== 200) failures.push(`${resource.type}?${p.name}=${value} (${p.type}) -> ${res.status} ${((res.body as { issue?: Array<{ diagnostics?: string }> }).issue ?? []).map((i) => i.diagnostics).join('; ')}`);
         }
       }
-      console.log(`      CapabilityStatement walk: ${walked} listed search parameters searched, ${walked - failures.length} answered 200`);
+      diagnostic(`      CapabilityStatement walk: ${walked} listed search parameters searched, ${walked - failures.length} answered 200`);
       assert.ok(walked > 2500, `only ${walked} parameters listed`);
       assert.deepEqual(failures, [], `${failures.length} listed search parameters do not answer 200:\n  ${failures.slice(0, 40).join('\n  ')}`);
     }

@@ -13,6 +13,7 @@ import type { OperationOutcome, Patient } from 'fhir/r4';
 import { ConfigError, DEFAULT_REQUIRED_PROFILES } from '../../src/config/config';
 import { existingExternalPath, skipWithReason } from '../helpers/external-data';
 import { FHIR_JSON, GENERIC_ENGINE, testApp, type TestApp } from '../helpers/test-app';
+import { diagnostic } from '../helpers/diagnostics';
 
 const UK_CORE = existingExternalPath('uk-core');
 const ABSENT = 'the UK Core folder ../shared/external/uk-core is absent';
@@ -53,7 +54,7 @@ describe('HTTP: REQUIRED_PROFILES with UK Core loaded through FHIR_PACKAGES', fu
       const res = await post(t, String(r.resourceType), r);
       if (BAD_NHS_NUMBER_EXAMPLES.has(f)) {
         // Published with an NHS Number whose Modulus 11 check digit is wrong: the NHS layer refuses it.
-        console.log(`      (${f}: published with an invalid NHS Number check digit; expected to be refused with 422 INVALID_VALUE)`);
+        diagnostic(`      (${f}: published with an invalid NHS Number check digit; expected to be refused with 422 INVALID_VALUE)`);
         assert.equal(res.status, 422, `${f}: ${res.text}`);
         assert.match(res.text, /INVALID_VALUE/);
         continue;
@@ -132,7 +133,7 @@ describe('HTTP: REQUIRED_PROFILES with UK Core loaded through FHIR_PACKAGES', fu
       }
       const totalMs = Number(process.hrtime.bigint() - started) / 1e6;
       const share = (100 * validationMs) / totalMs;
-      console.log(
+      diagnostic(
         `      ${n} UK Core Patient creates over HTTP (in-process, :memory: SQLite): ${(totalMs / n).toFixed(2)} ms per write, of which validation ${(validationMs / n).toFixed(2)} ms (${share.toFixed(0)}%: JSON schema + base Patient rules + UKCore-Patient)`,
       );
       assert.ok(validationMs > 0 && validationMs < totalMs);

@@ -40,6 +40,7 @@ import { existingExternalPath } from '../helpers/external-data';
 import { FHIR_JSON, GENERIC_ENGINE, TEST_BASE } from '../helpers/test-app';
 import { EXAMPLE_ROWS } from './r4-examples-search.test';
 import { entriesWithMode, fetchBundle, localLink, rowTests } from './rows';
+import { diagnostic } from '../helpers/diagnostics';
 
 // ---------------------------------------------------------------------------------------------
 // The `resources` documents of the shared document model, built from what a write returns.
@@ -310,7 +311,7 @@ describe('Search conformance over the R4 examples, answered by the MongoDB compi
         await shadow.write({ kind: 'create', resourceType: resource.resourceType, id: resource.id!, resource, index: services.indexer.extract(resource) });
       } else assert.ok(res.status === 200 || res.status === 201, `PUT ${resource.resourceType}/${resource.id!} -> ${res.status}`);
     }
-    console.log(`      loaded ${resources.length} R4 examples in ${((Date.now() - started) / 1000).toFixed(1)}s; ${EXAMPLE_ROWS.length} rows`);
+    diagnostic(`      loaded ${resources.length} R4 examples in ${((Date.now() - started) / 1000).toFixed(1)}s; ${EXAMPLE_ROWS.length} rows`);
   });
   after(async function () {
     await shadow?.close();
@@ -343,7 +344,7 @@ describe('Search conformance over the R4 examples, answered by the MongoDB compi
   for (const query of DIFFERENTIAL_ONLY) {
     it(`differential: ${query} (keyset pages concatenate to the unpaged order)`, async function () {
       if (!app) {
-        console.log('      skipped: the R4 examples folder ../shared/external/hl7-r4-examples is absent');
+        diagnostic('      skipped: the R4 examples folder ../shared/external/hl7-r4-examples is absent');
         this.skip();
       }
       const whole = entriesWithMode(await fetchBundle(app, query.replace(/&_count=\d+/, '') + (query.includes('?') ? '&' : '?') + '_count=1000'), 'match');
@@ -362,10 +363,10 @@ describe('Search conformance over the R4 examples, answered by the MongoDB compi
 
   it('every search without a keyset position gave SQLite’s ids, order, total and next page', function () {
     if (!shadow) {
-      console.log('      skipped: the R4 examples folder ../shared/external/hl7-r4-examples is absent');
+      diagnostic('      skipped: the R4 examples folder ../shared/external/hl7-r4-examples is absent');
       this.skip();
     }
-    console.log(`      ${shadow.searches} searches answered by the MongoDB compiler`);
+    diagnostic(`      ${shadow.searches} searches answered by the MongoDB compiler`);
     assert.ok(shadow.searches >= EXAMPLE_ROWS.length, 'the rows searched through the MongoDB compiler');
     assert.deepEqual(shadow.disagreements, []);
   });

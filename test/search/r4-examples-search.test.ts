@@ -14,6 +14,7 @@ import type { Resource } from 'fhir/r4';
 import { testApp, GENERIC_ENGINE, FHIR_JSON, type TestApp } from '../helpers/test-app';
 import { existingExternalPath } from '../helpers/external-data';
 import { ids, rowTests, type SearchRow } from './rows';
+import { diagnostic } from '../helpers/diagnostics';
 
 const EXAMPLES = existingExternalPath('hl7-r4-examples');
 const ABSENT = 'the R4 examples folder ../shared/external/hl7-r4-examples is absent';
@@ -249,7 +250,7 @@ async function loadExamples(t: TestApp, dir: string): Promise<number> {
       stored++;
     } else failures.push(`${file} -> ${res.status}`);
   }
-  if (direct.length > 0) console.log(`      ${direct.length} examples rejected by validation (422) were written to the store directly: ${direct.join(', ')}`);
+  if (direct.length > 0) diagnostic(`      ${direct.length} examples rejected by validation (422) were written to the store directly: ${direct.join(', ')}`);
   if (failures.length > 0) throw new Error(`examples not stored: ${failures.join(', ')}`);
   return stored;
 }
@@ -262,7 +263,7 @@ describe('Search conformance: official R4 examples', function () {
     const started = Date.now();
     t = testApp(GENERIC_ENGINE);
     const n = await loadExamples(t, EXAMPLES);
-    console.log(`      loaded ${n} R4 examples in ${((Date.now() - started) / 1000).toFixed(1)}s; ${EXAMPLE_ROWS.length} rows`);
+    diagnostic(`      loaded ${n} R4 examples in ${((Date.now() - started) / 1000).toFixed(1)}s; ${EXAMPLE_ROWS.length} rows`);
   });
   after(async function () {
     await t?.close();

@@ -17,6 +17,7 @@ import type { Bundle, BundleEntry, Encounter, Observation, Resource } from 'fhir
 import { testApp, GENERIC_ENGINE, FHIR_JSON, TEST_BASE, type TestApp } from '../helpers/test-app';
 import { existingExternalPath, skipWithReason } from '../helpers/external-data';
 import { entriesWithMode, fetchBundle, localLink } from './rows';
+import { diagnostic } from '../helpers/diagnostics';
 
 const SYNTHEA = existingExternalPath('synthea');
 const ABSENT = 'the Synthea folder ../shared/external/synthea is absent';
@@ -102,7 +103,7 @@ describe('Search over Synthea transaction Bundles', function () {
       loaded.push({ file: path.basename(file), bundle, ids, patientFullUrl: patient.fullUrl, patientId: ids.get(patient.fullUrl)!.split('/')[1]! });
     }
     const seconds = (Date.now() - started) / 1000;
-    console.log(`      loaded ${files.length} patient Bundles + hospital/practitioner Bundles: ${entries} entries in ${seconds.toFixed(1)}s (${(entries / seconds).toFixed(0)} resources/s)`);
+    diagnostic(`      loaded ${files.length} patient Bundles + hospital/practitioner Bundles: ${entries} entries in ${seconds.toFixed(1)}s (${(entries / seconds).toFixed(0)} resources/s)`);
     assert.equal(problems.length, 0, `entries not created (201):\n  ${problems.slice(0, 20).join('\n  ')}`);
   });
   after(async function () {
@@ -122,7 +123,7 @@ describe('Search over Synthea transaction Bundles', function () {
         if (v?.json && /"reference":"urn:uuid:/.test(v.json)) left.push(typed);
       }
     }
-    console.log(`      scanned ${scanned} stored resources`);
+    diagnostic(`      scanned ${scanned} stored resources`);
     assert.deepEqual(left, []);
   });
 
@@ -142,7 +143,7 @@ describe('Search over Synthea transaction Bundles', function () {
       assert.equal(b.total, expected.length);
       lines.push(`${p.file.split('_').slice(0, 2).join(' ')}: LOINC ${code} x${expected.length}`);
     }
-    console.log(`      ${lines.join('; ')}`);
+    diagnostic(`      ${lines.join('; ')}`);
   });
 
   it('Patient?_id=X&_revinclude=Encounter:patient (and Observation:patient) includes exactly the Bundle\'s resources', async function () {
@@ -197,7 +198,7 @@ describe('Search over Synthea transaction Bundles', function () {
       next = link ? localLink(link) : undefined;
       assert.ok(pages <= Math.ceil(expected.length / 50) + 1, 'more pages than the results need');
     }
-    console.log(`      ${p.file}: ${expected.length} Observations in ${pages} pages, ${Date.now() - started} ms`);
+    diagnostic(`      ${p.file}: ${expected.length} Observations in ${pages} pages, ${Date.now() - started} ms`);
     assert.equal(new Set(seen).size, seen.length, 'an Observation appeared on two pages');
     assert.deepEqual(seen.sort(), expected.sort());
   });

@@ -29,6 +29,7 @@ import { runTrace, traceFromResource, type ScoredMatch } from '../../src/spine/t
 import { parseTraceQuery } from '../../src/spine/trace/query';
 import { appliesTo, COMBINED_KINDS, makePopulation, makeVariant, prng, VARIANT_KINDS, type Person, type Variant, type VariantKind } from './trace-population';
 import { seed, traceApp } from './trace-fixtures';
+import { diagnostic } from '../helpers/diagnostics';
 
 const SIZE = 20_000;
 const PER_KIND = 50;
@@ -154,11 +155,11 @@ describe('Trace quality on a generated population with near-duplicates and combi
     }
     const twins = population.filter((p) => p.twinOf !== undefined).length;
     for (const op of ['trace', 'match'] as const) {
-      console.log(`      ${op === 'trace' ? '$trace (fuzzy)' : '$match'} over ${SIZE} records (${twins} twins), ${KINDS.length * PER_KIND} variants:`);
-      console.log(`        ${line('all', total(op))}`);
-      console.log(`        ${line('one error', total(op, VARIANT_KINDS))}`);
-      console.log(`        ${line('two errors', total(op, COMBINED_KINDS))}`);
-      for (const [k, v] of results[op]) console.log(`        ${line(k, v)}`);
+      diagnostic(`      ${op === 'trace' ? '$trace (fuzzy)' : '$match'} over ${SIZE} records (${twins} twins), ${KINDS.length * PER_KIND} variants:`);
+      diagnostic(`        ${line('all', total(op))}`);
+      diagnostic(`        ${line('one error', total(op, VARIANT_KINDS))}`);
+      diagnostic(`        ${line('two errors', total(op, COMBINED_KINDS))}`);
+      for (const [k, v] of results[op]) diagnostic(`        ${line(k, v)}`);
     }
   });
   after(() => t.close());
@@ -195,7 +196,7 @@ describe('Trace quality on a generated population with near-duplicates and combi
         if (t2 && (t2.grade === 'certain' || t2.score === 1)) failures.push(`$trace ${x.patient.id} -> ${y.patient.id} ${t2.score}`);
       }
     }
-    console.log(`      twins: ${pairs} ordered pairs checked, ${failures.length} graded certain`);
+    diagnostic(`      twins: ${pairs} ordered pairs checked, ${failures.length} graded certain`);
     assert.ok(pairs >= 2 * TWIN_PAIRS, `only ${pairs} ordered twin pairs`);
     assert.deepEqual(failures, []);
   });

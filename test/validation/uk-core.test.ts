@@ -22,6 +22,7 @@ import type { ValidationIssue } from '../../src/validation/base-validator';
 import { validateResource } from '../../src/validation/base-validator';
 import { PROFILES_DIR, SPINE_PATIENT, UK_CORE_SD, describeIssues, errorsOf, validationStack, type ValidationStack } from './stack';
 import { VARIANTS } from './variants';
+import { diagnostic } from '../helpers/diagnostics';
 
 type Json = Record<string, unknown>;
 
@@ -30,7 +31,7 @@ const examples = ukCoreDir ? readJsonResources(path.join(ukCoreDir, 'examples'))
 
 function skipWithoutUkCore(ctx: Mocha.Context): void {
   if (!ukCoreDir) {
-    console.log('      skipped: ../shared/external/uk-core is absent (the UK Core examples are not part of the repository)');
+    diagnostic('      skipped: ../shared/external/uk-core is absent (the UK Core examples are not part of the repository)');
     ctx.skip();
   }
 }
@@ -94,7 +95,7 @@ describe('UK Core examples (../shared/external/uk-core)', function () {
       assert.deepEqual(errorsOf(validateResource(cleaned)), [], file);
       if (paths.length > 0) withArtefacts.push(`${file} (${paths.join(', ')})`);
     }
-    console.log(`      ${withArtefacts.length} examples with conversion artefacts: ${withArtefacts.join('; ')}`);
+    diagnostic(`      ${withArtefacts.length} examples with conversion artefacts: ${withArtefacts.join('; ')}`);
     assert.equal(withArtefacts.length, 3);
   });
 
@@ -134,7 +135,7 @@ describe('UK Core examples (../shared/external/uk-core)', function () {
           notChecked += issues.filter((i) => i.severity === 'information').length;
         }
         const ms = Number(process.hrtime.bigint() - started) / 1e6;
-        console.log(`      ${examples.length} examples, 0 errors, ${warnings} warnings (dom-6), ${notChecked} "not checked" (${ms.toFixed(0)} ms incl. compilation)`);
+        diagnostic(`      ${examples.length} examples, 0 errors, ${warnings} warnings (dom-6), ${notChecked} "not checked" (${ms.toFixed(0)} ms incl. compilation)`);
       });
 
       it('validates every Patient example against Spine-Patient: only BabyPatient fails, on its NHS Number check digit', async function () {

@@ -14,6 +14,7 @@ import { applyJsonPatch } from './json-patch';
 import { DOMParser, XMLSerializer, type Element as XmlElement } from '@xmldom/xmldom';
 import { readFhirXml } from '../../formats/xml';
 import { patchCasesDir } from './test-support/external';
+import { diagnostic } from '../../../test/helpers/diagnostics';
 
 const dir = patchCasesDir();
 
@@ -44,7 +45,7 @@ function resourceToJson(el: XmlElement): Record<string, unknown> {
 describe('official FHIRPath Patch test cases (fhir-test-cases r4/patch/fhir-patch-tests.xml)', () => {
   if (!dir) {
     it('needs the shared external test material', function () {
-      console.log('      skipped: ../shared/external/fhir-test-cases/r4/patch is absent');
+      diagnostic('      skipped: ../shared/external/fhir-test-cases/r4/patch is absent');
       this.skip();
     });
     return;
@@ -52,7 +53,7 @@ describe('official FHIRPath Patch test cases (fhir-test-cases r4/patch/fhir-patc
   const tests = new DOMParser().parseFromString(fs.readFileSync(path.join(dir, 'fhir-patch-tests.xml'), 'utf8'), 'application/xml').documentElement!;
   const cases = elements(tests).filter((c) => c.localName === 'case');
   let passed = 0;
-  after(() => console.log(`      FHIRPath Patch official cases: ${passed}/${cases.length} passed`));
+  after(() => diagnostic(`      FHIRPath Patch official cases: ${passed}/${cases.length} passed`));
 
   it('finds the cases', () => assert.ok(cases.length >= 30, `only ${cases.length} cases`));
 
@@ -96,14 +97,14 @@ interface JsonPatchCase {
 describe('official JSON Patch test cases (fhir-test-cases r4/patch/json-patch-tests.json)', () => {
   if (!dir) {
     it('needs the shared external test material', function () {
-      console.log('      skipped: ../shared/external/fhir-test-cases/r4/patch is absent');
+      diagnostic('      skipped: ../shared/external/fhir-test-cases/r4/patch is absent');
       this.skip();
     });
     return;
   }
   const cases = JSON.parse(fs.readFileSync(path.join(dir, 'json-patch-tests.json'), 'utf8')) as JsonPatchCase[];
   let passed = 0;
-  after(() => console.log(`      JSON Patch official cases: ${passed}/${cases.length} passed`));
+  after(() => diagnostic(`      JSON Patch official cases: ${passed}/${cases.length} passed`));
 
   it('finds the cases', () => assert.ok(cases.length >= 10, `only ${cases.length} cases`));
 

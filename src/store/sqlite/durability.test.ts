@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { openSqliteStore } from './sqlite-store';
+import { diagnostic } from '../../../test/helpers/diagnostics';
 
 describe('SQLite store durability', () => {
   let dir: string;
@@ -62,7 +63,7 @@ describe('SQLite store durability', () => {
       const perRound = new Map<string, number>();
       for (const id of txIds) perRound.set(id.split('-')[0]!, (perRound.get(id.split('-')[0]!) ?? 0) + 1);
       for (const [round, n] of perRound) assert.equal(n, 3, `transaction ${round} stored ${n} of 3 writes`);
-      console.log(`      durability: ${acked.length} acknowledged before SIGKILL, ${total} stored, none lost`);
+      diagnostic(`      durability: ${acked.length} acknowledged before SIGKILL, ${total} stored, none lost`);
     } finally {
       await store.close();
     }

@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { openSqliteStore } from './sqlite-store';
+import { diagnostic } from '../../../test/helpers/diagnostics';
 
 const WRITERS = 8;
 const KILL_AFTER = 1500;
@@ -86,7 +87,7 @@ describe('SQLite group commit durability', () => {
       for (const id of txIds) perTx.set(id.split('-')[0]!, (perTx.get(id.split('-')[0]!) ?? 0) + 1);
       for (const [tx, count] of perTx) assert.equal(count, 3, `transaction ${tx} stored ${count} of 3 writes`);
       const total = (await store.search({ resourceTypes: ['Patient'], sort: [], count: 0, offset: 0, total: 'accurate' })).total!;
-      console.log(`      group durability: ${acks} acknowledged writes (${created.length} creates) before SIGKILL, largest group ${largest}, ${total} Patients stored, none lost`);
+      diagnostic(`      group durability: ${acks} acknowledged writes (${created.length} creates) before SIGKILL, largest group ${largest}, ${total} Patients stored, none lost`);
     } finally {
       await store.close();
     }

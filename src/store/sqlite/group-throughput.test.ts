@@ -10,6 +10,7 @@ import path from 'node:path';
 import type { Patient } from 'fhir/r4';
 import type { IndexEntry } from '../../search/index-entry';
 import { openSqliteStore, type SqliteStore } from './sqlite-store';
+import { diagnostic } from '../../../test/helpers/diagnostics';
 
 /** A Patient of about 2 KB with about 40 index entries, like the HTTP benchmark's. */
 const patient = (id: string, phone: number): Patient => ({
@@ -61,7 +62,7 @@ describe('SQLite group commit throughput (figures printed, not asserted)', () =>
         );
         lines.push(`${writers} writer(s): create ${created}; update ${updated}`);
       }
-      console.log(`      sqlite file, synchronous=FULL, group commit:\n${lines.map((l) => `        ${l}`).join('\n')}`);
+      diagnostic(`      sqlite file, synchronous=FULL, group commit:\n${lines.map((l) => `        ${l}`).join('\n')}`);
     } finally {
       await store.close();
       fs.rmSync(dir, { recursive: true, force: true });

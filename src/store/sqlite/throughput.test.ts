@@ -11,6 +11,7 @@ import type { Patient } from 'fhir/r4';
 import type { IndexEntry } from '../../search/index-entry';
 import type { StoreSession } from '../store';
 import { openSqliteStore } from './sqlite-store';
+import { diagnostic } from '../../../test/helpers/diagnostics';
 
 const patient = (id: string): Patient => ({ resourceType: 'Patient', id, name: [{ family: 'Smith', given: ['Jo'] }], gender: 'female', birthDate: '1980-01-01' });
 const index = (id: string): IndexEntry[] => [
@@ -44,7 +45,7 @@ describe('SQLite store throughput (figures printed, not asserted)', () => {
         assert.equal(page.entries.length, 1);
       }
       const searchMs = Number(process.hrtime.bigint() - t0) / 1e6;
-      console.log(
+      diagnostic(
         `      sqlite file, synchronous=FULL: ${Math.round((auto / autoMs) * 1000)} creates/s autocommit (${auto} in ${autoMs.toFixed(0)} ms); ` +
           `${Math.round((batch / txMs) * 1000)} creates/s in one transaction (${batch} in ${txMs.toFixed(0)} ms); ` +
           `${Math.round((searches / searchMs) * 1000)} identifier searches/s over ${auto + batch} patients`,

@@ -10,6 +10,7 @@ import { loadR4Bundle } from '../../definitions/r4-package';
 import { externalDir, readJsonResources } from '../external-test-data';
 import { compileFhirPath } from './fhirpath-r4';
 import { compileNativeInvariant, FALLBACK, type NativeInvariant } from './native-invariants';
+import { diagnostic } from '../../../test/helpers/diagnostics';
 
 interface Case {
   key: string;
@@ -132,7 +133,7 @@ describe('native invariants (differential against fhirpath.js)', function () {
   const { cases, total } = baseCases();
 
   it('accepts a useful share of the R4 base invariants and rejects what it cannot express', () => {
-    console.log(`      native compiler accepts ${cases.length} of ${total} R4 base invariants (by definition site)`);
+    diagnostic(`      native compiler accepts ${cases.length} of ${total} R4 base invariants (by definition site)`);
     assert.ok(cases.length >= 100, `only ${cases.length} accepted`);
     assert.equal(compileNativeInvariant('Bundle', "type = 'document' implies entry.first().resource.is(Composition)"), undefined);
     assert.equal(compileNativeInvariant('Patient', 'where(use = \'home\').empty()'), undefined);
@@ -152,7 +153,7 @@ describe('native invariants (differential against fhirpath.js)', function () {
   it('agrees with fhirpath.js on the R4 examples and on random mutations of their elements', function () {
     const dir = externalDir('hl7-r4-examples');
     if (!dir) {
-      console.log('      skipped: ../shared/external/hl7-r4-examples is absent');
+      diagnostic('      skipped: ../shared/external/hl7-r4-examples is absent');
       this.skip();
     }
     const byPath = new Map<string, Record<string, unknown>[]>();
@@ -171,7 +172,7 @@ describe('native invariants (differential against fhirpath.js)', function () {
       // the invariant on elements it does not occur on, and on mutations of an empty object
       for (let i = 0; i < 20; i++) assertSame(c, mutate({}, keys, rnd), stats);
     }
-    console.log(`      ${covered}/${cases.length} accepted invariants met in the examples; ${stats.native} native evaluations compared, ${stats.fallback} fell back`);
+    diagnostic(`      ${covered}/${cases.length} accepted invariants met in the examples; ${stats.native} native evaluations compared, ${stats.fallback} fell back`);
     assert.ok(stats.native > 1000);
   });
 

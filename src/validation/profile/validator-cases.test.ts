@@ -19,6 +19,7 @@ import { externalDir } from '../external-test-data';
 import type { ValidationIssue } from '../schema-issues';
 import { compileProfile } from './compile';
 import type { ProfileDeps } from './types';
+import { diagnostic } from '../../../test/helpers/diagnostics';
 
 interface Case {
   name: string;
@@ -109,8 +110,8 @@ describe('fhir-test-cases R4 validator cases', function () {
       if (valid === c.expect_valid_base) agree++;
       else disagreements.push(`${c.name}: expected ${c.expect_valid_base ? 'valid' : 'invalid'}${valid ? '' : ` - ${errors(issues).slice(0, 2).map((i) => i.diagnostics).join(' | ')}`}`);
     }
-    console.log(`      base agreement ${agree}/${total} (${((100 * agree) / total).toFixed(1)}%)`);
-    for (const d of disagreements) console.log(`        ${d}`);
+    diagnostic(`      base agreement ${agree}/${total} (${((100 * agree) / total).toFixed(1)}%)`);
+    for (const d of disagreements) diagnostic(`        ${d}`);
     assert.ok(total > 0);
     assert.ok(agree / total >= MIN_BASE_AGREEMENT, `base agreement ${agree}/${total}`);
   });
@@ -143,8 +144,8 @@ describe('fhir-test-cases R4 validator cases', function () {
       if (valid === c.expect_valid_profile) agree++;
       else disagreements.push(`${c.name}: expected ${c.expect_valid_profile ? 'valid' : 'invalid'}${detail ? ` - ${detail}` : ''}`);
     }
-    console.log(`      profile agreement ${agree}/${total} (${((100 * agree) / total).toFixed(1)}%)`);
-    for (const d of disagreements) console.log(`        ${d}`);
+    diagnostic(`      profile agreement ${agree}/${total} (${((100 * agree) / total).toFixed(1)}%)`);
+    for (const d of disagreements) diagnostic(`        ${d}`);
     assert.ok(total > 0);
     assert.ok(agree / total >= MIN_PROFILE_AGREEMENT, `profile agreement ${agree}/${total}`);
   });

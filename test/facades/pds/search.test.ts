@@ -16,6 +16,7 @@ import { TEST_BASE, type TestApp } from '../../helpers/test-app';
 import { assertPdsError, BASE, loadPds, PDS, pds, pdsApp, storePdsPatient, storeSandboxRecords } from './helpers';
 import { isValidNhsNumber } from '../../../src/spine/nhs-number';
 import { enrich, SCENARIOS, supersededCuff, type Expect } from './search-scenarios';
+import { diagnostic } from '../../helpers/diagnostics';
 
 const ISSUER = 'http://localhost:8080/auth';
 const keys = (r: object): string[] => Object.keys(r).filter((k) => k !== 'meta').sort();
@@ -104,8 +105,8 @@ describe('PDS façade: search', function () {
     if (outcomes.length > 0) {
       const matched = outcomes.filter((o) => o.matches).length;
       const scores = outcomes.filter((o) => o.scoresEqual !== undefined);
-      console.log(`    PDS search scenarios: ${outcomes.length} replayed, ${matched} answer as the sandbox; of ${scores.length} compared with a stub's scores, ${scores.filter((o) => o.scoresEqual).length} have PDS's exact scores`);
-      for (const o of outcomes.filter((x) => !x.matches)) console.log(`      differs: ${o.name}: ${o.note}`);
+      diagnostic(`    PDS search scenarios: ${outcomes.length} replayed, ${matched} answer as the sandbox; of ${scores.length} compared with a stub's scores, ${scores.filter((o) => o.scoresEqual).length} have PDS's exact scores`);
+      for (const o of outcomes.filter((x) => !x.matches)) diagnostic(`      differs: ${o.name}: ${o.note}`);
     }
     return t?.close();
   });
