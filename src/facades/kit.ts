@@ -24,6 +24,7 @@ import { checkRequestContent } from '../fhir/limits';
 import { FhirError, internalFault } from '../fhir/outcome';
 import { route } from '../fhir/router';
 import type { FhirRequest, FhirResult, HttpMethod } from '../fhir/types';
+import { maskedPath, queryParameterNames } from '../http/observability';
 
 /** A façade request as its handlers see it. */
 export interface FacadeRequest {
@@ -213,7 +214,7 @@ export function facadeRouter(services: FhirServices, def: FacadeDefinition): exp
         let fe: FhirError;
         if (err instanceof FhirError) fe = err;
         else {
-          services.log.error({ err, requestId: res.locals['requestId'], method: req.method, url: req.originalUrl }, 'internal error (façade)');
+          services.log.error({ err, requestId: res.locals['requestId'], method: req.method, path: maskedPath(req.originalUrl.split('?')[0] ?? '/'), params: queryParameterNames(req.originalUrl) }, 'internal error (façade)');
           fe = internalFault(String(res.locals['requestId'] ?? ''));
         }
         send(res, mediaType, withProtocolHeaders(def.renderError(fe, freq), fe));

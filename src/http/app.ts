@@ -29,6 +29,7 @@ import { smartConfiguration } from '../auth/well-known';
 import { parseJsonText } from '../fhir/json-text';
 import { assertFormBodyAllowed } from './media-rules';
 import { isXmlMediaType, readFhirXmlCooperatively, writeFhirXml } from '../formats/xml';
+import { createObservability, maskedPath, queryParameterNames } from './observability';
 
 const METHODS = new Set<HttpMethod>(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']);
 const REQUEST_ID_RE = /^[A-Za-z0-9\-_.:]{1,200}$/;
@@ -79,6 +80,10 @@ export function createApp(services: FhirServices, options: AppOptions = {}): exp
     if (corr && REQUEST_ID_RE.test(corr)) res.setHeader('X-Correlation-ID', corr);
     next();
   });
+  // Metrics and the access log line of every request; /healthz, /readyz, /metrics at the root.
+  const observability = createObservability(services);
+  app.use(observability.middleware);
+  observability.mount(app);
 
   for (const router of options.routers ?? []) app.use(router);
 
@@ -106,10 +111,15 @@ export function createApp(services: FhirServices, options: AppOptions = {}): exp
     const requestId = String(res.locals['requestId'] ?? randomUUID());
     if (!res.headersSent) res.setHeader('Cache-Control', 'no-store');
     const fe = bodyParserError(err) ?? internalFault(requestId);
-    if (fe.category === 'fault') log.error({ err, requestId, method: req.method, url: req.originalUrl }, 'unhandled error');
+    if (fe.category === 'fault') log.error({ err, requestId, method: req.method, ...loggedUrl(req) }, 'unhandled error');
     send(res, errorMediaType(req), fe.status, fe.toOperationOutcome(), false, fe.headers);
   });
   return app;
+}
+
+/** The request's URL as logs may carry it: NHS Numbers masked, query values left out. */
+function loggedUrl(req: Request): { path: string; params: string[] } {
+  return { path: maskedPath(req.originalUrl.split('?')[0] ?? '/'), params: queryParameterNames(req.originalUrl) };
 }
 
 function bodyParserError(err: unknown): FhirError | undefined {
@@ -139,7 +149,6 @@ function bodyParserError(err: unknown): FhirError | undefined {
 
 async function handle(services: FhirServices, req: Request, res: Response): Promise<void> {
   const requestId = String(res.locals['requestId']);
-  const started = process.hrtime.bigint();
   let mediaType: string | undefined;
   let pretty = false;
   // Responses below the FHIR base carry patient data, or may: never stored by a cache. Only the
@@ -161,12 +170,10 @@ async function handle(services: FhirServices, req: Request, res: Response): Prom
     if (err instanceof FhirError) {
       send(res, mediaType, err.status, err.toOperationOutcome(), pretty, err.headers);
     } else {
-      services.log.error({ err, requestId, method: req.method, url: req.originalUrl }, 'internal error');
+      services.log.error({ err, requestId, method: req.method, ...loggedUrl(req) }, 'internal error');
       const fe = internalFault(requestId);
       send(res, mediaType, fe.status, fe.toOperationOutcome(), pretty);
     }
-  } finally {
-    services.log.debug({ requestId, method: req.method, url: req.originalUrl, status: res.statusCode, ms: Number(process.hrtime.bigint() - started) / 1e6 }, 'request');
   }
 }
 
