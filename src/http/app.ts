@@ -30,6 +30,7 @@ import { parseJsonText } from '../fhir/json-text';
 import { assertFormBodyAllowed } from './media-rules';
 import { isXmlMediaType, readFhirXmlCooperatively, writeFhirXml } from '../formats/xml';
 import { createObservability, maskedPath, queryParameterNames } from './observability';
+import { HTML_CSP, homeHtml, resourceHtml, type HomeType } from './html-view';
 
 const METHODS = new Set<HttpMethod>(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']);
 const REQUEST_ID_RE = /^[A-Za-z0-9\-_.:]{1,200}$/;
@@ -162,19 +163,53 @@ async function handle(services: FhirServices, req: Request, res: Response): Prom
     pretty = fhirReq.query.some(([k, v]) => k === '_pretty' && v === 'true');
     const format = fhirReq.query.find(([k]) => k === '_format')?.[1];
     mediaType = responseMediaType(req.get('accept'), format);
+    if (mediaType === 'text/html' && fhirReq.method === 'GET' && fhirReq.path === '') {
+      await sendHome(services, res, fhirReq);
+      return;
+    }
     const result = await route(fhirReq, topLevelContext(services));
-    writeResult(res, fhirReq, result, mediaType, pretty);
+    writeResult(res, fhirReq, result, mediaType, pretty, services.config.baseUrl);
   } catch (err) {
     // An error before negotiation (a bad body) still answers in the format asked for, when it can.
     if (mediaType === undefined) mediaType = errorMediaType(req);
     if (err instanceof FhirError) {
-      send(res, mediaType, err.status, err.toOperationOutcome(), pretty, err.headers);
+      send(res, mediaType, err.status, err.toOperationOutcome(), pretty, err.headers, services.config.baseUrl);
     } else {
       services.log.error({ err, requestId, method: req.method, ...loggedUrl(req) }, 'internal error');
       const fe = internalFault(requestId);
-      send(res, mediaType, fe.status, fe.toOperationOutcome(), pretty);
+      send(res, mediaType, fe.status, fe.toOperationOutcome(), pretty, {}, services.config.baseUrl);
     }
   }
+}
+
+/**
+ * The HTML base page: the CapabilityStatement's resource types with the number of each the caller may
+ * see (a `_summary=count` search per type, run with the caller's own headers and access), and its
+ * system operations.
+ */
+async function sendHome(services: FhirServices, res: Response, fhirReq: FhirRequest): Promise<void> {
+  const ask = (path: string, query: Array<[string, string]>): FhirRequest => ({ ...fhirReq, path, query, requestId: `${fhirReq.requestId}` });
+  const cs = (await route(ask('metadata', []), topLevelContext(services))).resource as
+    | { software?: { name?: string }; rest?: Array<{ resource?: Array<{ type: string; interaction?: Array<{ code: string }>; operation?: Array<{ name: string }> }>; operation?: Array<{ name: string }> }> }
+    | undefined;
+  const rest = cs?.rest?.[0];
+  const types: HomeType[] = [];
+  for (const r of rest?.resource ?? []) {
+    let count: number | undefined;
+    if (r.interaction?.some((i) => i.code === 'search-type')) {
+      try {
+        const counted = await route(ask(r.type, [['_summary', 'count']]), topLevelContext(services));
+        const bundle = (counted.resource ?? (counted.json !== undefined ? JSON.parse(counted.json) : undefined)) as { total?: number } | undefined;
+        count = bundle?.total;
+      } catch {
+        count = undefined; // not allowed for this caller, or not searchable: shown as "–"
+      }
+    }
+    types.push({ type: r.type, count, interactions: (r.interaction ?? []).map((i) => i.code), operations: (r.operation ?? []).map((o) => o.name) });
+  }
+  res.setHeader('Content-Security-Policy', HTML_CSP);
+  res.status(200).setHeader('Content-Type', 'text/html; charset=utf-8');
+  res.end(homeHtml(services.config.baseUrl, cs?.software?.name ?? 'FHIR server', types, (rest?.operation ?? []).map((o) => o.name)));
 }
 
 async function toFhirRequest(req: Request, requestId: string, limits: ContentLimits): Promise<FhirRequest> {
@@ -214,7 +249,7 @@ async function toFhirRequest(req: Request, requestId: string, limits: ContentLim
   return fhirReq;
 }
 
-function writeResult(res: Response, req: FhirRequest, result: FhirResult, mediaType: string, pretty: boolean): void {
+function writeResult(res: Response, req: FhirRequest, result: FhirResult, mediaType: string, pretty: boolean, base = ''): void {
   const setHeaders = (): void => {
     for (const [k, v] of Object.entries(result.headers ?? {})) res.setHeader(k, v);
   };
@@ -229,7 +264,11 @@ function writeResult(res: Response, req: FhirRequest, result: FhirResult, mediaT
   const elements = subsets ? parseElements(req.query.filter(([k]) => k === '_elements').map(([, v]) => v)) : undefined;
   let body: string;
   const subset = (summary && summary !== 'false' && summary !== 'count') || elements;
-  if (isXmlMediaType(mediaType)) {
+  if (mediaType === 'text/html') {
+    const value = (result.resource ?? JSON.parse(result.json!)) as Record<string, unknown>;
+    body = resourceHtml(subset ? subsetAll(value, summary, elements) : value, base, result.status);
+    res.setHeader('Content-Security-Policy', HTML_CSP);
+  } else if (isXmlMediaType(mediaType)) {
     const value = (result.resource ?? JSON.parse(result.json!)) as Record<string, unknown>;
     body = writeFhirXml(subset ? subsetAll(value, summary, elements) : value, { pretty });
   } else if (subset) {
@@ -268,10 +307,15 @@ function stringify(v: unknown, pretty: boolean): string {
   return pretty ? JSON.stringify(v, null, 2) : JSON.stringify(v);
 }
 
-function send(res: Response, mediaType: string, status: number, body: unknown, pretty: boolean, headers: Record<string, string> = {}): void {
+function send(res: Response, mediaType: string, status: number, body: unknown, pretty: boolean, headers: Record<string, string> = {}, base = ''): void {
   if (res.headersSent) return;
   for (const [k, v] of Object.entries(headers)) res.setHeader(k, v);
   res.status(status).setHeader('Content-Type', `${mediaType}; charset=utf-8`);
+  if (mediaType === 'text/html') {
+    res.setHeader('Content-Security-Policy', HTML_CSP);
+    res.end(resourceHtml(body, base, status));
+    return;
+  }
   res.end(isXmlMediaType(mediaType) ? writeFhirXml(body, { pretty, replaceInvalidChars: true }) : stringify(body, pretty));
 }
 

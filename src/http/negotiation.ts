@@ -20,6 +20,9 @@ const FORMAT_ALIASES: Record<string, string> = {
   'application/xml+fhir': 'application/fhir+xml',
   'application/xml': 'application/xml',
   'text/xml': 'text/xml',
+  // A readable page for people using a browser (src/http/html-view.ts).
+  html: 'text/html',
+  'text/html': 'text/html',
 };
 
 /** The media type to answer with, or a 406. */
@@ -44,6 +47,7 @@ export function responseMediaType(accept: string | undefined, format: string | u
     if (r.type === 'application/json') return 'application/json';
     if (r.type === 'application/fhir+xml' || r.type === 'application/xml+fhir') return 'application/fhir+xml';
     if (r.type === 'application/xml' || r.type === 'text/xml') return r.type;
+    if (r.type === 'text/html' || r.type === 'application/xhtml+xml') return 'text/html';
     if (r.type === '*/*' || r.type === 'application/*') return 'application/fhir+json';
   }
   throw new FhirError('not-acceptable', { diagnostics: `None of the media types in Accept: ${accept} is supported; this server answers application/fhir+json, application/json, application/fhir+xml, application/xml or text/xml` });
