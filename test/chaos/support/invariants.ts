@@ -15,6 +15,8 @@ import type { RawRequest, RawResponse } from './http-client';
 import { readFhirXml } from '../../../src/formats/xml';
 
 const XML_TYPE = /^(?:application\/(?:fhir\+)?xml|text\/xml)\b/;
+/** The HTML view for browsers (src/http/html-view.ts): a page, never a script; an error names its status. */
+const HTML_TYPE = /^text\/html\b/;
 
 /** Statuses a server may answer under overload (documented: 503 with Retry-After, `busy`). */
 export const ALLOWED_5XX: ReadonlySet<number> = new Set([503]);
@@ -67,7 +69,13 @@ export function problemsOf(req: RawRequest, res: RawResponse, opts: RuleOptions 
   const hasBody = res.text.length > 0;
   let parsed: unknown;
   const xml = XML_TYPE.test(String(res.headers['content-type'] ?? ''));
-  if (hasBody && fhir && xml) {
+  const html = HTML_TYPE.test(String(res.headers['content-type'] ?? ''));
+  if (hasBody && fhir && html) {
+    if (!res.text.startsWith('<!DOCTYPE html>')) problems.push(`answered ${res.status} with text/html that is not a page: ${JSON.stringify(res.text.slice(0, 200))}`);
+    if (/<script|<[a-z][^>]*\son[a-z]+\s*=/i.test(res.text)) problems.push(`answered ${res.status} with an HTML page carrying a script or an event attribute`);
+    if (!/default-src 'none'/.test(String(res.headers['content-security-policy'] ?? ''))) problems.push(`answered ${res.status} with an HTML page without its Content-Security-Policy`);
+    if (res.status >= 400 && !res.text.includes(`<h1>Error ${res.status}</h1>`)) problems.push(`answered ${res.status} with an HTML page that does not show the error`);
+  } else if (hasBody && fhir && xml) {
     try {
       parsed = readFhirXml(res.text).value;
     } catch (e) {
@@ -80,7 +88,7 @@ export function problemsOf(req: RawRequest, res: RawResponse, opts: RuleOptions 
       problems.push(`answered ${res.status} with a body that is not JSON: ${JSON.stringify(res.text.slice(0, 200))}`);
     }
   }
-  if (res.status >= 400 && !isHead && fhir) {
+  if (res.status >= 400 && !isHead && fhir && !html) {
     const oo = parsed as { resourceType?: unknown; issue?: unknown } | undefined;
     if (!hasBody) problems.push(`answered ${res.status} without a body (expected an OperationOutcome)`);
     else if (parsed !== undefined && (typeof oo !== 'object' || oo === null || oo.resourceType !== 'OperationOutcome')) {
