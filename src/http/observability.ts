@@ -5,7 +5,9 @@
  * - `GET /readyz`: the store answers a read (200), or 503 with the reason, for a readiness probe.
  * - `GET /metrics`: Prometheus text exposition format (prom-client): `http_requests_total` and
  *   `http_request_duration_seconds` by API, interaction, resource type and status class, the
- *   process and Node.js defaults (event-loop lag, heap, GC). Served at the server root beside the
+ *   time of every store operation (`store_operation_duration_seconds`, src/http/instrument.ts) and
+ *   of validation (`validation_duration_seconds`), the process and Node.js defaults (event-loop lag,
+ *   heap, GC). Served at the server root beside the
  *   FHIR base; protect it at the proxy if it must not be public (it carries no patient data).
  * - One access log line per request (pino, level info): request id, method, the path with NHS
  *   Numbers and other 10-digit identifiers masked, the names (never the values) of the query
@@ -20,6 +22,7 @@ import type { NextFunction, Request, Response } from 'express';
 import client from 'prom-client';
 import { isResourceType } from '../definitions/resource-types';
 import type { FhirServices } from '../fhir/context';
+import { instrumentStore, instrumentValidator } from './instrument';
 
 /** The API a path belongs to (its mount point), a fixed set. */
 export type ApiName = 'fhir' | 'pds' | 'eps' | 'scr' | 'auth' | 'ops' | 'other';
@@ -139,6 +142,15 @@ export function createObservability(services: FhirServices): Observability {
     registers: [registry],
   });
   const readiness = new client.Histogram({ name: 'store_readiness_check_seconds', help: 'Latency of the store read made by /readyz', buckets: [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5], registers: [registry] });
+
+  instrumentStore(
+    services.store,
+    new client.Histogram({ name: 'store_operation_duration_seconds', help: 'Time of store operations (read, vread, write, history, search; transaction: the whole transaction with its commit)', labelNames: ['operation'] as const, buckets: [0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1, 5], registers: [registry] }),
+  );
+  instrumentValidator(
+    services.validator,
+    new client.Histogram({ name: 'validation_duration_seconds', help: 'Time of the validation pipeline of a written resource, by outcome (valid, invalid)', labelNames: ['outcome'] as const, buckets: [0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1], registers: [registry] }),
+  );
 
   const middleware = (req: Request, res: Response, next: NextFunction): void => {
     const started = process.hrtime.bigint();

@@ -51,6 +51,33 @@ describe('HTTP: health, readiness, metrics and the access log', function () {
     assert.match((await request(app).get('/metrics')).text, /nodejs_eventloop_lag_seconds/);
   });
 
+  it('/metrics times store operations (read, write, search, transaction) and validation by outcome', async () => {
+    const count = (text: string, series: string): number => Number(new RegExp(`^${series.replace(/[{}"=]/g, (c) => `\\${c}`)} (\\d+)$`, 'm').exec(text)?.[1] ?? 0);
+    const before = (await request(app).get('/metrics')).text;
+    await request(app).put('/fhir/Patient/p2').set('Content-Type', FHIR_JSON).send({ resourceType: 'Patient', id: 'p2', name: [{ family: 'Jones' }] });
+    await request(app).put('/fhir/Patient/p3').set('Content-Type', FHIR_JSON).send({ resourceType: 'Patient', id: 'p3', gender: 'not-a-gender' });
+    await request(app).get('/fhir/Patient/p2');
+    await request(app).get('/fhir/Patient?family=jones');
+    await request(app).post('/fhir').set('Content-Type', FHIR_JSON).send({ resourceType: 'Bundle', type: 'transaction', entry: [{ resource: { resourceType: 'Basic', code: { text: 'x' } }, request: { method: 'POST', url: 'Basic' } }] });
+    const after = (await request(app).get('/metrics')).text;
+    for (const op of ['read', 'write', 'search', 'transaction']) {
+      const series = `store_operation_duration_seconds_count{operation="${op}"}`;
+      assert.ok(count(after, series) > count(before, series), `${series} grew`);
+    }
+    assert.ok(count(after, 'validation_duration_seconds_count{outcome="valid"}') >= count(before, 'validation_duration_seconds_count{outcome="valid"}') + 2);
+    assert.equal(count(after, 'validation_duration_seconds_count{outcome="invalid"}'), count(before, 'validation_duration_seconds_count{outcome="invalid"}') + 1);
+  });
+
+  it('a second app on the same services neither times twice nor misses its own figures', async () => {
+    const second = createApp(services);
+    const text = async (a: typeof app): Promise<string> => (await request(a).get('/metrics')).text;
+    const writes = (t: string): number => Number(/^store_operation_duration_seconds_count\{operation="write"\} (\d+)$/m.exec(t)?.[1] ?? 0);
+    const [a0, b0] = [writes(await text(app)), writes(await text(second))];
+    await request(second).put('/fhir/Basic/once').set('Content-Type', FHIR_JSON).send({ resourceType: 'Basic', id: 'once', code: { text: 'x' } });
+    assert.equal(writes(await text(app)) - a0, writes(await text(second)) - b0);
+    assert.ok(writes(await text(second)) - b0 >= 1);
+  });
+
   it('one access line per request: request id, interaction, status, latency; no names, NHS Numbers or query values', async () => {
     lines.length = 0;
     await request(app).get('/fhir/Patient?family=Chalmers&identifier=https://fhir.nhs.uk/Id/nhs-number|9000000009').set('X-Request-ID', 'req-obs-1');
