@@ -201,6 +201,9 @@ export async function initServices(services: FhirServices): Promise<void> {
   }
 }
 
+/** How long a shutdown waits for in-flight requests before cutting their connections. */
+export const SHUTDOWN_GRACE_MS = 10_000;
+
 export interface RunningServer {
   url: string;
   services: FhirServices;
@@ -263,8 +266,15 @@ export async function startServer(config: Readonly<Config>, log: Logger = create
     async close() {
       if (closed) return;
       closed = true;
+      // Stop accepting; in-flight requests finish (their connections close after the response);
+      // connections still busy after the grace period are cut.
       await new Promise<void>((resolve) => {
-        server.close(() => resolve());
+        const cut = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS);
+        cut.unref();
+        server.close(() => {
+          clearTimeout(cut);
+          resolve();
+        });
         server.closeIdleConnections();
       });
       await services.store.close();
