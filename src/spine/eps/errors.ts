@@ -4,7 +4,7 @@
  * https://fhir.nhs.uk/R4/CodeSystem/Spine-ErrorOrWarningCode) when the specification names one, the
  * FHIR issue code of the table's "Error Code" column, and the offending field in `expression`.
  */
-import type { OperationOutcomeIssue } from 'fhir/r4';
+import type { OperationOutcome, OperationOutcomeIssue } from 'fhir/r4';
 import { FhirError, type ErrorCategory } from '../../fhir/outcome';
 
 export const EPS_ERROR_SYSTEM = 'https://fhir.nhs.uk/R4/CodeSystem/Spine-ErrorOrWarningCode';
@@ -49,4 +49,13 @@ export function epsError(status: number, issueCode: OperationOutcomeIssue['code'
   const category = STATUS_CATEGORY[status] ?? 'invalid';
   const issue = epsIssue(issueCode, code, diagnostics, expression);
   return new FhirError(category, { ...issue, diagnostics }, { status });
+}
+
+/** A FhirError whose OperationOutcome carries more than its issues (contained resources, extensions). */
+export class EpsOutcomeError extends FhirError {
+  readonly extras: Pick<OperationOutcome, 'contained' | 'extension'>;
+  constructor(status: number, issue: OperationOutcomeIssue & { diagnostics: string }, extras: Pick<OperationOutcome, 'contained' | 'extension'>) {
+    super(STATUS_CATEGORY[status] ?? 'invalid', issue, { status });
+    this.extras = extras;
+  }
 }

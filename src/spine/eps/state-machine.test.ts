@@ -97,3 +97,16 @@ describe('EPS prescription state machine', () => {
     assert.deepEqual(s, copy);
   });
 });
+
+describe('EPS tracker Task codec', () => {
+  it('round-trips a prescription state through its Task', async () => {
+    const { stateToTask, taskToState } = await import('./task-codec');
+    let s = ok(applyEvent(fresh(), release));
+    s = ok(applyEvent(s, { kind: 'dispense', dispenser: 'FA565', at: AT, items: { a: '0003' } }));
+    s = ok(applyEvent(s, { kind: 'cancel', prescriber: 'A83008', at: AT }));
+    const t = stateToTask(s, '9449304130', AT);
+    assert.equal(t.businessStatus?.coding?.[0]?.code, '0003');
+    assert.equal(t.for?.identifier?.value, '9449304130');
+    assert.deepEqual(taskToState(t), s);
+  });
+});
