@@ -38,7 +38,7 @@ export async function trackTasks(services: FhirServices, req: FacadeRequest): Pr
   if (patient) {
     nhs = valueOf(patient[1]);
     if (!isValidNhsNumber(nhs)) throw epsError(400, 'value', 'INVALID_VALUE', `'${nhs}' is not a valid NHS Number.`, patient[0]);
-    query.push(['patient:identifier', `${NHS_NUMBER_SYSTEM}|${nhs}`]);
+    query.push(['subject:identifier', `${NHS_NUMBER_SYSTEM}|${nhs}`]);
   }
   // Only tracker Tasks of prescriptions (and, by NHS Number, only that patient's) are answered.
   const tasks = (await searchTasks(services, req, query)).filter((t) => {

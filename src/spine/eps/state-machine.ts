@@ -39,8 +39,8 @@ export const LINE_ITEM_STATUS = Object.freeze({
 });
 export type LineItemStatus = keyof typeof LINE_ITEM_STATUS;
 
-/** Line item statuses a dispense notification may report. */
-const DISPENSED_ITEM_STATUSES: readonly LineItemStatus[] = ['0001', '0002', '0003', '0004'];
+/** Line item statuses a dispense notification may report (0005: the dispenser confirms an item cancelled). */
+const DISPENSED_ITEM_STATUSES: readonly LineItemStatus[] = ['0001', '0002', '0003', '0004', '0005'];
 
 export interface HistoryEntry {
   at: string;

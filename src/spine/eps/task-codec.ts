@@ -72,7 +72,7 @@ export function stateToTask(s: PrescriptionState, nhsNumber: string, authoredOn:
     businessStatus: { coding: [{ system: TASK_BUSINESS_STATUS_SYSTEM, code: s.status, display: PRESCRIPTION_STATUS[s.status] }] },
     intent: 'order',
     focus: { identifier: rx },
-    for: { identifier: { system: NHS_NUMBER_SYSTEM, value: nhsNumber } },
+    for: { type: 'Patient', identifier: { system: NHS_NUMBER_SYSTEM, value: nhsNumber } },
     authoredOn,
     ...(s.dispenser ? { owner: { identifier: { system: ODS_SYSTEM, value: s.dispenser } } } : {}),
     input: Object.entries(s.items).map(([item, st]) => ({
