@@ -11,6 +11,7 @@
  * | `POST Task/$release`          | release.ts          |
  * | `POST Task` (return/withdraw) | task.ts             |
  * | `GET Task` (tracker)          | tracker.ts          |
+ * | `POST Claim`                  | claim.ts            |
  *
  * `$prepare` is not served: its digest needs XML exclusive canonicalisation (exc-c14n) of the
  * HL7 v3 message EPS signs, which this server does not produce.
@@ -18,6 +19,7 @@
 import type express from 'express';
 import type { FhirServices } from '../../fhir/context';
 import { facadeRouter, type FacadeRoute } from '../kit';
+import { postClaim } from './claim';
 import { epsErrorResponse } from './errors';
 import { checkEpsHeaders, epsRequestId, epsResponseHeaders } from './headers';
 import { processMessage } from './process-message';
@@ -33,6 +35,7 @@ export function epsRoutes(services: FhirServices): FacadeRoute[] {
     { method: 'POST', path: 'Task/$release', handler: (req) => releasePrescription(services, req) },
     { method: 'POST', path: 'Task', handler: (req) => postTask(services, req) },
     { method: 'GET', path: 'Task', handler: (req) => trackTasks(services, req) },
+    { method: 'POST', path: 'Claim', handler: (req) => postClaim(services, req) },
   ];
 }
 

@@ -136,6 +136,38 @@ describe('EPS façades: the example life cycle', function () {
     assert.equal((history.body as Bundle).total, 4);
   });
 
+  it('claims a dispensed prescription once (Claimed 0008), refusing a claim before dispensing', async () => {
+    await order();
+    const claim = example<{ patient: { identifier: { value: string } } }>('spec', 'dispensing', 'claim', 'acute-primary-example-req.json');
+    claim.patient.identifier.value = ORDER_NHS;
+    const early = await post(DISPENSING, 'Claim', claim);
+    assert.equal(early.status, 400);
+    assert.equal(epsCode(early.body as OperationOutcome), 'PRESCRIPTION_INVALID_STATE_TRANSITION');
+    assert.equal((await post(DISPENSING, 'Task/$release', release())).status, 200);
+    assert.equal((await post(DISPENSING, '$process-message', example('spec', 'dispensing', 'dispense-notification', 'acute-primary-example-03-req.json'))).status, 200);
+    assert.equal(status((await track(EPS, `focus:identifier=${RX}`))[0]), '0006');
+    const res = await post(DISPENSING, 'Claim', claim);
+    assert.equal(res.status, 200, res.text);
+    assert.equal(status((await track(EPS, `focus:identifier=${RX}`))[0]), '0008');
+    const again = await post(DISPENSING, 'Claim', claim);
+    assert.equal(epsCode(again.body as OperationOutcome), 'PRESCRIPTION_INVALID_STATE_TRANSITION');
+  });
+
+  it('answers malformed bodies with a 400 OperationOutcome, never a 500', async () => {
+    for (const [p, body] of [
+      ['$process-message', { resourceType: 'Bundle', type: 'message', entry: [] }],
+      ['$process-message', { resourceType: 'Patient' }],
+      ['$process-message', { resourceType: 'Bundle', type: 'message', entry: [{ resource: { resourceType: 'MessageHeader', eventCoding: { system: 'https://fhir.nhs.uk/CodeSystem/message-event', code: 'dispense-notification' } } }] }],
+      ['Task/$release', { resourceType: 'Parameters' }],
+      ['Task', { resourceType: 'Task', status: 'draft' }],
+      ['Claim', { resourceType: 'Claim' }],
+    ] as const) {
+      const res = await post(DISPENSING, p, body);
+      assert.equal(res.status, 400, `${p}: ${res.text}`);
+      assert.equal((res.body as OperationOutcome).resourceType, 'OperationOutcome');
+    }
+  });
+
   it('refuses release of an unknown prescription with RESOURCE_NOT_FOUND', async () => {
     const res = await post(DISPENSING, 'Task/$release', release());
     assert.equal(res.status, 404);
