@@ -4,8 +4,9 @@
  */
 import type express from 'express';
 import type { FhirServices } from '../fhir/context';
+import { epsFacades } from './eps';
 import { pdsFacade } from './pds';
 
 export function facadeRouters(services: FhirServices): express.Router[] {
-  return [pdsFacade(services)];
+  return [pdsFacade(services), ...epsFacades(services)];
 }

@@ -1,0 +1,54 @@
+/**
+ * The Electronic Prescription Service FHIR API façades (electronic-prescription-service-api.yaml,
+ * fhir-prescribing.yaml, fhir-dispensing.yaml) at their real paths, one router factory for the three
+ * bases, over the same engine store (ADR 25, ADR 26): a prescription ordered through
+ * `/fhir-prescribing` is released through `/fhir-dispensing` and tracked through
+ * `/electronic-prescriptions` — one state per prescription (src/spine/eps/state-machine.ts).
+ *
+ * | endpoint                      | module              |
+ * | ----------------------------- | ------------------- |
+ * | `POST $process-message`       | process-message.ts  |
+ * | `POST Task/$release`          | release.ts          |
+ * | `POST Task` (return/withdraw) | task.ts             |
+ * | `GET Task` (tracker)          | tracker.ts          |
+ * | `POST Claim`                  | claim.ts            |
+ *
+ * `$prepare` is not served: its digest needs XML exclusive canonicalisation (exc-c14n) of the
+ * HL7 v3 message EPS signs, which this server does not produce.
+ */
+import type express from 'express';
+import type { FhirServices } from '../../fhir/context';
+import { facadeRouter, type FacadeRoute } from '../kit';
+import { postClaim } from './claim';
+import { epsErrorResponse } from './errors';
+import { checkEpsHeaders, epsRequestId, epsResponseHeaders } from './headers';
+import { processMessage } from './process-message';
+import { releasePrescription } from './release';
+import { postTask } from './task';
+import { trackTasks } from './tracker';
+
+export const EPS_BASE_PATHS = ['/electronic-prescriptions/FHIR/R4', '/fhir-prescribing/FHIR/R4', '/fhir-dispensing/FHIR/R4'] as const;
+
+export function epsRoutes(services: FhirServices): FacadeRoute[] {
+  return [
+    { method: 'POST', path: '$process-message', handler: (req) => processMessage(services, req) },
+    { method: 'POST', path: 'Task/$release', handler: (req) => releasePrescription(services, req) },
+    { method: 'POST', path: 'Task', handler: (req) => postTask(services, req) },
+    { method: 'GET', path: 'Task', handler: (req) => trackTasks(services, req) },
+    { method: 'POST', path: 'Claim', handler: (req) => postClaim(services, req) },
+  ];
+}
+
+/** The EPS routers, one per base path, all over the same services. */
+export function epsFacades(services: FhirServices): express.Router[] {
+  return EPS_BASE_PATHS.map((basePath) =>
+    facadeRouter(services, {
+      basePath,
+      routes: epsRoutes(services),
+      checkRequest: checkEpsHeaders,
+      renderError: epsErrorResponse,
+      responseHeaders: epsResponseHeaders,
+      requestId: epsRequestId,
+    }),
+  );
+}

@@ -1,0 +1,245 @@
+/**
+ * The prescription life cycle of the Electronic Prescription Service (EPS FHIR API: Task
+ * `businessStatus`, CodeSystem https://fhir.nhs.uk/CodeSystem/EPS-task-business-status, and the line
+ * item status of `MedicationDispense.type`, CodeSystem
+ * https://fhir.nhs.uk/CodeSystem/medicationdispense-type), as a pure state machine: one status for
+ * the prescription, one per line item, every accepted transition appended to the history, every
+ * refused one answered with the EPS code (PRESCRIPTION_INVALID_STATE_TRANSITION,
+ * PRESCRIPTION_INVALID_LINE_STATE_TRANSITION, ITEM_NOT_FOUND, PRESCRIPTION_WITH_ANOTHER_DISPENSER)
+ * or, for a cancellation, the EPS cancellation response code (R-0001 ... R-0010).
+ */
+
+export const TASK_BUSINESS_STATUS_SYSTEM = 'https://fhir.nhs.uk/CodeSystem/EPS-task-business-status';
+export const LINE_ITEM_STATUS_SYSTEM = 'https://fhir.nhs.uk/CodeSystem/medicationdispense-type';
+
+/** Prescription status (EPS-task-business-status). */
+export const PRESCRIPTION_STATUS = Object.freeze({
+  '0001': 'To be Dispensed',
+  '0002': 'With Dispenser',
+  '0003': 'With Dispenser - Active',
+  '0004': 'Expired',
+  '0005': 'Cancelled',
+  '0006': 'Dispensed',
+  '0007': 'Not Dispensed',
+  '0008': 'Claimed',
+  '0009': 'No-Claimed',
+});
+export type PrescriptionStatus = keyof typeof PRESCRIPTION_STATUS;
+
+/** Line item status (medicationdispense-type). */
+export const LINE_ITEM_STATUS = Object.freeze({
+  '0001': 'Item fully dispensed',
+  '0002': 'Item not dispensed',
+  '0003': 'Item dispensed - partial',
+  '0004': 'Item not dispensed owing',
+  '0005': 'Item Cancelled',
+  '0006': 'Expired',
+  '0007': 'Item to be dispensed',
+  '0008': 'Item with dispenser',
+});
+export type LineItemStatus = keyof typeof LINE_ITEM_STATUS;
+
+/** Line item statuses a dispense notification may report (0005: the dispenser confirms an item cancelled). */
+const DISPENSED_ITEM_STATUSES: readonly LineItemStatus[] = ['0001', '0002', '0003', '0004', '0005'];
+
+export interface HistoryEntry {
+  at: string;
+  event: EventKind;
+  /** Prescription status before and after. */
+  from: PrescriptionStatus;
+  to: PrescriptionStatus;
+  /** Line items whose status changed: id → [before, after]. */
+  items?: Record<string, [LineItemStatus, LineItemStatus]>;
+  /** ODS code of the organisation that caused the transition. */
+  by?: string;
+}
+
+export interface PrescriptionState {
+  prescriptionId: string;
+  status: PrescriptionStatus;
+  /** Line item id (prescription-order-item-number) → status. */
+  items: Record<string, LineItemStatus>;
+  /** ODS code of the dispenser holding the prescription (statuses 0002, 0003, and after dispensing). */
+  dispenser?: string;
+  /** A cancellation was asked for while the prescription was with a dispenser (R-0002, R-0003). */
+  pendingCancellation?: { by: string; at: string };
+  history: HistoryEntry[];
+}
+
+export type EventKind = 'create' | 'release' | 'return' | 'dispense' | 'withdraw' | 'claim' | 'cancel' | 'expire';
+
+export type PrescriptionEvent =
+  | { kind: 'release'; dispenser: string; at: string }
+  | { kind: 'return'; dispenser: string; at: string }
+  | { kind: 'dispense'; dispenser: string; at: string; items: Record<string, LineItemStatus> }
+  | { kind: 'withdraw'; dispenser: string; at: string }
+  | { kind: 'claim'; dispenser: string; at: string }
+  | { kind: 'cancel'; prescriber: string; at: string; items?: string[] }
+  | { kind: 'expire'; at: string };
+
+export type TransitionErrorCode =
+  | 'PRESCRIPTION_INVALID_STATE_TRANSITION'
+  | 'PRESCRIPTION_INVALID_LINE_STATE_TRANSITION'
+  | 'ITEM_NOT_FOUND'
+  | 'PRESCRIPTION_WITH_ANOTHER_DISPENSER';
+
+/** EPS cancellation response codes (electronic-prescription-service-api.yaml "Cancellation Errors"). */
+export const CANCELLATION_RESPONSE = Object.freeze({
+  'R-0001': 'Prescription or item was cancelled.',
+  'R-0002': 'Prescription was with dispenser so not cancelled, but marked for cancellation.',
+  'R-0003': 'Prescription was with dispenser active so not cancelled, but marked for cancellation.',
+  'R-0004': 'Prescription was not cancelled as it has been dispensed.',
+  'R-0005': 'Prescription was not cancelled as it has expired.',
+  'R-0006': 'Prescription has already been cancelled.',
+  'R-0007': 'Cancellation already requested by another prescriber.',
+  'R-0008': 'Prescription not found.',
+  'R-0010': 'Prescription was not cancelled as it has been not dispensed.',
+});
+export type CancellationCode = keyof typeof CANCELLATION_RESPONSE;
+
+export type TransitionResult =
+  | { ok: true; state: PrescriptionState; cancellation?: CancellationCode }
+  | { ok: false; code: TransitionErrorCode; diagnostics: string; cancellation?: CancellationCode; holder?: string };
+
+/** A new prescription: status 0001, every item 0007, with its creation in the history. */
+export function newPrescription(prescriptionId: string, itemIds: readonly string[], at: string, by?: string): PrescriptionState {
+  const items: Record<string, LineItemStatus> = {};
+  for (const id of itemIds) items[id] = '0007';
+  return { prescriptionId, status: '0001', items, history: [{ at, event: 'create', from: '0001', to: '0001', ...(by ? { by } : {}) }] };
+}
+
+function refuse(code: TransitionErrorCode, diagnostics: string, extra: { holder?: string; cancellation?: CancellationCode } = {}): TransitionResult {
+  return { ok: false, code, diagnostics, ...extra };
+}
+
+function moved(
+  s: PrescriptionState,
+  event: EventKind,
+  at: string,
+  to: PrescriptionStatus,
+  items: Record<string, LineItemStatus>,
+  by: string | undefined,
+  patch: Partial<Pick<PrescriptionState, 'dispenser' | 'pendingCancellation'>> & { clearDispenser?: boolean } = {},
+): PrescriptionState {
+  const changed: Record<string, [LineItemStatus, LineItemStatus]> = {};
+  for (const [id, st] of Object.entries(items)) if (s.items[id] !== st) changed[id] = [s.items[id]!, st];
+  const entry: HistoryEntry = { at, event, from: s.status, to, ...(Object.keys(changed).length ? { items: changed } : {}), ...(by ? { by } : {}) };
+  const next: PrescriptionState = { ...s, status: to, items, history: [...s.history, entry] };
+  if (patch.dispenser !== undefined) next.dispenser = patch.dispenser;
+  if (patch.clearDispenser) delete next.dispenser;
+  if (patch.pendingCancellation !== undefined) next.pendingCancellation = patch.pendingCancellation;
+  return next;
+}
+
+function mapItems(items: Record<string, LineItemStatus>, f: (id: string, st: LineItemStatus) => LineItemStatus): Record<string, LineItemStatus> {
+  const out: Record<string, LineItemStatus> = {};
+  for (const [id, st] of Object.entries(items)) out[id] = f(id, st);
+  return out;
+}
+
+const WITH_DISPENSER: readonly PrescriptionStatus[] = ['0002', '0003'];
+
+function invalid(s: PrescriptionState, event: EventKind): TransitionResult {
+  return refuse('PRESCRIPTION_INVALID_STATE_TRANSITION', `Cannot ${event} a prescription with status ${s.status} (${PRESCRIPTION_STATUS[s.status]}).`);
+}
+
+function checkHolder(s: PrescriptionState, dispenser: string, event: EventKind): TransitionResult | undefined {
+  if (!WITH_DISPENSER.includes(s.status)) return invalid(s, event);
+  if (s.dispenser !== dispenser) {
+    return refuse('PRESCRIPTION_WITH_ANOTHER_DISPENSER', `Prescription is with another dispenser.`, s.dispenser ? { holder: s.dispenser } : {});
+  }
+  return undefined;
+}
+
+/** The prescription status after a dispense notification with these item statuses. */
+function statusAfterDispense(items: Record<string, LineItemStatus>): PrescriptionStatus {
+  const live = Object.values(items).filter((st) => st !== '0005' && st !== '0006');
+  if (live.length === 0) return '0005';
+  if (live.some((st) => st === '0003' || st === '0004' || st === '0008' || st === '0007')) return '0003';
+  if (live.every((st) => st === '0002')) return '0007';
+  return '0006';
+}
+
+/** Applies one event; never mutates `s`. */
+export function applyEvent(s: PrescriptionState, e: PrescriptionEvent): TransitionResult {
+  switch (e.kind) {
+    case 'release':
+      if (s.status === '0005') return refuse('PRESCRIPTION_INVALID_STATE_TRANSITION', 'Prescription has been cancelled.');
+      if (WITH_DISPENSER.includes(s.status) && s.dispenser !== e.dispenser) {
+        return refuse('PRESCRIPTION_WITH_ANOTHER_DISPENSER', 'Prescription is with another dispenser.', s.dispenser ? { holder: s.dispenser } : {});
+      }
+      if (s.status !== '0001') return invalid(s, 'release');
+      return { ok: true, state: moved(s, 'release', e.at, '0002', mapItems(s.items, (_, st) => (st === '0007' ? '0008' : st)), e.dispenser, { dispenser: e.dispenser }) };
+    case 'return': {
+      const bad = checkHolder(s, e.dispenser, 'return');
+      if (bad) return bad;
+      if (s.status !== '0002') return invalid(s, 'return');
+      return { ok: true, state: moved(s, 'return', e.at, '0001', mapItems(s.items, (_, st) => (st === '0008' ? '0007' : st)), e.dispenser, { clearDispenser: true }) };
+    }
+    case 'dispense': {
+      const bad = checkHolder(s, e.dispenser, 'dispense');
+      if (bad) return bad;
+      for (const [id, st] of Object.entries(e.items)) {
+        const cur = s.items[id];
+        if (cur === undefined) return refuse('ITEM_NOT_FOUND', `Line item ${id} is not on prescription ${s.prescriptionId}.`);
+        if (!DISPENSED_ITEM_STATUSES.includes(st)) return refuse('PRESCRIPTION_INVALID_LINE_STATE_TRANSITION', `Line item status ${st} cannot be reported by a dispense notification.`);
+        // Finished items (dispensed, not dispensed, cancelled, expired) cannot change again.
+        if (cur === '0001' || cur === '0002' || cur === '0005' || cur === '0006') {
+          return refuse('PRESCRIPTION_INVALID_LINE_STATE_TRANSITION', `Line item ${id} has status ${cur} (${LINE_ITEM_STATUS[cur]}) and cannot become ${st}.`);
+        }
+      }
+      const items = { ...s.items, ...e.items };
+      return { ok: true, state: moved(s, 'dispense', e.at, statusAfterDispense(items), items, e.dispenser) };
+    }
+    case 'withdraw': {
+      if (!['0003', '0006', '0007'].includes(s.status)) return invalid(s, 'withdraw');
+      if (s.dispenser !== e.dispenser) return refuse('PRESCRIPTION_WITH_ANOTHER_DISPENSER', 'Prescription is with another dispenser.', s.dispenser ? { holder: s.dispenser } : {});
+      // The last dispense notification is withdrawn: items return to the statuses before it.
+      const last = [...s.history].reverse().find((h) => h.event === 'dispense');
+      if (!last) return invalid(s, 'withdraw');
+      const items = { ...s.items };
+      for (const [id, [before]] of Object.entries(last.items ?? {})) items[id] = before;
+      return { ok: true, state: moved(s, 'withdraw', e.at, last.from, items, e.dispenser) };
+    }
+    case 'claim':
+      if (s.status !== '0006' && s.status !== '0007') return invalid(s, 'claim');
+      if (s.dispenser !== e.dispenser) return refuse('PRESCRIPTION_WITH_ANOTHER_DISPENSER', 'Prescription is with another dispenser.', s.dispenser ? { holder: s.dispenser } : {});
+      return { ok: true, state: moved(s, 'claim', e.at, s.status === '0006' ? '0008' : '0009', s.items, e.dispenser) };
+    case 'expire':
+      if (!['0001', '0002', '0003'].includes(s.status)) return invalid(s, 'expire');
+      return { ok: true, state: moved(s, 'expire', e.at, '0004', mapItems(s.items, (_, st) => (['0007', '0008', '0003', '0004'].includes(st) ? '0006' : st)), undefined) };
+    case 'cancel':
+      return cancel(s, e);
+  }
+}
+
+function cancel(s: PrescriptionState, e: Extract<PrescriptionEvent, { kind: 'cancel' }>): TransitionResult {
+  const targets = e.items ?? Object.keys(s.items);
+  for (const id of targets) if (s.items[id] === undefined) return refuse('ITEM_NOT_FOUND', `Line item ${id} is not on prescription ${s.prescriptionId}.`, { cancellation: 'R-0008' });
+  const fail = (code: CancellationCode): TransitionResult => refuse('PRESCRIPTION_INVALID_STATE_TRANSITION', CANCELLATION_RESPONSE[code], { cancellation: code });
+  switch (s.status) {
+    case '0001': {
+      if (targets.every((id) => s.items[id] === '0005')) return fail('R-0006');
+      const items = mapItems(s.items, (id, st) => (targets.includes(id) ? '0005' : st));
+      const to: PrescriptionStatus = Object.values(items).every((st) => st === '0005') ? '0005' : '0001';
+      return { ok: true, state: moved(s, 'cancel', e.at, to, items, e.prescriber), cancellation: 'R-0001' };
+    }
+    case '0002':
+    case '0003': {
+      if (s.pendingCancellation && s.pendingCancellation.by !== e.prescriber) return fail('R-0007');
+      const code: CancellationCode = s.status === '0002' ? 'R-0002' : 'R-0003';
+      const state: PrescriptionState = { ...s, pendingCancellation: { by: e.prescriber, at: e.at } };
+      return { ok: true, state, cancellation: code };
+    }
+    case '0004':
+      return fail('R-0005');
+    case '0005':
+      return fail('R-0006');
+    case '0007':
+    case '0009':
+      return fail('R-0010');
+    case '0006':
+    case '0008':
+      return fail('R-0004');
+  }
+}
