@@ -2,19 +2,24 @@
  * `POST /Bundle` — upload a patient's Summary Care Record (summary-care-record.yaml operation
  * upload-scr). The document is checked (src/spine/scr/document-rules.ts), its Patient entry is
  * matched to the stored Patient by NHS Number (unknown: 400), the SCR id must be new (400, PSIS-30134
- * style duplicate), and a replacement may only replace a summary of the same patient. Then one engine
- * transaction stores the document as `Bundle/{scr id}` and each entry (Composition first) under its
- * own id, with the subject references pointing at the stored Patient: all searchable on `/fhir`.
+ * style duplicate), and a replacement may only replace a summary of the same patient. Then an engine
+ * transaction stores the Composition and the document as `Bundle/{scr id}`, after each supporting
+ * entry under its own id (an entry that is not valid R4 is left out, see docs/scr.md), subject references
+ * pointing at the stored Patient: all searchable on `/fhir`.
  * Answer: 201 without a body.
  */
 import type { Bundle, BundleEntry, FhirResource } from 'fhir/r4';
 import type { FhirServices } from '../../fhir/context';
 import { FhirError } from '../../fhir/outcome';
 import { ID_PATTERN } from '../../fhir/types';
-import { checkScrDocument, UK_CORE_COMPOSITION } from '../../spine/scr/document-rules';
+import { NHS_NUMBER_SYSTEM } from '../../spine/nhs-number';
+import { checkScrDocument, GP_SUMMARY_DISPLAY, UK_CORE_COMPOSITION } from '../../spine/scr/document-rules';
 import { callEngine, engineRequest, parseJsonBody, type FacadeRequest, type FacadeResponse } from '../kit';
 import { scrResponseHeaders } from './headers';
 import { patientOf, summariesOf } from './records';
+
+/** Entry types whose subject is the document's patient when they name none. */
+const SUBJECT_TYPES = new Set(['Condition', 'Observation', 'Encounter', 'Procedure', 'MedicationStatement']);
 
 /** Replaces every `reference` equal to one of `from` by `to` (deeply, in a copy). */
 function rewriteReferences<T>(value: T, from: ReadonlySet<string>, to: string): T {
@@ -53,14 +58,37 @@ export async function uploadScr(services: FhirServices, req: FacadeRequest): Pro
     // The Patient is the stored one: the document's Patient entry is not written over it.
     if (!r || r.resourceType === 'Patient') continue;
     let resource: FhirResource = r;
-    if (r.resourceType === 'Composition') resource = { ...r, meta: { ...(r.meta ?? {}), profile: [...new Set([...(r.meta?.profile ?? []), UK_CORE_COMPOSITION])] } };
-    if (r.id !== undefined && ID_PATTERN.test(r.id)) entries.push({ resource, request: { method: 'PUT', url: `${r.resourceType}/${r.id}` } });
-    else entries.push({ ...(e.fullUrl ? { fullUrl: e.fullUrl } : {}), resource, request: { method: 'POST', url: r.resourceType } });
+    // SCR uploads omit Composition.title (1..1 in R4): the stored one is titled by its type's display.
+    if (r.resourceType === 'Composition') resource = { ...r, title: r.title ?? GP_SUMMARY_DISPLAY, meta: { ...(r.meta ?? {}), profile: [...new Set([...(r.meta?.profile ?? []), UK_CORE_COMPOSITION])] } };
+    // Clinical entries without a subject (as SCR uploads send them) are about the document's patient.
+    if (SUBJECT_TYPES.has(resource.resourceType) && (resource as { subject?: unknown }).subject === undefined) resource = { ...resource, subject: { reference: `Patient/${patient.id!}` } } as FhirResource;
+    const keep = { ...(e.fullUrl ? { fullUrl: e.fullUrl } : {}), resource };
+    if (r.id !== undefined && ID_PATTERN.test(r.id)) entries.push({ ...keep, request: { method: 'PUT', url: `${r.resourceType}/${r.id}` } });
+    else entries.push({ ...keep, request: { method: 'POST', url: r.resourceType } });
   }
-  const document: Bundle = { ...stored, id: scrId };
+  // The supporting entries first, each on its own: one that is not a valid R4 resource (the spec's
+  // example Organizations without name or identifier) is left out of the store and of the document.
+  const [composition, ...supporting] = entries;
+  const accepted: BundleEntry[] = [];
+  for (const e of supporting) {
+    try {
+      // Each write its own request id, derived from the caller's (a retry repeats them all).
+      const id = `${req.requestId}/${e.request!.url}`;
+      await callEngine(services, { ...engineRequest(req, { method: e.request!.method, path: e.request!.url, body: e.resource, contentType: 'application/fhir+json', headers: { 'x-request-id': id } }), requestId: id });
+      accepted.push(e);
+    } catch (err) {
+      if (!(err instanceof FhirError) || (err.status !== 400 && err.status !== 422)) throw err;
+    }
+  }
+  const entry = (e: BundleEntry): BundleEntry => ({ ...(e.fullUrl ? { fullUrl: e.fullUrl } : {}), resource: e.resource! });
+  const document: Bundle = {
+    ...stored,
+    id: scrId,
+    entry: [entry(composition!), ...accepted.map(entry), { fullUrl: `Patient/${patient.id!}`, resource: { resourceType: 'Patient', id: patient.id!, identifier: [{ system: NHS_NUMBER_SYSTEM, value: nhsNumber }] } }],
+  };
   delete document.meta;
-  entries.push({ resource: document, request: { method: 'PUT', url: `Bundle/${scrId}` } });
-  const transaction: Bundle = { resourceType: 'Bundle', type: 'transaction', entry: entries };
+  // The Composition and the document together.
+  const transaction: Bundle = { resourceType: 'Bundle', type: 'transaction', entry: [composition!, { resource: document, request: { method: 'PUT', url: `Bundle/${scrId}` } }] };
   await callEngine(services, engineRequest(req, { method: 'POST', path: '', body: transaction, contentType: 'application/fhir+json' }));
   return { status: 201, headers: { ...scrResponseHeaders(req.headers), Location: `Bundle/${scrId}` } };
 }
