@@ -6,7 +6,8 @@ import type express from 'express';
 import type { FhirServices } from '../fhir/context';
 import { epsFacades } from './eps';
 import { pdsFacade } from './pds';
+import { scrFacade } from './scr';
 
 export function facadeRouters(services: FhirServices): express.Router[] {
-  return [pdsFacade(services), ...epsFacades(services)];
+  return [pdsFacade(services), ...epsFacades(services), scrFacade(services)];
 }

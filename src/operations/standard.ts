@@ -17,6 +17,7 @@ import { registerLookup } from './codesystem-lookup';
 import { registerSubsumes } from './codesystem-subsumes';
 import { registerTranslate } from './conceptmap-translate';
 import { RegisteredDefinitions, registeredDefinitionsInterceptor } from './definitions';
+import { registerCompositionDocument } from './composition-document';
 import { registerEverything } from './everything';
 import { registerMeta } from './meta';
 import { registerMetaAdd } from './meta-add';
@@ -31,6 +32,7 @@ export function registerStandardOperations(services: FhirServices, terminology: 
   registerMetaAdd(registry);
   registerMetaDelete(registry);
   registerEverything(registry);
+  registerCompositionDocument(registry);
   registerExpand(registry, terminology);
   registerValueSetValidateCode(registry, terminology);
   registerLookup(registry, terminology);
