@@ -39,7 +39,6 @@ export const DOCUMENT_DEFINITION: OperationDefinition = {
     { name: 'id', use: 'in', min: 0, max: '1', type: 'uri', documentation: 'Identifies the composition to use (type level)' },
     { name: 'persist', use: 'in', min: 0, max: '1', type: 'boolean', documentation: 'Whether to store the document at the document end-point (/Bundle)' },
     { name: 'graph', use: 'in', min: 0, max: '1', type: 'uri', documentation: 'Canonical reference to a GraphDefinition (not supported)' },
-    { name: 'return', use: 'out', min: 1, max: '1', type: 'Bundle', documentation: 'The document' },
   ],
 };
 

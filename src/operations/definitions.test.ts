@@ -122,20 +122,23 @@ describe('operations/definitions: the registered OperationDefinitions as read-on
     const all = t.services.operations.all().length + 1;
     const count = await request(t.app).get('/fhir/OperationDefinition?_summary=count');
     assert.equal((count.body as Bundle).total, all);
-    // Paged: every one exactly once over pages of 4, following the next links.
-    const seen: string[] = [];
-    let url: string | undefined = '/fhir/OperationDefinition?_count=4&_sort=_id';
-    while (url) {
-      const page = await request(t.app).get(url);
-      assert.equal(page.status, 200, page.text);
-      seen.push(...ids(page.body as Bundle));
-      const next = (page.body as Bundle).link?.find((l) => l.relation === 'next')?.url;
-      url = next ? next.slice(TEST_BASE.length - '/fhir'.length) : undefined;
+    // Paged: every one exactly once over pages of 4, and over pages whose first ends exactly with the
+    // last registered one (the stored ones then start from the top), following the next links.
+    for (const size of [4, all - 1]) {
+      const seen: string[] = [];
+      let url: string | undefined = `/fhir/OperationDefinition?_count=${size}&_sort=_id`;
+      while (url) {
+        const page = await request(t.app).get(url);
+        assert.equal(page.status, 200, page.text);
+        seen.push(...ids(page.body as Bundle));
+        const next = (page.body as Bundle).link?.find((l) => l.relation === 'next')?.url;
+        url = next ? next.slice(TEST_BASE.length - '/fhir'.length) : undefined;
+      }
+      assert.equal(seen.length, all, `pages of ${size}`);
+      assert.equal(new Set(seen).size, all, `pages of ${size}`);
+      const registered = seen.filter((id) => id !== created.body.id);
+      assert.deepEqual(registered, [...registered].sort(), 'registered ones ordered by _sort');
     }
-    assert.equal(seen.length, all);
-    assert.equal(new Set(seen).size, all);
-    const registered = seen.filter((id) => id !== created.body.id);
-    assert.deepEqual(registered, [...registered].sort(), 'registered ones ordered by _sort');
     assert.equal((await request(t.app).get('/fhir/OperationDefinition?_id=Patient-everything')).body.entry?.length, 1);
     assert.equal((await request(t.app).get('/fhir/OperationDefinition?url=http://example.org/none')).body.entry, undefined);
     assert.equal((await request(t.app).delete(`/fhir/OperationDefinition/${created.body.id}`)).status, 204);

@@ -146,7 +146,9 @@ export function withRegisteredDefinitions(inner: StoreSession, defs: RegisteredD
     // last registered one served] or ['stored', ...the store's own position].
     const [part, ...rest] = q.after ?? [];
     if (q.after !== undefined && part === 'stored') {
-      const page = await inner.search({ ...q, after: rest });
+      // ['stored'] alone: the previous page ended with the last registered one; the stored ones start here.
+      const { after: _a, ...fromTop } = q;
+      const page = await inner.search(rest.length === 0 ? { ...fromTop, offset: 0 } : { ...q, after: rest });
       return { ...page, ...(page.next !== undefined ? { next: ['stored', ...page.next] } : {}), ...(page.total !== undefined ? { total: page.total + virtual.length } : {}) };
     }
     const first = q.after === undefined ? Math.min(q.offset, virtual.length) : virtual.findIndex((v) => v.target.id === rest[0]) + 1;
