@@ -43,18 +43,18 @@ const VITALS: ReadonlyArray<{ code: string; display: string; unit: string; ucum:
   { code: '103228002', display: 'Blood oxygen saturation', unit: '%', ucum: '%', low: 94, high: 100, decimals: 0 },
 ];
 
-/** Common primary care prescriptions: dm+d VMP (SNOMED CT) and a dosage text. */
-const MEDICINES: ReadonlyArray<readonly [string, string, string]> = [
-  ['39732311000001104', 'Amlodipine 5mg tablets', 'One tablet once a day'],
-  ['42206511000001102', 'Atorvastatin 20mg tablets', 'One tablet at night'],
-  ['322236009', 'Paracetamol 500mg tablets', 'One or two tablets up to four times a day when required'],
-  ['39109611000001107', 'Metformin 500mg tablets', 'One tablet twice a day with meals'],
-  ['317972000', 'Omeprazole 20mg gastro-resistant capsules', 'One capsule once a day before breakfast'],
-  ['318135004', 'Ramipril 2.5mg capsules', 'One capsule once a day'],
-  ['321196004', 'Sertraline 50mg tablets', 'One tablet once a day'],
-  ['39695211000001102', 'Salbutamol 100micrograms/dose inhaler CFC free', 'Two puffs when required'],
-  ['323509004', 'Amoxicillin 500mg capsules', 'One capsule three times a day for 5 days'],
-  ['318420003', 'Levothyroxine sodium 50microgram tablets', 'One tablet once a day in the morning'],
+/** Common primary care prescriptions: dm+d VMP (SNOMED CT), dosage text, and quantity with its dm+d unit of measure. */
+const MEDICINES: ReadonlyArray<readonly [string, string, string, number, string, string]> = [
+  ['39732311000001104', 'Amlodipine 5mg tablets', 'One tablet once a day', 28, 'tablet', '428673006'],
+  ['42206511000001102', 'Atorvastatin 20mg tablets', 'One tablet at night', 28, 'tablet', '428673006'],
+  ['322236009', 'Paracetamol 500mg tablets', 'One or two tablets up to four times a day when required', 28, 'tablet', '428673006'],
+  ['39109611000001107', 'Metformin 500mg tablets', 'One tablet twice a day with meals', 28, 'tablet', '428673006'],
+  ['317972000', 'Omeprazole 20mg gastro-resistant capsules', 'One capsule once a day before breakfast', 28, 'capsule', '428641000'],
+  ['318135004', 'Ramipril 2.5mg capsules', 'One capsule once a day', 28, 'capsule', '428641000'],
+  ['321196004', 'Sertraline 50mg tablets', 'One tablet once a day', 28, 'tablet', '428673006'],
+  ['39695211000001102', 'Salbutamol 100micrograms/dose inhaler CFC free', 'Two puffs when required', 1, 'inhaler', '415818006'],
+  ['323509004', 'Amoxicillin 500mg capsules', 'One capsule three times a day for 5 days', 15, 'capsule', '428641000'],
+  ['318420003', 'Levothyroxine sodium 50microgram tablets', 'One tablet once a day in the morning', 28, 'tablet', '428673006'],
 ];
 
 /** GP consultation types (SNOMED CT). */
@@ -228,7 +228,7 @@ function patientRecords(rnd: () => number, nhs: string, practice: { org: Organiz
       out.push(observation);
     });
     if (rnd() < 0.5) {
-      const [code, display, dosage] = pick(rnd, MEDICINES);
+      const [code, display, dosage, quantity, unit, unitCode] = pick(rnd, MEDICINES);
       const prescription: MedicationRequest = {
         resourceType: 'MedicationRequest',
         id: `seed-${nhs}-e${e + 1}-m1`,
@@ -241,7 +241,9 @@ function patientRecords(rnd: () => number, nhs: string, practice: { org: Organiz
         authoredOn: isoDay(start),
         requester: { reference: `Practitioner/${gp.id}` },
         dosageInstruction: [{ text: dosage }],
-        dispenseRequest: { quantity: { value: 28, unit: 'tablet', system: SNOMED, code: '428673006' } },
+        // UK Core requires substitution: generic prescribing allows any brand.
+        substitution: { allowedBoolean: true },
+        dispenseRequest: { quantity: { value: quantity, unit, system: SNOMED, code: unitCode } },
       };
       out.push(prescription);
     }
