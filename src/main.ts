@@ -13,6 +13,7 @@ import { enableSmartAuth } from './auth/setup';
 import { authDataDir, createAuthorizationServer, type AuthorizationServer } from './auth/server/server';
 import { devUserReferences } from './auth/server/users';
 import { seedDevUserRecords } from './dev-records';
+import { seedOnEmpty } from './seed/on-empty';
 import { AuthThrottle, throttleSettingsOf } from './auth/throttle';
 import type { FhirServices } from './fhir/context';
 import { OperationRegistry } from './operations/registry';
@@ -238,6 +239,8 @@ export async function startServer(config: Readonly<Config>, log: Logger = create
   // The development users' Patient and Practitioner, so that their logins work on a fresh server
   // (never with SQLITE_PATH=:memory:, whose users live in memory; src/dev-records.ts).
   const authDir = authDataDir(config);
+  // A fresh database gets a synthetic population first (SEED_ON_EMPTY, src/seed/on-empty.ts).
+  await seedOnEmpty(services, { devUsers: auth !== undefined && authDir !== undefined });
   if (auth && authDir !== undefined) {
     const seeded = await seedDevUserRecords(services, devUserReferences(authDir));
     if (seeded.length > 0) log.info({ seeded }, 'created the FHIR resources of the development users');

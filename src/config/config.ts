@@ -82,6 +82,8 @@ export interface Config {
   sensitiveScope: string;
   /** NHS layer: how long the response to a write is kept for replay under its X-Request-ID, in seconds. */
   idempotencyTtlSeconds: number;
+  /** Synthetic patients seeded at start-up into an empty file store (SEED_ON_EMPTY; 0: none). */
+  seedOnEmpty: number;
   /** MongoDB connection string; set: the MongoDB store is used instead of SQLite. */
   mongodbUri: string | undefined;
   /** MongoDB database name. */
@@ -222,6 +224,7 @@ export const CONFIG_VARIABLES: readonly ConfigVariable[] = [
   { name: 'PATIENT_ID_POLICY', default: 'nhs-number', description: '`nhs-number`: a Patient with an NHS Number is stored with the NHS Number as its id, `POST /Patient` without one allocates one, and no Patient is created under an id that is not an NHS Number; `server`: Patient ids are assigned as for any other type (NHS Numbers are still checked).' },
   { name: 'NHS_NUMBER_RANGE', default: '9990000000-9999999999', description: 'Inclusive range `low-high` of 10-digit numbers new NHS Numbers are allocated from (default: the test range, never issued to real people).' },
   { name: 'SENSITIVE_SCOPE', default: 'nhs-sensitive-records', description: 'Scope (or true token claim) whose holders see restricted patients in full; others get them without address, telecom, contact, generalPractitioner and the pharmacy and birth place extensions. Empty: nobody.' },
+  { name: 'SEED_ON_EMPTY', default: '50', description: 'Synthetic UK patients (with GP practices, GPs, encounters, observations and prescriptions; docs/seed.md) written at start-up when the SQLite database file holds no resource at all; `0` disables.' },
   { name: 'IDEMPOTENCY_TTL_SECONDS', default: '86400', description: 'How long the response to a write is kept and replayed to a retry with the same `X-Request-ID`.' },
   { name: 'MONGODB_URI', default: '(none)', description: 'MongoDB connection string (`mongodb://` or `mongodb+srv://`); set: resources are stored in MongoDB instead of the embedded SQLite database (see "Production with MongoDB").' },
   { name: 'MONGODB_DB', default: 'fhir', description: 'Name of the MongoDB database.' },
@@ -412,6 +415,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     nhsNumberRange,
     sensitiveScope,
     idempotencyTtlSeconds,
+    seedOnEmpty: int('SEED_ON_EMPTY', 50, 0, 100_000),
     mongodbUri,
     mongodbDb,
     mongodbTransactions,

@@ -73,6 +73,8 @@ export async function startSecurityServer(opts: SecurityServerOptions = {}): Pro
     REQUIRED_PROFILES: '',
     PATIENT_ID_POLICY: 'server',
     AUTH_CLIENTS_FILE: path.join(dir, 'clients.json'),
+    // No synthetic population unless a suite asks (docs/seed.md).
+    SEED_ON_EMPTY: '0',
     ...opts.env,
   };
   const start = (): Promise<RunningServer> => startServer(loadConfig(env), opts.logger ?? silentLogger());

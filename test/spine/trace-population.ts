@@ -12,37 +12,11 @@
  * errors each (COMBINED_KINDS), including nicknames (NICKNAMES: Bill for William, Peggy for Margaret).
  */
 import type { Patient } from 'fhir/r4';
-import { prng } from '../../bench/patients';
+import { FEMALE, INWARD_LETTERS, MALE, SURNAMES, birthDate as date, pick, postcode, prng } from '../../src/seed/uk-data';
 
-/** The seeded PRNG shared with the benches (mulberry32): the same seed gives the same population. */
-export { prng };
+/** The seeded PRNG (mulberry32, src/seed/uk-data.ts): the same seed gives the same population. */
+export { prng, SURNAMES, FEMALE, MALE };
 
-const pick = <T>(rnd: () => number, items: readonly T[]): T => items[Math.floor(rnd() * items.length)]!;
-
-export const SURNAMES = [
-  'Smith', 'Jones', 'Williams', 'Taylor', 'Brown', 'Davies', 'Evans', 'Wilson', 'Thomas', 'Johnson', 'Roberts', 'Robinson', 'Thompson', 'Wright', 'Walker', 'White',
-  'Edwards', 'Hughes', 'Green', 'Hall', 'Lewis', 'Harris', 'Clarke', 'Patel', 'Jackson', 'Wood', 'Turner', 'Martin', 'Cooper', 'Hill', 'Ward', 'Morris', 'Moore', 'Clark',
-  'Lee', 'King', 'Baker', 'Harrison', 'Morgan', 'Allen', 'James', 'Scott', 'Phillips', 'Watson', 'Davis', 'Parker', 'Price', 'Bennett', 'Young', 'Griffiths', 'Mitchell',
-  'Kelly', 'Cook', 'Carter', 'Richardson', 'Bailey', 'Collins', 'Bell', 'Shaw', 'Murphy', 'Miller', 'Cox', 'Richards', 'Khan', 'Marshall', 'Anderson', 'Simpson', 'Ellis',
-  'Adams', 'Singh', 'Begum', 'Wilkinson', 'Foster', 'Chapman', 'Powell', 'Webb', 'Rogers', 'Gray', 'Mason', 'Ali', 'Hunt', 'Hussain', 'Campbell', 'Matthews', 'Owen',
-  'Palmer', 'Holmes', 'Mills', 'Barnes', 'Knight', 'Lloyd', 'Butler', 'Russell', 'Barker', 'Fisher', 'Stevens', 'Jenkins', 'Murray', 'Dixon', 'Harvey', 'Graham', 'Pearson',
-  'Ahmed', 'Fletcher', 'Walsh', 'Kaur', 'Gibson', 'Howard', 'Andrews', 'Stewart', 'Elliott', 'Reynolds', 'Saunders', 'Payne', 'Fox', 'Ford', 'Pearce', 'Day', 'Brooks',
-  'West', 'Lawrence', 'Cole', 'Atkinson', "O'Brien", "O'Neill", 'MacDonald', 'McCarthy', 'Nowak', 'Kowalski', 'Okafor', 'Nguyen', 'Garton', 'Godsoe', 'Attison', 'Massam',
-];
-export const FEMALE = [
-  'Olivia', 'Amelia', 'Isla', 'Ava', 'Mia', 'Ivy', 'Lily', 'Isabella', 'Rosie', 'Sophia', 'Grace', 'Freya', 'Willow', 'Florence', 'Emily', 'Ella', 'Poppy', 'Evie', 'Elsie',
-  'Charlotte', 'Evelyn', 'Sienna', 'Sofia', 'Daisy', 'Phoebe', 'Alice', 'Harper', 'Ruby', 'Matilda', 'Sarah', 'Emma', 'Jessica', 'Hannah', 'Laura', 'Rebecca', 'Rachel',
-  'Claire', 'Helen', 'Karen', 'Susan', 'Margaret', 'Patricia', 'Elizabeth', 'Mary', 'Jane', 'Anne', 'Catherine', 'Katherine', 'Joanne', 'Nicola', 'Michelle', 'Louise',
-  'Amanda', 'Julie', 'Deborah', 'Tracey', 'Dorothy', 'Joan', 'Jean', 'Sheila', 'Pauline', 'Martha', 'Kathy', 'Jackie', 'Jayne', 'Fatima', 'Aisha', 'Priya', 'Zoë', 'Chloé',
-];
-export const MALE = [
-  'Oliver', 'George', 'Noah', 'Arthur', 'Harry', 'Leo', 'Muhammad', 'Jack', 'Charlie', 'Oscar', 'Jacob', 'Henry', 'Thomas', 'Freddie', 'Alfie', 'Theo', 'William', 'Theodore',
-  'Archie', 'Joshua', 'Alexander', 'James', 'Isaac', 'Edward', 'Lucas', 'Tommy', 'Finley', 'Max', 'Logan', 'Ethan', 'David', 'John', 'Michael', 'Paul', 'Andrew', 'Mark',
-  'Richard', 'Peter', 'Stephen', 'Robert', 'Christopher', 'Daniel', 'Matthew', 'Anthony', 'Kevin', 'Gary', 'Ian', 'Simon', 'Brian', 'Kenneth', 'Ronald', 'Geoffrey',
-  'Bill', 'Rodney', 'Carl', 'Adam', 'Ahmed', 'Raj', 'Tomasz', 'Chidi', 'Sean', 'Liam', 'Connor', 'Dylan', 'Rhys', 'Gareth', 'Owain', 'Hamish', 'Callum', 'Ewan',
-];
-const AREAS = ['LS', 'M', 'B', 'SW', 'E', 'N', 'NW', 'SE', 'BS', 'CF', 'EH', 'G', 'L', 'S', 'NE', 'OX', 'CB', 'YO', 'HU', 'NG', 'LE', 'CV', 'PL', 'EX', 'BN', 'RG', 'SO', 'PO', 'DE', 'ST'];
-const INWARD_LETTERS = 'ABDEFGHJLNPQRSTUWXYZ';
 
 export interface Person {
   /** The person (shared by a duplicate record). */
@@ -56,17 +30,6 @@ export interface Person {
   birthDate: string;
   postcode: string;
   previousFamily?: string;
-}
-
-function postcode(rnd: () => number): string {
-  const area = pick(rnd, AREAS);
-  const district = 1 + Math.floor(rnd() * 20);
-  return `${area}${district} ${Math.floor(rnd() * 10)}${pick(rnd, [...INWARD_LETTERS])}${pick(rnd, [...INWARD_LETTERS])}`;
-}
-
-function date(rnd: () => number): string {
-  const t = Date.UTC(1930, 0, 1) + Math.floor(rnd() * (Date.UTC(2020, 11, 31) - Date.UTC(1930, 0, 1)));
-  return new Date(t).toISOString().slice(0, 10);
 }
 
 /** Fields a near-duplicate takes from another person (drawn as usual, then replaced). */

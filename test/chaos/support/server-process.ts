@@ -56,6 +56,8 @@ export function startServerProcess(opts: StartOptions): Promise<ServerProcess> {
       LOG_LEVEL: 'info',
       AUTH_MODE: 'off',
       CURSOR_SECRET: 'chaos-suite-cursor-secret-0123456789abcdef',
+      // The chaos suites count their own writes: no synthetic population (docs/seed.md).
+      SEED_ON_EMPTY: '0',
       ...opts.env,
       PORT: '0',
       HOST: '127.0.0.1',
