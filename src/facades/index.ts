@@ -5,7 +5,8 @@
 import type express from 'express';
 import type { FhirServices } from '../fhir/context';
 import { pdsFacade } from './pds';
+import { bulkDataRouter } from '../bulk-data/router';
 
 export function facadeRouters(services: FhirServices): express.Router[] {
-  return [pdsFacade(services)];
+  return [pdsFacade(services), bulkDataRouter(services)];
 }
