@@ -224,8 +224,10 @@ export async function exportOperation(req: FhirRequest, inv: OperationInvocation
   const input = new OperationInput(inv, 'export');
   input.assertDeclared(EXPORT_DEFINITION);
   const k = kickoffOf(input, ctx);
-  const now = ctx.services.now?.() ?? new Date();
-  const transactionTime = now.toISOString();
+  // transactionTime: no earlier than the newest version the store holds (its instants may run ahead
+  // of the clock after a burst of writes), so every resource written before the kick-off is exported.
+  const mark = (await ctx.services.store.search({ resourceTypes: ['Patient'], sort: [], count: 1, offset: 0, total: 'none', watermark: true })).watermark ?? 0;
+  const transactionTime = new Date(Math.max((ctx.services.now?.() ?? new Date()).getTime(), mark)).toISOString();
   const types = await typeExports(ctx, inv, k, transactionTime);
   const query = req.query.map(([a, b]) => `${encodeURIComponent(a)}=${encodeURIComponent(b)}`).join('&');
   const jobs = exportJobs(ctx.services);
