@@ -54,8 +54,10 @@ const param = (name: string, type: 'string' | 'instant' | 'code', documentation:
 export const EXPORT_DEFINITION: OperationDefinition = {
   resourceType: 'OperationDefinition',
   id: 'bulk-export',
-  url: 'http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export',
-  version: '2.0.0',
+  url: 'http://spine-fhir-server.local/OperationDefinition/bulk-export',
+  version: '1.0.0',
+  // The IG's definition (Bulk Data 2.0); this server's is a subset of its parameters.
+  base: 'http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export',
   name: 'BulkDataExport',
   title: 'FHIR Bulk Data Export',
   status: 'active',
@@ -78,7 +80,7 @@ export const EXPORT_DEFINITION: OperationDefinition = {
 export const STATUS_DEFINITION: OperationDefinition = {
   resourceType: 'OperationDefinition',
   id: 'bulk-export-poll-status',
-  url: 'http://localhost/fhir/OperationDefinition/bulk-export-poll-status',
+  url: 'http://spine-fhir-server.local/OperationDefinition/bulk-export-poll-status',
   version: '1.0.0',
   name: 'BulkDataExportStatus',
   title: 'Status of a bulk export job',
