@@ -52,6 +52,8 @@ export function requiredPermission(i: Interaction, services: Pick<FhirServices, 
       return { resourceType: type, permission: 'd' };
     case 'operation': {
       if (i.operation === 'everything') return { resourceType: type, permission: 's' };
+      // Bulk Data `$export` and its status URL at the system level: any search grant; the job applies the per-type grants (ADR 31).
+      if ((i.operation === 'export' && i.level === 'system') || i.operation === 'export-poll-status') return { resourceType: 'system-search', permission: 's' };
       // Unknown operations or levels: the registry answers 404/405 when the handler is looked up.
       let affectsState = true;
       try {

@@ -27,6 +27,8 @@ export interface Config {
   /** Default and maximum page sizes of search and history. */
   defaultPageSize: number;
   maxPageSize: number;
+  /** Seconds a finished bulk export's files are kept (Bulk Data 2.0 `$export`). */
+  bulkExportExpirySeconds: number;
   /**
    * Key of the HMAC that signs search and history paging cursors (`_cursor`). Undefined: a random
    * per-process key is used (links then only work on the instance that issued them).
@@ -174,6 +176,7 @@ export const CONFIG_VARIABLES: readonly ConfigVariable[] = [
   { name: 'MAX_CONDITIONAL_PARAMETERS', default: '10', description: 'Most search parameters of conditional criteria: `If-None-Exist`, conditional update, patch and delete, conditional references (in transactions and in any other write) (more: 400 `too-costly`).' },
   { name: 'DEFAULT_PAGE_SIZE', default: '20', description: 'Page size of search and history when `_count` is absent.' },
   { name: 'MAX_PAGE_SIZE', default: '1000', description: 'Largest `_count` honoured.' },
+  { name: 'BULK_EXPORT_EXPIRY_SECONDS', default: '3600', description: 'Seconds a finished bulk `$export` job and its NDJSON files are kept (docs/bulk-data.md).' },
   {
     name: 'CURSOR_SECRET',
     default: '(random per process)',
@@ -284,6 +287,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
   const maxBodyBytes = int('MAX_BODY_BYTES', 10 * 1024 * 1024, 1024, 1024 * 1024 * 1024);
   const maxConditionalDelete = int('MAX_CONDITIONAL_DELETE', 100, 1, 100000);
   const maxPageSize = int('MAX_PAGE_SIZE', 1000, 1, 100000);
+  const bulkExportExpirySeconds = int('BULK_EXPORT_EXPIRY_SECONDS', 3600, 1, 30 * 24 * 3600);
   const defaultPageSize = int('DEFAULT_PAGE_SIZE', 20, 1, 100000);
   if (defaultPageSize > maxPageSize) problems.push(`DEFAULT_PAGE_SIZE=${defaultPageSize} is larger than MAX_PAGE_SIZE=${maxPageSize}`);
 
@@ -389,6 +393,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     maxConditionalDelete,
     defaultPageSize,
     maxPageSize,
+    bulkExportExpirySeconds,
     cursorSecret,
     fhirPackages,
     profilesDir,

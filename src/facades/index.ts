@@ -7,7 +7,8 @@ import type { FhirServices } from '../fhir/context';
 import { epsFacades } from './eps';
 import { pdsFacade } from './pds';
 import { scrFacade } from './scr';
+import { bulkDataRouter } from '../bulk-data/router';
 
 export function facadeRouters(services: FhirServices): express.Router[] {
-  return [pdsFacade(services), ...epsFacades(services), scrFacade(services)];
+  return [pdsFacade(services), ...epsFacades(services), scrFacade(services), bulkDataRouter(services)];
 }

@@ -12,6 +12,7 @@
  * (`$validate` and `$reindex` are registered by the composition root; the NHS layer adds its own.)
  */
 import type { FhirServices } from '../fhir/context';
+import { registerBulkExport } from '../bulk-data/operations';
 import { registerCodeSystemValidateCode } from './codesystem-validate-code';
 import { registerLookup } from './codesystem-lookup';
 import { registerSubsumes } from './codesystem-subsumes';
@@ -39,6 +40,7 @@ export function registerStandardOperations(services: FhirServices, terminology: 
   registerCodeSystemValidateCode(registry, terminology);
   registerSubsumes(registry, terminology);
   registerTranslate(registry, terminology);
+  registerBulkExport(registry);
   const defs = new RegisteredDefinitions(registry, services);
   services.interceptors = [...(services.interceptors ?? []), registeredDefinitionsInterceptor(defs)];
 }
