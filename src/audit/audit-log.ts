@@ -8,6 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import type { AuditEvent } from 'fhir/r4';
 import type { FhirServices } from '../fhir/context';
+import type { WriteOp } from '../store/store';
 
 export interface AuditLogOptions {
   flushMs?: number;
@@ -32,7 +33,7 @@ export class AuditLog {
     opts: AuditLogOptions = {},
   ) {
     this.flushMs = opts.flushMs ?? 200;
-    this.maxBatch = opts.maxBatch ?? 500;
+    this.maxBatch = opts.maxBatch ?? 100;
     this.maxBuffered = opts.maxBuffered ?? 100_000;
   }
 
@@ -70,11 +71,17 @@ export class AuditLog {
       const batch = this.buffer.splice(0, this.maxBatch);
       const { store, indexer } = this.services;
       try {
+        // Indexed before the transaction, giving the event loop turns (src/cooperative.ts): the
+        // FHIRPath evaluation of AuditEvent's search parameters is the main cost of an event, and
+        // neither requests nor other writes wait for it.
+        const ops: WriteOp[] = [];
+        for (const event of batch) {
+          const resource: AuditEvent = { ...event, id: event.id ?? randomUUID() };
+          const index = indexer.extractCooperatively ? await indexer.extractCooperatively(resource) : indexer.extract(resource);
+          ops.push({ kind: 'create', resourceType: 'AuditEvent', id: resource.id!, resource, index, expectedVersion: 0 });
+        }
         await store.withTransaction(async (tx) => {
-          for (const event of batch) {
-            const resource: AuditEvent = { ...event, id: event.id ?? randomUUID() };
-            await tx.write({ kind: 'create', resourceType: 'AuditEvent', id: resource.id!, resource, index: indexer.extract(resource), expectedVersion: 0 });
-          }
+          for (const op of ops) await tx.write(op);
         });
         this.written += batch.length;
       } catch (err) {
