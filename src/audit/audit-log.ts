@@ -102,6 +102,8 @@ export class AuditLog {
   /** Stops the timer and writes what is buffered (clean shutdown). */
   async close(): Promise<void> {
     this.closed = true;
+    // Events of responses that just finished are queued on the next turn (src/audit/index.ts).
+    await new Promise((resolve) => setImmediate(resolve));
     await this.flush();
   }
 }

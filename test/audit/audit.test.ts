@@ -152,6 +152,7 @@ describe('Audit: an AuditEvent for every request (BALP)', () => {
       await request(t.app).put(`/fhir/AuditEvent/${any.id}`).set(h).send(JSON.stringify(any)),
       await request(t.app).patch(`/fhir/AuditEvent/${any.id}`).set(h).set('Content-Type', 'application/json-patch+json').send('[{"op":"replace","path":"/outcome","value":"0"}]'),
       await request(t.app).delete(`/fhir/AuditEvent/${any.id}`).set('Authorization', h.Authorization),
+      await request(t.app).post(`/fhir/AuditEvent/${any.id}/$meta-add`).set(h).send(JSON.stringify({ resourceType: 'Parameters', parameter: [{ name: 'meta', valueMeta: { tag: [{ system: 'urn:x', code: 'y' }] } }] })),
     ];
     for (const res of answers) {
       assert.equal(res.status, 405, res.text);
