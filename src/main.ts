@@ -40,6 +40,7 @@ import type { ValidationIssue } from './validation/schema-issues';
 import { registerSpine } from './spine';
 import { registerStandardOperations } from './operations/standard';
 import { facadeRouters } from './facades';
+import { closeAudit, registerAudit } from './audit';
 
 /** `_include` follows references only: the other parameters need not be evaluated. */
 const REFERENCE_ONLY: ReadonlySet<string> = new Set(['reference']);
@@ -182,6 +183,7 @@ export function buildServices(config: Readonly<Config>, log: Logger, store?: Sto
   pipelineOf.set(services, pipeline);
   registerStandardOperations(services, { terminology, conformance });
   registerSpine(services, config);
+  registerAudit(services);
   return services;
 }
 
@@ -280,6 +282,7 @@ export async function startServer(config: Readonly<Config>, log: Logger = create
         });
         server.closeIdleConnections();
       });
+      await closeAudit(services);
       await services.store.close();
       auth?.close();
     },

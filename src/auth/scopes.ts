@@ -99,9 +99,12 @@ export function formatScope(g: Pick<ScopeGrant, 'context' | 'resourceType' | 'pe
   return `${g.context}/${g.resourceType}.${perms}${query}`;
 }
 
+/** Types a `*` grant does not cover: only a scope naming them grants them (the audit trail, docs/audit.md). */
+export const NAMED_SCOPE_ONLY: ReadonlySet<string> = new Set(['AuditEvent']);
+
 /** Whether the grant applies to a resource type and permission. */
 export function grants(g: ScopeGrant, resourceType: string, permission: Permission): boolean {
-  return (g.resourceType === '*' || g.resourceType === resourceType) && g.permissions.includes(permission);
+  return (g.resourceType === resourceType || (g.resourceType === '*' && !NAMED_SCOPE_ONLY.has(resourceType))) && g.permissions.includes(permission);
 }
 
 /** The scope a caller would need (named in 403 answers), e.g. `patient/Observation.r` (v2) and its v1 twin. */

@@ -92,6 +92,8 @@ export interface Config {
   mongodbDb: string;
   /** Multi-document transactions on MongoDB (`on` needs a replica set; `off`: no transaction Bundles or conditional interactions). */
   mongodbTransactions: boolean;
+  /** AUDIT: an AuditEvent for every API request (src/audit). */
+  audit: boolean;
   /** How long a MongoDB operation waits for a usable server before the request fails with 503 (ms). */
   mongodbTimeoutMs: number;
   /** What one request may ask of the server (docs/limits.md); beyond them it answers 413 or 400 `too-costly`. */
@@ -232,6 +234,7 @@ export const CONFIG_VARIABLES: readonly ConfigVariable[] = [
   { name: 'MONGODB_URI', default: '(none)', description: 'MongoDB connection string (`mongodb://` or `mongodb+srv://`); set: resources are stored in MongoDB instead of the embedded SQLite database (see "Production with MongoDB").' },
   { name: 'MONGODB_DB', default: 'fhir', description: 'Name of the MongoDB database.' },
   { name: 'MONGODB_TRANSACTIONS', default: 'on', description: '`on`: every write is a multi-document transaction (needs a replica set or sharded cluster); `off`: single writes only, for a standalone server (transaction Bundles and conditional interactions answer 501).' },
+  { name: 'AUDIT', default: 'on', description: '`on`: every request on the FHIR API and the NHS façades is recorded as an AuditEvent (IHE BALP; searchable `AuditEvent?patient=`, read with an AuditEvent scope; see docs/audit.md); `off`: none is recorded.' },
   { name: 'MONGODB_TIMEOUT_MS', default: '5000', description: 'How long a MongoDB operation waits for a usable server (server selection) before the request fails with 503.' },
 ];
 
@@ -364,6 +367,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
   const mongodbTransactionsRaw = (get('MONGODB_TRANSACTIONS') ?? 'on').toLowerCase();
   if (mongodbTransactionsRaw !== 'on' && mongodbTransactionsRaw !== 'off') problems.push(`MONGODB_TRANSACTIONS=${JSON.stringify(mongodbTransactionsRaw)} is not one of on, off`);
   const mongodbTransactions = mongodbTransactionsRaw !== 'off';
+  const auditRaw = (get('AUDIT') ?? 'on').toLowerCase();
+  if (auditRaw !== 'on' && auditRaw !== 'off') problems.push(`AUDIT=${JSON.stringify(auditRaw)} is not one of on, off`);
   const mongodbTimeoutMs = int('MONGODB_TIMEOUT_MS', 5000, 100, 600000);
 
   // Upper bounds keep every query within SQLite's own limits (e.g. 2000 ORDER BY terms): see docs/limits.md.
@@ -424,6 +429,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     mongodbUri,
     mongodbDb,
     mongodbTransactions,
+    audit: auditRaw !== 'off',
     mongodbTimeoutMs,
     limits,
   });

@@ -30,6 +30,7 @@ import { parseJsonText } from '../fhir/json-text';
 import { assertFormBodyAllowed } from './media-rules';
 import { isXmlMediaType, readFhirXmlCooperatively, writeFhirXml } from '../formats/xml';
 import { createObservability, maskedPath, queryParameterNames } from './observability';
+import { auditMiddleware } from '../audit';
 import { HTML_CSP, homeHtml, resourceHtml, type HomeType } from './html-view';
 
 const METHODS = new Set<HttpMethod>(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']);
@@ -84,6 +85,7 @@ export function createApp(services: FhirServices, options: AppOptions = {}): exp
   // Metrics and the access log line of every request; /healthz, /readyz, /metrics at the root.
   const observability = createObservability(services);
   app.use(observability.middleware);
+  app.use(auditMiddleware(services));
   observability.mount(app);
 
   for (const router of options.routers ?? []) app.use(router);

@@ -17,6 +17,7 @@ import { createApp } from '../../src/http/app';
 import { silentLogger } from '../../src/logging';
 import { buildServices } from '../../src/main';
 import { facadeRouters } from '../../src/facades';
+import { closeAudit } from '../../src/audit';
 import type { FhirServices } from '../../src/fhir/context';
 import type { Store } from '../../src/store/store';
 import { deferredStore, realMongo } from '../../src/store/mongo/testing/real-mongo';
@@ -58,11 +59,14 @@ export interface TestAppOptions {
 }
 
 export function testApp(env: Readonly<Record<string, string>> = {}, opts: TestAppOptions = {}): TestApp {
-  const config = loadConfig({ SQLITE_PATH: ':memory:', BASE_URL: TEST_BASE, LOG_LEVEL: 'silent', AUTH_MODE: 'off', PATIENT_ID_POLICY: 'server', ...env });
+  const config = loadConfig({ SQLITE_PATH: ':memory:', BASE_URL: TEST_BASE, LOG_LEVEL: 'silent', AUTH_MODE: 'off', PATIENT_ID_POLICY: 'server', AUDIT: 'off', ...env });
   const services = buildServices(config, silentLogger(), opts.store ?? (MONGO ? deferredStore(MONGO.openStore()) : undefined));
   enableSmartAuth(services, opts.keys ? { keys: opts.keys } : {});
   // The NHS API façades are mounted as the composition root mounts them (src/main.ts).
-  return { app: createApp(services, { routers: [...(opts.routers ?? []), ...facadeRouters(services)] }), services, config, close: () => services.store.close() };
+  return { app: createApp(services, { routers: [...(opts.routers ?? []), ...facadeRouters(services)] }), services, config, close: async () => {
+    await closeAudit(services);
+    await services.store.close();
+  } };
 }
 
 export const FHIR_JSON = 'application/fhir+json';

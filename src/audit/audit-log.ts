@@ -1,0 +1,109 @@
+/**
+ * The audit trail writer (IHE BALP; FHIR R4 auditevent.html): AuditEvents are buffered and written
+ * in one store transaction every `flushMs` or every `maxBatch` events, off the request path, straight
+ * to the store (the API refuses AuditEvent writes; this is the only writer). `close()` writes what is
+ * buffered: the composition root calls it on shutdown before the store closes, so a clean shutdown
+ * loses no event. A failed flush is logged and its events are kept for the next one (bounded).
+ */
+import { randomUUID } from 'node:crypto';
+import type { AuditEvent } from 'fhir/r4';
+import type { FhirServices } from '../fhir/context';
+import type { WriteOp } from '../store/store';
+
+export interface AuditLogOptions {
+  flushMs?: number;
+  maxBatch?: number;
+  /** Most events kept while the store refuses writes; older ones are dropped (and logged). */
+  maxBuffered?: number;
+}
+
+export class AuditLog {
+  private buffer: AuditEvent[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> = Promise.resolve();
+  private closed = false;
+  private readonly flushMs: number;
+  private readonly maxBatch: number;
+  private readonly maxBuffered: number;
+  /** Events written so far (for tests and the bench). */
+  written = 0;
+
+  constructor(
+    private readonly services: FhirServices,
+    opts: AuditLogOptions = {},
+  ) {
+    this.flushMs = opts.flushMs ?? 200;
+    this.maxBatch = opts.maxBatch ?? 100;
+    this.maxBuffered = opts.maxBuffered ?? 100_000;
+  }
+
+  /** Queues an event (never throws, never waits). After `close()` the event is written at once. */
+  add(event: AuditEvent): void {
+    this.buffer.push(event);
+    if (this.buffer.length > this.maxBuffered) {
+      const dropped = this.buffer.length - this.maxBuffered;
+      this.buffer.splice(0, dropped);
+      this.services.log.error({ dropped }, 'audit: buffer full, oldest AuditEvents dropped');
+    }
+    if (this.closed || this.buffer.length >= this.maxBatch) {
+      void this.flush();
+    } else if (this.timer === undefined) {
+      this.timer = setTimeout(() => {
+        this.timer = undefined;
+        void this.flush();
+      }, this.flushMs);
+      this.timer.unref();
+    }
+  }
+
+  /** Writes every buffered event (chained after a flush in progress); resolves when they are stored or the failure is logged. */
+  flush(): Promise<void> {
+    if (this.timer !== undefined) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    this.flushing = this.flushing.then(() => this.writeBuffered());
+    return this.flushing;
+  }
+
+  private async writeBuffered(): Promise<void> {
+    while (this.buffer.length > 0) {
+      const batch = this.buffer.splice(0, this.maxBatch);
+      const { store, indexer } = this.services;
+      try {
+        // Indexed before the transaction, giving the event loop turns (src/cooperative.ts): the
+        // FHIRPath evaluation of AuditEvent's search parameters is the main cost of an event, and
+        // neither requests nor other writes wait for it.
+        const ops: WriteOp[] = [];
+        for (const event of batch) {
+          const resource: AuditEvent = { ...event, id: event.id ?? randomUUID() };
+          const index = indexer.extractCooperatively ? await indexer.extractCooperatively(resource) : indexer.extract(resource);
+          ops.push({ kind: 'create', resourceType: 'AuditEvent', id: resource.id!, resource, index, expectedVersion: 0 });
+        }
+        await store.withTransaction(async (tx) => {
+          for (const op of ops) await tx.write(op);
+        });
+        this.written += batch.length;
+      } catch (err) {
+        this.services.log.error({ err, events: batch.length }, 'audit: writing AuditEvents failed; kept for the next flush');
+        this.buffer.unshift(...batch);
+        if (!this.closed && this.timer === undefined) {
+          this.timer = setTimeout(() => {
+            this.timer = undefined;
+            void this.flush();
+          }, this.flushMs * 5);
+          this.timer.unref();
+        }
+        return;
+      }
+    }
+  }
+
+  /** Stops the timer and writes what is buffered (clean shutdown). */
+  async close(): Promise<void> {
+    this.closed = true;
+    // Events of responses that just finished are queued on the next turn (src/audit/index.ts).
+    await new Promise((resolve) => setImmediate(resolve));
+    await this.flush();
+  }
+}
