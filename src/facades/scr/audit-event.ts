@@ -2,13 +2,15 @@
  * `POST /AuditEvent` — an SCR privacy alert (summary-care-record.yaml operation alert, AuditEvent.yaml):
  * type (SCR-AlertType 1 Create LR (Self Claimed), 2 Access Alert) and subtype (SCR-AlertReason 1..6)
  * in the permitted combinations of the spec's table; an agent with the patient's NHS Number (known).
- * Stored through the engine as an AuditEvent; 201 without a body.
+ * Stored as a reported AuditEvent (src/audit/reported.ts: the API itself never writes AuditEvent) once
+ * the caller has been shown to see the patient; 201 without a body.
  */
 import type { AuditEvent } from 'fhir/r4';
 import type { FhirServices } from '../../fhir/context';
 import { FhirError } from '../../fhir/outcome';
 import { isValidNhsNumber, NHS_NUMBER_SYSTEM } from '../../spine/nhs-number';
-import { callEngine, engineRequest, parseJsonBody, type FacadeRequest, type FacadeResponse } from '../kit';
+import { storeReportedAuditEvent } from '../../audit/reported';
+import { parseJsonBody, type FacadeRequest, type FacadeResponse } from '../kit';
 import { scrResponseHeaders } from './headers';
 import { patientOf } from './records';
 
@@ -27,7 +29,6 @@ export async function postAlert(services: FhirServices, req: FacadeRequest): Pro
   const sub = body.subtype?.[0]?.code ?? '';
   if (!reasons.includes(sub)) throw new FhirError('invalid', `Alert type ${type} with reason ${sub} is not a permitted combination`);
   if (!(await patientOf(services, req, nhsNumber))) throw new FhirError('invalid', `Patient with NHS number ${nhsNumber} not found`);
-  const { id: _id, meta: _meta, ...rest } = body;
-  await callEngine(services, engineRequest(req, { method: 'POST', path: 'AuditEvent', body: rest, contentType: 'application/fhir+json' }));
+  await storeReportedAuditEvent(services, body);
   return { status: 201, headers: scrResponseHeaders(req.headers) };
 }

@@ -95,6 +95,11 @@ describe('SCR façade (summary-care-record.yaml)', function () {
     assert.equal(((ids.body as Bundle).entry![0]!.resource as DocumentReference).securityLabel?.[0]?.coding?.[0]?.code, 'Yes');
     const alert = await scrPost(t, 'AuditEvent', loadScr('AuditEvent.json'));
     assert.equal(alert.status, 201, alert.text);
+    // Stored (committed before the 201) as a searchable AuditEvent, though the API never writes one.
+    const stored = await request(t.app).get('/fhir/AuditEvent?type=https://fhir.nhs.uk/CodeSystem/SCR-AlertType|1');
+    assert.equal(stored.status, 200, stored.text);
+    assert.equal((stored.body as Bundle).entry?.length, 1, stored.text);
+    assert.equal((await request(t.app).post('/fhir/AuditEvent').set('Content-Type', 'application/fhir+json').send(JSON.stringify(loadScr('AuditEvent.json')))).status, 405);
     const bad = loadScr<{ subtype: Array<{ code: string }> }>('AuditEvent.json');
     bad.subtype[0]!.code = '5';
     const refused = await scrPost(t, 'AuditEvent', bad);
