@@ -21,8 +21,8 @@ export interface ImportServices {
 
 export async function openImportServices(env: Readonly<Record<string, string | undefined>>, opts: { baseValidation: boolean; log?: Logger }): Promise<ImportServices> {
   const config = loadConfig({ ...env, ...(opts.baseValidation ? BASE_VALIDATION_ENV : {}) });
-  // Only problems are worth a line while the progress bar runs.
-  const log = opts.log ?? createLogger('warn');
+  // Only problems are worth a line while the progress bar runs (unless LOG_LEVEL asks otherwise).
+  const log = opts.log ?? createLogger(env['LOG_LEVEL'] !== undefined ? config.logLevel : 'warn');
   const services = buildServices(config, log, await openStore(config, log));
   await initServices(services);
   const describe = config.mongodbUri !== undefined ? 'the MongoDB store of MONGODB_URI' : `the SQLite store ${config.sqlitePath}`;
