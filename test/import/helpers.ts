@@ -29,8 +29,9 @@ export function observation(n: number, id?: string): Record<string, unknown> {
 }
 
 /** Stored resources of a type (`_summary=count`) on the app's `/fhir` base. */
-export async function countOf(app: express.Express, type: string): Promise<number> {
-  const res = await request(app).get(`/fhir/${type}?_summary=count`).set('accept', 'application/fhir+json');
+export async function countOf(app: express.Express, type: string, token?: string): Promise<number> {
+  const req = request(app).get(`/fhir/${type}?_summary=count`).set('accept', 'application/fhir+json');
+  const res = await (token ? req.set('authorization', `Bearer ${token}`) : req);
   if (res.status !== 200) throw new Error(`count of ${type}: ${res.status} ${res.text}`);
   return (res.body as { total: number }).total;
 }
