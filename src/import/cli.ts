@@ -30,6 +30,14 @@ export interface CliIo {
 
 export const USAGE = 'usage: npm run import -- <dir|file|url>... [--url http://host/fhir [--token T]] [--concurrency N] [--base-validation] [--report-dir DIR] [--restart] [--no-progress]';
 
+/** `1h02m`, `3m05s`, `42s`. */
+export function formatSeconds(seconds: number): string {
+  const s = Math.max(0, Math.round(seconds));
+  if (s >= 3600) return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+  if (s >= 60) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+  return `${s}s`;
+}
+
 /** The estimated total: resources known so far, scaled to the sources not read yet. */
 function estimatedTotal(p: Readonly<ImportProgress>): number {
   if (p.sourcesRead === 0) return Math.max(1, p.known);
@@ -109,10 +117,10 @@ export async function importCli(argv: string[], io: CliIo): Promise<number> {
   }
   if (values['base-validation']) io.err('--base-validation: REQUIRED_PROFILES= and PATIENT_ID_POLICY=server for this import (base R4 validation and the profiles resources claim; Patients keep their ids)');
   const bar = io.progress && values['no-progress'] !== true
-    ? new cliProgress.SingleBar({ format: '{bar} {percentage}% | {value}/{total} resources | {rate} resources/s | ETA {eta_formatted} | {rejected} rejected', etaBuffer: 50, hideCursor: true }, cliProgress.Presets.shades_classic)
+    ? new cliProgress.SingleBar({ format: '{bar} {percentage}% | {value}/{total} resources | {rate} resources/s | ETA {eta} | {rejected} rejected', etaBuffer: 50, hideCursor: true }, cliProgress.Presets.shades_classic)
     : undefined;
   const started = Date.now();
-  bar?.start(1, 0, { rate: '0', rejected: 0 });
+  bar?.start(1, 0, { rate: '0', rejected: 0, eta: '-' });
   let summary: ImportSummary;
   try {
     summary = await runImport({
@@ -126,8 +134,10 @@ export async function importCli(argv: string[], io: CliIo): Promise<number> {
       onProgress: (p) => {
         if (!bar) return;
         const done = p.loaded + p.rejected;
-        bar.setTotal(Math.max(estimatedTotal(p) - p.skipped, done, 1));
-        bar.update(done, { rate: (done / Math.max((Date.now() - started) / 1000, 0.001)).toFixed(0), rejected: p.rejected });
+        const total = Math.max(estimatedTotal(p) - p.skipped, done, 1);
+        const rate = done / Math.max((Date.now() - started) / 1000, 0.001);
+        bar.setTotal(total);
+        bar.update(done, { rate: rate.toFixed(0), rejected: p.rejected, eta: rate > 0 ? formatSeconds((total - done) / rate) : '-' });
       },
     });
   } catch (e) {
