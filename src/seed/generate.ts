@@ -4,13 +4,16 @@
  * patients (UK Core Patient with a test-range NHS Number — 999 prefix, Modulus 11 check digit,
  * src/spine/nhs-number.ts — a UK address and their registered practice) with GP consultations
  * (Encounter), vital signs (Observation, SNOMED CT coded with UCUM units) and prescriptions
- * (UK Core MedicationRequest coded with dm+d VMPs).
+ * (UK Core MedicationRequest coded with dm+d VMPs), and a Summary Care Record: a GP Summary
+ * (UK Core Composition, SNOMED CT 196981000000101) listing the patient's current prescriptions, with
+ * its document Bundle stored as `Bundle/{SCR id}` the way an SCR upload stores it (docs/scr.md), so the
+ * SCR API and `Composition/$document` answer for every seeded patient.
  *
  * Pure and deterministic: the same seed and size give byte-for-byte the same resources (dates are
  * relative to a fixed reference day, never to the clock). Every resource carries its id, so the
  * loader writes them with PUT and references between them are plain `Type/id`.
  */
-import type { Encounter, MedicationRequest, Observation, Organization, Patient, Practitioner, FhirResource } from 'fhir/r4';
+import type { Bundle, Composition, Encounter, MedicationRequest, Observation, Organization, Patient, Practitioner, FhirResource } from 'fhir/r4';
 import { allocatedIdentifier } from '../spine/records';
 import { withCheckDigit } from '../spine/nhs-number';
 import { DEV_PATIENT_ID } from '../auth/server/users';
@@ -100,6 +103,59 @@ function round(n: number, decimals: number): number {
 }
 
 const isoDay = (t: number): string => new Date(t).toISOString().slice(0, 10);
+
+/** A UUID (version 4 layout) drawn from the generator, so the SCR id is deterministic too. */
+function uuidOf(rnd: () => number): string {
+  const hex = Array.from({ length: 32 }, () => Math.floor(rnd() * 16).toString(16));
+  hex[12] = '4';
+  hex[16] = (8 + Math.floor(rnd() * 4)).toString(16);
+  const h = hex.join('');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`.toUpperCase();
+}
+
+const escapeXml = (t: string): string => t.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+/**
+ * The patient's GP Summary (SCR: summary-care-record.yaml, UploadScrBundle): a final UK Core
+ * Composition authored by the practice, with a section of current prescriptions, and its document
+ * Bundle (`Bundle/{SCR id}`, entries as the SCR upload stores them: the Composition, what it lists, the Patient).
+ */
+function summaryCareRecord(rnd: () => number, patient: Patient, practice: Organization, prescriptions: readonly MedicationRequest[]): [Composition, Bundle] {
+  const scrId = uuidOf(rnd);
+  const current = prescriptions.filter((m) => m.status === 'active');
+  const date = new Date(REFERENCE_DAY).toISOString();
+  const items = current.map((m) => `<li>${escapeXml(m.medicationCodeableConcept?.coding?.[0]?.display ?? '')}: ${escapeXml(m.dosageInstruction?.[0]?.text ?? '')}</li>`).join('');
+  const composition: Composition = {
+    resourceType: 'Composition',
+    id: `seed-${patient.id!}-scr`,
+    meta: { profile: ['https://fhir.hl7.org.uk/StructureDefinition/UKCore-Composition'] },
+    identifier: { system: 'https://tools.ietf.org/html/rfc4122', value: scrId },
+    status: 'final',
+    type: { coding: [{ system: SNOMED, code: '196981000000101', display: 'General Practice Summary' }] },
+    category: [{ coding: [{ system: SNOMED, code: '163171000000105', display: 'Care Professional Documentation' }] }],
+    subject: { reference: `Patient/${patient.id!}` },
+    date,
+    author: [{ reference: `Organization/${practice.id!}` }],
+    title: 'General Practice Summary',
+    section: [
+      {
+        title: 'Current Medications',
+        code: { coding: [{ code: 'AcuteMedsHeader' }] },
+        text: { status: 'generated', div: `<div xmlns="http://www.w3.org/1999/xhtml">${current.length > 0 ? `<ul>${items}</ul>` : '<p>No current medications.</p>'}</div>` },
+        ...(current.length > 0 ? { entry: current.map((m) => ({ reference: `MedicationRequest/${m.id!}` })) } : {}),
+      },
+    ],
+  };
+  const document: Bundle = {
+    resourceType: 'Bundle',
+    id: scrId,
+    identifier: { system: 'https://tools.ietf.org/html/rfc4122', value: scrId },
+    type: 'document',
+    timestamp: date,
+    entry: [composition, ...current, patient].map((r) => ({ fullUrl: `${r.resourceType}/${r.id!}`, resource: r })),
+  };
+  return [composition, document];
+}
 
 /** A deterministic synthetic population, practices first (patients refer to them). */
 export function generatePopulation(opts: GenerateOptions): SeedGroup[] {
@@ -248,5 +304,7 @@ function patientRecords(rnd: () => number, nhs: string, practice: { org: Organiz
       out.push(prescription);
     }
   }
+  const prescriptions = out.filter((r): r is MedicationRequest => r.resourceType === 'MedicationRequest');
+  out.push(...summaryCareRecord(rnd, patient, practice.org, prescriptions));
   return out;
 }

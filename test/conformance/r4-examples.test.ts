@@ -204,6 +204,16 @@ describe('Conformance: official R4 examples over HTTP', function () {
       }
       const url = `/fhir/${resource.resourceType}/${encodeURIComponent(resource.id)}`;
       const put = await request(app).put(url).set('Content-Type', FHIR_JSON).set('Accept', FHIR_JSON).send(JSON.stringify(resource));
+      if (resource.resourceType === 'AuditEvent') {
+        // The audit trail is written by the server only (docs/audit.md): a PUT is 405, and the example is
+        // still checked as valid R4 through $validate.
+        const valid = await request(app).post('/fhir/AuditEvent/$validate').set('Content-Type', FHIR_JSON).send(JSON.stringify(resource));
+        const errors = ((valid.body as { issue?: Array<{ severity: string }> }).issue ?? []).filter((i) => i.severity === 'error' || i.severity === 'fatal');
+        if (put.status !== 405) failures.push(`${file}: PUT ${url} -> ${put.status}, expected 405 (AuditEvent is read-only) ${brief(put.body)}`);
+        else if (valid.status !== 200 || errors.length > 0) failures.push(`${file}: $validate -> ${valid.status} ${brief(errors)}`);
+        else stored++;
+        continue;
+      }
       const invalid = INVALID_EXAMPLES[file];
       if (invalid) {
         const issues = ((put.body as { issue?: Array<{ expression?: string[] }> }).issue ?? []);

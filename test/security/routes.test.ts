@@ -24,6 +24,7 @@ import request from 'supertest';
 import { startSecurityServer, type SecurityServer } from '../helpers/security-server';
 import { DEV_PATIENT_ID } from '../../src/auth/server/users';
 import { compartmentWorld, MARKER, normalisedAnswer, victimResources, type CompartmentWorld } from './compartment-fixture';
+import { exportAll, kickOff, local, poll } from '../bulk-data/client';
 
 interface Bundle {
   total?: number;
@@ -160,8 +161,18 @@ for (const kind of ['generic', 'nhs'] as const) {
         }
         restricting++;
       };
+      /** Bulk Data `$export` (asynchronous): run to its manifest with A's token; every file holds only what A may see. */
+      const exported = async (path: string, tok: string): Promise<void> => {
+        const { byType } = await exportAll(w.t.app, path, tok);
+        for (const [t, rs] of byType) for (const r of rs) assert.ok(visible.has(`${t}/${r.id!}`), `${path}: ${t}/${r.id!}`);
+        restricting++;
+      };
       for (const type of ['Patient', 'Observation', 'List']) {
         for (const d of typeOps.filter((o) => o.type && (!o.resource || o.resource.includes(type) || o.resource.includes('Resource')))) {
+          if (d.code === 'export') {
+            for (const tok of [ro, rw]) await exported(`/fhir/${type}/$export`, tok);
+            continue;
+          }
           if (registry.appliesRestriction(d.code, 'type', type)) {
             for (const tok of [ro, rw]) {
               restricted(await w.send('post', `/fhir/${type}/$${d.code}`, tok, { resourceType: 'Parameters' }), `POST ${type}/$${d.code}`);
@@ -177,6 +188,25 @@ for (const kind of ['generic', 'nhs'] as const) {
       }
       assert.ok(restricting >= 4, `${restricting} restriction-applying type-level answers checked`);
       for (const d of typeOps.filter((o) => o.system)) {
+        if (d.code === 'export') {
+          await exported('/fhir/$export', rw);
+          continue;
+        }
+        if (d.code === 'export-poll-status') {
+          // Another caller's export job: its status, files and cancel answer A as an absent job (404).
+          const status = await kickOff(w.t.app, '/fhir/$export', sys);
+          const { manifest } = await poll(w.t.app, status, sys);
+          const absent = local(status.replace(/_jobId=[^&]+/, '_jobId=00000000-0000-4000-8000-000000000000'));
+          for (const url of [local(status), ...manifest.output.map((o) => local(o.url))]) {
+            const theirs = await w.get(url, ro);
+            assert.equal(theirs.status, 404, `${url}: ${theirs.text}`);
+            noMarker(theirs, url);
+          }
+          assert.equal((await w.get(absent, ro)).status, 404);
+          assert.equal((await request(w.t.app).delete(local(status)).set('Authorization', `Bearer ${rw}`)).status, 404);
+          assert.equal((await w.get(local(status), sys)).status, 200, 'the job is still there for its owner');
+          continue;
+        }
         const res = await w.send('post', `/fhir/$${d.code}`, rw, { resourceType: 'Parameters' });
         if (registry.appliesRestriction(d.code, 'system', undefined) && res.status === 200) restricted(res, `$${d.code}`);
         else assert.ok(res.status === 403, `$${d.code}: ${res.status} ${res.text}`);

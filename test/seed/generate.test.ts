@@ -58,7 +58,7 @@ describe('seed: synthetic UK population generator', () => {
     assert.ok(orgs.length >= 2);
     for (const o of orgs) assert.match(o.identifier?.find((i) => i.system === ODS_SYSTEM)?.value ?? '', /^[A-Z]\d{5}$/);
     const types = new Set(r.map((x) => x.resourceType));
-    for (const t of ['Patient', 'Organization', 'Practitioner', 'Encounter', 'Observation', 'MedicationRequest']) assert.ok(types.has(t as FhirResource['resourceType']), t);
+    for (const t of ['Patient', 'Organization', 'Practitioner', 'Encounter', 'Observation', 'MedicationRequest', 'Composition', 'Bundle']) assert.ok(types.has(t as FhirResource['resourceType']), t);
     for (const x of r) for (const ref of referencesOf(x)) assert.ok(keys.has(ref), `${x.resourceType}/${x.id!} -> ${ref}`);
     for (const p of r.filter((x): x is Patient => x.resourceType === 'Patient')) assert.match(p.address?.[0]?.postalCode ?? '', /^[A-Z]{1,2}\d{1,2} \d[A-Z]{2}$/);
   });

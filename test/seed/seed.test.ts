@@ -47,11 +47,25 @@ describe('seed: seedSyntheticPopulation through the engine with default validati
     const sample: FhirResource = generated.find((r) => r.resourceType === 'MedicationRequest')!;
     const read = await request(t.app).get(`/fhir/MedicationRequest/${sample.id!}`);
     assert.equal(read.body.medicationCodeableConcept.coding[0].code, (sample as { medicationCodeableConcept: { coding: Array<{ code: string }> } }).medicationCodeableConcept.coding[0]!.code);
+    // Each seeded patient has a Summary Care Record the SCR API finds, and answers as its document.
+    const patient = generated.find((r) => r.resourceType === 'Patient')!;
+    const scr = '/summary-care-record/FHIR/R4';
+    const nhs = `https://fhir.nhs.uk/Id/nhs-number|${patient.id!}`;
+    const ref = await request(t.app).get(`${scr}/DocumentReference?patient=${encodeURIComponent(nhs)}&type=${encodeURIComponent('http://snomed.info/sct|196981000000101')}`).set('X-Request-ID', '60e7a0d4-7c0b-4c58-9d6b-0c8a2b0c6d11');
+    assert.equal(ref.status, 200, ref.text);
+    const docRef = (ref.body as Bundle).entry?.find((e) => e.resource?.resourceType === 'DocumentReference')?.resource as { masterIdentifier?: { value?: string } } | undefined;
+    const scrId = docRef?.masterIdentifier?.value;
+    assert.ok(scrId, ref.text);
+    const doc = await request(t.app).get(`${scr}/Bundle?composition.identifier=${scrId}&composition.subject:Patient.identifier=${encodeURIComponent(nhs)}`).set('X-Request-ID', '60e7a0d4-7c0b-4c58-9d6b-0c8a2b0c6d12');
+    assert.equal(doc.status, 200, doc.text);
+    assert.equal((doc.body as Bundle).entry?.[0]?.resource?.resourceType, 'Composition', doc.text);
+    const built = await request(t.app).get(`/fhir/Composition/seed-${patient.id!}-scr/$document`);
+    assert.equal(built.status, 200, built.text);
   });
 
   it('each resource also passes $validate against its UK Core profile', async () => {
     const sample = generatePopulation({ patients: 5, seed: 99 }).flatMap((g) => g.resources);
-    for (const r of sample.filter((x) => x.resourceType === 'Patient' || x.resourceType === 'MedicationRequest')) {
+    for (const r of sample.filter((x) => x.resourceType === 'Patient' || x.resourceType === 'MedicationRequest' || x.resourceType === 'Composition')) {
       const res = await request(t.app).post(`/fhir/${r.resourceType}/$validate`).set('Content-Type', 'application/fhir+json').send(JSON.stringify(r));
       assert.equal(res.status, 200, res.text);
       const errors = (res.body.issue as Array<{ severity: string; diagnostics?: string }>).filter((i) => i.severity === 'error' || i.severity === 'fatal');
