@@ -25,6 +25,8 @@ export const EPS_CODES = Object.freeze({
   ITEM_NOT_FOUND: 'The requested item could not be found.',
   RESOURCE_NOT_FOUND: 'Resource not found',
   INVALID_MESSAGE: 'The message is not valid.',
+  INVALID: "Signature doesn't match prescription.",
+  MISSING_DIGITAL_SIGNATURE: 'Digital signature not found.',
   MISSING_HEADER: 'Required header is missing',
   UNSUPPORTED_SERVICE: 'Unsupported Service',
   ACCESS_DENIED: 'Access denied',
