@@ -155,7 +155,7 @@ function checkSignature(bundle: Bundle, items: readonly OrderLineItem[], opts: O
   if (verdict === true || verdict === undefined) return;
   // The EPS signature answers (examples/sandbox/VerifySignature-Response-200_OK.json).
   if (verdict !== false && verdict.kind === 'mismatch') throw epsError(400, 'invalid', 'INVALID', `Signature doesn't match prescription. ${verdict.diagnostics}`, 'Provenance.signature.data');
-  throw epsError(400, 'invalid', 'INVALID_VALUE', verdict === false ? 'Signature is invalid.' : `Signature is invalid. ${verdict.diagnostics}`, 'Provenance.signature.data');
+  throw epsError(400, 'invalid', 'INVALID_VALUE', verdict === false ? 'Signature is invalid.' : `Signature is invalid. ${verdict.diagnostics}`, 'Provenance.signature.data', 'Signature is invalid.');
 }
 
 /** Validates a prescription-order message; throws the EPS 400 OperationOutcome of the first problem. */
@@ -164,7 +164,8 @@ export function validatePrescriptionOrder(body: unknown, opts: OrderValidationOp
   if (event !== 'prescription-order') bad(`MessageHeader.eventCoding.code must be 'prescription-order'.`, 'MessageHeader.eventCoding.code');
   const entries = medicationRequestEntries(bundle);
   if (entries.length === 0) throw epsError(400, 'invalid', 'TOO_FEW_VALUES_SUBMITTED', 'The Bundle must contain at least one MedicationRequest.', MR);
-  if (entries.length > MAX_LINE_ITEMS) throw epsError(400, 'invalid', 'TOO_MANY_VALUES_SUBMITTED', `The Bundle must contain at most ${MAX_LINE_ITEMS} MedicationRequests.`, MR);
+  // The text and path of the EPS answer (examples/.../bulk-translation/1-Prepare-Response-400_Bad_Request.json).
+  if (entries.length > MAX_LINE_ITEMS) throw epsError(400, 'processing', 'TOO_MANY_VALUES_SUBMITTED', `Bundle contains too many resources of type MedicationRequest. Expected at most ${MAX_LINE_ITEMS}.`, 'Bundle.entry');
   const mrs = entries.map((e) => e.resource);
   for (const m of mrs) {
     if (!INTENTS.has(m.intent)) bad('MedicationRequest.intent must be order, original-order or instance-order.', `${MR}.intent`);
