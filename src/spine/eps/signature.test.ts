@@ -69,6 +69,8 @@ describe('EPS prescription signing (SignedInfo, exc-c14n digest)', () => {
     assert.equal(verifyPrescriptionSignature(good, [item('a')], AT, new Date(Date.now() + 3 * 86400_000))?.kind, 'invalid');
     assert.equal(verifyPrescriptionSignature(good.replace(/<SignatureValue>[^<]*</, '<SignatureValue><'), [item('a')], AT, new Date())?.kind, 'invalid');
     assert.equal(verifyPrescriptionSignature('<Signature>', [item('a')], AT, new Date())?.kind, 'invalid');
+    const hidden = good.replace(/(<SignedInfo[\s\S]*<\/SignedInfo>)/, '<Object>$1</Object>');
+    assert.equal(verifyPrescriptionSignature(hidden, [item('a')], AT, new Date())?.kind, 'invalid', 'a SignedInfo below an Object is not the signature\'s');
   });
 
   it('never throws on arbitrary signature text, and accepts none of it', () => {

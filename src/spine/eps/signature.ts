@@ -107,8 +107,12 @@ export function prepareSignature(items: readonly SignedLineItem[], timestamp: st
 /** Why a signature was refused: `invalid` (not a valid signature) or `mismatch` (signs something else). */
 export type SignatureProblem = { kind: 'invalid' | 'mismatch'; diagnostics: string };
 
+/** The first XML-DSig child element (direct children only: a SignedInfo hidden deeper is not the signature's). */
 function child(parent: XmlElement, localName: string): XmlElement | undefined {
-  return parent.getElementsByTagNameNS(XMLDSIG_NS, localName)[0] ?? undefined;
+  for (let n = parent.firstChild; n; n = n.nextSibling) {
+    if (n.nodeType === 1 && (n as XmlElement).localName === localName && (n as XmlElement).namespaceURI === XMLDSIG_NS) return n as XmlElement;
+  }
+  return undefined;
 }
 
 /**
@@ -128,7 +132,9 @@ export function verifyPrescriptionSignature(signatureXml: string, items: readonl
   if (!algorithm) return invalid(`Unsupported SignatureMethod ${JSON.stringify(method ?? null)}.`);
   const received = excC14n(signedInfo);
   if (received !== prepareSignature(items, timestamp, algorithm).signedInfo) return { kind: 'mismatch', diagnostics: 'The signed digest does not match the prescription.' };
-  const certText = child(root, 'X509Certificate')?.textContent?.replace(/\s+/g, '') ?? '';
+  const keyInfo = child(root, 'KeyInfo');
+  const x509Data = keyInfo ? child(keyInfo, 'X509Data') : undefined;
+  const certText = (x509Data ? child(x509Data, 'X509Certificate') : undefined)?.textContent?.replace(/\s+/g, '') ?? '';
   let cert: X509Certificate;
   try {
     cert = new X509Certificate(Buffer.from(certText, 'base64'));
