@@ -135,4 +135,12 @@ describe('config: validation settings', function () {
       assert.match(problems[0]!, new RegExp(`^${name}=`));
     }
   });
+
+  it('EPS_SIGNATURE_VERIFICATION: off by default, on or off in any case, anything else refused by name', function () {
+    assert.equal(loadConfig({}).epsSignatureVerification, 'off');
+    assert.equal(loadConfig({ EPS_SIGNATURE_VERIFICATION: 'ON' }).epsSignatureVerification, 'on');
+    const problems = problemsOf({ EPS_SIGNATURE_VERIFICATION: 'yes' });
+    assert.equal(problems.length, 1);
+    assert.match(problems[0]!, /^EPS_SIGNATURE_VERIFICATION="yes" is not one of on, off/);
+  });
 });

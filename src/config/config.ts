@@ -96,6 +96,8 @@ export interface Config {
   audit: boolean;
   /** How long a MongoDB operation waits for a usable server before the request fails with 503 (ms). */
   mongodbTimeoutMs: number;
+  /** EPS_SIGNATURE_VERIFICATION: `on` verifies prescription-order signatures (src/spine/eps/signature.ts); `off` checks presence and form only. */
+  epsSignatureVerification: 'on' | 'off';
   /** What one request may ask of the server (docs/limits.md); beyond them it answers 413 or 400 `too-costly`. */
   limits: Readonly<RequestLimits>;
 }
@@ -236,6 +238,7 @@ export const CONFIG_VARIABLES: readonly ConfigVariable[] = [
   { name: 'MONGODB_TRANSACTIONS', default: 'on', description: '`on`: every write is a multi-document transaction (needs a replica set or sharded cluster); `off`: single writes only, for a standalone server (transaction Bundles and conditional interactions answer 501).' },
   { name: 'AUDIT', default: 'on', description: '`on`: every request on the FHIR API and the NHS façades is recorded as an AuditEvent (IHE BALP; searchable `AuditEvent?patient=`, read with an AuditEvent scope; see docs/audit.md); `off`: none is recorded.' },
   { name: 'MONGODB_TIMEOUT_MS', default: '5000', description: 'How long a MongoDB operation waits for a usable server (server selection) before the request fails with 503.' },
+  { name: 'EPS_SIGNATURE_VERIFICATION', default: 'off', description: '`off`: an EPS prescription-order\'s Provenance signature must be present and an XML-DSig Signature (real NHS smartcard signatures cannot be checked here); `on`: its SignedInfo must be the one `$prepare` gives for the prescription and its SignatureValue must verify against the KeyInfo certificate (docs/eps.md).' },
 ];
 
 export class ConfigError extends Error {
@@ -370,6 +373,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
   const auditRaw = (get('AUDIT') ?? 'on').toLowerCase();
   if (auditRaw !== 'on' && auditRaw !== 'off') problems.push(`AUDIT=${JSON.stringify(auditRaw)} is not one of on, off`);
   const mongodbTimeoutMs = int('MONGODB_TIMEOUT_MS', 5000, 100, 600000);
+  const epsSignatureRaw = (get('EPS_SIGNATURE_VERIFICATION') ?? 'off').toLowerCase();
+  if (epsSignatureRaw !== 'on' && epsSignatureRaw !== 'off') problems.push(`EPS_SIGNATURE_VERIFICATION=${JSON.stringify(epsSignatureRaw)} is not one of on, off`);
 
   // Upper bounds keep every query within SQLite's own limits (e.g. 2000 ORDER BY terms): see docs/limits.md.
   const limits: RequestLimits = Object.freeze({
@@ -431,6 +436,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     mongodbTransactions,
     audit: auditRaw !== 'off',
     mongodbTimeoutMs,
+    epsSignatureVerification: epsSignatureRaw === 'on' ? 'on' : 'off',
     limits,
   });
 }

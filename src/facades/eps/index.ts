@@ -7,21 +7,23 @@
  *
  * | endpoint                      | module              |
  * | ----------------------------- | ------------------- |
+ * | `POST $prepare` (prescribing)  | prepare.ts          |
  * | `POST $process-message`       | process-message.ts  |
  * | `POST Task/$release`          | release.ts          |
  * | `POST Task` (return/withdraw) | task.ts             |
  * | `GET Task` (tracker)          | tracker.ts          |
  * | `POST Claim`                  | claim.ts            |
  *
- * `$prepare` is not served: its digest needs XML exclusive canonicalisation (exc-c14n) of the
- * HL7 v3 message EPS signs, which this server does not produce.
+ * `$prepare` is served on the bases whose specification has it (electronic-prescriptions and
+ * fhir-prescribing, not fhir-dispensing); its digest is over FHIR XML, not HL7 v3 (ADR 34).
  */
 import type express from 'express';
 import type { FhirServices } from '../../fhir/context';
-import { facadeRouter, type FacadeRoute } from '../kit';
+import { facadeRouter, type FacadeRequest, type FacadeRoute } from '../kit';
 import { postClaim } from './claim';
 import { epsErrorResponse } from './errors';
 import { checkEpsHeaders, epsRequestId, epsResponseHeaders } from './headers';
+import { prepare } from './prepare';
 import { processMessage } from './process-message';
 import { releasePrescription } from './release';
 import { postTask } from './task';
@@ -29,8 +31,12 @@ import { trackTasks } from './tracker';
 
 export const EPS_BASE_PATHS = ['/electronic-prescriptions/FHIR/R4', '/fhir-prescribing/FHIR/R4', '/fhir-dispensing/FHIR/R4'] as const;
 
-export function epsRoutes(services: FhirServices): FacadeRoute[] {
+/** The bases whose specification serves `$prepare` (electronic-prescription-service-api.yaml, fhir-prescribing.yaml). */
+export const EPS_PREPARE_BASE_PATHS: readonly string[] = ['/electronic-prescriptions/FHIR/R4', '/fhir-prescribing/FHIR/R4'];
+
+export function epsRoutes(services: FhirServices, basePath: string = EPS_BASE_PATHS[0]): FacadeRoute[] {
   return [
+    ...(EPS_PREPARE_BASE_PATHS.includes(basePath) ? [{ method: 'POST' as const, path: '$prepare', handler: (req: FacadeRequest) => prepare(services, req) }] : []),
     { method: 'POST', path: '$process-message', handler: (req) => processMessage(services, req) },
     { method: 'POST', path: 'Task/$release', handler: (req) => releasePrescription(services, req) },
     { method: 'POST', path: 'Task', handler: (req) => postTask(services, req) },
@@ -44,7 +50,7 @@ export function epsFacades(services: FhirServices): express.Router[] {
   return EPS_BASE_PATHS.map((basePath) =>
     facadeRouter(services, {
       basePath,
-      routes: epsRoutes(services),
+      routes: epsRoutes(services, basePath),
       checkRequest: checkEpsHeaders,
       renderError: epsErrorResponse,
       responseHeaders: epsResponseHeaders,

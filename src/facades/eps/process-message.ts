@@ -26,7 +26,9 @@ import {
   prescriptionIdOf,
   resolveInBundle,
   validatePrescriptionOrder,
+  type SignatureContext,
 } from '../../spine/eps/prescription-order';
+import { normaliseSigningTimestamp, verifyPrescriptionSignature, type SignatureProblem } from '../../spine/eps/signature';
 import { applyEvent, CANCELLATION_RESPONSE, LINE_ITEM_STATUS, newPrescription, type CancellationCode, type LineItemStatus } from '../../spine/eps/state-machine';
 import { stateToTask } from '../../spine/eps/task-codec';
 import { parseJsonBody, type FacadeRequest, type FacadeResponse } from '../kit';
@@ -46,7 +48,8 @@ function refusal(code: EpsCode, status: number, issue: 'business-rule' | 'not-fo
 }
 
 async function order(services: FhirServices, req: FacadeRequest, body: unknown): Promise<FacadeResponse> {
-  const o = validatePrescriptionOrder(body);
+  const verify = services.config.epsSignatureVerification === 'on';
+  const o = validatePrescriptionOrder(body, verify ? { verifySignature: (xml, ctx) => verifyOrderSignature(services, xml, ctx) } : {});
   if (await findRecord(services, req, o.prescriptionId)) duplicatePrescriptionId(o.prescriptionId);
   const at = now();
   const state = newPrescription(o.prescriptionId, o.items.map((i) => i.id), at, o.prescriber);
@@ -61,6 +64,13 @@ async function order(services: FhirServices, req: FacadeRequest, body: unknown):
   await commit(services, req, [...mrEntries, { fullUrl: `urn:uuid:${randomUUID()}`, resource: task, request: { method: 'POST', url: 'Task' } }]);
   const outcome: OperationOutcome = { resourceType: 'OperationOutcome', meta: { lastUpdated: at }, issue: [{ severity: 'information', code: 'informational' }] };
   return { status: 200, body: outcome, headers: epsResponseHeaders(req.headers) };
+}
+
+/** EPS_SIGNATURE_VERIFICATION=on: the signature must sign what `$prepare` gave at `signature.when`. */
+function verifyOrderSignature(services: FhirServices, xml: string, ctx: SignatureContext): SignatureProblem | undefined {
+  const timestamp = ctx.when === undefined ? undefined : normaliseSigningTimestamp(ctx.when);
+  if (timestamp === undefined) return { kind: 'invalid', diagnostics: 'Provenance.signature.when must be the $prepare timestamp.' };
+  return verifyPrescriptionSignature(xml, ctx.items, timestamp, services.now?.() ?? new Date());
 }
 
 function cancellationAnswer(header: MessageHeader, mr: MedicationRequest, code: CancellationCode, ok: boolean): Bundle {

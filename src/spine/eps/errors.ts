@@ -25,6 +25,8 @@ export const EPS_CODES = Object.freeze({
   ITEM_NOT_FOUND: 'The requested item could not be found.',
   RESOURCE_NOT_FOUND: 'Resource not found',
   INVALID_MESSAGE: 'The message is not valid.',
+  INVALID: "Signature doesn't match prescription.",
+  MISSING_DIGITAL_SIGNATURE: 'Digital signature not found.',
   MISSING_HEADER: 'Required header is missing',
   UNSUPPORTED_SERVICE: 'Unsupported Service',
   ACCESS_DENIED: 'Access denied',
@@ -34,20 +36,20 @@ export type EpsCode = keyof typeof EPS_CODES;
 const STATUS_CATEGORY: Record<number, ErrorCategory> = { 400: 'invalid', 401: 'unauthorized', 403: 'forbidden', 404: 'not-found', 409: 'conflict' };
 
 /** One EPS issue. */
-export function epsIssue(issueCode: OperationOutcomeIssue['code'], code: EpsCode | undefined, diagnostics: string, expression?: string): OperationOutcomeIssue {
+export function epsIssue(issueCode: OperationOutcomeIssue['code'], code: EpsCode | undefined, diagnostics: string, expression?: string, display?: string): OperationOutcomeIssue {
   return {
     severity: 'error',
     code: issueCode,
-    ...(code ? { details: { coding: [{ system: EPS_ERROR_SYSTEM, code, display: EPS_CODES[code] }] } } : {}),
+    ...(code ? { details: { coding: [{ system: EPS_ERROR_SYSTEM, code, display: display ?? EPS_CODES[code] }] } } : {}),
     diagnostics,
     ...(expression ? { expression: [expression] } : {}),
   };
 }
 
-/** A FhirError answered with `status` and one EPS issue. */
-export function epsError(status: number, issueCode: OperationOutcomeIssue['code'], code: EpsCode | undefined, diagnostics: string, expression?: string): FhirError {
+/** A FhirError answered with `status` and one EPS issue (`display`: the code's display of the specification's tables unless given). */
+export function epsError(status: number, issueCode: OperationOutcomeIssue['code'], code: EpsCode | undefined, diagnostics: string, expression?: string, display?: string): FhirError {
   const category = STATUS_CATEGORY[status] ?? 'invalid';
-  const issue = epsIssue(issueCode, code, diagnostics, expression);
+  const issue = epsIssue(issueCode, code, diagnostics, expression, display);
   return new FhirError(category, { ...issue, diagnostics }, { status });
 }
 

@@ -74,7 +74,7 @@ describe('EPS prescription-order validation', () => {
     assert.equal(refusal(order(['a', 'b', 'c', 'd', 'e'].map((i) => mr(i)))).code, 'TOO_MANY_VALUES_SUBMITTED');
     assert.equal(refusal(order([])).code, 'TOO_FEW_VALUES_SUBMITTED');
     assert.equal(refusal(order([mr('a')], '9449304131')).expression, 'Bundle.entry.resource.ofType(Patient).identifier');
-    assert.equal(refusal(order([mr('a')], undefined, '')).code, 'MISSING_VALUE');
+    assert.equal(refusal(order([mr('a')], undefined, '')).code, 'MISSING_DIGITAL_SIGNATURE');
     assert.equal(refusal(order([mr('a')], undefined, Buffer.from('hello').toString('base64'))).code, 'INVALID_VALUE');
     assert.equal(refusal(order([mr('a'), mr('a')])).expression, 'Bundle.entry.resource.ofType(MedicationRequest).identifier');
     assert.equal(refusal({ resourceType: 'Patient' }).status, 400);

@@ -15,6 +15,7 @@ import type { Bundle, BundleEntry, MedicationRequest, MessageHeader, Patient, Pr
 import { isValidNhsNumber, NHS_NUMBER_SYSTEM } from '../nhs-number';
 import { epsError } from './errors';
 import { PRESCRIPTION_ORDER_NUMBER_SYSTEM, prescriptionIdProblem } from './prescription-id';
+import type { SignatureProblem } from './signature';
 
 export const MESSAGE_EVENT_SYSTEM = 'https://fhir.nhs.uk/CodeSystem/message-event';
 export const ORDER_ITEM_NUMBER_SYSTEM = 'https://fhir.nhs.uk/Id/prescription-order-item-number';
@@ -41,9 +42,21 @@ export interface PrescriptionOrder {
   items: OrderLineItem[];
 }
 
+/** What a signature verifier is given besides the decoded XML-DSig `<Signature>`. */
+export interface SignatureContext {
+  /** `Provenance.signature.when` (the `$prepare` timestamp the prescriber signed at). */
+  when: string | undefined;
+  items: readonly OrderLineItem[];
+}
+
 export interface OrderValidationOptions {
-  /** Verifies the decoded XML-DSig signature; absent: not verified (the default). */
-  verifySignature?: (xml: string) => boolean;
+  /**
+   * Verifies the decoded XML-DSig signature; absent: not verified (the default). `true` or
+   * undefined: verified; `false`: invalid; a SignatureProblem: refused with its EPS code.
+   */
+  verifySignature?: (xml: string, ctx: SignatureContext) => boolean | SignatureProblem | undefined;
+  /** The unsigned message of `$prepare`: no Provenance signature is looked for. */
+  unsigned?: boolean;
 }
 
 const MR = 'Bundle.entry.resource.ofType(MedicationRequest)';
@@ -125,16 +138,24 @@ export function lineItemIdOf(m: MedicationRequest): string {
   return id;
 }
 
-function checkSignature(bundle: Bundle, opts: OrderValidationOptions): void {
+function checkSignature(bundle: Bundle, items: readonly OrderLineItem[], opts: OrderValidationOptions): void {
   const prov = entriesOf(bundle).find((e) => e.resource?.resourceType === 'Provenance')?.resource as Provenance | undefined;
-  const data = prov?.signature?.[0]?.data;
-  if (typeof data !== 'string' || data === '') bad('The prescription must be signed: Provenance.signature.data is missing.', 'Bundle.entry.resource.ofType(Provenance).signature', 'MISSING_VALUE', 'required');
+  const signature = prov?.signature?.[0];
+  const data = signature?.data;
+  if (typeof data !== 'string' || data === '') {
+    throw epsError(400, 'required', 'MISSING_DIGITAL_SIGNATURE', 'The prescription must be signed: Provenance.signature.data is missing.', 'Bundle.entry.resource.ofType(Provenance).signature');
+  }
   if (!/^[A-Za-z0-9+/]+={0,2}$/.test(data.replace(/\s+/g, ''))) bad('Provenance.signature.data is not base64.', 'Bundle.entry.resource.ofType(Provenance).signature.data');
   const xml = Buffer.from(data, 'base64').toString('utf8');
   if (!/<(?:[A-Za-z0-9_]+:)?Signature[\s>][\s\S]*<\/(?:[A-Za-z0-9_]+:)?Signature>\s*$/.test(xml.trim()) || !xml.includes('SignedInfo')) {
     bad('Provenance.signature.data is not an XML-DSig Signature.', 'Bundle.entry.resource.ofType(Provenance).signature.data');
   }
-  if (opts.verifySignature && !opts.verifySignature(xml)) bad('Signature is invalid.', 'Bundle.entry.resource.ofType(Provenance).signature.data', 'INVALID_VALUE', 'invalid');
+  if (!opts.verifySignature) return;
+  const verdict = opts.verifySignature(xml, { when: typeof signature?.when === 'string' ? signature.when : undefined, items });
+  if (verdict === true || verdict === undefined) return;
+  // The EPS signature answers (examples/sandbox/VerifySignature-Response-200_OK.json).
+  if (verdict !== false && verdict.kind === 'mismatch') throw epsError(400, 'invalid', 'INVALID', `Signature doesn't match prescription. ${verdict.diagnostics}`, 'Provenance.signature.data');
+  throw epsError(400, 'invalid', 'INVALID_VALUE', verdict === false ? 'Signature is invalid.' : `Signature is invalid. ${verdict.diagnostics}`, 'Provenance.signature.data', 'Signature is invalid.');
 }
 
 /** Validates a prescription-order message; throws the EPS 400 OperationOutcome of the first problem. */
@@ -143,7 +164,8 @@ export function validatePrescriptionOrder(body: unknown, opts: OrderValidationOp
   if (event !== 'prescription-order') bad(`MessageHeader.eventCoding.code must be 'prescription-order'.`, 'MessageHeader.eventCoding.code');
   const entries = medicationRequestEntries(bundle);
   if (entries.length === 0) throw epsError(400, 'invalid', 'TOO_FEW_VALUES_SUBMITTED', 'The Bundle must contain at least one MedicationRequest.', MR);
-  if (entries.length > MAX_LINE_ITEMS) throw epsError(400, 'invalid', 'TOO_MANY_VALUES_SUBMITTED', `The Bundle must contain at most ${MAX_LINE_ITEMS} MedicationRequests.`, MR);
+  // The text and path of the EPS answer (examples/.../bulk-translation/1-Prepare-Response-400_Bad_Request.json).
+  if (entries.length > MAX_LINE_ITEMS) throw epsError(400, 'processing', 'TOO_MANY_VALUES_SUBMITTED', `Bundle contains too many resources of type MedicationRequest. Expected at most ${MAX_LINE_ITEMS}.`, 'Bundle.entry');
   const mrs = entries.map((e) => e.resource);
   for (const m of mrs) {
     if (!INTENTS.has(m.intent)) bad('MedicationRequest.intent must be order, original-order or instance-order.', `${MR}.intent`);
@@ -165,7 +187,7 @@ export function validatePrescriptionOrder(body: unknown, opts: OrderValidationOp
   const nhsNumber = nhsNumberOfSubject(bundle, mrs[0]!);
   const items = entries.map((e) => ({ id: lineItemIdOf(e.resource), fullUrl: e.fullUrl, resource: e.resource }));
   if (new Set(items.map((i) => i.id)).size !== items.length) bad('Expected all MedicationRequests to have a different value for identifier.', `${MR}.identifier`);
-  checkSignature(bundle, opts);
+  if (!opts.unsigned) checkSignature(bundle, items, opts);
   const performer = mrs[0]!.dispenseRequest?.performer?.identifier?.value;
   return {
     bundle,
