@@ -76,13 +76,13 @@ function failedEntry(err: FhirError): [number | undefined, number | undefined] {
 }
 
 /** The upload's refusal naming the upload's own entry `n` (undefined: the document Bundle itself). */
-function refusedEntry(err: FhirError, n: number | undefined): FhirError {
+function refusedEntry(err: FhirError, n: number | undefined, what: string | undefined): FhirError {
   const where = n === undefined ? 'Bundle' : `Bundle.entry[${n}]`;
   const detail = err.issues
     .map((i) => (i.diagnostics ?? i.details?.text ?? '').replace(/^Bundle\.entry\[\d+\] \([A-Z]+ [^)]*\): /, ''))
     .filter((t) => t !== '')
     .join('; ');
-  const issues = err.issues.map((i) => ({ severity: i.severity, code: i.code, diagnostics: `${where} cannot be stored: ${detail}`, expression: [where] }));
+  const issues = err.issues.map((i) => ({ severity: i.severity, code: i.code, diagnostics: `${where}${what ? ` (${what})` : ''} cannot be stored: ${detail}`, expression: [where] }));
   return new FhirError('invalid', issues.slice(0, 1));
 }
 
@@ -141,7 +141,9 @@ export async function uploadScr(services: FhirServices, req: FacadeRequest): Pro
       if (now.some((c) => c.identifier?.value === scrId)) throw duplicate(scrId, nhsNumber);
     }
     if (k === undefined || err.status >= 500 || err.status === 401 || err.status === 403 || err.status === 429) throw err;
-    throw refusedEntry(err, k === documentIndex ? (inner !== undefined ? source[inner] : undefined) : source[k]);
+    const n = k === documentIndex ? (inner !== undefined ? source[inner] : undefined) : source[k];
+    const r = n !== undefined ? stored.entry?.[n]?.resource : undefined;
+    throw refusedEntry(err, n, r ? `${r.resourceType}${r.id !== undefined ? `/${r.id}` : ''}` : undefined);
   }
   return { status: 201, headers: { ...scrResponseHeaders(req.headers), Location: `Bundle/${scrId}` } };
 }
