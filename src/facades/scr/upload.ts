@@ -95,12 +95,16 @@ export async function uploadScr(services: FhirServices, req: FacadeRequest): Pro
   const patient = await patientOf(services, req, nhsNumber);
   if (!patient) throw new FhirError('invalid', `Patient with NHS number ${nhsNumber} not found`);
   const existing = await summariesOf(services, req, patient);
-  if (existing.some((c) => c.identifier?.value === scrId)) {
+  // A retry of this very upload (same X-Request-ID) is answered by the engine's idempotency replay
+  // (ADR 24): the transaction decides. Any other upload of a stored SCR id is a duplicate.
+  if (existing.some((c) => c.identifier?.value === scrId) && req.headers['x-request-id'] === undefined) {
     throw duplicate(scrId, nhsNumber);
   }
-  const known = new Set(existing.map((c) => c.identifier?.value));
+  // The patient's other summaries (a retry's own stored Composition is not one of them).
+  const others = existing.filter((c) => c.identifier?.value !== scrId);
+  const known = new Set(others.map((c) => c.identifier?.value));
   const unknown = replaces.filter((r) => !known.has(r));
-  if (existing.length > 0 && unknown.length > 0) throw new FhirError('invalid', `Composition.relatesTo replaces ${unknown.join(', ')}, which is not a summary of this patient`);
+  if (others.length > 0 && unknown.length > 0) throw new FhirError('invalid', `Composition.relatesTo replaces ${unknown.join(', ')}, which is not a summary of this patient`);
 
   const subjectEntry = bundle.entry!.find((e) => e.resource?.resourceType === 'Patient' && (e.fullUrl === subjectReference || `Patient/${e.resource.id}` === subjectReference || e.fullUrl?.endsWith(`/${subjectReference}`)));
   const aliases = new Set([subjectReference, ...(subjectEntry?.fullUrl ? [subjectEntry.fullUrl] : []), ...(subjectEntry?.resource?.id ? [`Patient/${subjectEntry.resource.id}`] : [])]);

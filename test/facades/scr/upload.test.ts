@@ -4,6 +4,7 @@
  * concurrent uploads of one SCR id store one document.
  */
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import type { Bundle, Composition, OperationOutcome, Organization } from 'fhir/r4';
 import request from 'supertest';
 import { skipWithReason } from '../../helpers/external-data';
@@ -72,6 +73,19 @@ describe('SCR upload is one transaction (ADR 35)', function () {
       if (e.resource!.resourceType === 'Patient') continue;
       assert.equal((await stored(t, `${e.resource!.resourceType}/${e.resource!.id!}`)).status, 404, `${e.resource!.resourceType}/${e.resource!.id!} not stored`);
     }
+  });
+
+  it('a retry with the same X-Request-ID is replayed (201); the same SCR id with another request id is PSIS-30134', async () => {
+    const example = loadScr<Bundle>('UploadScrBundle.json');
+    const send = (id: string): request.Test => request(t.app).post('/summary-care-record/FHIR/R4/Bundle').set('X-Request-ID', id).set('Content-Type', 'application/fhir+json').send(JSON.stringify(example));
+    const id = randomUUID();
+    assert.equal((await send(id)).status, 201);
+    const retry = await send(id);
+    assert.equal(retry.status, 201, retry.text);
+    const other = await send(randomUUID());
+    assert.equal(other.status, 400, other.text);
+    assert.match((other.body as OperationOutcome).issue[0]!.details?.text ?? '', /PSIS-30134/);
+    assert.equal(await total(t, 'Bundle?type=document'), 1);
   });
 
   it('concurrent uploads of one SCR id: one 201, one 400 PSIS-30134, one stored document', async () => {
