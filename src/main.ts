@@ -38,6 +38,7 @@ import { registerValidate } from './operations/validate';
 import { ValidationPipeline } from './validation/pipeline';
 import type { ValidationIssue } from './validation/schema-issues';
 import { registerSpine } from './spine';
+import { documentBundlesInterceptor } from './fhir/documents';
 import { registerStandardOperations } from './operations/standard';
 import { facadeRouters } from './facades';
 import { closeAudit, registerAudit } from './audit';
@@ -182,6 +183,8 @@ export function buildServices(config: Readonly<Config>, log: Logger, store?: Sto
   runtimeParametersOf.set(services, runtimeParameters);
   pipelineOf.set(services, pipeline);
   registerStandardOperations(services, { terminology, conformance });
+  // FHIR documents at /Bundle (documents.html): identifier unique, immutable once stored.
+  services.interceptors = [...(services.interceptors ?? []), documentBundlesInterceptor];
   registerSpine(services, config);
   registerAudit(services);
   return services;

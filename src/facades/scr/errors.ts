@@ -36,8 +36,8 @@ function statusAndCode(err: FhirError): [number, OperationOutcomeIssue['code']] 
 }
 
 /** The SCR API's OperationOutcome for an error. */
-export function scrOutcome(status: number, code: OperationOutcomeIssue['code'], text: string): OperationOutcome {
-  const issue: OperationOutcomeIssue = { severity: 'error', code, details: { text } };
+export function scrOutcome(status: number, code: OperationOutcomeIssue['code'], text: string, expression?: string[]): OperationOutcome {
+  const issue: OperationOutcomeIssue = { severity: 'error', code, details: { text }, ...(expression && expression.length > 0 ? { expression } : {}) };
   if (status >= 500 && status !== 503) {
     issue.details = { coding: [{ system: SPINE_ERROR_OR_WARNING, version: '1', code: 'UNKNOWN_ERROR', display: 'Unknown Error' }] };
     issue.diagnostics = text;
@@ -48,5 +48,7 @@ export function scrOutcome(status: number, code: OperationOutcomeIssue['code'], 
 export function scrErrorResponse(err: FhirError, req: FacadeRequest | undefined): FacadeResponse {
   const [status, code] = statusAndCode(err);
   const text = err.issues.map((i) => i.diagnostics ?? i.details?.text ?? '').filter((t) => t !== '').join('; ') || err.message;
-  return { status, body: scrOutcome(status, code, text), headers: { ...(req ? scrResponseHeaders(req.headers) : {}), ...err.headers } };
+  // The element at fault (e.g. `Bundle.entry[3]` of an upload), when the error names one.
+  const expression = status < 500 ? err.issues.flatMap((i) => i.expression ?? []) : [];
+  return { status, body: scrOutcome(status, code, text, [...new Set(expression)]), headers: { ...(req ? scrResponseHeaders(req.headers) : {}), ...err.headers } };
 }

@@ -20,6 +20,7 @@ function composition(id: string, extra: Partial<Composition> = {}): Composition 
 function doc(c: Composition, nhs = '9000000009'): Bundle {
   return {
     resourceType: 'Bundle',
+    identifier: { system: 'https://tools.ietf.org/html/rfc4122', value: `doc-${c.id!}` },
     type: 'document',
     entry: [
       { fullUrl: `urn:uuid:${c.id}`, resource: c },
@@ -40,7 +41,8 @@ describe('spine/scr document rules', () => {
     const cases: Array<[unknown, RegExp]> = [
       [{ resourceType: 'Patient' }, /must be a FHIR Bundle/],
       [{ ...doc(composition('A')), type: 'collection' }, /Bundle.type/],
-      [{ resourceType: 'Bundle', type: 'document', entry: [{ resource: { resourceType: 'Patient' } }] }, /first entry/],
+      [{ resourceType: 'Bundle', identifier: { system: 'urn:ietf:rfc:3986', value: 'urn:uuid:1' }, type: 'document', entry: [{ resource: { resourceType: 'Patient' } }] }, /first entry/],
+      [{ ...doc(composition('A')), identifier: { value: 'x' } }, /Bundle.identifier/],
       [doc(composition('A', { type: { coding: [{ system: 'http://snomed.info/sct', code: '1' }] } })), /Composition.type/],
       [doc(composition('A', { status: 'preliminary' })), /status/],
       [doc(composition('A'), '9000000001'), /Invalid NHS number/],

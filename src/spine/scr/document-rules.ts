@@ -65,6 +65,8 @@ export function checkScrDocument(body: unknown): ScrCheck {
   if (!isObject(body) || body['resourceType'] !== 'Bundle') return { ok: false, problem: 'The request body must be a FHIR Bundle' };
   const bundle = body as unknown as Bundle;
   if (bundle.type !== 'document') return { ok: false, problem: `Bundle.type must be 'document', not '${String(bundle.type)}'` };
+  // UploadBundle.yaml requires the identifier; documents.html (bdl-9): with a system and a value.
+  if (typeof bundle.identifier?.system !== 'string' || typeof bundle.identifier.value !== 'string' || bundle.identifier.value === '') return { ok: false, problem: 'Bundle.identifier with a system and a value is required' };
   const first = bundle.entry?.[0]?.resource;
   if (!first || first.resourceType !== 'Composition') return { ok: false, problem: 'The first entry of the Bundle must be a Composition' };
   const composition = first;

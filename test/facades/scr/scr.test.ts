@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import type { Bundle, Composition, DocumentReference, OperationOutcome } from 'fhir/r4';
 import request from 'supertest';
 import { skipWithReason } from '../../helpers/external-data';
@@ -11,6 +12,8 @@ const GP = 'http://snomed.info/sct|196981000000101';
 /** The staged upload example as a first summary (its relatesTo removed) or a replacement of `replaces`. */
 function upload(scrId: string, replaces?: string, nhs = '9000000009'): Bundle {
   const b = loadScr<Bundle>('UploadScrBundle.json');
+  // Each upload is a new document: its own Bundle.identifier (documents.html: unique).
+  b.identifier = { system: 'https://tools.ietf.org/html/rfc4122', value: randomUUID().toUpperCase() };
   const c = b.entry![0]!.resource as Composition;
   c.identifier = { system: 'https://tools.ietf.org/html/rfc4122', value: scrId };
   c.id = scrId;
