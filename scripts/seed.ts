@@ -8,7 +8,7 @@
  */
 import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
-import type { OperationOutcome } from 'fhir/r4';
+import type { Bundle, OperationOutcome } from 'fhir/r4';
 import { loadConfig, ConfigError } from '../src/config/config';
 import { createLogger } from '../src/logging';
 import { buildServices, initServices } from '../src/main';
@@ -49,6 +49,7 @@ function httpSink(base: string, token: string | undefined): BundleSink {
       }
       throw new SeedError(`${base} refused a seed transaction (${res.status}): ${outcome?.issue?.map((i) => i.diagnostics ?? i.code).join('; ') ?? text.slice(0, 500)}`, outcome);
     }
+    return (await res.json()) as Bundle;
   };
 }
 

@@ -74,8 +74,28 @@ export function batchesOf(groups: readonly SeedGroup[], batchPatients: number): 
   return out;
 }
 
-/** Sends one Bundle somewhere (the engine in-process, or a server over HTTP); throws SeedError when refused. */
-export type BundleSink = (bundle: Bundle) => Promise<void>;
+/** Sends one Bundle somewhere (the engine in-process, or a server over HTTP) and answers its response Bundle; throws SeedError when refused. */
+export type BundleSink = (bundle: Bundle) => Promise<Bundle>;
+
+/**
+ * A batch Bundle of PUTs of the seeded documents (Summary Care Records). A stored document is
+ * immutable (src/fhir/documents.ts): on a second seed with the same seed it answers 405 and is kept
+ * as it is (the generator gives it the same content); any other refusal stops the seed.
+ */
+export function documentsBatchOf(documents: readonly Bundle[]): Bundle {
+  return { ...transactionOf(documents), type: 'batch' };
+}
+
+function checkDocumentsBatch(response: Bundle): void {
+  for (const [n, e] of (response.entry ?? []).entries()) {
+    const status = Number.parseInt(e.response?.status ?? '', 10);
+    if (status < 300 || status === 405) continue;
+    const outcome = e.response?.outcome as OperationOutcome | undefined;
+    throw new SeedError(`a seeded document was refused (entry ${n}, ${e.response?.status ?? '?'}): ${outcome?.issue?.map((i) => i.diagnostics ?? i.code).join('; ') ?? ''}`, outcome);
+  }
+}
+
+const isDocument = (r: FhirResource): r is Bundle => r.resourceType === 'Bundle' && r.type === 'document';
 
 /** The in-process sink: the engine's router with the top-level (unauthenticated, internal) context. */
 export function engineSink(services: FhirServices): BundleSink {
@@ -85,6 +105,7 @@ export function engineSink(services: FhirServices): BundleSink {
       const outcome = (result.resource ?? (result.json !== undefined ? JSON.parse(result.json) : undefined)) as OperationOutcome | undefined;
       throw new SeedError(`the seed transaction was refused (${result.status}): ${outcome?.issue?.map((i) => i.diagnostics ?? i.code).join('; ') ?? ''}`, outcome);
     }
+    return (result.resource ?? JSON.parse(result.json ?? '{}')) as Bundle;
   };
 }
 
@@ -96,7 +117,10 @@ export async function seedInto(sink: BundleSink, opts: SeedOptions): Promise<See
   let patients = 0;
   let resources = 0;
   for (const batch of batchesOf(groups, opts.batchPatients ?? 25)) {
-    await sink(transactionOf(batch.resources));
+    // The records in one transaction, then their documents (immutable once stored) in a batch.
+    await sink(transactionOf(batch.resources.filter((r) => !isDocument(r))));
+    const documents = batch.resources.filter(isDocument);
+    if (documents.length > 0) checkDocumentsBatch(await sink(documentsBatchOf(documents)));
     patients += batch.patients;
     resources += batch.resources.length;
     for (const r of batch.resources) byType[r.resourceType] = (byType[r.resourceType] ?? 0) + 1;

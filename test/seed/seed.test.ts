@@ -63,6 +63,16 @@ describe('seed: seedSyntheticPopulation through the engine with default validati
     assert.equal(built.status, 200, built.text);
   });
 
+  it('seeding again with the same seed rewrites the records and keeps the stored documents (immutable) as they are', async () => {
+    const before = await request(t.app).get('/fhir/Bundle?type=document&_summary=count');
+    const again = await seedSyntheticPopulation(t.services, { patients: 60, seed: 11, batchPatients: 20 });
+    assert.equal(again.patients, 60);
+    const after = await request(t.app).get('/fhir/Bundle?type=document&_summary=count');
+    assert.equal((after.body as Bundle).total, (before.body as Bundle).total);
+    const patient = generatePopulation({ patients: 60, seed: 11 }).flatMap((g) => g.resources).find((r) => r.resourceType === 'Patient')!;
+    assert.equal((await request(t.app).get(`/fhir/Patient/${patient.id!}`)).body.meta.versionId, '2', 'the record was rewritten');
+  });
+
   it('each resource also passes $validate against its UK Core profile', async () => {
     const sample = generatePopulation({ patients: 5, seed: 99 }).flatMap((g) => g.resources);
     for (const r of sample.filter((x) => x.resourceType === 'Patient' || x.resourceType === 'MedicationRequest' || x.resourceType === 'Composition')) {
