@@ -17,7 +17,7 @@ import { FhirError } from '../../fhir/outcome';
 import { ID_PATTERN } from '../../fhir/types';
 import { NHS_NUMBER_SYSTEM } from '../../spine/nhs-number';
 import { checkScrDocument, GP_SUMMARY_DISPLAY, UK_CORE_COMPOSITION } from '../../spine/scr/document-rules';
-import { callEngine, engineRequest, parseJsonBody, type FacadeRequest, type FacadeResponse } from '../kit';
+import { callEngine, engineRequest, parseJsonBody, resultResource, type FacadeRequest, type FacadeResponse } from '../kit';
 import { scrResponseHeaders } from './headers';
 import { patientOf, summariesOf } from './records';
 
@@ -86,6 +86,38 @@ function refusedEntry(err: FhirError, n: number | undefined, what: string | unde
   return new FhirError('invalid', issues.slice(0, 1));
 }
 
+/** The Patient a stored resource is about (`subject` or `patient`), when it names one. */
+function patientReferenceOf(r: FhirResource | undefined): string | undefined {
+  for (const k of ['subject', 'patient'] as const) {
+    const ref = (r as Record<string, { reference?: unknown } | undefined> | undefined)?.[k]?.reference;
+    if (typeof ref === 'string' && ref.startsWith('Patient/')) return ref;
+  }
+  return undefined;
+}
+
+/**
+ * An upload stores its entries under their own ids (PUT). An id that already names another patient's
+ * resource (a Condition, an Observation ... whose subject is someone else) must not be written over:
+ * the upload is refused naming the entry, before anything is stored. Read with the caller's access
+ * (what the caller cannot read is not revealed; the engine refuses its write).
+ */
+async function refuseOtherPatientsResources(services: FhirServices, req: FacadeRequest, txEntries: readonly BundleEntry[], source: readonly number[], patientRef: string): Promise<void> {
+  for (const [k, e] of txEntries.entries()) {
+    if (e.request?.method !== 'PUT') continue;
+    let current: FhirResource | undefined;
+    try {
+      current = resultResource<FhirResource>(await callEngine(services, engineRequest(req, { method: 'GET', path: e.request.url })));
+    } catch (err) {
+      if (err instanceof FhirError && err.status < 500) continue; // absent (404, 410) or not readable (403)
+      throw err;
+    }
+    const owner = patientReferenceOf(current);
+    if (owner === undefined || owner === patientRef) continue;
+    const n = source[k]!;
+    throw new FhirError('invalid', [{ severity: 'error', code: 'conflict', diagnostics: `Bundle.entry[${n}] (${e.request.url}) cannot be stored: that id is a resource of another patient`, expression: [`Bundle.entry[${n}]`] }]);
+  }
+}
+
 export async function uploadScr(services: FhirServices, req: FacadeRequest): Promise<FacadeResponse> {
   const check = checkScrDocument(parseJsonBody(services, req.rawBody));
   if (!check.ok) throw new FhirError('invalid', check.problem);
@@ -126,6 +158,7 @@ export async function uploadScr(services: FhirServices, req: FacadeRequest): Pro
     if (r.id !== undefined && ID_PATTERN.test(r.id)) txEntries.push({ ...keep, request: { method: 'PUT', url: `${r.resourceType}/${r.id}` } });
     else txEntries.push({ ...keep, request: { method: 'POST', url: r.resourceType } });
   });
+  await refuseOtherPatientsResources(services, req, txEntries, source, `Patient/${patient.id!}`);
   const document: Bundle = {
     ...stored,
     id: scrId,

@@ -56,6 +56,24 @@ describe('SCR upload is one transaction (ADR 35)', function () {
     assert.equal(org._name?.extension?.[0]?.valueCode, 'unknown');
   });
 
+  it('an entry whose id is another patient’s resource refuses the upload naming it; that resource and the store stay as they were', async () => {
+    const example = loadScr<Bundle>('UploadScrBundle.json');
+    const n = example.entry!.findIndex((e) => e.resource!.resourceType === 'Condition');
+    const condition = example.entry![n]!.resource!;
+    const theirs = { ...condition, subject: { reference: 'Patient/9000000017' } };
+    const put = await request(t.app).put(`/fhir/Condition/${condition.id!}`).set('Content-Type', 'application/fhir+json').send(JSON.stringify(theirs));
+    assert.ok(put.status === 201 || put.status === 200, put.text);
+    const before = (await stored(t, `Condition/${condition.id!}`)).text;
+    const up = await scrPost(t, 'Bundle', example);
+    assert.equal(up.status, 400, up.text);
+    const oo = up.body as OperationOutcome;
+    assert.deepEqual(oo.issue[0]!.expression, [`Bundle.entry[${n}]`]);
+    assert.match(oo.issue[0]!.details?.text ?? oo.issue[0]!.diagnostics ?? '', /another patient/);
+    assert.equal((await stored(t, `Condition/${condition.id!}`)).text, before);
+    assert.equal(await total(t, 'Composition'), 0);
+    assert.equal(await total(t, 'Bundle'), 0);
+  });
+
   it('one invalid entry refuses the upload with 400 naming Bundle.entry[n], and nothing is stored', async () => {
     const example = loadScr<Bundle>('UploadScrBundle.json');
     const scrId = (example.entry![0]!.resource as Composition).identifier!.value!;
