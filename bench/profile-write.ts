@@ -31,6 +31,8 @@ const CONCURRENCY = 10;
 
 interface Run {
   label: string;
+  /** Group commit (src/store/sqlite/group-commit.ts) during the run: commits and units per commit. */
+  groups?: { groups: number; units: number };
   writes: number;
   ms: number;
   cpuMs: number;
@@ -86,10 +88,14 @@ async function drive(services: FhirServices, label: string, writes: number, next
       statuses.set(result.status, (statuses.get(result.status) ?? 0) + 1);
     }
   };
+  const stats = (services.store as { groupStats?: { groups: number; units: number } }).groupStats;
+  const g0 = stats ? { ...stats } : undefined;
   await Promise.all(Array.from({ length: CONCURRENCY }, worker));
   const ms = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
-  return { label, writes, ms, cpuMs: (cpu.user + cpu.system) / 1000, statuses, latencies };
+  const g1 = (services.store as { groupStats?: { groups: number; units: number } }).groupStats;
+  const groups = g0 && g1 ? { groups: g1.groups - g0.groups, units: g1.units - g0.units } : undefined;
+  return { label, writes, ms, cpuMs: (cpu.user + cpu.system) / 1000, statuses, latencies, ...(groups ? { groups } : {}) };
 }
 
 function pct(xs: number[], p: number): number {
@@ -99,7 +105,8 @@ function pct(xs: number[], p: number): number {
 
 function row(r: Run): string {
   const st = [...r.statuses].map(([s, n]) => `${s}×${n}`).join(' ');
-  return `| ${r.label} | ${r.writes} | ${((r.writes / r.ms) * 1000).toFixed(0)} | ${pct(r.latencies, 50).toFixed(2)} | ${pct(r.latencies, 99).toFixed(2)} | ${(r.cpuMs / r.writes).toFixed(3)} | ${st} |`;
+  const g = r.groups ? `${r.groups.groups} (${(r.groups.units / Math.max(1, r.groups.groups)).toFixed(2)} units each)` : '-';
+  return `| ${r.label} | ${r.writes} | ${((r.writes / r.ms) * 1000).toFixed(0)} | ${pct(r.latencies, 50).toFixed(2)} | ${pct(r.latencies, 99).toFixed(2)} | ${(r.cpuMs / r.writes).toFixed(3)} | ${g} | ${st} |`;
 }
 
 async function main(): Promise<void> {
@@ -144,8 +151,8 @@ async function main(): Promise<void> {
 
 function print(stored: number, writes: number, runs: readonly Run[]): void {
   console.log(`stored Patients: ${stored}; writes per run: ${writes}; ${CONCURRENCY} in flight; in process (no HTTP, no token)`);
-  console.log('| run | writes | writes/s | p50 ms | p99 ms | CPU ms/write | statuses |');
-  console.log('|---|---:|---:|---:|---:|---:|---|');
+  console.log('| run | writes | writes/s | p50 ms | p99 ms | CPU ms/write | commits | statuses |');
+  console.log('|---|---:|---:|---:|---:|---:|---|---|');
   for (const r of runs) console.log(row(r));
 }
 
