@@ -18,6 +18,7 @@
  * - `resource_live_updated` / `resource_live_id` (version 2) serve the `_lastUpdated` / `_id` sorts
  *   and their keyset pages straight from an index (type, deleted, key; rid as the tiebreak).
  * - Version 3 widens four index-table indexes into covering ones (see V3).
+ * - Version 5 keeps a digest of each resource's index rows per parameter (see V5).
  *
  * Times are epoch milliseconds (INTEGER); ranges are REAL (±Infinity allowed).
  * Migrations are applied in order and recorded in `PRAGMA user_version`.
@@ -233,8 +234,17 @@ CREATE TABLE IF NOT EXISTS idempotency (
 CREATE INDEX IF NOT EXISTS idempotency_expires ON idempotency (expires_at);
 `;
 
+/**
+ * V5: `resource.index_digest`, a digest per search parameter of the resource's index rows
+ * (index-rows.ts `planIndexRows`), so an update rewrites only the rows of the parameters whose
+ * entries changed. NULL (rows written before V5): the next write rewrites every row, as before.
+ */
+const V5 = `
+ALTER TABLE resource ADD COLUMN index_digest TEXT;
+`;
+
 /** Ordered migrations; entry i brings the schema from user_version i to i + 1. Never edit a released one. */
-const MIGRATIONS: readonly string[] = [V1, V2, V3, V4];
+const MIGRATIONS: readonly string[] = [V1, V2, V3, V4, V5];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
 

@@ -10,7 +10,7 @@ import { FhirError } from '../../fhir/outcome';
 import type { IndexEntry } from '../../search/index-entry';
 import type { StoredVersion, WriteOp, WriteResult } from '../store';
 import type { StatementCache } from './connection';
-import { deleteIndexRows, indexRowSteps } from './index-rows';
+import { deleteIndexRows, deleteParamRows, indexRowSteps, planIndexRows } from './index-rows';
 import { runSync } from '../../cooperative';
 import type { InstantClock } from './rows';
 
@@ -18,6 +18,7 @@ interface CurrentRow {
   rid: number;
   version: number;
   deleted: number;
+  index_digest: string | null;
 }
 
 const DEFAULT_METHOD: Readonly<Record<WriteOp['kind'], StoredVersion['method']>> = { create: 'POST', update: 'PUT', delete: 'DELETE' };
@@ -34,7 +35,7 @@ export function applyWrite(st: StatementCache, clock: InstantClock, op: WriteOp)
  */
 export function* writeSteps(st: StatementCache, clock: InstantClock, op: WriteOp): Generator<void, WriteResult | undefined, void> {
   const ref = `${op.resourceType}/${op.id}`;
-  const cur = st.get('SELECT rid, version, deleted FROM resource WHERE type = ? AND id = ?').get(op.resourceType, op.id) as CurrentRow | undefined;
+  const cur = st.get('SELECT rid, version, deleted, index_digest FROM resource WHERE type = ? AND id = ?').get(op.resourceType, op.id) as CurrentRow | undefined;
   const live = cur !== undefined && cur.deleted === 0;
   checkExpectedVersion(ref, cur, live, op.expectedVersion);
   const method = op.method ?? DEFAULT_METHOD[op.kind];
@@ -43,7 +44,7 @@ export function* writeSteps(st: StatementCache, clock: InstantClock, op: WriteOp
     if (!cur || !live) return undefined;
     const t = clock.next();
     const version = cur.version + 1;
-    st.get('UPDATE resource SET version = ?, last_updated = ?, deleted = 1, method = ?, json = NULL WHERE rid = ?').run(version, t, method, cur.rid);
+    st.get('UPDATE resource SET version = ?, last_updated = ?, deleted = 1, method = ?, json = NULL, index_digest = NULL WHERE rid = ?').run(version, t, method, cur.rid);
     insertVersion(st, op.resourceType, op.id, version, t, true, method, null);
     deleteIndexRows(st, cur.rid);
     return { version: stored(op.resourceType, op.id, version, t, method, undefined), created: false };
@@ -59,19 +60,22 @@ export function* writeSteps(st: StatementCache, clock: InstantClock, op: WriteOp
   const t = clock.next();
   const version = cur ? cur.version + 1 : 1;
   const json = serialiseWithMeta(op.resource, op.id, version, new Date(t).toISOString());
+  // Only the rows of parameters whose entries changed are rewritten (index-rows.ts planIndexRows).
+  const plan = planIndexRows(op.index ?? [], cur?.index_digest, live);
   let rid: number;
   if (cur) {
     rid = cur.rid;
-    st.get('UPDATE resource SET version = ?, last_updated = ?, deleted = 0, method = ?, json = ? WHERE rid = ?').run(version, t, method, json, rid);
-    if (live) deleteIndexRows(st, rid);
+    st.get('UPDATE resource SET version = ?, last_updated = ?, deleted = 0, method = ?, json = ?, index_digest = ? WHERE rid = ?').run(version, t, method, json, plan.digest, rid);
+    if (plan.full) deleteIndexRows(st, rid);
+    else deleteParamRows(st, rid, plan.remove);
   } else {
     rid = Number(
-      st.get('INSERT INTO resource (type, id, version, last_updated, deleted, method, json) VALUES (?, ?, ?, ?, 0, ?, ?)').run(op.resourceType, op.id, version, t, method, json)
+      st.get('INSERT INTO resource (type, id, version, last_updated, deleted, method, json, index_digest) VALUES (?, ?, ?, ?, 0, ?, ?, ?)').run(op.resourceType, op.id, version, t, method, json, plan.digest)
         .lastInsertRowid,
     );
   }
   insertVersion(st, op.resourceType, op.id, version, t, false, method, json);
-  yield* indexRowSteps(st, rid, op.resourceType, op.index ?? []);
+  yield* indexRowSteps(st, rid, op.resourceType, plan.insert);
   return { version: stored(op.resourceType, op.id, version, t, method, json), created: !live };
 }
 
@@ -82,10 +86,13 @@ export function applyReindex(st: StatementCache, resourceType: string, id: strin
 
 /** `applyReindex` as steps (see writeSteps). */
 export function* reindexSteps(st: StatementCache, resourceType: string, id: string, versionId: number, index: readonly IndexEntry[]): Generator<void, boolean, void> {
-  const cur = st.get('SELECT rid, version, deleted FROM resource WHERE type = ? AND id = ?').get(resourceType, id) as CurrentRow | undefined;
+  const cur = st.get('SELECT rid, version, deleted, index_digest FROM resource WHERE type = ? AND id = ?').get(resourceType, id) as CurrentRow | undefined;
   if (!cur || cur.deleted !== 0 || cur.version !== versionId) return false;
+  // A reindex rewrites every row (the parameters themselves may have changed) and records the new digest.
+  const plan = planIndexRows(index, null, true);
   deleteIndexRows(st, cur.rid);
-  yield* indexRowSteps(st, cur.rid, resourceType, index);
+  st.get('UPDATE resource SET index_digest = ? WHERE rid = ?').run(plan.digest, cur.rid);
+  yield* indexRowSteps(st, cur.rid, resourceType, plan.insert);
   return true;
 }
 
