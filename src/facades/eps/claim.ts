@@ -14,6 +14,7 @@ import { NHS_NUMBER_SYSTEM } from '../../spine/nhs-number';
 import { epsError } from '../../spine/eps/errors';
 import { PRESCRIPTION_ORDER_NUMBER_SYSTEM } from '../../spine/eps/prescription-id';
 import { ORDER_ITEM_NUMBER_SYSTEM } from '../../spine/eps/prescription-order';
+import { epsRepeatInformation } from '../../spine/eps/repeat-dispensing';
 import { applyEvent } from '../../spine/eps/state-machine';
 import { ODS_SYSTEM } from '../../spine/eps/task-codec';
 import { parseJsonBody, type FacadeRequest, type FacadeResponse } from '../kit';
@@ -47,6 +48,19 @@ function claimedItems(c: Claim): string[] {
   return out;
 }
 
+/**
+ * The Extension-EPS-RepeatInformation of a repeat-dispensing claim (on `item.detail`, or `item`):
+ * the issue claimed (`numberOfRepeatsIssued`) and the repeats allowed, one value each on every
+ * detail, else 400 INVALID_VALUE.
+ */
+function claimedRepeat(c: Claim): { issue?: number; repeatsAllowed?: number } {
+  const infos = (c.item ?? []).flatMap((item) => [epsRepeatInformation(item.extension), ...(item.detail ?? []).map((d) => epsRepeatInformation(d.extension))]).filter((x) => x !== undefined);
+  const issued = [...new Set(infos.map((i) => i.issued).filter((v) => v !== undefined))];
+  const allowed = [...new Set(infos.map((i) => i.allowed).filter((v) => v !== undefined))];
+  if (issued.length > 1 || allowed.length > 1) throw epsError(400, 'value', 'INVALID_VALUE', 'Every claimed item must name the same issue and repeats allowed.', 'Claim.item.detail.extension');
+  return { ...(issued.length ? { issue: issued[0]! } : {}), ...(allowed.length ? { repeatsAllowed: allowed[0]! } : {}) };
+}
+
 export async function postClaim(services: FhirServices, req: FacadeRequest): Promise<FacadeResponse> {
   const c = parseJsonBody(services, req.rawBody) as Claim | undefined;
   if (c?.resourceType !== 'Claim') throw epsError(400, 'invalid', 'INVALID_MESSAGE', 'Request body must be a Claim.', 'Claim');
@@ -61,8 +75,9 @@ export async function postClaim(services: FhirServices, req: FacadeRequest): Pro
   for (const item of claimedItems(c)) {
     if (record.state.items[item] === undefined) throw epsError(404, 'not-found', 'ITEM_NOT_FOUND', `Line item ${item} is not on prescription ${rx}.`, 'Claim.item.detail.extension');
   }
-  const r = applyEvent(record.state, { kind: 'claim', dispenser: claimant, at: new Date().toISOString() });
-  if (!r.ok) throw epsError(400, 'business-rule', r.code, r.diagnostics);
+  const repeat = record.state.repeat ? claimedRepeat(c) : {};
+  const r = applyEvent(record.state, { kind: 'claim', dispenser: claimant, at: new Date().toISOString(), ...repeat });
+  if (!r.ok) throw epsError(400, 'business-rule', r.code, r.diagnostics, r.code === 'MISMATCH_AUTHORISED_REPEAT_COUNTS' ? 'Claim.item.detail.extension' : undefined);
   await commit(services, req, [taskUpdateEntry(record, r.state)]);
   return {
     status: 200,

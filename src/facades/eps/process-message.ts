@@ -30,6 +30,7 @@ import {
 } from '../../spine/eps/prescription-order';
 import { normaliseSigningTimestamp, verifyPrescriptionSignature, type SignatureProblem } from '../../spine/eps/signature';
 import { applyEvent, CANCELLATION_RESPONSE, LINE_ITEM_STATUS, newPrescription, type CancellationCode, type LineItemStatus } from '../../spine/eps/state-machine';
+import { repeatsAllowed } from '../../spine/eps/repeat-dispensing';
 import { stateToTask } from '../../spine/eps/task-codec';
 import { parseJsonBody, type FacadeRequest, type FacadeResponse } from '../kit';
 import { epsResponseHeaders } from './headers';
@@ -52,7 +53,8 @@ async function order(services: FhirServices, req: FacadeRequest, body: unknown):
   const o = validatePrescriptionOrder(body, verify ? { verifySignature: (xml, ctx) => verifyOrderSignature(services, xml, ctx) } : {});
   if (await findRecord(services, req, o.prescriptionId)) duplicatePrescriptionId(o.prescriptionId);
   const at = now();
-  const state = newPrescription(o.prescriptionId, o.items.map((i) => i.id), at, o.prescriber);
+  const repeats = repeatsAllowed(o.items.map((i) => i.resource));
+  const state = newPrescription(o.prescriptionId, o.items.map((i) => i.id), at, o.prescriber, repeats);
   const mrEntries: BundleEntry[] = o.items.map((i) => {
     const fullUrl = i.fullUrl?.startsWith('urn:uuid:') ? i.fullUrl : `urn:uuid:${randomUUID()}`;
     const { id: _id, ...mr } = withLogicalReferences(o.bundle, i.resource);
