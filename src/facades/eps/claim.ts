@@ -6,6 +6,11 @@
  * Extension-ClaimMedicationRequestReference. A Dispensed prescription becomes Claimed (0008), a Not
  * Dispensed one No-Claimed (0009); an unknown line item is ITEM_NOT_FOUND, any other state
  * PRESCRIPTION_INVALID_STATE_TRANSITION. The Claim is stored with the new state.
+ *
+ * A repeat-dispensing claim names its issue with Extension-EPS-RepeatInformation
+ * (`numberOfRepeatsIssued`, on `item` or `item.detail`; without it the latest finished issue is
+ * claimed); a `numberOfRepeatsAllowed` other than the prescription's, or an issue outside it, is
+ * MISMATCH_AUTHORISED_REPEAT_COUNTS (fhir-dispensing.yaml "Dispensing Errors").
  */
 import type { Claim, Organization } from 'fhir/r4';
 import { randomUUID } from 'node:crypto';
