@@ -11,6 +11,10 @@
  * (`numberOfRepeatsIssued`, on `item` or `item.detail`; without it the latest finished issue is
  * claimed); a `numberOfRepeatsAllowed` other than the prescription's, or an issue outside it, is
  * MISMATCH_AUTHORISED_REPEAT_COUNTS (fhir-dispensing.yaml "Dispensing Errors").
+ *
+ * A claim amendment (Extension-replacementOf naming the `identifier` of the claim it replaces) must
+ * name the latest claim on record for its issue, else 400 DISPENSE_AMEND_IDENTIFIER_MISMATCH
+ * ("Replacement target does not match existing claim reference on record.").
  */
 import type { Claim, Organization } from 'fhir/r4';
 import { randomUUID } from 'node:crypto';
@@ -22,6 +26,7 @@ import { ORDER_ITEM_NUMBER_SYSTEM } from '../../spine/eps/prescription-order';
 import { epsRepeatInformation } from '../../spine/eps/repeat-dispensing';
 import { applyEvent } from '../../spine/eps/state-machine';
 import { ODS_SYSTEM } from '../../spine/eps/task-codec';
+import { REPLACEMENT_OF_EXTENSION } from './process-message';
 import { parseJsonBody, type FacadeRequest, type FacadeResponse } from '../kit';
 import { epsResponseHeaders } from './headers';
 import { commit, findRecord, taskUpdateEntry } from './records';
@@ -80,9 +85,20 @@ export async function postClaim(services: FhirServices, req: FacadeRequest): Pro
   for (const item of claimedItems(c)) {
     if (record.state.items[item] === undefined) throw epsError(404, 'not-found', 'ITEM_NOT_FOUND', `Line item ${item} is not on prescription ${rx}.`, 'Claim.item.detail.extension');
   }
-  const repeat = record.state.repeat ? claimedRepeat(c) : {};
-  const r = applyEvent(record.state, { kind: 'claim', dispenser: claimant, at: new Date().toISOString(), ...repeat });
-  if (!r.ok) throw epsError(400, 'business-rule', r.code, r.diagnostics, r.code === 'MISMATCH_AUTHORISED_REPEAT_COUNTS' ? 'Claim.item.detail.extension' : undefined);
+  const message = c.identifier?.[0]?.value;
+  const replacementOf = c.extension?.find((e) => e.url === REPLACEMENT_OF_EXTENSION);
+  const replaces = replacementOf?.valueIdentifier?.value;
+  const replacementPath = `Claim.extension("${REPLACEMENT_OF_EXTENSION}")`;
+  if (replacementOf && typeof replaces !== 'string') throw epsError(400, 'value', 'MISSING_VALUE', 'Extension-replacementOf must give the identifier of the claim it replaces.', replacementPath);
+  const at = new Date().toISOString();
+  const repeat = record.state.repeat && !replacementOf ? claimedRepeat(c) : {};
+  const r = replacementOf
+    ? applyEvent(record.state, { kind: 'claim-amend', dispenser: claimant, at, replaces: replaces!, ...(message ? { message } : {}) })
+    : applyEvent(record.state, { kind: 'claim', dispenser: claimant, at, ...repeat, ...(message ? { message } : {}) });
+  if (!r.ok) {
+    const expression = r.code === 'MISMATCH_AUTHORISED_REPEAT_COUNTS' ? 'Claim.item.detail.extension' : r.code === 'DISPENSE_AMEND_IDENTIFIER_MISMATCH' ? replacementPath : undefined;
+    throw epsError(400, 'business-rule', r.code, r.diagnostics, expression);
+  }
   await commit(services, req, [taskUpdateEntry(record, r.state)]);
   return {
     status: 200,

@@ -60,6 +60,8 @@ export interface HistoryEntry {
   by?: string;
   /** Repeat dispensing: the issue the transition is about (absent: the current one). */
   issue?: number;
+  /** The identifier of the message that made the transition (dispense notification Bundle, Claim): what an amendment names. */
+  message?: string;
 }
 
 /** A finished issue of a repeat-dispensing prescription: 0006/0007, then 0008/0009 once claimed. */
@@ -89,14 +91,16 @@ export interface PrescriptionState {
   history: HistoryEntry[];
 }
 
-export type EventKind = 'create' | 'release' | 'return' | 'dispense' | 'withdraw' | 'claim' | 'cancel' | 'expire' | 'issue';
+export type EventKind = 'create' | 'release' | 'return' | 'dispense' | 'amend' | 'withdraw' | 'claim' | 'claim-amend' | 'cancel' | 'expire' | 'issue';
 
 export type PrescriptionEvent =
   | { kind: 'release'; dispenser: string; at: string }
   | { kind: 'return'; dispenser: string; at: string }
-  | { kind: 'dispense'; dispenser: string; at: string; items: Record<string, LineItemStatus> }
+  | { kind: 'dispense'; dispenser: string; at: string; items: Record<string, LineItemStatus>; message?: string }
+  | { kind: 'amend'; dispenser: string; at: string; items: Record<string, LineItemStatus>; message?: string; replaces: string }
   | { kind: 'withdraw'; dispenser: string; at: string }
-  | { kind: 'claim'; dispenser: string; at: string; issue?: number; repeatsAllowed?: number }
+  | { kind: 'claim'; dispenser: string; at: string; issue?: number; repeatsAllowed?: number; message?: string }
+  | { kind: 'claim-amend'; dispenser: string; at: string; message?: string; replaces: string }
   | { kind: 'cancel'; prescriber: string; at: string; items?: string[] }
   | { kind: 'expire'; at: string };
 
@@ -105,7 +109,8 @@ export type TransitionErrorCode =
   | 'PRESCRIPTION_INVALID_LINE_STATE_TRANSITION'
   | 'ITEM_NOT_FOUND'
   | 'PRESCRIPTION_WITH_ANOTHER_DISPENSER'
-  | 'MISMATCH_AUTHORISED_REPEAT_COUNTS';
+  | 'MISMATCH_AUTHORISED_REPEAT_COUNTS'
+  | 'DISPENSE_AMEND_IDENTIFIER_MISMATCH';
 
 /** EPS cancellation response codes (electronic-prescription-service-api.yaml "Cancellation Errors"). */
 export const CANCELLATION_RESPONSE = Object.freeze({
@@ -157,7 +162,7 @@ function claimPastIssue(s: PrescriptionState, e: Extract<PrescriptionEvent, { ki
   }
   if (past.dispenser !== e.dispenser) return refuse('PRESCRIPTION_WITH_ANOTHER_DISPENSER', 'Prescription is with another dispenser.', past.dispenser ? { holder: past.dispenser } : {});
   const to: PrescriptionStatus = past.status === '0006' ? '0008' : '0009';
-  const entry: HistoryEntry = { at: e.at, event: 'claim', from: past.status, to, by: e.dispenser, issue };
+  const entry: HistoryEntry = { at: e.at, event: 'claim', from: past.status, to, by: e.dispenser, issue, ...(e.message ? { message: e.message } : {}) };
   return { ok: true, state: { ...s, repeat: { ...s.repeat!, past: { ...s.repeat!.past, [String(issue)]: { ...past, status: to } } }, history: [...s.history, entry] } };
 }
 
@@ -176,7 +181,9 @@ function claim(s: PrescriptionState, e: Extract<PrescriptionEvent, { kind: 'clai
   if (s.status !== '0006' && s.status !== '0007') return invalid(s, 'claim');
   if (s.dispenser !== e.dispenser) return refuse('PRESCRIPTION_WITH_ANOTHER_DISPENSER', 'Prescription is with another dispenser.', s.dispenser ? { holder: s.dispenser } : {});
   const state = moved(s, 'claim', e.at, s.status === '0006' ? '0008' : '0009', s.items, e.dispenser);
-  if (r) state.history[state.history.length - 1]!.issue = r.issue;
+  const entry = state.history[state.history.length - 1]!;
+  if (r) entry.issue = r.issue;
+  if (e.message) entry.message = e.message;
   return { ok: true, state };
 }
 
@@ -232,6 +239,63 @@ function statusAfterDispense(items: Record<string, LineItemStatus>): Prescriptio
   return '0006';
 }
 
+/** The refusal of a dispense notification's item statuses against the items as they were (`base`), or undefined. */
+function checkDispensedItems(s: PrescriptionState, base: Record<string, LineItemStatus>, reported: Record<string, LineItemStatus>): TransitionResult | undefined {
+  for (const [id, st] of Object.entries(reported)) {
+    const cur = base[id];
+    if (cur === undefined) return refuse('ITEM_NOT_FOUND', `Line item ${id} is not on prescription ${s.prescriptionId}.`);
+    if (!DISPENSED_ITEM_STATUSES.includes(st)) return refuse('PRESCRIPTION_INVALID_LINE_STATE_TRANSITION', `Line item status ${st} cannot be reported by a dispense notification.`);
+    // Finished items (dispensed, not dispensed, cancelled, expired) cannot change again.
+    if (cur === '0001' || cur === '0002' || cur === '0005' || cur === '0006') {
+      return refuse('PRESCRIPTION_INVALID_LINE_STATE_TRANSITION', `Line item ${id} has status ${cur} (${LINE_ITEM_STATUS[cur]}) and cannot become ${st}.`);
+    }
+  }
+  return undefined;
+}
+
+/**
+ * A dispense notification amendment: it must name (`replaces`) the latest dispense notification of
+ * the prescription, neither withdrawn nor already replaced, else DISPENSE_AMEND_IDENTIFIER_MISMATCH;
+ * its item statuses then take the place of that notification's (checked against the items as they
+ * were before it), and its history entry records the change from before the replaced one, so a
+ * withdrawal undoes both.
+ */
+function amend(s: PrescriptionState, e: Extract<PrescriptionEvent, { kind: 'amend' }>): TransitionResult {
+  if (!['0003', '0006', '0007'].includes(s.status)) return invalid(s, 'amend');
+  if (s.dispenser !== e.dispenser) return refuse('PRESCRIPTION_WITH_ANOTHER_DISPENSER', 'Prescription is with another dispenser.', s.dispenser ? { holder: s.dispenser } : {});
+  const last = [...s.history].reverse().find((h) => h.event === 'dispense' || h.event === 'amend' || h.event === 'withdraw' || h.event === 'issue');
+  if (!last || (last.event !== 'dispense' && last.event !== 'amend') || last.message === undefined || last.message !== e.replaces) {
+    return refuse('DISPENSE_AMEND_IDENTIFIER_MISMATCH', `The amendment replaces ${e.replaces}, which is not the latest dispense notification of prescription ${s.prescriptionId}.`);
+  }
+  const base = { ...s.items };
+  for (const [id, [before]] of Object.entries(last.items ?? {})) base[id] = before;
+  const badItem = checkDispensedItems(s, base, e.items);
+  if (badItem) return badItem;
+  const items = { ...base, ...e.items };
+  const changed: Record<string, [LineItemStatus, LineItemStatus]> = {};
+  for (const [id, st] of Object.entries(items)) if (base[id] !== st) changed[id] = [base[id]!, st];
+  const to = statusAfterDispense(items);
+  const entry: HistoryEntry = { at: e.at, event: 'amend', from: last.from, to, ...(Object.keys(changed).length ? { items: changed } : {}), by: e.dispenser, ...(s.repeat ? { issue: s.repeat.issue } : {}), ...(e.message ? { message: e.message } : {}) };
+  return { ok: true, state: nextIssue({ ...s, status: to, items, history: [...s.history, entry] }, e.at) };
+}
+
+/**
+ * A claim amendment: it must name (`replaces`) the latest claim (or claim amendment) of the issue it
+ * amends, else DISPENSE_AMEND_IDENTIFIER_MISMATCH ("Replacement target does not match existing claim
+ * reference on record."); the issue stays Claimed / No-Claimed.
+ */
+function claimAmend(s: PrescriptionState, e: Extract<PrescriptionEvent, { kind: 'claim-amend' }>): TransitionResult {
+  const claims = s.history.filter((h) => h.event === 'claim' || h.event === 'claim-amend');
+  const target = [...claims].reverse().find((h) => h.message === e.replaces);
+  const latestOfIssue = target ? [...claims].reverse().find((h) => h.issue === target.issue) : undefined;
+  if (!target || latestOfIssue !== target) {
+    return refuse('DISPENSE_AMEND_IDENTIFIER_MISMATCH', `The claim amendment replaces ${e.replaces}, which is not the latest claim on record for prescription ${s.prescriptionId}.`);
+  }
+  if (target.by !== e.dispenser) return refuse('PRESCRIPTION_WITH_ANOTHER_DISPENSER', 'The claim was made by another dispenser.', target.by ? { holder: target.by } : {});
+  const entry: HistoryEntry = { at: e.at, event: 'claim-amend', from: target.to, to: target.to, by: e.dispenser, ...(target.issue !== undefined ? { issue: target.issue } : {}), ...(e.message ? { message: e.message } : {}) };
+  return { ok: true, state: { ...s, history: [...s.history, entry] } };
+}
+
 /** Applies one event; never mutates `s`. */
 export function applyEvent(s: PrescriptionState, e: PrescriptionEvent): TransitionResult {
   switch (e.kind) {
@@ -251,25 +315,24 @@ export function applyEvent(s: PrescriptionState, e: PrescriptionEvent): Transiti
     case 'dispense': {
       const bad = checkHolder(s, e.dispenser, 'dispense');
       if (bad) return bad;
-      for (const [id, st] of Object.entries(e.items)) {
-        const cur = s.items[id];
-        if (cur === undefined) return refuse('ITEM_NOT_FOUND', `Line item ${id} is not on prescription ${s.prescriptionId}.`);
-        if (!DISPENSED_ITEM_STATUSES.includes(st)) return refuse('PRESCRIPTION_INVALID_LINE_STATE_TRANSITION', `Line item status ${st} cannot be reported by a dispense notification.`);
-        // Finished items (dispensed, not dispensed, cancelled, expired) cannot change again.
-        if (cur === '0001' || cur === '0002' || cur === '0005' || cur === '0006') {
-          return refuse('PRESCRIPTION_INVALID_LINE_STATE_TRANSITION', `Line item ${id} has status ${cur} (${LINE_ITEM_STATUS[cur]}) and cannot become ${st}.`);
-        }
-      }
+      const badItem = checkDispensedItems(s, s.items, e.items);
+      if (badItem) return badItem;
       const items = { ...s.items, ...e.items };
       const dispensed = moved(s, 'dispense', e.at, statusAfterDispense(items), items, e.dispenser);
-      if (s.repeat) dispensed.history[dispensed.history.length - 1]!.issue = s.repeat.issue;
+      const entry = dispensed.history[dispensed.history.length - 1]!;
+      if (s.repeat) entry.issue = s.repeat.issue;
+      if (e.message) entry.message = e.message;
       return { ok: true, state: nextIssue(dispensed, e.at) };
     }
+    case 'amend':
+      return amend(s, e);
+    case 'claim-amend':
+      return claimAmend(s, e);
     case 'withdraw': {
       if (!['0003', '0006', '0007'].includes(s.status)) return invalid(s, 'withdraw');
       if (s.dispenser !== e.dispenser) return refuse('PRESCRIPTION_WITH_ANOTHER_DISPENSER', 'Prescription is with another dispenser.', s.dispenser ? { holder: s.dispenser } : {});
       // The last dispense notification is withdrawn: items return to the statuses before it.
-      const last = [...s.history].reverse().find((h) => h.event === 'dispense');
+      const last = [...s.history].reverse().find((h) => h.event === 'dispense' || h.event === 'amend');
       if (!last) return invalid(s, 'withdraw');
       const items = { ...s.items };
       for (const [id, [before]] of Object.entries(last.items ?? {})) items[id] = before;

@@ -55,6 +55,7 @@ function historyExtension(h: HistoryEntry): Extension {
   ];
   if (h.by) ext.push({ url: 'by', valueIdentifier: { system: ODS_SYSTEM, value: h.by } });
   if (h.issue !== undefined) ext.push({ url: 'issue', valueInteger: h.issue });
+  if (h.message !== undefined) ext.push({ url: 'message', valueIdentifier: { system: 'https://tools.ietf.org/html/rfc4122', value: h.message } });
   for (const [id, [before, after]] of Object.entries(h.items ?? {})) {
     ext.push({ url: 'item', extension: [{ url: 'id', valueString: id }, { url: 'from', valueCode: before }, { url: 'to', valueCode: after }] });
   }
@@ -155,6 +156,7 @@ export function taskToState(t: Task): PrescriptionState {
     }
     const by = sub(e, 'by')?.valueIdentifier?.value;
     const issue = sub(e, 'issue')?.valueInteger;
+    const message = sub(e, 'message')?.valueIdentifier?.value;
     history.push({
       event: sub(e, 'event')?.valueCode as EventKind,
       from,
@@ -163,6 +165,7 @@ export function taskToState(t: Task): PrescriptionState {
       ...(Object.keys(changed).length ? { items: changed } : {}),
       ...(by ? { by } : {}),
       ...(typeof issue === 'number' ? { issue } : {}),
+      ...(typeof message === 'string' ? { message } : {}),
     });
   }
   const pending = t.extension?.find((e) => e.url === PENDING_CANCELLATION_EXTENSION);
