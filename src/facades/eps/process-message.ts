@@ -12,7 +12,10 @@
  *   status history extension carrying the R-code (R-0001 ... R-0010; R-0008 when unknown).
  * - `dispense-notification`: each MedicationDispense's `type` is the status of its line item
  *   (authorizingPrescription → the MedicationRequest, contained or in the Bundle); the sender is the
- *   dispenser. The MedicationDispenses are stored with the new state.
+ *   dispenser. The MedicationDispenses are stored with the new state. The Bundle's `identifier` is
+ *   recorded in the history; an amendment (MessageHeader Extension-replacementOf naming the Bundle
+ *   identifier of the notification it replaces) must name the latest notification of the
+ *   prescription, else 400 DISPENSE_AMEND_IDENTIFIER_MISMATCH, and takes its place.
  */
 import type { Bundle, BundleEntry, MedicationDispense, MedicationRequest, MessageHeader, OperationOutcome } from 'fhir/r4';
 import { randomUUID } from 'node:crypto';
@@ -30,6 +33,7 @@ import {
 } from '../../spine/eps/prescription-order';
 import { normaliseSigningTimestamp, verifyPrescriptionSignature, type SignatureProblem } from '../../spine/eps/signature';
 import { applyEvent, CANCELLATION_RESPONSE, LINE_ITEM_STATUS, newPrescription, type CancellationCode, type LineItemStatus } from '../../spine/eps/state-machine';
+import { repeatsAllowed } from '../../spine/eps/repeat-dispensing';
 import { stateToTask } from '../../spine/eps/task-codec';
 import { parseJsonBody, type FacadeRequest, type FacadeResponse } from '../kit';
 import { epsResponseHeaders } from './headers';
@@ -37,6 +41,7 @@ import { commit, findRecord, taskUpdateEntry } from './records';
 import { withLogicalReferences } from './references';
 
 export const STATUS_HISTORY_EXTENSION = 'https://fhir.nhs.uk/StructureDefinition/Extension-DM-PrescriptionStatusHistory';
+export const REPLACEMENT_OF_EXTENSION = 'https://fhir.nhs.uk/StructureDefinition/Extension-replacementOf';
 export const CANCELLATION_RESPONSE_SYSTEM = 'https://fhir.nhs.uk/CodeSystem/medicationrequest-status-history';
 
 function now(): string {
@@ -52,7 +57,8 @@ async function order(services: FhirServices, req: FacadeRequest, body: unknown):
   const o = validatePrescriptionOrder(body, verify ? { verifySignature: (xml, ctx) => verifyOrderSignature(services, xml, ctx) } : {});
   if (await findRecord(services, req, o.prescriptionId)) duplicatePrescriptionId(o.prescriptionId);
   const at = now();
-  const state = newPrescription(o.prescriptionId, o.items.map((i) => i.id), at, o.prescriber);
+  const repeats = repeatsAllowed(o.items.map((i) => i.resource));
+  const state = newPrescription(o.prescriptionId, o.items.map((i) => i.id), at, o.prescriber, repeats);
   const mrEntries: BundleEntry[] = o.items.map((i) => {
     const fullUrl = i.fullUrl?.startsWith('urn:uuid:') ? i.fullUrl : `urn:uuid:${randomUUID()}`;
     const { id: _id, ...mr } = withLogicalReferences(o.bundle, i.resource);
@@ -158,8 +164,16 @@ async function dispenseNotification(services: FhirServices, req: FacadeRequest, 
   }
   const record = await findRecord(services, req, prescriptionId!);
   if (!record) refusal('PRESCRIPTION_NOT_FOUND', 404, 'not-found', `Prescription ${prescriptionId!} not found.`);
-  const r = applyEvent(record.state, { kind: 'dispense', dispenser, at: now(), items });
-  if (!r.ok) refusal(r.code, r.code === 'ITEM_NOT_FOUND' ? 404 : 400, r.code === 'ITEM_NOT_FOUND' ? 'not-found' : 'business-rule', r.diagnostics);
+  const message = bundle.identifier?.value;
+  const replacementOf = header.extension?.find((e) => e.url === REPLACEMENT_OF_EXTENSION);
+  const replaces = replacementOf?.valueIdentifier?.value;
+  const replacementPath = `MessageHeader.extension("${REPLACEMENT_OF_EXTENSION}")`;
+  if (replacementOf && typeof replaces !== 'string') refusal('MISSING_VALUE', 400, 'value', 'Extension-replacementOf must give the identifier of the dispense notification it replaces.', replacementPath);
+  const at = now();
+  const r = replacementOf
+    ? applyEvent(record.state, { kind: 'amend', dispenser, at, items, replaces: replaces!, ...(message ? { message } : {}) })
+    : applyEvent(record.state, { kind: 'dispense', dispenser, at, items, ...(message ? { message } : {}) });
+  if (!r.ok) refusal(r.code, r.code === 'ITEM_NOT_FOUND' ? 404 : 400, r.code === 'ITEM_NOT_FOUND' ? 'not-found' : 'business-rule', r.diagnostics, r.code === 'DISPENSE_AMEND_IDENTIFIER_MISMATCH' ? replacementPath : undefined);
   const writes: BundleEntry[] = [taskUpdateEntry(record, r.state)];
   for (const md of dispenses) writes.push({ fullUrl: `urn:uuid:${randomUUID()}`, resource: withLogicalReferences(bundle, md), request: { method: 'POST', url: 'MedicationDispense' } });
   await commit(services, req, writes);

@@ -42,11 +42,11 @@ export async function searchTasks(services: FhirServices, req: FacadeRequest, qu
   return (await searchAll(services, req, 'Task', query)).filter((r): r is Task => r.resourceType === 'Task');
 }
 
-/** The transaction entry that writes a record's new state (If-Match on the version read). */
+/** The transaction entry that writes a record's new state (If-Match on the version read), keeping its `basedOn` MedicationRequests. */
 export function taskUpdateEntry(record: PrescriptionRecord, state: PrescriptionState): BundleEntry {
   const id = record.task.id!;
   const version = record.task.meta?.versionId;
-  const task = stateToTask(state, record.nhsNumber, record.task.authoredOn ?? new Date().toISOString(), id);
+  const task = { ...stateToTask(state, record.nhsNumber, record.task.authoredOn ?? new Date().toISOString(), id), ...(record.task.basedOn ? { basedOn: record.task.basedOn } : {}) };
   return { fullUrl: `Task/${id}`, resource: task, request: { method: 'PUT', url: `Task/${id}`, ...(version ? { ifMatch: `W/"${version}"` } : {}) } };
 }
 

@@ -3,7 +3,9 @@
  * "Resolving references in Bundles"): a MedicationRequest is stored without the message's Patient,
  * PractitionerRole and Organization entries, so a reference to one of them becomes a logical
  * reference (its first identifier and display, FHIR R4 references.html#logical), and a reference to
- * an entry without an identifier keeps only its display.
+ * an entry without an identifier keeps only its display. A reference to no entry of the message
+ * (the staged homecare dispense notifications reference practitioners they do not carry) keeps
+ * the `urn:uuid:` as its identifier (system `urn:ietf:rfc:3986`), so it is never an empty Reference.
  */
 import type { Bundle, Reference, Resource } from 'fhir/r4';
 import { resolveInBundle } from '../../spine/eps/prescription-order';
@@ -23,6 +25,7 @@ function logical(bundle: Bundle, ref: Reference): Reference {
   const out: Reference = {};
   if (identifier) out.identifier = { ...(identifier.system ? { system: identifier.system } : {}), ...(identifier.value ? { value: identifier.value } : {}) };
   if (display) out.display = display;
+  if (!out.identifier && !out.display) out.identifier = { system: 'urn:ietf:rfc:3986', value: ref.reference! };
   return out;
 }
 

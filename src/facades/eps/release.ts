@@ -15,6 +15,7 @@ import type { FhirServices } from '../../fhir/context';
 import { FhirError } from '../../fhir/outcome';
 import { epsError, EpsOutcomeError } from '../../spine/eps/errors';
 import { PRESCRIPTION_ORDER_NUMBER_SYSTEM } from '../../spine/eps/prescription-id';
+import { releasedForIssue } from '../../spine/eps/repeat-dispensing';
 import { applyEvent } from '../../spine/eps/state-machine';
 import { ODS_SYSTEM } from '../../spine/eps/task-codec';
 import { parseJsonBody, type FacadeRequest, type FacadeResponse } from '../kit';
@@ -42,19 +43,21 @@ function withAnotherDispenser(holder: string): FhirError {
   );
 }
 
-function releasedMessage(record: PrescriptionRecord, owner: string): Bundle {
+/** The released message; a repeat-dispensing issue's MedicationRequests carry its number (`issue`). */
+function releasedMessage(record: PrescriptionRecord, owner: string, issue: number | undefined): Bundle {
+  const mrs = issue === undefined ? record.medicationRequests : record.medicationRequests.map((m) => releasedForIssue(m, issue));
   const header: MessageHeader = {
     resourceType: 'MessageHeader',
     eventCoding: { system: 'https://fhir.nhs.uk/CodeSystem/message-event', code: 'prescription-order', display: 'Prescription Order' },
     source: { endpoint: 'urn:nhs-uk:addressing:ods:' + owner },
     destination: [{ endpoint: `urn:nhs-uk:addressing:ods:${owner}`, receiver: { identifier: { system: ODS_SYSTEM, value: owner } } }],
-    focus: record.medicationRequests.map((m) => ({ reference: `MedicationRequest/${m.id!}` })),
+    focus: mrs.map((m) => ({ reference: `MedicationRequest/${m.id!}` })),
   };
   return {
     resourceType: 'Bundle',
     identifier: { system: 'https://tools.ietf.org/html/rfc4122', value: randomUUID() },
     type: 'message',
-    entry: [{ fullUrl: `urn:uuid:${randomUUID()}`, resource: header }, ...record.medicationRequests.map((m) => ({ fullUrl: `MedicationRequest/${m.id!}`, resource: m }))],
+    entry: [{ fullUrl: `urn:uuid:${randomUUID()}`, resource: header }, ...mrs.map((m) => ({ fullUrl: `MedicationRequest/${m.id!}`, resource: m }))],
   };
 }
 
@@ -79,7 +82,7 @@ export async function releasePrescription(services: FhirServices, req: FacadeReq
     throw epsError(400, 'business-rule', r.code, r.diagnostics);
   }
   await commit(services, req, [taskUpdateEntry(record, r.state)]);
-  const passed: Bundle = { resourceType: 'Bundle', id: randomUUID(), meta: { lastUpdated: new Date().toISOString() }, type: 'searchset', total: 1, entry: [{ fullUrl: `urn:uuid:${randomUUID()}`, resource: releasedMessage(record, owner) }] };
+  const passed: Bundle = { resourceType: 'Bundle', id: randomUUID(), meta: { lastUpdated: new Date().toISOString() }, type: 'searchset', total: 1, entry: [{ fullUrl: `urn:uuid:${randomUUID()}`, resource: releasedMessage(record, owner, r.state.repeat?.issue) }] };
   const failed: Bundle = { resourceType: 'Bundle', id: randomUUID(), meta: { lastUpdated: new Date().toISOString() }, type: 'searchset', total: 0, entry: [] };
   const answer: Parameters = { resourceType: 'Parameters', parameter: [{ name: 'passedPrescriptions', resource: passed }, { name: 'failedPrescriptions', resource: failed }] };
   return { status: 200, body: answer, headers: epsResponseHeaders(req.headers) };

@@ -23,6 +23,8 @@ export const EPS_CODES = Object.freeze({
   PRESCRIPTION_INVALID_LINE_STATE_TRANSITION: 'The requested operation is not valid for the current state of the prescription.',
   PRESCRIPTION_CANCELLED: 'Prescription has been cancelled.',
   ITEM_NOT_FOUND: 'The requested item could not be found.',
+  MISMATCH_AUTHORISED_REPEAT_COUNTS: 'The repeat count in this message does not match the repeat count in the original prescription.',
+  DISPENSE_AMEND_IDENTIFIER_MISMATCH: 'Replacement target does not match existing claim reference on record.',
   RESOURCE_NOT_FOUND: 'Resource not found',
   INVALID_MESSAGE: 'The message is not valid.',
   INVALID: "Signature doesn't match prescription.",

@@ -116,22 +116,26 @@ function child(parent: XmlElement, localName: string): XmlElement | undefined {
 }
 
 /**
- * Verifies an XML-DSig `<Signature>` over the prescription: its SignedInfo must be the one
- * `$prepare` produces for these items at `timestamp` (same DigestValue), and its SignatureValue
- * must verify against the X.509 certificate of its KeyInfo. The certificate's issuer is not checked
- * (no NHS PKI here); its validity period is, at `now`.
+ * Every problem with an XML-DSig `<Signature>` over the prescription (empty: it verifies): its
+ * SignedInfo must be the one `$prepare` produces for these items at `timestamp` (same DigestValue;
+ * else a `mismatch`), and its SignatureValue must verify over the SignedInfo it carries against the
+ * X.509 certificate of its KeyInfo (else `invalid`) — both are checked, as the EPS
+ * `$verify-signature` answer reports both (examples/sandbox/VerifySignature-Response-200_OK.json).
+ * The certificate's issuer is not checked (no NHS PKI here); its validity period is, at `now`.
  */
-export function verifyPrescriptionSignature(signatureXml: string, items: readonly SignedLineItem[], timestamp: string, now: Date): SignatureProblem | undefined {
+export function signatureProblems(signatureXml: string, items: readonly SignedLineItem[], timestamp: string | undefined, now: Date): SignatureProblem[] {
   const invalid = (diagnostics: string): SignatureProblem => ({ kind: 'invalid', diagnostics });
   const root = parseXml(signatureXml);
-  if (!root || root.localName !== 'Signature' || root.namespaceURI !== XMLDSIG_NS) return invalid('The signature is not an XML-DSig Signature element.');
+  if (!root || root.localName !== 'Signature' || root.namespaceURI !== XMLDSIG_NS) return [invalid('The signature is not an XML-DSig Signature element.')];
   const signedInfo = child(root, 'SignedInfo');
-  if (!signedInfo) return invalid('The signature has no SignedInfo.');
+  if (!signedInfo) return [invalid('The signature has no SignedInfo.')];
   const method = child(signedInfo, 'SignatureMethod')?.getAttribute('Algorithm');
   const algorithm = (Object.keys(SIGNING_ALGORITHMS) as SigningAlgorithm[]).find((k) => SIGNING_ALGORITHMS[k].signatureMethod === method);
-  if (!algorithm) return invalid(`Unsupported SignatureMethod ${JSON.stringify(method ?? null)}.`);
+  if (!algorithm) return [invalid(`Unsupported SignatureMethod ${JSON.stringify(method ?? null)}.`)];
+  const problems: SignatureProblem[] = [];
   const received = excC14n(signedInfo);
-  if (received !== prepareSignature(items, timestamp, algorithm).signedInfo) return { kind: 'mismatch', diagnostics: 'The signed digest does not match the prescription.' };
+  if (timestamp === undefined) problems.push({ kind: 'mismatch', diagnostics: 'Provenance.signature.when must be the $prepare timestamp.' });
+  else if (received !== prepareSignature(items, timestamp, algorithm).signedInfo) problems.push({ kind: 'mismatch', diagnostics: 'The signed digest does not match the prescription.' });
   const keyInfo = child(root, 'KeyInfo');
   const x509Data = keyInfo ? child(keyInfo, 'X509Data') : undefined;
   const certText = (x509Data ? child(x509Data, 'X509Certificate') : undefined)?.textContent?.replace(/\s+/g, '') ?? '';
@@ -139,16 +143,24 @@ export function verifyPrescriptionSignature(signatureXml: string, items: readonl
   try {
     cert = new X509Certificate(Buffer.from(certText, 'base64'));
   } catch {
-    return invalid('KeyInfo has no readable X.509 certificate.');
+    return [...problems, invalid('KeyInfo has no readable X.509 certificate.')];
   }
-  if (now < new Date(cert.validFrom) || now > new Date(cert.validTo)) return invalid('The signing certificate is not valid now.');
+  if (now < new Date(cert.validFrom) || now > new Date(cert.validTo)) return [...problems, invalid('The signing certificate is not valid now.')];
   const value = child(root, 'SignatureValue')?.textContent?.replace(/\s+/g, '') ?? '';
-  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(value)) return invalid('SignatureValue is missing or not base64.');
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(value)) return [...problems, invalid('SignatureValue is missing or not base64.')];
   let ok = false;
   try {
     ok = verify(SIGNING_ALGORITHMS[algorithm].hash, Buffer.from(received, 'utf8'), cert.publicKey, Buffer.from(value, 'base64'));
   } catch {
     ok = false;
   }
-  return ok ? undefined : invalid('SignatureValue does not verify against the certificate.');
+  return ok ? problems : [...problems, invalid('SignatureValue does not verify against the certificate.')];
+}
+
+/**
+ * Verifies an XML-DSig `<Signature>` over the prescription (signatureProblems): the first problem,
+ * a mismatch before an invalid signature value, or undefined when it verifies.
+ */
+export function verifyPrescriptionSignature(signatureXml: string, items: readonly SignedLineItem[], timestamp: string, now: Date): SignatureProblem | undefined {
+  return signatureProblems(signatureXml, items, timestamp, now)[0];
 }

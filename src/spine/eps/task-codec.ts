@@ -3,12 +3,16 @@
  * "Task" tracker; Task.businessStatus from https://fhir.nhs.uk/CodeSystem/EPS-task-business-status):
  * `identifier` and `focus.identifier` the short-form prescription ID, `for.identifier` the NHS Number,
  * `owner.identifier` the dispenser holding it, one `input` per line item with its status
- * (medicationdispense-type), and one history extension per accepted transition.
+ * (medicationdispense-type), and one history extension per accepted transition. A repeat-dispensing
+ * prescription also carries Extension-EPS-RepeatInformation (`numberOfRepeatsAllowed`, and
+ * `numberOfRepeatsIssued` = the current issue) with one `issue` part per finished issue (its number,
+ * status and dispenser).
  */
 import type { Extension, Task } from 'fhir/r4';
 import { NHS_NUMBER_SYSTEM } from '../nhs-number';
 import { PRESCRIPTION_ORDER_NUMBER_SYSTEM } from './prescription-id';
 import { ORDER_ITEM_NUMBER_SYSTEM } from './prescription-order';
+import { EPS_REPEAT_INFORMATION_EXTENSION } from './repeat-dispensing';
 import {
   LINE_ITEM_STATUS,
   LINE_ITEM_STATUS_SYSTEM,
@@ -19,6 +23,7 @@ import {
   type LineItemStatus,
   type PrescriptionState,
   type PrescriptionStatus,
+  type RepeatState,
 } from './state-machine';
 
 export const ODS_SYSTEM = 'https://fhir.nhs.uk/Id/ods-organization-code';
@@ -49,16 +54,48 @@ function historyExtension(h: HistoryEntry): Extension {
     { url: 'at', valueDateTime: h.at },
   ];
   if (h.by) ext.push({ url: 'by', valueIdentifier: { system: ODS_SYSTEM, value: h.by } });
+  if (h.issue !== undefined) ext.push({ url: 'issue', valueInteger: h.issue });
+  if (h.message !== undefined) ext.push({ url: 'message', valueIdentifier: { system: 'https://tools.ietf.org/html/rfc4122', value: h.message } });
   for (const [id, [before, after]] of Object.entries(h.items ?? {})) {
     ext.push({ url: 'item', extension: [{ url: 'id', valueString: id }, { url: 'from', valueCode: before }, { url: 'to', valueCode: after }] });
   }
   return { url: HISTORY_EXTENSION, extension: ext };
 }
 
+function repeatExtension(r: RepeatState): Extension {
+  const ext: Extension[] = [
+    { url: 'numberOfRepeatsAllowed', valueInteger: r.repeatsAllowed },
+    { url: 'numberOfRepeatsIssued', valueInteger: r.issue },
+  ];
+  for (const [n, p] of Object.entries(r.past).sort(([a], [b]) => Number(a) - Number(b))) {
+    const part: Extension[] = [{ url: 'number', valueInteger: Number(n) }, { url: 'status', valueCoding: { system: TASK_BUSINESS_STATUS_SYSTEM, code: p.status, display: PRESCRIPTION_STATUS[p.status] } }];
+    if (p.dispenser) part.push({ url: 'dispenser', valueIdentifier: { system: ODS_SYSTEM, value: p.dispenser } });
+    ext.push({ url: 'issue', extension: part });
+  }
+  return { url: EPS_REPEAT_INFORMATION_EXTENSION, extension: ext };
+}
+
+function repeatOf(t: Task): RepeatState | undefined {
+  const e = t.extension?.find((x) => x.url === EPS_REPEAT_INFORMATION_EXTENSION);
+  if (!e) return undefined;
+  const repeatsAllowed = sub(e, 'numberOfRepeatsAllowed')?.valueInteger;
+  const issue = sub(e, 'numberOfRepeatsIssued')?.valueInteger;
+  if (typeof repeatsAllowed !== 'number' || typeof issue !== 'number') return undefined;
+  const past: RepeatState['past'] = {};
+  for (const p of e.extension?.filter((x) => x.url === 'issue') ?? []) {
+    const n = sub(p, 'number')?.valueInteger;
+    const st = sub(p, 'status')?.valueCoding?.code;
+    const dispenser = sub(p, 'dispenser')?.valueIdentifier?.value;
+    if (typeof n === 'number' && isPrescriptionStatus(st)) past[String(n)] = { status: st, ...(dispenser ? { dispenser } : {}) };
+  }
+  return { repeatsAllowed, issue, past };
+}
+
 /** The tracker Task of a prescription (`nhsNumber` its patient). */
 export function stateToTask(s: PrescriptionState, nhsNumber: string, authoredOn: string, id?: string): Task {
   const rx = { system: PRESCRIPTION_ORDER_NUMBER_SYSTEM, value: s.prescriptionId };
   const ext: Extension[] = s.history.map(historyExtension);
+  if (s.repeat) ext.push(repeatExtension(s.repeat));
   if (s.pendingCancellation) {
     ext.push({ url: PENDING_CANCELLATION_EXTENSION, extension: [{ url: 'by', valueIdentifier: { system: ODS_SYSTEM, value: s.pendingCancellation.by } }, { url: 'at', valueDateTime: s.pendingCancellation.at }] });
   }
@@ -118,6 +155,8 @@ export function taskToState(t: Task): PrescriptionState {
       if (id !== undefined && isLineItemStatus(a) && isLineItemStatus(b)) changed[id] = [a, b];
     }
     const by = sub(e, 'by')?.valueIdentifier?.value;
+    const issue = sub(e, 'issue')?.valueInteger;
+    const message = sub(e, 'message')?.valueIdentifier?.value;
     history.push({
       event: sub(e, 'event')?.valueCode as EventKind,
       from,
@@ -125,17 +164,21 @@ export function taskToState(t: Task): PrescriptionState {
       at: sub(e, 'at')?.valueDateTime ?? '',
       ...(Object.keys(changed).length ? { items: changed } : {}),
       ...(by ? { by } : {}),
+      ...(typeof issue === 'number' ? { issue } : {}),
+      ...(typeof message === 'string' ? { message } : {}),
     });
   }
   const pending = t.extension?.find((e) => e.url === PENDING_CANCELLATION_EXTENSION);
   const pendingBy = pending ? sub(pending, 'by')?.valueIdentifier?.value : undefined;
   const owner = t.owner?.identifier?.value;
+  const repeat = repeatOf(t);
   return {
     prescriptionId,
     status,
     items,
     history,
     ...(owner ? { dispenser: owner } : {}),
+    ...(repeat ? { repeat } : {}),
     ...(pendingBy ? { pendingCancellation: { by: pendingBy, at: (pending && sub(pending, 'at')?.valueDateTime) ?? '' } } : {}),
   };
 }

@@ -114,7 +114,17 @@ describe('EPS façades: the example life cycle', function () {
     const ret = await post(DISPENSING, 'Task', returnTask);
     assert.equal(ret.status, 200, ret.text);
     assert.equal(status((await track(EPS, `focus:identifier=${RX}`))[0]), '0001');
-    assert.equal((await post(DISPENSING, 'Task/$release', release('FX999'))).status, 200);
+    const again = await post(DISPENSING, 'Task/$release', release('FX999'));
+    assert.equal(again.status, 200, again.text);
+    // The re-release carries the prescription again (the Task keeps its basedOn through every update).
+    const rePassed = (again.body as Parameters).parameter!.find((p) => p.name === 'passedPrescriptions')!.resource as Bundle;
+    assert.equal((rePassed.entry![0]!.resource as Bundle).entry?.filter((e) => e.resource?.resourceType === 'MedicationRequest').length, 4);
+    const [held] = await track(EPS, `focus:identifier=${RX}`);
+    assert.equal(status(held), '0002');
+    assert.equal(held!.owner?.identifier?.value, 'FX999');
+    const byFirst = await post(DISPENSING, 'Task', returnTask);
+    assert.equal(byFirst.status, 400, byFirst.text);
+    assert.equal(epsCode(byFirst.body as OperationOutcome), 'PRESCRIPTION_WITH_ANOTHER_DISPENSER');
   });
 
   it('dispenses (dispense-notification), withdraws it, and records every transition', async () => {
