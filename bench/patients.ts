@@ -4,6 +4,7 @@
  * deterministic (seeded PRNG) so every run sends the same bytes to every target.
  */
 import type { Patient } from 'fhir/r4';
+import { prng } from '../src/seed/uk-data';
 
 const FAMILIES = ['Smith', 'Jones', 'Williams', 'Taylor', 'Brown', 'Davies', 'Evans', 'Wilson', 'Thomas', 'Johnson', 'Roberts', 'Robinson', 'Thompson', 'Wright', 'Walker', 'White', 'Edwards', 'Hughes', 'Green', 'Hall', 'Lewis', 'Harris', 'Clarke', 'Patel', 'Jackson', 'Wood', 'Turner', 'Martin', 'Cooper', 'Hill', 'Ward', 'Morris', 'Moore', 'Clark', 'Lee', 'King', 'Baker', 'Harrison', 'Morgan', 'Allen', "O'Brien", 'Müller', 'Nowak', 'Okafor', 'Nguyen', 'Khan', 'Ali', 'Singh'];
 const GIVEN_F = ['Olivia', 'Amelia', 'Isla', 'Ava', 'Mia', 'Grace', 'Sophia', 'Lily', 'Freya', 'Emily', 'Ivy', 'Ella', 'Rosie', 'Evie', 'Florence', 'Poppy', 'Charlotte', 'Willow', 'Zoë', 'Aisha'];
@@ -22,17 +23,8 @@ const TOWNS: ReadonlyArray<readonly [string, string, string]> = [
 
 const MARITAL = 'http://terminology.hl7.org/CodeSystem/v3-MaritalStatus';
 
-/** A small, fast, seeded PRNG (mulberry32): the same seed gives the same sequence on every run. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The seeded PRNG (mulberry32) of the synthetic data generator: the same seed gives the same sequence on every run. */
+export { prng };
 
 function pick<T>(rnd: () => number, items: readonly T[]): T {
   const item = items[Math.floor(rnd() * items.length)];

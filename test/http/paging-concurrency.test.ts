@@ -9,6 +9,7 @@
 import assert from 'node:assert/strict';
 import request from 'supertest';
 import { FHIR_JSON, GENERIC_ENGINE, testApp, TEST_BASE, type TestApp } from '../helpers/test-app';
+import { prng } from '../../src/seed/uk-data'; // mulberry32: a failing walk can be replayed
 
 interface Entry {
   fullUrl?: string;
@@ -22,17 +23,6 @@ interface Bundle {
 }
 
 const SEED = 20260;
-/** A small deterministic PRNG (mulberry32), so a failing walk can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const local = (url: string): string => {
   assert.ok(url.startsWith(TEST_BASE), url);

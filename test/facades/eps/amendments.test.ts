@@ -11,8 +11,9 @@ import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import type { Bundle, Claim, MessageHeader, OperationOutcome, Task } from 'fhir/r4';
-import { existingExternalPath, skipWithReason } from '../../helpers/external-data';
-import { testApp, type TestApp } from '../../helpers/test-app';
+
+import { type TestApp } from '../../helpers/test-app';
+import { EPS_EXAMPLES, epsPost, useEpsApp } from './helpers';
 
 const PRESCRIBING = '/fhir-prescribing/FHIR/R4';
 const DISPENSING = '/fhir-dispensing/FHIR/R4';
@@ -20,7 +21,7 @@ const EPS = '/electronic-prescriptions/FHIR/R4';
 const HOMECARE = ['secondary-care', 'homecare', 'acute', 'nominated-pharmacy', 'clinical-practitioner'];
 const REPLACEMENT_OF = 'https://fhir.nhs.uk/StructureDefinition/Extension-replacementOf';
 
-let dir: string | undefined;
+const dir = EPS_EXAMPLES;
 function example<T = unknown>(file: string): T {
   return JSON.parse(fs.readFileSync(path.join(dir!, ...HOMECARE, file), 'utf8')) as T;
 }
@@ -36,18 +37,9 @@ function fromPharmacy(b: Bundle): Bundle {
 
 describe('EPS façades: amendments replayed', function () {
   let t: TestApp;
-  before(function () {
-    dir = existingExternalPath('nhs-apis', 'eps', 'examples');
-    if (!dir) skipWithReason(this, 'nhs-apis/eps/examples not present in /work/shared/external');
-  });
-  beforeEach(() => {
-    t = testApp();
-  });
-  afterEach(() => t?.close());
+  useEpsApp((x) => (t = x));
 
-  function post(base: string, p: string, body: unknown): request.Test {
-    return request(t.app).post(`${base}/${p}`).set('X-Request-ID', randomUUID()).set('Content-Type', 'application/fhir+json').send(JSON.stringify(body));
-  }
+  const post = (base: string, p: string, body: unknown): request.Test => epsPost(t, base, p, body);
   async function tracker(rx: string): Promise<Task> {
     const res = await request(t.app).get(`${EPS}/Task?focus:identifier=${rx}`).set('X-Request-ID', randomUUID());
     assert.equal(res.status, 200, res.text);

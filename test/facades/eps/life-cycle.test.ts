@@ -9,8 +9,9 @@ import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import type { Bundle, MedicationRequest, OperationOutcome, Parameters, Task } from 'fhir/r4';
-import { existingExternalPath, skipWithReason } from '../../helpers/external-data';
+import { skipWithReason } from '../../helpers/external-data';
 import { testApp, type TestApp } from '../../helpers/test-app';
+import { EPS_EXAMPLES, epsPost, useEpsApp } from './helpers';
 
 const PRESCRIBING = '/fhir-prescribing/FHIR/R4';
 const DISPENSING = '/fhir-dispensing/FHIR/R4';
@@ -19,7 +20,7 @@ const RX = '24F5DA-A83008-7EFE6Z';
 /** The NHS Number of the staged order (the dispensing examples name another patient: aligned below). */
 const ORDER_NHS = '5839945242';
 
-let dir: string | undefined;
+const dir = EPS_EXAMPLES;
 function example<T = unknown>(...parts: string[]): T {
   return JSON.parse(fs.readFileSync(path.join(dir!, ...parts), 'utf8')) as T;
 }
@@ -31,18 +32,9 @@ function epsCode(oo: OperationOutcome): string | undefined {
 
 describe('EPS façades: the example life cycle', function () {
   let t: TestApp;
-  before(function () {
-    dir = existingExternalPath('nhs-apis', 'eps', 'examples');
-    if (!dir) skipWithReason(this, 'nhs-apis/eps/examples not present in /work/shared/external');
-  });
-  beforeEach(() => {
-    t = testApp();
-  });
-  afterEach(() => t?.close());
+  useEpsApp((x) => (t = x));
 
-  function post(base: string, p: string, body: unknown, requestId = randomUUID()): request.Test {
-    return request(t.app).post(`${base}/${p}`).set('X-Request-ID', requestId).set('X-Correlation-ID', 'corr-1').set('Content-Type', 'application/fhir+json').send(JSON.stringify(body));
-  }
+  const post = (base: string, p: string, body: unknown, requestId?: string): request.Test => epsPost(t, base, p, body, { ...(requestId !== undefined ? { requestId } : {}), correlationId: 'corr-1' });
   async function track(base: string, q: string): Promise<Task[]> {
     const res = await request(t.app).get(`${base}/Task?${q}`).set('X-Request-ID', randomUUID());
     assert.equal(res.status, 200, res.text);
@@ -194,18 +186,9 @@ describe('EPS façades: the example life cycle', function () {
 describe('EPS façades: cancellations replayed', function () {
   let t: TestApp;
   const CANCEL = [...ACUTE, 'cancellations'];
-  before(function () {
-    dir = existingExternalPath('nhs-apis', 'eps', 'examples');
-    if (!dir) skipWithReason(this, 'nhs-apis/eps/examples not present in /work/shared/external');
-  });
-  beforeEach(() => {
-    t = testApp();
-  });
-  afterEach(() => t?.close());
+  useEpsApp((x) => (t = x));
 
-  function post(base: string, p: string, body: unknown): request.Test {
-    return request(t.app).post(`${base}/${p}`).set('X-Request-ID', randomUUID()).set('Content-Type', 'application/fhir+json').send(JSON.stringify(body));
-  }
+  const post = (base: string, p: string, body: unknown): request.Test => epsPost(t, base, p, body);
   function rCode(b: Bundle): string | undefined {
     const mr = b.entry?.find((e) => e.resource?.resourceType === 'MedicationRequest')?.resource as MedicationRequest;
     return mr.extension?.find((e) => e.url === 'https://fhir.nhs.uk/StructureDefinition/Extension-DM-PrescriptionStatusHistory')?.extension?.[0]?.valueCoding?.code;
@@ -251,7 +234,6 @@ describe('EPS façades: cancellations replayed', function () {
 describe('EPS façades: the errors/ examples', function () {
   let t: TestApp;
   before(function () {
-    dir = existingExternalPath('nhs-apis', 'eps', 'examples');
     if (!dir) skipWithReason(this, 'nhs-apis/eps/examples not present in /work/shared/external');
     t = testApp();
   });

@@ -12,19 +12,20 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { randomUUID } from 'node:crypto';
+
 import request from 'supertest';
 import type { Bundle, BundleEntry, MedicationRequest, OperationOutcome, Parameters, Provenance, Task } from 'fhir/r4';
-import { existingExternalPath, skipWithReason } from '../../helpers/external-data';
+import { skipWithReason } from '../../helpers/external-data';
 import { signDigest, testSigner, type TestSigner } from '../../helpers/eps-signing';
 import { testApp, type TestApp } from '../../helpers/test-app';
+import { EPS_EXAMPLES, epsPost, useEpsApp } from './helpers';
 
 const PRESCRIBING = '/fhir-prescribing/FHIR/R4';
 const EPS = '/electronic-prescriptions/FHIR/R4';
 const DISPENSING = '/fhir-dispensing/FHIR/R4';
 const ACUTE = ['primary-care', 'acute', 'nominated-pharmacy', 'medical-prescriber'];
 
-let dir: string | undefined;
+const dir = EPS_EXAMPLES;
 function read<T = unknown>(file: string): T {
   return JSON.parse(fs.readFileSync(file, 'utf8')) as T;
 }
@@ -62,18 +63,9 @@ function epsCode(oo: OperationOutcome): string | undefined {
 
 describe('EPS façades: $prepare', function () {
   let t: TestApp;
-  before(function () {
-    dir = existingExternalPath('nhs-apis', 'eps', 'examples');
-    if (!dir) skipWithReason(this, 'nhs-apis/eps/examples not present in /work/shared/external');
-  });
-  beforeEach(() => {
-    t = testApp();
-  });
-  afterEach(() => t?.close());
+  useEpsApp((x) => (t = x));
 
-  function post(base: string, p: string, body: unknown): request.Test {
-    return request(t.app).post(`${base}/${p}`).set('X-Request-ID', randomUUID()).set('Content-Type', 'application/fhir+json').send(JSON.stringify(body));
-  }
+  const post = (base: string, p: string, body: unknown): request.Test => epsPost(t, base, p, body);
 
   it('answers every Prepare request example as its response example does (the shape: the digest is over FHIR XML, not HL7 v3)', async () => {
     const cases = prepareExamples(dir!);
@@ -153,15 +145,12 @@ describe('EPS façades: signed prescriptions (EPS_SIGNATURE_VERIFICATION)', func
   let impostor: TestSigner;
   before(async function () {
     this.timeout(60000);
-    dir = existingExternalPath('nhs-apis', 'eps', 'examples');
     if (!dir) skipWithReason(this, 'nhs-apis/eps/examples not present in /work/shared/external');
     signer = await testSigner();
     impostor = await testSigner();
   });
 
-  function post(t: TestApp, p: string, body: unknown): request.Test {
-    return request(t.app).post(`${PRESCRIBING}/${p}`).set('X-Request-ID', randomUUID()).set('Content-Type', 'application/fhir+json').send(JSON.stringify(body));
-  }
+  const post = (t: TestApp, p: string, body: unknown): request.Test => epsPost(t, PRESCRIBING, p, body);
 
   /** The unsigned order, `$prepare`d, signed by `by` and sent back with the examples' Provenance. */
   async function signedOrder(t: TestApp, algorithm: 'RS256' | 'RS1', by: TestSigner, certOf: TestSigner = by): Promise<Bundle> {

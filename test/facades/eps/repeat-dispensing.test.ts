@@ -11,8 +11,9 @@ import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import type { Bundle, Claim, Extension, MedicationRequest, OperationOutcome, Organization, Parameters, Task } from 'fhir/r4';
-import { existingExternalPath, skipWithReason } from '../../helpers/external-data';
-import { testApp, type TestApp } from '../../helpers/test-app';
+
+import { type TestApp } from '../../helpers/test-app';
+import { EPS_EXAMPLES, epsPost, useEpsApp } from './helpers';
 
 const PRESCRIBING = '/fhir-prescribing/FHIR/R4';
 const DISPENSING = '/fhir-dispensing/FHIR/R4';
@@ -22,7 +23,7 @@ const REPEAT_INFO = 'https://fhir.nhs.uk/StructureDefinition/Extension-EPS-Repea
 const UKCORE_REPEAT = 'https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-MedicationRepeatInformation';
 const DIN = ['primary-care', 'repeat-dispensing', 'nominated-pharmacy', 'medical-prescriber', 'author', 'gmc', 'responsible-party', 'medication-list'];
 
-let dir: string | undefined;
+const dir = EPS_EXAMPLES;
 function example<T = unknown>(...parts: string[]): T {
   return JSON.parse(fs.readFileSync(path.join(dir!, ...parts), 'utf8')) as T;
 }
@@ -35,18 +36,9 @@ function sub(e: Extension | undefined, url: string): Extension | undefined {
 
 describe('EPS façades: repeat dispensing replayed', function () {
   let t: TestApp;
-  before(function () {
-    dir = existingExternalPath('nhs-apis', 'eps', 'examples');
-    if (!dir) skipWithReason(this, 'nhs-apis/eps/examples not present in /work/shared/external');
-  });
-  beforeEach(() => {
-    t = testApp();
-  });
-  afterEach(() => t?.close());
+  useEpsApp((x) => (t = x));
 
-  function post(base: string, p: string, body: unknown): request.Test {
-    return request(t.app).post(`${base}/${p}`).set('X-Request-ID', randomUUID()).set('Content-Type', 'application/fhir+json').send(JSON.stringify(body));
-  }
+  const post = (base: string, p: string, body: unknown): request.Test => epsPost(t, base, p, body);
   async function tracker(): Promise<Task> {
     const res = await request(t.app).get(`${EPS}/Task?focus:identifier=${RX}`).set('X-Request-ID', randomUUID());
     assert.equal(res.status, 200, res.text);

@@ -11,9 +11,10 @@ import fs from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import type { Bundle, BundleEntry, MedicationRequest, OperationOutcome, Parameters, ParametersParameter, Provenance } from 'fhir/r4';
-import { existingExternalPath, skipWithReason } from '../../helpers/external-data';
+import { skipWithReason } from '../../helpers/external-data';
 import { signDigest, testSigner, type TestSigner } from '../../helpers/eps-signing';
 import { testApp, type TestApp } from '../../helpers/test-app';
+import { EPS_EXAMPLES, epsPost } from './helpers';
 
 const PRESCRIBING = '/fhir-prescribing/FHIR/R4';
 const DISPENSING = '/fhir-dispensing/FHIR/R4';
@@ -21,7 +22,7 @@ const EPS = '/electronic-prescriptions/FHIR/R4';
 const ACUTE = ['primary-care', 'acute', 'nominated-pharmacy', 'medical-prescriber'];
 const DIN = ['primary-care', 'repeat-dispensing', 'nominated-pharmacy', 'medical-prescriber', 'author', 'gmc', 'responsible-party', 'medication-list', 'din'];
 
-let dir: string | undefined;
+const dir = EPS_EXAMPLES;
 function example<T = unknown>(...parts: string[]): T {
   return JSON.parse(fs.readFileSync(path.join(dir!, ...parts), 'utf8')) as T;
 }
@@ -38,7 +39,6 @@ describe('EPS façades: $verify-signature', function () {
   let impostor: TestSigner;
   before(async function () {
     this.timeout(60000);
-    dir = existingExternalPath('nhs-apis', 'eps', 'examples');
     if (!dir) skipWithReason(this, 'nhs-apis/eps/examples not present in /work/shared/external');
     signer = await testSigner();
     impostor = await testSigner();
@@ -48,9 +48,7 @@ describe('EPS façades: $verify-signature', function () {
   });
   afterEach(() => t?.close());
 
-  function post(base: string, p: string, body: unknown): request.Test {
-    return request(t.app).post(`${base}/${p}`).set('X-Request-ID', randomUUID()).set('Content-Type', 'application/fhir+json').send(JSON.stringify(body));
-  }
+  const post = (base: string, p: string, body: unknown): request.Test => epsPost(t, base, p, body);
   /** The acute example `$prepare`d, signed by `by` (certificate of `certOf`), as a message Bundle. */
   async function signed(by: TestSigner, certOf: TestSigner = by): Promise<Bundle> {
     const unsigned = example<Bundle>(...ACUTE, '1-Prepare-Request-200_OK.json');
