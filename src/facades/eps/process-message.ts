@@ -37,7 +37,8 @@ import { repeatsAllowed } from '../../spine/eps/repeat-dispensing';
 import { stateToTask } from '../../spine/eps/task-codec';
 import { parseJsonBody, type FacadeRequest, type FacadeResponse } from '../kit';
 import { epsResponseHeaders } from './headers';
-import { commit, findRecord, taskUpdateEntry } from './records';
+import { commit, findRecord, nominationOf, restrictionOf, taskUpdateEntry, withExpiry } from './records';
+import { prescriptionExpiry } from '../../spine/eps/expiry';
 import { withLogicalReferences } from './references';
 
 export const STATUS_HISTORY_EXTENSION = 'https://fhir.nhs.uk/StructureDefinition/Extension-DM-PrescriptionStatusHistory';
@@ -66,7 +67,13 @@ async function order(services: FhirServices, req: FacadeRequest, body: unknown):
     return { fullUrl, resource: mr as MedicationRequest, request: { method: 'POST', url: 'MedicationRequest' } };
   });
   const authoredOn = o.items[0]!.resource.authoredOn ?? at;
-  const task = { ...stateToTask(state, o.nhsNumber, authoredOn), basedOn: mrEntries.map((e) => ({ reference: e.fullUrl! })) };
+  const restriction = restrictionOf(prescriptionExpiry(o.items.map((i) => i.resource)));
+  const task = {
+    ...stateToTask(state, o.nhsNumber, authoredOn),
+    basedOn: mrEntries.map((e) => ({ reference: e.fullUrl! })),
+    ...(o.nominated ? { performerType: nominationOf(o.nominated) } : {}),
+    ...(restriction ? { restriction } : {}),
+  };
   await commit(services, req, [...mrEntries, { fullUrl: `urn:uuid:${randomUUID()}`, resource: task, request: { method: 'POST', url: 'Task' } }]);
   const outcome: OperationOutcome = { resourceType: 'OperationOutcome', meta: { lastUpdated: at }, issue: [{ severity: 'information', code: 'informational' }] };
   return { status: 200, body: outcome, headers: epsResponseHeaders(req.headers) };
@@ -116,11 +123,14 @@ async function cancel(services: FhirServices, req: FacadeRequest, bundle: Bundle
   if (!mr.statusReason) refusal('MISSING_VALUE', 400, 'value', 'Expected MedicationRequest to have a value for statusReason.', 'MedicationRequest.statusReason');
   const prescriptionId = prescriptionIdOf(mr);
   const item = lineItemIdOf(mr);
-  const record = await findRecord(services, req, prescriptionId);
+  const found = await findRecord(services, req, prescriptionId);
   const headers = epsResponseHeaders(req.headers);
-  if (!record) return { status: 200, body: cancellationAnswer(header, mr, 'R-0008', false), headers };
+  if (!found) return { status: 200, body: cancellationAnswer(header, mr, 'R-0008', false), headers };
+  // A prescription whose validity has passed expires now (stored), and its cancellation is R-0005.
+  const { record, expired } = withExpiry(services, found);
   const r = applyEvent(record.state, { kind: 'cancel', prescriber: header.sender?.identifier?.value ?? '', at: now(), items: [item] });
   if (!r.ok) {
+    if (expired) await commit(services, req, [taskUpdateEntry(found, record.state)]);
     if (r.cancellation) return { status: 200, body: cancellationAnswer(header, mr, r.cancellation, false), headers };
     refusal(r.code, 400, 'business-rule', r.diagnostics);
   }

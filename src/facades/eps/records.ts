@@ -10,8 +10,10 @@ import type { FhirServices } from '../../fhir/context';
 import { FhirError } from '../../fhir/outcome';
 import { epsError } from '../../spine/eps/errors';
 import { PRESCRIPTION_ORDER_NUMBER_SYSTEM } from '../../spine/eps/prescription-id';
+import { expireIfDue, prescriptionExpiry } from '../../spine/eps/expiry';
 import type { PrescriptionState } from '../../spine/eps/state-machine';
-import { stateToTask, taskToState } from '../../spine/eps/task-codec';
+import { ODS_SYSTEM, stateToTask, taskToState } from '../../spine/eps/task-codec';
+import { prescriptionNow } from './clock';
 import { callEngine, engineRequest, resultResource, type FacadeRequest } from '../kit';
 
 export interface PrescriptionRecord {
@@ -19,10 +21,35 @@ export interface PrescriptionRecord {
   state: PrescriptionState;
   nhsNumber: string;
   medicationRequests: MedicationRequest[];
+  /** When the prescription expires (Task.restriction.period.end, else from its MedicationRequests). */
+  expiry?: string;
 }
 
-async function searchAll(services: FhirServices, req: FacadeRequest, type: string, query: Array<[string, string]>): Promise<Resource[]> {
-  const result = await callEngine(services, engineRequest(req, { method: 'GET', path: type, query: [...query, ['_count', '100']] }));
+/** The nominated pharmacy (MedicationRequest.dispenseRequest.performer) as the tracker Task's `performerType`, searchable as Task `performer`. */
+export function nominationOf(ods: string): NonNullable<Task['performerType']> {
+  return [{ coding: [{ system: ODS_SYSTEM, code: ods }] }];
+}
+
+/** The validity period of the tracker Task (Task.restriction.period: when fulfilment is sought). */
+export function restrictionOf(expiry: string | undefined): Task['restriction'] | undefined {
+  return expiry ? { period: { end: expiry } } : undefined;
+}
+
+function recordOf(task: Task, included: Resource[]): PrescriptionRecord {
+  const refs = new Set((task.basedOn ?? []).map((r) => r.reference));
+  const medicationRequests = included.filter((r): r is MedicationRequest => r.resourceType === 'MedicationRequest' && refs.has(`MedicationRequest/${r.id!}`));
+  const expiry = task.restriction?.period?.end ?? prescriptionExpiry(medicationRequests);
+  return { task, state: taskToState(task), nhsNumber: task.for?.identifier?.value ?? '', medicationRequests, ...(expiry ? { expiry } : {}) };
+}
+
+/** The record with its state expired when its expiry has passed (an unsaved `expire` transition), and whether it changed. */
+export function withExpiry(services: FhirServices, record: PrescriptionRecord): { record: PrescriptionRecord; expired: boolean } {
+  const state = expireIfDue(record.state, record.expiry, prescriptionNow(services));
+  return state === record.state ? { record, expired: false } : { record: { ...record, state }, expired: true };
+}
+
+async function searchAll(services: FhirServices, req: FacadeRequest, type: string, query: Array<[string, string]>, count = 100): Promise<Resource[]> {
+  const result = await callEngine(services, engineRequest(req, { method: 'GET', path: type, query: [...query, ['_count', String(count)]] }));
   const bundle = resultResource<Bundle>(result);
   return (bundle?.entry ?? []).map((e) => e.resource as Resource | undefined).filter((r): r is Resource => r !== undefined);
 }
@@ -33,8 +60,19 @@ export async function findRecord(services: FhirServices, req: FacadeRequest, pre
   const found = await searchAll(services, req, 'Task', [['identifier', token], ['_include', 'Task:based-on']]);
   const task = found.find((r): r is Task => r.resourceType === 'Task');
   if (!task) return undefined;
-  const medicationRequests = found.filter((r): r is MedicationRequest => r.resourceType === 'MedicationRequest');
-  return { task, state: taskToState(task), nhsNumber: task.for?.identifier?.value ?? '', medicationRequests };
+  return recordOf(task, found);
+}
+
+/**
+ * Up to `limit` records To be Dispensed (Task `status=ready`) nominated to the pharmacy `ods`
+ * (Task `performer`), oldest first.
+ */
+export async function findNominated(services: FhirServices, req: FacadeRequest, ods: string, limit: number): Promise<PrescriptionRecord[]> {
+  const found = await searchAll(services, req, 'Task', [['performer', `${ODS_SYSTEM}|${ods}`], ['status', 'ready'], ['_sort', 'authored-on'], ['_include', 'Task:based-on']], limit);
+  return found
+    .filter((r): r is Task => r.resourceType === 'Task' && (r as Task).groupIdentifier?.system === PRESCRIPTION_ORDER_NUMBER_SYSTEM)
+    .map((t) => recordOf(t, found))
+    .filter((r) => r.state.status === '0001' && r.state.dispenser === undefined);
 }
 
 /** Tracker Tasks by search (prescription ID or NHS Number). */
@@ -46,7 +84,13 @@ export async function searchTasks(services: FhirServices, req: FacadeRequest, qu
 export function taskUpdateEntry(record: PrescriptionRecord, state: PrescriptionState): BundleEntry {
   const id = record.task.id!;
   const version = record.task.meta?.versionId;
-  const task = { ...stateToTask(state, record.nhsNumber, record.task.authoredOn ?? new Date().toISOString(), id), ...(record.task.basedOn ? { basedOn: record.task.basedOn } : {}) };
+  const t = record.task;
+  const task = {
+    ...stateToTask(state, record.nhsNumber, t.authoredOn ?? new Date().toISOString(), id),
+    ...(t.basedOn ? { basedOn: t.basedOn } : {}),
+    ...(t.performerType ? { performerType: t.performerType } : {}),
+    ...(t.restriction ? { restriction: t.restriction } : {}),
+  };
   return { fullUrl: `Task/${id}`, resource: task, request: { method: 'PUT', url: `Task/${id}`, ...(version ? { ifMatch: `W/"${version}"` } : {}) } };
 }
 

@@ -6,10 +6,17 @@
  * Bundles, each the stored MedicationRequests with a MessageHeader); a release the state machine
  * refuses is answered 400 (404 RESOURCE_NOT_FOUND for an unknown ID) — PRESCRIPTION_WITH_ANOTHER_DISPENSER
  * with the holding Organization contained and referenced by Extension-Spine-supportingInfo,
- * PRESCRIPTION_CANCELLED for a cancelled one. A release without `group-identifier` (nominated
- * download of every prescription for the pharmacy) is not served.
+ * PRESCRIPTION_CANCELLED for a cancelled one, PRESCRIPTION_INVALID_STATE_TRANSITION "Prescription has
+ * expired." for one whose validity has passed (src/spine/eps/expiry.ts; the expiry is stored).
+ *
+ * Without `group-identifier`, a nominated release ("download up to 25 prescriptions (per request)
+ * nominated to a dispenser using the dispenser's ODS code"): every prescription To be Dispensed
+ * whose `dispenseRequest.performer` is the `owner`, oldest first, at most NOMINATED_RELEASE_LIMIT,
+ * is released in one transaction; `passedPrescriptions.total` is the number released;
+ * `failedPrescriptions` holds, for each one found expired, an OperationOutcome and its message
+ * Bundle (`total` 2n, failedPrescriptions.yaml). Nothing left: both empty.
  */
-import type { Bundle, MessageHeader, Organization, Parameters } from 'fhir/r4';
+import type { Bundle, BundleEntry, MessageHeader, OperationOutcome, Organization, Parameters } from 'fhir/r4';
 import { randomUUID } from 'node:crypto';
 import type { FhirServices } from '../../fhir/context';
 import { FhirError } from '../../fhir/outcome';
@@ -20,9 +27,14 @@ import { applyEvent } from '../../spine/eps/state-machine';
 import { ODS_SYSTEM } from '../../spine/eps/task-codec';
 import { parseJsonBody, type FacadeRequest, type FacadeResponse } from '../kit';
 import { epsResponseHeaders } from './headers';
-import { commit, findRecord, taskUpdateEntry, type PrescriptionRecord } from './records';
+import { commit, findNominated, findRecord, taskUpdateEntry, withExpiry, type PrescriptionRecord } from './records';
 
 export const EPS_ISSUE_SYSTEM = 'https://fhir.nhs.uk/CodeSystem/EPS-IssueCode';
+
+/** At most this many prescriptions per nominated release (the specification's "up to 25 prescriptions (per request)"). */
+export const NOMINATED_RELEASE_LIMIT = 25;
+
+const EXPIRED_DIAGNOSTICS = 'Prescription has expired.';
 
 function param(p: Parameters, name: string): NonNullable<Parameters['parameter']>[number] | undefined {
   return p.parameter?.find((x) => x.name === name);
@@ -61,20 +73,24 @@ function releasedMessage(record: PrescriptionRecord, owner: string, issue: numbe
   };
 }
 
-export async function releasePrescription(services: FhirServices, req: FacadeRequest): Promise<FacadeResponse> {
-  const body = parseJsonBody(services, req.rawBody) as Parameters | undefined;
-  if (body?.resourceType !== 'Parameters') throw epsError(400, 'invalid', 'INVALID_VALUE', 'Request body must be a Parameters resource.', 'Parameters');
-  const owner = (param(body, 'owner')?.resource as Organization | undefined)?.identifier?.find((i) => i.system === ODS_SYSTEM)?.value;
-  if (!owner) throw epsError(400, 'invalid', 'MISSING_VALUE', 'Required parameter owner is missing.', 'Parameters.parameter("owner")');
-  const status = param(body, 'status')?.valueCode;
-  if (status !== 'accepted') throw epsError(400, 'value', 'INVALID_VALUE', "Parameters.parameter(\"status\").valueCode must be 'accepted'.", 'Parameters.parameter("status")');
-  const group = param(body, 'group-identifier')?.valueIdentifier;
-  if (!group) throw epsError(400, 'not-supported', 'UNSUPPORTED_SERVICE', 'Nominated release (no group-identifier) is not supported by this server.', 'Parameters.parameter("group-identifier")');
-  if (group.system !== PRESCRIPTION_ORDER_NUMBER_SYSTEM || typeof group.value !== 'string') {
-    throw epsError(400, 'value', 'INVALID_VALUE', 'group-identifier must be a prescription-order-number.', 'Parameters.parameter("group-identifier")');
+function searchset(entries: NonNullable<Bundle['entry']>, total: number): Bundle {
+  return { resourceType: 'Bundle', id: randomUUID(), meta: { lastUpdated: new Date().toISOString() }, identifier: { system: 'https://tools.ietf.org/html/rfc4122', value: randomUUID() }, type: 'searchset', total, entry: entries };
+}
+
+function releaseAnswer(req: FacadeRequest, passed: Bundle, failed: Bundle): FacadeResponse {
+  const answer: Parameters = { resourceType: 'Parameters', parameter: [{ name: 'passedPrescriptions', resource: passed }, { name: 'failedPrescriptions', resource: failed }] };
+  return { status: 200, body: answer, headers: epsResponseHeaders(req.headers) };
+}
+
+/** The release of one prescription named by `group-identifier`. */
+async function releaseOne(services: FhirServices, req: FacadeRequest, owner: string, prescriptionId: string): Promise<FacadeResponse> {
+  const found = await findRecord(services, req, prescriptionId);
+  if (!found) throw epsError(404, 'not-found', 'RESOURCE_NOT_FOUND', `Prescription ${prescriptionId} not found.`, 'Parameters.parameter("group-identifier")');
+  const { record, expired } = withExpiry(services, found);
+  if (record.state.status === '0004') {
+    if (expired) await commit(services, req, [taskUpdateEntry(found, record.state)]);
+    throw epsError(400, 'business-rule', 'PRESCRIPTION_INVALID_STATE_TRANSITION', EXPIRED_DIAGNOSTICS, 'Parameters.parameter("group-identifier")');
   }
-  const record = await findRecord(services, req, group.value);
-  if (!record) throw epsError(404, 'not-found', 'RESOURCE_NOT_FOUND', `Prescription ${group.value} not found.`, 'Parameters.parameter("group-identifier")');
   const r = applyEvent(record.state, { kind: 'release', dispenser: owner, at: new Date().toISOString() });
   if (!r.ok) {
     if (r.code === 'PRESCRIPTION_WITH_ANOTHER_DISPENSER' && r.holder) throw withAnotherDispenser(r.holder);
@@ -82,8 +98,48 @@ export async function releasePrescription(services: FhirServices, req: FacadeReq
     throw epsError(400, 'business-rule', r.code, r.diagnostics);
   }
   await commit(services, req, [taskUpdateEntry(record, r.state)]);
-  const passed: Bundle = { resourceType: 'Bundle', id: randomUUID(), meta: { lastUpdated: new Date().toISOString() }, type: 'searchset', total: 1, entry: [{ fullUrl: `urn:uuid:${randomUUID()}`, resource: releasedMessage(record, owner, r.state.repeat?.issue) }] };
-  const failed: Bundle = { resourceType: 'Bundle', id: randomUUID(), meta: { lastUpdated: new Date().toISOString() }, type: 'searchset', total: 0, entry: [] };
-  const answer: Parameters = { resourceType: 'Parameters', parameter: [{ name: 'passedPrescriptions', resource: passed }, { name: 'failedPrescriptions', resource: failed }] };
-  return { status: 200, body: answer, headers: epsResponseHeaders(req.headers) };
+  return releaseAnswer(req, searchset([{ fullUrl: `urn:uuid:${randomUUID()}`, resource: releasedMessage(record, owner, r.state.repeat?.issue) }], 1), searchset([], 0));
+}
+
+/** The nominated release of the prescriptions To be Dispensed nominated to `owner` (see the header). */
+async function releaseNominated(services: FhirServices, req: FacadeRequest, owner: string): Promise<FacadeResponse> {
+  const found = await findNominated(services, req, owner, NOMINATED_RELEASE_LIMIT);
+  const writes: BundleEntry[] = [];
+  const passed: NonNullable<Bundle['entry']> = [];
+  const failed: NonNullable<Bundle['entry']> = [];
+  const at = new Date().toISOString();
+  for (const f of found) {
+    const { record } = withExpiry(services, f);
+    if (record.state.status === '0004') {
+      writes.push(taskUpdateEntry(f, record.state));
+      const outcome: OperationOutcome = {
+        resourceType: 'OperationOutcome',
+        issue: [{ severity: 'error', code: 'business-rule', details: { coding: [{ system: EPS_ISSUE_SYSTEM, code: 'PRESCRIPTION_INVALID_STATE_TRANSITION', display: EXPIRED_DIAGNOSTICS }] }, diagnostics: `Prescription ${record.state.prescriptionId}: ${EXPIRED_DIAGNOSTICS}` }],
+      };
+      failed.push({ fullUrl: `urn:uuid:${randomUUID()}`, resource: outcome }, { fullUrl: `urn:uuid:${randomUUID()}`, resource: releasedMessage(record, owner, record.state.repeat?.issue) });
+      continue;
+    }
+    const r = applyEvent(record.state, { kind: 'release', dispenser: owner, at });
+    if (!r.ok) continue; // only To be Dispensed records were found; none refuses
+    writes.push(taskUpdateEntry(record, r.state));
+    passed.push({ fullUrl: `urn:uuid:${randomUUID()}`, resource: releasedMessage(record, owner, r.state.repeat?.issue) });
+  }
+  if (writes.length) await commit(services, req, writes);
+  return releaseAnswer(req, searchset(passed, passed.length), searchset(failed, failed.length));
+}
+
+export async function releasePrescription(services: FhirServices, req: FacadeRequest): Promise<FacadeResponse> {
+  const body = parseJsonBody(services, req.rawBody) as Parameters | undefined;
+  if (body?.resourceType !== 'Parameters') throw epsError(400, 'invalid', 'INVALID_VALUE', 'Request body must be a Parameters resource.', 'Parameters');
+  const owner = (param(body, 'owner')?.resource as Organization | undefined)?.identifier?.find((i) => i.system === ODS_SYSTEM)?.value;
+  if (!owner) throw epsError(400, 'invalid', 'MISSING_VALUE', 'Required parameter owner is missing.', 'Parameters.parameter("owner")');
+  const status = param(body, 'status')?.valueCode;
+  if (status !== 'accepted') throw epsError(400, 'value', 'INVALID_VALUE', "Parameters.parameter(\"status\").valueCode must be 'accepted'.", 'Parameters.parameter("status")');
+  const groupParam = param(body, 'group-identifier');
+  if (!groupParam) return releaseNominated(services, req, owner);
+  const group = groupParam.valueIdentifier;
+  if (group?.system !== PRESCRIPTION_ORDER_NUMBER_SYSTEM || typeof group.value !== 'string') {
+    throw epsError(400, 'value', 'INVALID_VALUE', 'group-identifier must be a prescription-order-number.', 'Parameters.parameter("group-identifier")');
+  }
+  return releaseOne(services, req, owner, group.value);
 }

@@ -4,9 +4,11 @@
  * ID, or by `patient:identifier` / `patient` the NHS Number. Answers a searchset Bundle of tracker
  * Tasks, each with `businessStatus` (EPS-task-business-status), `for` the NHS Number and one `input`
  * per line item with its status. The search runs through the engine, so a patient-context token sees
- * only its patient's Tasks.
+ * only its patient's Tasks. A prescription whose validity (Task.restriction.period.end) has passed is
+ * answered Expired (0004, with its `expire` history entry) though not yet stored so: a GET writes
+ * nothing; the next release, cancellation or other message stores it.
  */
-import type { Bundle } from 'fhir/r4';
+import type { Bundle, Task } from 'fhir/r4';
 import { randomUUID } from 'node:crypto';
 import type { FhirServices } from '../../fhir/context';
 import { isValidNhsNumber, NHS_NUMBER_SYSTEM } from '../../spine/nhs-number';
@@ -14,7 +16,10 @@ import { epsError } from '../../spine/eps/errors';
 import { PRESCRIPTION_ORDER_NUMBER_SYSTEM, prescriptionIdProblem } from '../../spine/eps/prescription-id';
 import type { FacadeRequest, FacadeResponse } from '../kit';
 import { epsResponseHeaders } from './headers';
-import { searchTasks } from './records';
+import { expireIfDue } from '../../spine/eps/expiry';
+import { taskToState } from '../../spine/eps/task-codec';
+import { prescriptionNow } from './clock';
+import { searchTasks, taskUpdateEntry } from './records';
 
 const BY_PRESCRIPTION = ['focus:identifier', 'identifier', 'group-identifier'];
 const BY_PATIENT = ['patient:identifier', 'patient', 'for:identifier'];
@@ -45,13 +50,21 @@ export async function trackTasks(services: FhirServices, req: FacadeRequest): Pr
     if (!t.groupIdentifier || t.groupIdentifier.system !== PRESCRIPTION_ORDER_NUMBER_SYSTEM) return false;
     return nhs === undefined || (t.for?.identifier?.system === NHS_NUMBER_SYSTEM && t.for.identifier.value === nhs);
   });
+  const now = prescriptionNow(services);
+  const shown = tasks.map((t) => {
+    const state = taskToState(t);
+    const expired = expireIfDue(state, t.restriction?.period?.end, now);
+    if (expired === state) return t;
+    const view = taskUpdateEntry({ task: t, state, nhsNumber: t.for?.identifier?.value ?? '', medicationRequests: [] }, expired).resource as Task;
+    return { ...view, ...(t.meta ? { meta: t.meta } : {}) };
+  });
   const bundle: Bundle = {
     resourceType: 'Bundle',
     id: randomUUID(),
     meta: { lastUpdated: new Date().toISOString() },
     type: 'searchset',
     total: tasks.length,
-    entry: tasks.map((t) => ({ fullUrl: `urn:uuid:${randomUUID()}`, resource: t, search: { mode: 'match' } })),
+    entry: shown.map((t) => ({ fullUrl: `urn:uuid:${randomUUID()}`, resource: t, search: { mode: 'match' } })),
   };
   return { status: 200, body: bundle, headers: epsResponseHeaders(req.headers) };
 }
