@@ -31,7 +31,8 @@ export function prescriptionExpiry(mrs: readonly MedicationRequest[]): string | 
   if (ends.length) return new Date(Math.min(...ends.map((d) => d.getTime()))).toISOString();
   const starts = mrs.map((m) => m.dispenseRequest?.validityPeriod?.start ?? m.authoredOn).filter((s): s is string => typeof s === 'string').map(endOf).filter((d): d is Date => d !== undefined);
   if (!starts.length) return undefined;
-  return addMonths(new Date(Math.min(...starts.map((d) => d.getTime()))), DEFAULT_VALIDITY_MONTHS).toISOString();
+  const end = addMonths(new Date(Math.min(...starts.map((d) => d.getTime()))), DEFAULT_VALIDITY_MONTHS);
+  return Number.isNaN(end.getTime()) ? undefined : end.toISOString();
 }
 
 /** Whether `expiry` has passed at `now`. */

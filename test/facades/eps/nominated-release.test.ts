@@ -97,6 +97,23 @@ describe('EPS nominated release (no group-identifier)', function () {
     assert.deepEqual(released((await epsPost(t, DISPENSING, 'Task/$release', nominatedRelease('FA565'))).body as Parameters), [a.rx]);
   });
 
+  it('releases at most 25 per request (the specification\'s limit), the oldest first; the next request gets the rest', async function () {
+    this.timeout(120000);
+    at('2021-04-25T10:00:00Z');
+    const rxs: string[] = [];
+    for (let i = 0; i < 26; i++) {
+      const o = order('FA565');
+      for (const m of mrsOf(o.body)) m.authoredOn = new Date(Date.UTC(2021, 3, 20, 9, i)).toISOString();
+      const r = await epsPost(t, PRESCRIBING, '$process-message', o.body);
+      assert.equal(r.status, 200, r.text);
+      rxs.push(o.rx);
+    }
+    const first = await epsPost(t, DISPENSING, 'Task/$release', nominatedRelease('FA565'));
+    assert.deepEqual(released(first.body as Parameters), rxs.slice(0, 25).sort());
+    assert.equal(bundleOf(first.body as Parameters, 'passedPrescriptions').total, 25);
+    assert.deepEqual(released((await epsPost(t, DISPENSING, 'Task/$release', nominatedRelease('FA565'))).body as Parameters), [rxs[25]!]);
+  });
+
   it('answers an expired nominated prescription in failedPrescriptions (OperationOutcome and message) and stores it Expired', async () => {
     at('2021-04-25T10:00:00Z');
     const live = order('FA565', '2021-06-30T23:59:59Z');
