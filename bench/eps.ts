@@ -50,11 +50,25 @@ interface Templates {
   items: string[];
 }
 
+/**
+ * The example's MedicationRequests valid from today: its validity start (2022-10-21, no end) expired
+ * six months later (docs/eps.md "Nomination and expiry"), and an expired prescription is not released.
+ */
+function validFromToday(message: string): string {
+  const b = JSON.parse(message) as Bundle;
+  const today = new Date().toISOString().slice(0, 10);
+  for (const e of b.entry ?? []) {
+    const mr = e.resource as MedicationRequest | undefined;
+    if (mr?.resourceType === 'MedicationRequest' && mr.dispenseRequest) mr.dispenseRequest.validityPeriod = { ...mr.dispenseRequest.validityPeriod, start: today };
+  }
+  return JSON.stringify(b);
+}
+
 function templates(dir: string): Templates {
   const read = (...p: string[]): string => fs.readFileSync(path.join(dir, ...p), 'utf8');
-  const order = read(...ACUTE, '1-Process-Request-Send-200_OK.json');
+  const order = validFromToday(read(...ACUTE, '1-Process-Request-Send-200_OK.json'));
   const items = (JSON.parse(order) as Bundle).entry!.filter((e) => e.resource?.resourceType === 'MedicationRequest').map((e) => (e.resource as MedicationRequest).identifier!.find((i) => i.system === ITEM_SYSTEM)!.value!);
-  return { order, prepare: read(...ACUTE, '1-Prepare-Request-200_OK.json'), release: read(...ACUTE, '1-Task-Request-Release-200_OK.json'), dispense: read('spec', 'dispensing', 'dispense-notification', 'acute-primary-example-03-req.json'), items };
+  return { order, prepare: validFromToday(read(...ACUTE, '1-Prepare-Request-200_OK.json')), release: read(...ACUTE, '1-Task-Request-Release-200_OK.json'), dispense: read('spec', 'dispensing', 'dispense-notification', 'acute-primary-example-03-req.json'), items };
 }
 
 /** One prescription's messages: the templates with a new prescription ID and new line item ids. */
