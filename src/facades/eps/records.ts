@@ -68,11 +68,25 @@ export async function findRecord(services: FhirServices, req: FacadeRequest, pre
  * (Task `performer`), oldest first.
  */
 export async function findNominated(services: FhirServices, req: FacadeRequest, ods: string, limit: number): Promise<PrescriptionRecord[]> {
+  if (limit <= 0) return [];
   const found = await searchAll(services, req, 'Task', [['performer', `${ODS_SYSTEM}|${ods}`], ['status', 'ready'], ['_sort', 'authored-on'], ['_include', 'Task:based-on']], limit);
   return found
     .filter((r): r is Task => r.resourceType === 'Task' && (r as Task).groupIdentifier?.system === PRESCRIPTION_ORDER_NUMBER_SYSTEM)
     .map((t) => recordOf(t, found))
     .filter((r) => r.state.status === '0001' && r.state.dispenser === undefined);
+}
+
+/**
+ * The records a nominated release with this request id already released to `ods` (their latest
+ * `release` history entry names the request id and they are still With Dispenser 0002): what a
+ * retried request answers again, since its first answer may have been lost.
+ */
+export async function findReleasedBy(services: FhirServices, req: FacadeRequest, ods: string, requestId: string): Promise<PrescriptionRecord[]> {
+  const found = await searchAll(services, req, 'Task', [['owner:identifier', `${ODS_SYSTEM}|${ods}`], ['business-status', '0002'], ['_sort', '-_lastUpdated'], ['_include', 'Task:based-on']]);
+  return found
+    .filter((r): r is Task => r.resourceType === 'Task' && (r as Task).groupIdentifier?.system === PRESCRIPTION_ORDER_NUMBER_SYSTEM)
+    .map((t) => recordOf(t, found))
+    .filter((r) => r.state.status === '0002' && [...r.state.history].reverse().find((h) => h.event === 'release')?.message === requestId);
 }
 
 /** Tracker Tasks by search (prescription ID or NHS Number). */

@@ -14,7 +14,9 @@
  * whose `dispenseRequest.performer` is the `owner`, oldest first, at most NOMINATED_RELEASE_LIMIT,
  * is released in one transaction; `passedPrescriptions.total` is the number released;
  * `failedPrescriptions` holds, for each one found expired, an OperationOutcome and its message
- * Bundle (`total` 2n, failedPrescriptions.yaml). Nothing left: both empty.
+ * Bundle (`total` 2n, failedPrescriptions.yaml). Nothing left: both empty. Each release's history
+ * entry names the request's X-Request-ID, so a retried request (its answer lost) is answered the
+ * prescriptions it released, still With Dispenser, again.
  */
 import type { Bundle, BundleEntry, MessageHeader, OperationOutcome, Organization, Parameters } from 'fhir/r4';
 import { randomUUID } from 'node:crypto';
@@ -27,7 +29,7 @@ import { applyEvent } from '../../spine/eps/state-machine';
 import { ODS_SYSTEM } from '../../spine/eps/task-codec';
 import { parseJsonBody, type FacadeRequest, type FacadeResponse } from '../kit';
 import { epsResponseHeaders } from './headers';
-import { commit, findNominated, findRecord, taskUpdateEntry, withExpiry, type PrescriptionRecord } from './records';
+import { commit, findNominated, findRecord, findReleasedBy, taskUpdateEntry, withExpiry, type PrescriptionRecord } from './records';
 
 export const EPS_ISSUE_SYSTEM = 'https://fhir.nhs.uk/CodeSystem/EPS-IssueCode';
 
@@ -103,9 +105,11 @@ async function releaseOne(services: FhirServices, req: FacadeRequest, owner: str
 
 /** The nominated release of the prescriptions To be Dispensed nominated to `owner` (see the header). */
 async function releaseNominated(services: FhirServices, req: FacadeRequest, owner: string): Promise<FacadeResponse> {
-  const found = await findNominated(services, req, owner, NOMINATED_RELEASE_LIMIT);
+  // A retry (same X-Request-ID) answers again what the first request released, then anything new.
+  const again = await findReleasedBy(services, req, owner, req.requestId);
+  const passed: NonNullable<Bundle['entry']> = again.map((r) => ({ fullUrl: `urn:uuid:${randomUUID()}`, resource: releasedMessage(r, owner, r.state.repeat?.issue) }));
+  const found = await findNominated(services, req, owner, NOMINATED_RELEASE_LIMIT - again.length);
   const writes: BundleEntry[] = [];
-  const passed: NonNullable<Bundle['entry']> = [];
   const failed: NonNullable<Bundle['entry']> = [];
   const at = new Date().toISOString();
   for (const f of found) {
@@ -121,6 +125,7 @@ async function releaseNominated(services: FhirServices, req: FacadeRequest, owne
     }
     const r = applyEvent(record.state, { kind: 'release', dispenser: owner, at });
     if (!r.ok) continue; // only To be Dispensed records were found; none refuses
+    r.state.history[r.state.history.length - 1]!.message = req.requestId; // what a retry finds (findReleasedBy)
     writes.push(taskUpdateEntry(record, r.state));
     passed.push({ fullUrl: `urn:uuid:${randomUUID()}`, resource: releasedMessage(record, owner, r.state.repeat?.issue) });
   }

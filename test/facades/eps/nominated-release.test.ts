@@ -89,6 +89,20 @@ describe('EPS nominated release (no group-identifier)', function () {
     assert.equal(task.owner?.identifier?.value, 'FA565');
   });
 
+  it('answers a retried nominated release (same X-Request-ID) with the prescriptions it released', async () => {
+    at('2021-04-25T10:00:00Z');
+    const a1 = order('FA565');
+    const a2 = order('FA565');
+    for (const o of [a1, a2]) assert.equal((await epsPost(t, PRESCRIBING, '$process-message', o.body)).status, 200);
+    const requestId = randomUUID();
+    const first = await epsPost(t, DISPENSING, 'Task/$release', nominatedRelease('FA565'), { requestId });
+    assert.deepEqual(released(first.body as Parameters), [a1.rx, a2.rx].sort());
+    const retry = await epsPost(t, DISPENSING, 'Task/$release', nominatedRelease('FA565'), { requestId });
+    assert.equal(retry.status, 200, retry.text);
+    assert.deepEqual(released(retry.body as Parameters), [a1.rx, a2.rx].sort());
+    assert.deepEqual(released((await epsPost(t, DISPENSING, 'Task/$release', nominatedRelease('FA565'))).body as Parameters), [], 'a new request gets none');
+  });
+
   it('does not release a prescription to a pharmacy it is not nominated to; releases it to its own', async () => {
     at('2021-04-25T10:00:00Z');
     const a = order('FA565');
