@@ -38,10 +38,24 @@ interface Run {
   cpuMs: number;
   statuses: Map<number, number>;
   latencies: number[];
+  /** Bytes this process passed to write system calls during the run (WAL, checkpoints), when Linux tells. */
+  writtenBytes?: number;
+}
+
+/** `wchar` of /proc/self/io: bytes passed to write(2)/pwrite(2) so far (Linux), else undefined. */
+function bytesWritten(): number | undefined {
+  try {
+    const m = /^wchar: (\d+)$/m.exec(fs.readFileSync('/proc/self/io', 'utf8'));
+    return m ? Number(m[1]) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 async function open(dir: string, env: Record<string, string>): Promise<FhirServices> {
-  const config = loadConfig({ DATA_DIR: dir, LOG_LEVEL: 'silent', AUTH_MODE: 'off', SEED_ON_EMPTY: '0', AUDIT: 'off', ...env });
+  // SQLITE_CHECKPOINT from the environment (inline or background; the server's default otherwise).
+  const checkpoint = process.env['SQLITE_CHECKPOINT'] !== undefined ? { SQLITE_CHECKPOINT: process.env['SQLITE_CHECKPOINT'] } : {};
+  const config = loadConfig({ DATA_DIR: dir, LOG_LEVEL: 'silent', AUTH_MODE: 'off', SEED_ON_EMPTY: '0', AUDIT: 'off', ...checkpoint, ...env });
   const services = buildServices(config, silentLogger());
   await initServices(services);
   return services;
@@ -77,6 +91,7 @@ async function drive(services: FhirServices, label: string, writes: number, next
   const statuses = new Map<number, number>();
   const latencies: number[] = [];
   let k = 0;
+  const w0 = bytesWritten();
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const worker = async (): Promise<void> => {
@@ -93,9 +108,10 @@ async function drive(services: FhirServices, label: string, writes: number, next
   await Promise.all(Array.from({ length: CONCURRENCY }, worker));
   const ms = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
+  const w1 = bytesWritten();
   const g1 = (services.store as { groupStats?: { groups: number; units: number } }).groupStats;
   const groups = g0 && g1 ? { groups: g1.groups - g0.groups, units: g1.units - g0.units } : undefined;
-  return { label, writes, ms, cpuMs: (cpu.user + cpu.system) / 1000, statuses, latencies, ...(groups ? { groups } : {}) };
+  return { label, writes, ms, cpuMs: (cpu.user + cpu.system) / 1000, statuses, latencies, ...(groups ? { groups } : {}), ...(w0 !== undefined && w1 !== undefined ? { writtenBytes: w1 - w0 } : {}) };
 }
 
 function pct(xs: number[], p: number): number {
@@ -106,7 +122,8 @@ function pct(xs: number[], p: number): number {
 function row(r: Run): string {
   const st = [...r.statuses].map(([s, n]) => `${s}×${n}`).join(' ');
   const g = r.groups ? `${r.groups.groups} (${(r.groups.units / Math.max(1, r.groups.groups)).toFixed(2)} units each)` : '-';
-  return `| ${r.label} | ${r.writes} | ${((r.writes / r.ms) * 1000).toFixed(0)} | ${pct(r.latencies, 50).toFixed(2)} | ${pct(r.latencies, 99).toFixed(2)} | ${(r.cpuMs / r.writes).toFixed(3)} | ${g} | ${st} |`;
+  const kb = r.writtenBytes !== undefined ? (r.writtenBytes / 1024 / r.writes).toFixed(0) : '-';
+  return `| ${r.label} | ${r.writes} | ${((r.writes / r.ms) * 1000).toFixed(0)} | ${pct(r.latencies, 50).toFixed(2)} | ${pct(r.latencies, 99).toFixed(2)} | ${(r.cpuMs / r.writes).toFixed(3)} | ${kb} | ${g} | ${st} |`;
 }
 
 async function main(): Promise<void> {
@@ -150,9 +167,9 @@ async function main(): Promise<void> {
 }
 
 function print(stored: number, writes: number, runs: readonly Run[]): void {
-  console.log(`stored Patients: ${stored}; writes per run: ${writes}; ${CONCURRENCY} in flight; in process (no HTTP, no token)`);
-  console.log('| run | writes | writes/s | p50 ms | p99 ms | CPU ms/write | commits | statuses |');
-  console.log('|---|---:|---:|---:|---:|---:|---|---|');
+  console.log(`stored Patients: ${stored}; writes per run: ${writes}; ${CONCURRENCY} in flight; in process (no HTTP, no token); SQLITE_CHECKPOINT=${process.env['SQLITE_CHECKPOINT'] ?? 'default'}; load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  console.log('| run | writes | writes/s | p50 ms | p99 ms | CPU ms/write | KB written/write | commits | statuses |');
+  console.log('|---|---:|---:|---:|---:|---:|---:|---|---|');
   for (const r of runs) console.log(row(r));
 }
 

@@ -92,6 +92,8 @@ export interface Config {
   mongodbDb: string;
   /** Multi-document transactions on MongoDB (`on` needs a replica set; `off`: no transaction Bundles or conditional interactions). */
   mongodbTransactions: boolean;
+  /** SQLITE_CHECKPOINT: who runs the WAL checkpoints of the SQLite file (src/store/sqlite/checkpointer.ts). */
+  sqliteCheckpoint: 'inline' | 'background';
   /** AUDIT: an AuditEvent for every API request (src/audit). */
   audit: boolean;
   /** How long a MongoDB operation waits for a usable server before the request fails with 503 (ms). */
@@ -165,6 +167,7 @@ export const CONFIG_VARIABLES: readonly ConfigVariable[] = [
   { name: 'BASE_URL', default: 'http://localhost:PORT/fhir', description: 'Full public FHIR base URL used in links and Location headers; its path is the base path served.' },
   { name: 'DATA_DIR', default: './data', description: 'Directory of the embedded SQLite database (`fhir.sqlite`).' },
   { name: 'SQLITE_PATH', default: 'DATA_DIR/fhir.sqlite', description: 'Overrides the database file; `:memory:` keeps everything in memory (tests).' },
+  { name: 'SQLITE_CHECKPOINT', default: 'background', description: 'Who copies the SQLite WAL into the database file: `background` (a worker thread with its own connection, told after every commit; the write connection checkpoints itself only past 16 000 WAL pages) or `inline` (SQLite\'s automatic checkpoint inside the commit that crosses 1 000 pages). See docs/performance.md.' },
   { name: 'LOG_LEVEL', default: 'info', description: 'fatal, error, warn, info, debug, trace or silent.' },
   { name: 'MAX_BODY_BYTES', default: '10485760', description: 'Largest accepted request body in bytes (larger: 413).' },
   { name: 'MAX_CONDITIONAL_DELETE', default: '100', description: 'Most resources one conditional delete may remove (more matches: 412).' },
@@ -370,6 +373,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
   const mongodbTransactionsRaw = (get('MONGODB_TRANSACTIONS') ?? 'on').toLowerCase();
   if (mongodbTransactionsRaw !== 'on' && mongodbTransactionsRaw !== 'off') problems.push(`MONGODB_TRANSACTIONS=${JSON.stringify(mongodbTransactionsRaw)} is not one of on, off`);
   const mongodbTransactions = mongodbTransactionsRaw !== 'off';
+  const sqliteCheckpointRaw = (get('SQLITE_CHECKPOINT') ?? 'background').toLowerCase();
+  if (sqliteCheckpointRaw !== 'background' && sqliteCheckpointRaw !== 'inline') problems.push(`SQLITE_CHECKPOINT=${JSON.stringify(sqliteCheckpointRaw)} is not one of background, inline`);
   const auditRaw = (get('AUDIT') ?? 'on').toLowerCase();
   if (auditRaw !== 'on' && auditRaw !== 'off') problems.push(`AUDIT=${JSON.stringify(auditRaw)} is not one of on, off`);
   const mongodbTimeoutMs = int('MONGODB_TIMEOUT_MS', 5000, 100, 600000);
@@ -435,6 +440,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     mongodbDb,
     mongodbTransactions,
     audit: auditRaw !== 'off',
+    sqliteCheckpoint: sqliteCheckpointRaw === 'inline' ? 'inline' : 'background',
     mongodbTimeoutMs,
     epsSignatureVerification: epsSignatureRaw === 'on' ? 'on' : 'off',
     limits,

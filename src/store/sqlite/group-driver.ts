@@ -16,7 +16,11 @@ export class SqliteGroupDriver implements GroupDriver {
   private readonly commitSt: Database.Statement;
   private readonly rollbackSt: Database.Statement;
 
-  constructor(private readonly db: Database.Database) {
+  /** `onCommit` runs after each successful COMMIT (the background checkpointer is told). */
+  constructor(
+    private readonly db: Database.Database,
+    private readonly onCommit?: () => void,
+  ) {
     this.beginSt = db.prepare('BEGIN IMMEDIATE');
     this.savepointSt = db.prepare(`SAVEPOINT ${UNIT}`);
     this.releaseSt = db.prepare(`RELEASE ${UNIT}`);
@@ -44,6 +48,7 @@ export class SqliteGroupDriver implements GroupDriver {
 
   commit(): void {
     this.commitSt.run();
+    this.onCommit?.();
   }
 
   rollback(): void {

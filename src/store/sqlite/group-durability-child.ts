@@ -2,7 +2,8 @@
  * Child process of the group-commit durability test (FHIR R4 §3.1.0 http.html: an acknowledged write
  * is kept), with concurrent writers so that writes share group commits.
  *
- * Usage: node group-durability-child.js <database file> <writers>
+ * Usage: node group-durability-child.js <database file> <writers> [inline|background]
+ * (the store's WAL checkpoint mode, checkpointer.ts; default inline).
  * Each writer loops: creates a Patient, every fourth round a transaction of three creates, every third
  * round an update of its own counter Patient with the expected version. A line is printed only after
  * the store acknowledged the write: `<id>` for creates, `<id>@<version>` for updates, and
@@ -11,9 +12,10 @@
 import type { Patient } from 'fhir/r4';
 import type { IndexEntry } from '../../search/index-entry';
 import { openSqliteStore } from './sqlite-store';
+import { CHECKPOINT_MODES, type CheckpointMode } from './checkpointer';
 
-async function main(file: string, writers: number): Promise<void> {
-  const store = openSqliteStore(file);
+async function main(file: string, writers: number, checkpoint: CheckpointMode): Promise<void> {
+  const store = openSqliteStore(file, { checkpoint });
   const patient = (id: string, extra: Partial<Patient> = {}): Patient => ({ resourceType: 'Patient', id, name: [{ family: `Family ${id}` }], ...extra });
   const index = (id: string): IndexEntry[] => [{ kind: 'token', param: 'identifier', system: 'urn:durability', code: id }];
   let largest = 0;
@@ -52,12 +54,12 @@ async function main(file: string, writers: number): Promise<void> {
   await store.close();
 }
 
-const [file, writers] = process.argv.slice(2);
-if (!file || !writers || !/^\d+$/.test(writers)) {
-  process.stderr.write('usage: group-durability-child <database file> <writers>\n');
+const [file, writers, mode = 'inline'] = process.argv.slice(2);
+if (!file || !writers || !/^\d+$/.test(writers) || !(CHECKPOINT_MODES as readonly string[]).includes(mode)) {
+  process.stderr.write('usage: group-durability-child <database file> <writers> [inline|background]\n');
   process.exit(2);
 }
-main(file, Number(writers)).catch((e: unknown) => {
+main(file, Number(writers), mode as CheckpointMode).catch((e: unknown) => {
   process.stderr.write(`${String(e)}\n`);
   process.exit(1);
 });

@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { openSqliteStore } from './sqlite-store';
+import { CHECKPOINT_MODES } from './checkpointer';
 import { diagnostic } from '../../../test/helpers/diagnostics';
 
 const WRITERS = 8;
@@ -23,10 +24,10 @@ describe('SQLite group commit durability', () => {
   });
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  it(`keeps every acknowledged write of ${WRITERS} concurrent writers when killed with SIGKILL`, async function () {
+  for (const mode of CHECKPOINT_MODES) it(`keeps every acknowledged write of ${WRITERS} concurrent writers when killed with SIGKILL (${mode} checkpoints)`, async function () {
     this.timeout(60000);
-    const file = path.join(dir, 'fhir.sqlite');
-    const child = spawn(process.execPath, [path.join(__dirname, 'group-durability-child.js'), file, String(WRITERS)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const file = path.join(dir, mode, 'fhir.sqlite');
+    const child = spawn(process.execPath, [path.join(__dirname, 'group-durability-child.js'), file, String(WRITERS), mode], { stdio: ['ignore', 'pipe', 'pipe'] });
     const created: string[] = [];
     const updated = new Map<string, number>();
     let largest = 0;
@@ -87,7 +88,7 @@ describe('SQLite group commit durability', () => {
       for (const id of txIds) perTx.set(id.split('-')[0]!, (perTx.get(id.split('-')[0]!) ?? 0) + 1);
       for (const [tx, count] of perTx) assert.equal(count, 3, `transaction ${tx} stored ${count} of 3 writes`);
       const total = (await store.search({ resourceTypes: ['Patient'], sort: [], count: 0, offset: 0, total: 'accurate' })).total!;
-      diagnostic(`      group durability: ${acks} acknowledged writes (${created.length} creates) before SIGKILL, largest group ${largest}, ${total} Patients stored, none lost`);
+      diagnostic(`      group durability (${mode} checkpoints): ${acks} acknowledged writes (${created.length} creates) before SIGKILL, largest group ${largest}, ${total} Patients stored, none lost`);
     } finally {
       await store.close();
     }

@@ -15,6 +15,7 @@ describeStoreContract('sqlite :memory:', async () => openSqliteStore(':memory:')
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sqlite-store-contract-'));
 let n = 0;
 describeStoreContract('sqlite file', async () => openSqliteStore(path.join(tmp, `store-${++n}`, 'fhir.sqlite')));
+describeStoreContract('sqlite file, background checkpoints', async () => openSqliteStore(path.join(tmp, `store-${++n}`, 'fhir.sqlite'), { checkpoint: 'background' }));
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 describe('SqliteStore misuse is reported, not deadlocked', () => {

@@ -24,6 +24,8 @@ import type { SearchQuery } from '../../search/ir';
 import type { HistoryPage, HistoryQuery, IdempotencyRecord, RememberedResponse, SearchPage, Store, StoreSession, StoredVersion, WriteOp, WriteResult } from '../store';
 import { claimRequestRow, releaseRequestRow, rememberResponseRow } from './idempotency';
 import { openConnections, StatementCache, type Connections } from './connection';
+import { BackgroundCheckpointer, type CheckpointMode } from './checkpointer';
+import type { CheckpointStats } from './checkpoint-worker';
 import { queryHistory } from './history';
 import { DEFAULT_GROUP_LIMITS, GroupCommitter, type GroupLimits, type GroupStats } from './group-commit';
 import { SqliteGroupDriver } from './group-driver';
@@ -121,6 +123,8 @@ export interface SqliteStoreOptions {
    * transaction; a throw fails that commit (every unit of the group is then rejected).
    */
   beforeCommit?: (db: Database.Database) => void;
+  /** Who runs WAL checkpoints of a file database (checkpointer.ts; default `inline`). Ignored for `:memory:`. */
+  checkpoint?: CheckpointMode;
 }
 
 export class SqliteStore implements Store {
@@ -131,6 +135,7 @@ export class SqliteStore implements Store {
   private readonly reader: Reader;
   private readonly clock: InstantClock;
   private readonly writeTx: Database.Transaction<(op: WriteOp) => WriteResult | undefined>;
+  private readonly checkpointer: BackgroundCheckpointer | undefined;
   private closed = false;
 
   constructor(
@@ -148,11 +153,18 @@ export class SqliteStore implements Store {
     // Inside a transaction better-sqlite3 runs this in a nested SAVEPOINT.
     this.writeTx = conns.write.transaction((op: WriteOp) => applyWrite(this.writeSt, this.clock, op));
     const hook = options.beforeCommit;
+    const checkpointer = !conns.memory && options.checkpoint === 'background' ? new BackgroundCheckpointer(conns.write.name, conns.write) : undefined;
+    this.checkpointer = checkpointer;
     this.queue = new GroupCommitter(
-      new SqliteGroupDriver(conns.write),
+      new SqliteGroupDriver(conns.write, checkpointer ? () => checkpointer.committed() : undefined),
       { ...DEFAULT_GROUP_LIMITS, ...options.groupLimits },
       hook ? () => hook(conns.write) : undefined,
     );
+  }
+
+  /** Counters of the background checkpointer (undefined with `inline` checkpoints). */
+  checkpointStats(): Promise<CheckpointStats> | undefined {
+    return this.checkpointer?.stats();
   }
 
   /** Counters of the group commits so far (diagnostics and tests). */
@@ -256,6 +268,7 @@ export class SqliteStore implements Store {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.checkpointer?.close();
     await this.queue.runExclusive(() => {
       if (this.conns.read !== this.conns.write) this.conns.read.close();
       this.conns.write.close();
