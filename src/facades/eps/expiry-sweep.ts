@@ -142,8 +142,8 @@ const TIMER_SCHEDULER: SweepScheduler = {
  * Runs a sweep now and every `seconds` (0 or less: never) until the returned stop is called; a sweep does not
  * start while the previous one runs; a failed sweep is logged and the next one tries again.
  */
-export function startExpirySweep(services: FhirServices, seconds: number, scheduler: SweepScheduler = TIMER_SCHEDULER): { stop(): Promise<void> } {
-  if (!(seconds > 0)) return { stop: () => Promise.resolve() };
+export function startExpirySweep(services: FhirServices, seconds: number, scheduler: SweepScheduler = TIMER_SCHEDULER): { stop(): Promise<void>; settled(): Promise<void> } {
+  if (!(seconds > 0)) return { stop: () => Promise.resolve(), settled: () => Promise.resolve() };
   let running: Promise<void> | undefined;
   const run = (): void => {
     if (running) return;
@@ -163,6 +163,10 @@ export function startExpirySweep(services: FhirServices, seconds: number, schedu
   return {
     async stop() {
       handle.cancel();
+      await running;
+    },
+    /** Resolves when no sweep is running. */
+    async settled() {
       await running;
     },
   };
