@@ -9,7 +9,7 @@
  * it is answered, so the tracker never shows a state the store does not hold (ADR 38); the periodic
  * sweep does the same for prescriptions nobody looks at.
  */
-import type { Bundle, Task } from 'fhir/r4';
+import type { Bundle } from 'fhir/r4';
 import { randomUUID } from 'node:crypto';
 import type { FhirServices } from '../../fhir/context';
 import { isValidNhsNumber, NHS_NUMBER_SYSTEM } from '../../spine/nhs-number';

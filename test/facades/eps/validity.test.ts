@@ -22,7 +22,6 @@ import { newPrescriptionId } from '../../../src/spine/eps/prescription-id';
 import { DISPENSING, EPS, epsCode, epsExample, epsPost, PRESCRIBING, useEpsApp } from './helpers';
 
 const ACUTE = ['primary-care', 'acute', 'nominated-pharmacy', 'medical-prescriber'];
-const ODS = 'https://fhir.nhs.uk/Id/ods-organization-code';
 const RX_SYSTEM = 'https://fhir.nhs.uk/Id/prescription-order-number';
 const HISTORY = 'https://fhir.nhs.uk/StructureDefinition/Extension-EPS-PrescriptionStatusHistory';
 const REPEAT_INFO = 'https://fhir.nhs.uk/StructureDefinition/Extension-EPS-RepeatInformation';
