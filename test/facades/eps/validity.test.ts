@@ -108,7 +108,7 @@ describe('EPS repeat dispensing: issue dates and the validity of the whole eRD',
     return b;
   };
 
-  it('refuses to release the next issue before the dispense date + expectedSupplyDuration (10 days) − 7 days, then releases it', async () => {
+  it('refuses to release the next issue before the dispense date + expectedSupplyDuration (10 days) − 7 days (by ID or nomination), then releases it', async () => {
     const order = epsExample<Bundle>('spec', 'prescribing', 'prescription-order', 'eRD-primary-example-req.json');
     assert.equal((await epsPost(t, PRESCRIBING, '$process-message', order)).status, 200);
     at('2022-10-21T10:00:00Z');
@@ -133,10 +133,21 @@ describe('EPS repeat dispensing: issue dates and the validity of the whole eRD',
     assert.match((early.body as OperationOutcome).issue[0]!.diagnostics!, /Issue 2 .*cannot be released before 2022-10-25T10:00:00.000Z/);
     assert.deepEqual((early.body as OperationOutcome).issue[0]!.expression, ['Parameters.parameter("group-identifier")']);
     assert.equal(statusOf((await tracked(t, EPS, { 'focus:identifier': ERD_RX }))[0]!), '0001', 'still To be Dispensed');
+    // The nominated release (the order names VNE51) leaves it, in neither Bundle.
+    const nominated = (): Parameters => {
+      const p = epsExample<Parameters>('spec', 'dispense', 'Nominated-Pharmacy-Request-Release-200_OK.json');
+      ((p.parameter!.find((x) => x.name === 'owner')!.resource as { identifier: Array<{ value: string }> }).identifier[0]!).value = 'VNE51';
+      return p;
+    };
+    const totals = (p: Parameters): number[] => ['passedPrescriptions', 'failedPrescriptions'].map((n) => (p.parameter!.find((x) => x.name === n)!.resource as Bundle).total!);
+    const none = await epsPost(t, DISPENSING, 'Task/$release', nominated());
+    assert.equal(none.status, 200, none.text);
+    assert.deepEqual(totals(none.body as Parameters), [0, 0]);
 
     at('2022-10-25T10:00:00Z');
-    const due = await epsPost(t, DISPENSING, 'Task/$release', releaseErd());
+    const due = await epsPost(t, DISPENSING, 'Task/$release', nominated());
     assert.equal(due.status, 200, due.text);
+    assert.deepEqual(totals(due.body as Parameters), [1, 0], 'due: released by nomination');
     assert.equal(statusOf((await tracked(t, EPS, { 'focus:identifier': ERD_RX }))[0]!), '0002');
   });
 
