@@ -42,6 +42,7 @@ import { documentBundlesInterceptor } from './fhir/documents';
 import { registerStandardOperations } from './operations/standard';
 import { facadeRouters } from './facades';
 import { closeAudit, registerAudit } from './audit';
+import { startExpirySweep } from './facades/eps/expiry-sweep';
 
 /** `_include` follows references only: the other parameters need not be evaluated. */
 const REFERENCE_ONLY: ReadonlySet<string> = new Set(['reference']);
@@ -263,6 +264,8 @@ export async function startServer(config: Readonly<Config>, log: Logger = create
     answerClientErrors(s);
   });
   server.keepAliveTimeout = 65_000;
+  // EPS prescriptions nobody touches are stored Expired by a periodic sweep (unref'd timer; ADR 38).
+  const sweep = startExpirySweep(services, config.epsExpirySweepSeconds);
   const addr = server.address() as AddressInfo;
   const url = `http://${addr.address.includes(':') ? `[${addr.address}]` : addr.address}:${addr.port}${config.basePath}`;
   let closed = false;
@@ -285,6 +288,7 @@ export async function startServer(config: Readonly<Config>, log: Logger = create
         });
         server.closeIdleConnections();
       });
+      await sweep.stop();
       await closeAudit(services);
       await services.store.close();
       auth?.close();

@@ -4,7 +4,8 @@
  * security.html and http.html). Runs as the first interceptor around every interaction
  * (src/fhir/interaction.ts), Bundle entries included.
  *
- * - `capabilities` (`/metadata`) is public. Everything else needs `Authorization: Bearer <JWT>`: a
+ * - `capabilities` (`/metadata`) is public, and so is the server's own in-process work
+ *   (`InteractionContext.internal`, never set by an HTTP request; ADR 38). Everything else needs `Authorization: Bearer <JWT>`: a
  *   missing token is 401 with `WWW-Authenticate: Bearer realm="..."` (no error code, RFC 6750 §3.1), an
  *   invalid one 401 with `error="invalid_token"` and a description.
  * - The verified token becomes `ctx.access` (principal = claims, scopes, restrict). Entries of a
@@ -94,7 +95,7 @@ export function smartInterceptor(opts: SmartInterceptorOptions): Interceptor {
   };
 
   return async (req, interaction, ctx, next) => {
-    if (interaction.kind === 'capabilities') return next();
+    if (interaction.kind === 'capabilities' || ctx.internal) return next();
     let c = ctx;
     let caller = smartCallerOf(ctx.access);
     if (!caller) {

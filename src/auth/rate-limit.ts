@@ -29,7 +29,7 @@ export function throttledError(t: Throttled): FhirError {
 
 export function authenticationGuard(throttle: AuthThrottle): Interceptor {
   return async (req, interaction, ctx, next) => {
-    if (req.bundleEntry || interaction.kind === 'capabilities') return next();
+    if (req.bundleEntry || interaction.kind === 'capabilities' || ctx.internal) return next();
     const address = req.clientAddress !== undefined ? addressKey(req.clientAddress) : undefined;
     const blocked = await throttle.authenticationBlocked({ address });
     if (blocked) throw throttledError(blocked);
@@ -48,7 +48,7 @@ export function authenticationGuard(throttle: AuthThrottle): Interceptor {
 
 export function requestQuota(throttle: AuthThrottle): Interceptor {
   return async (req, _interaction, ctx, next) => {
-    if (req.bundleEntry) return next();
+    if (req.bundleEntry || ctx.internal) return next();
     const caller = smartCallerOf(ctx.access);
     if (caller) {
       const claims = caller.claims;

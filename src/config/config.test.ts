@@ -143,4 +143,15 @@ describe('config: validation settings', function () {
     assert.equal(problems.length, 1);
     assert.match(problems[0]!, /^EPS_SIGNATURE_VERIFICATION="yes" is not one of on, off/);
   });
+
+  it('EPS_EXPIRY_SWEEP_SECONDS: 60 by default, 0 (off) to a day, anything else refused by name', function () {
+    assert.equal(loadConfig({}).epsExpirySweepSeconds, 60);
+    assert.equal(loadConfig({ EPS_EXPIRY_SWEEP_SECONDS: '0' }).epsExpirySweepSeconds, 0);
+    assert.equal(loadConfig({ EPS_EXPIRY_SWEEP_SECONDS: '3600' }).epsExpirySweepSeconds, 3600);
+    for (const bad of ['-1', '1.5', 'often', '86401']) {
+      const problems = problemsOf({ EPS_EXPIRY_SWEEP_SECONDS: bad });
+      assert.equal(problems.length, 1, bad);
+      assert.match(problems[0]!, /^EPS_EXPIRY_SWEEP_SECONDS=/);
+    }
+  });
 });

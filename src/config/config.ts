@@ -100,6 +100,8 @@ export interface Config {
   mongodbTimeoutMs: number;
   /** EPS_SIGNATURE_VERIFICATION: `on` verifies prescription-order signatures (src/spine/eps/signature.ts); `off` checks presence and form only. */
   epsSignatureVerification: 'on' | 'off';
+  /** EPS_EXPIRY_SWEEP_SECONDS: how often the EPS expiry sweep stores the expiry of untouched prescriptions (src/facades/eps/expiry-sweep.ts); 0 never. */
+  epsExpirySweepSeconds: number;
   /** What one request may ask of the server (docs/limits.md); beyond them it answers 413 or 400 `too-costly`. */
   limits: Readonly<RequestLimits>;
 }
@@ -242,6 +244,7 @@ export const CONFIG_VARIABLES: readonly ConfigVariable[] = [
   { name: 'AUDIT', default: 'on', description: '`on`: every request on the FHIR API and the NHS façades is recorded as an AuditEvent (IHE BALP; searchable `AuditEvent?patient=`, read with an AuditEvent scope; see docs/audit.md); `off`: none is recorded.' },
   { name: 'MONGODB_TIMEOUT_MS', default: '5000', description: 'How long a MongoDB operation waits for a usable server (server selection) before the request fails with 503.' },
   { name: 'EPS_SIGNATURE_VERIFICATION', default: 'off', description: '`off`: an EPS prescription-order\'s Provenance signature must be present and an XML-DSig Signature (real NHS smartcard signatures cannot be checked here); `on`: its SignedInfo must be the one `$prepare` gives for the prescription and its SignatureValue must verify against the KeyInfo certificate (docs/eps.md).' },
+  { name: 'EPS_EXPIRY_SWEEP_SECONDS', default: '60', description: 'Seconds between two runs of the EPS expiry sweep, which stores Expired (0004) every prescription whose validity has passed though no message touched it (docs/eps.md "Nomination and expiry"); `0`: no sweep (prescriptions then expire when touched or tracked).' },
 ];
 
 export class ConfigError extends Error {
@@ -365,6 +368,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
   const nhsNumberRange = Object.freeze(parseNhsNumberRange(get('NHS_NUMBER_RANGE') ?? '9990000000-9999999999', problems));
   const sensitiveScope = env.SENSITIVE_SCOPE === undefined ? 'nhs-sensitive-records' : env.SENSITIVE_SCOPE.trim();
   const idempotencyTtlSeconds = int('IDEMPOTENCY_TTL_SECONDS', 86400, 1, 31 * 86400);
+  const epsExpirySweepSeconds = int('EPS_EXPIRY_SWEEP_SECONDS', 60, 0, 86400);
 
   const mongodbUri = get('MONGODB_URI');
   if (mongodbUri !== undefined && !/^mongodb(\+srv)?:\/\/\S+$/.test(mongodbUri)) problems.push('MONGODB_URI is not a MongoDB connection string (mongodb://host:port/... or mongodb+srv://...)');
@@ -443,6 +447,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     sqliteCheckpoint: sqliteCheckpointRaw === 'inline' ? 'inline' : 'background',
     mongodbTimeoutMs,
     epsSignatureVerification: epsSignatureRaw === 'on' ? 'on' : 'off',
+    epsExpirySweepSeconds,
     limits,
   });
 }

@@ -167,6 +167,12 @@ export interface InteractionContext {
    * top-level request only (never inherited by Bundle entries or nested calls).
    */
   layer?: Interceptor;
+  /**
+   * The server's own request, made in-process on nobody's behalf (e.g. the EPS expiry sweep, ADR 38):
+   * the access-control interceptors let it through. Only `internalContext` sets it; no HTTP request
+   * can. Inherited by Bundle entries.
+   */
+  internal?: true;
 }
 
 /** The restriction of a type for the context (`'all'` when no access control is set). */
@@ -187,6 +193,11 @@ export function viewOf(ctx: InteractionContext, session: StoreSession): StoreSes
 
 export function topLevelContext(services: FhirServices): InteractionContext {
   return { services, session: services.store, inTransaction: false };
+}
+
+/** The top-level context of the server's own requests (see `InteractionContext.internal`). */
+export function internalContext(services: FhirServices): InteractionContext {
+  return { ...topLevelContext(services), internal: true };
 }
 
 /** Runs the write hooks (see WriteHook). */

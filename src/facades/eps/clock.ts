@@ -1,5 +1,6 @@
 /**
- * The clock the EPS façades judge prescription expiry by (docs/eps.md "Expiry"): `services.now`
+ * The clock the EPS façades judge prescription expiry and repeat-dispensing issue dates by, and time
+ * their transitions with (docs/eps.md "Nomination and expiry", ADR 38): `services.now`
  * (the server clock, replaceable in tests), unless a test set a prescription clock for these
  * services — the example replays run at their examples' dates without moving the clock that
  * signatures, tokens and idempotency use.

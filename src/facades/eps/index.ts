@@ -14,6 +14,7 @@
  * | `GET Task` (tracker)          | tracker.ts          |
  * | `POST Claim`                  | claim.ts            |
  * | `POST $verify-signature`      | verify-signature.ts |
+ * | (timer) expiry sweep          | expiry-sweep.ts     |
  *
  * `$prepare` is served on the bases whose specification has it (electronic-prescriptions and
  * fhir-prescribing, not fhir-dispensing); its digest is over FHIR XML, not HL7 v3 (ADR 34).

@@ -33,20 +33,22 @@ import {
 } from '../../spine/eps/prescription-order';
 import { normaliseSigningTimestamp, verifyPrescriptionSignature, type SignatureProblem } from '../../spine/eps/signature';
 import { applyEvent, CANCELLATION_RESPONSE, LINE_ITEM_STATUS, newPrescription, type CancellationCode, type LineItemStatus } from '../../spine/eps/state-machine';
-import { repeatsAllowed } from '../../spine/eps/repeat-dispensing';
+import { expectedSupplyDays, repeatsAllowed } from '../../spine/eps/repeat-dispensing';
 import { stateToTask } from '../../spine/eps/task-codec';
 import { parseJsonBody, type FacadeRequest, type FacadeResponse } from '../kit';
 import { epsResponseHeaders } from './headers';
 import { commit, findRecord, nominationOf, restrictionOf, taskUpdateEntry, withExpiry } from './records';
 import { prescriptionExpiry } from '../../spine/eps/expiry';
 import { withLogicalReferences } from './references';
+import { prescriptionNow } from './clock';
 
 export const STATUS_HISTORY_EXTENSION = 'https://fhir.nhs.uk/StructureDefinition/Extension-DM-PrescriptionStatusHistory';
 export const REPLACEMENT_OF_EXTENSION = 'https://fhir.nhs.uk/StructureDefinition/Extension-replacementOf';
 export const CANCELLATION_RESPONSE_SYSTEM = 'https://fhir.nhs.uk/CodeSystem/medicationrequest-status-history';
 
-function now(): string {
-  return new Date().toISOString();
+/** Now on the prescription clock (src/facades/eps/clock.ts): the time of the transitions, which issue dates and expiry are judged by. */
+function now(services: FhirServices): string {
+  return prescriptionNow(services).toISOString();
 }
 
 function refusal(code: EpsCode, status: number, issue: 'business-rule' | 'not-found' | 'value', diagnostics: string, expression?: string): never {
@@ -57,9 +59,10 @@ async function order(services: FhirServices, req: FacadeRequest, body: unknown):
   const verify = services.config.epsSignatureVerification === 'on';
   const o = validatePrescriptionOrder(body, verify ? { verifySignature: (xml, ctx) => verifyOrderSignature(services, xml, ctx) } : {});
   if (await findRecord(services, req, o.prescriptionId)) duplicatePrescriptionId(o.prescriptionId);
-  const at = now();
+  const at = now(services);
   const repeats = repeatsAllowed(o.items.map((i) => i.resource));
-  const state = newPrescription(o.prescriptionId, o.items.map((i) => i.id), at, o.prescriber, repeats);
+  const supplyDays = repeats === undefined ? undefined : expectedSupplyDays(o.items.map((i) => i.resource));
+  const state = newPrescription(o.prescriptionId, o.items.map((i) => i.id), at, o.prescriber, repeats, supplyDays);
   const mrEntries: BundleEntry[] = o.items.map((i) => {
     const fullUrl = i.fullUrl?.startsWith('urn:uuid:') ? i.fullUrl : `urn:uuid:${randomUUID()}`;
     const { id: _id, ...mr } = withLogicalReferences(o.bundle, i.resource);
@@ -87,7 +90,7 @@ function verifyOrderSignature(services: FhirServices, xml: string, ctx: Signatur
 }
 
 function cancellationAnswer(header: MessageHeader, mr: MedicationRequest, code: CancellationCode, ok: boolean): Bundle {
-  const at = now();
+  const at = new Date().toISOString();
   const statusHistory = {
     url: STATUS_HISTORY_EXTENSION,
     extension: [{ url: 'status', valueCoding: { system: CANCELLATION_RESPONSE_SYSTEM, code, display: CANCELLATION_RESPONSE[code] } }],
@@ -128,7 +131,7 @@ async function cancel(services: FhirServices, req: FacadeRequest, bundle: Bundle
   if (!found) return { status: 200, body: cancellationAnswer(header, mr, 'R-0008', false), headers };
   // A prescription whose validity has passed expires now (stored), and its cancellation is R-0005.
   const { record, expired } = withExpiry(services, found);
-  const r = applyEvent(record.state, { kind: 'cancel', prescriber: header.sender?.identifier?.value ?? '', at: now(), items: [item] });
+  const r = applyEvent(record.state, { kind: 'cancel', prescriber: header.sender?.identifier?.value ?? '', at: now(services), items: [item] });
   if (!r.ok) {
     if (expired) await commit(services, req, [taskUpdateEntry(found, record.state)]);
     if (r.cancellation) return { status: 200, body: cancellationAnswer(header, mr, r.cancellation, false), headers };
@@ -179,7 +182,7 @@ async function dispenseNotification(services: FhirServices, req: FacadeRequest, 
   const replaces = replacementOf?.valueIdentifier?.value;
   const replacementPath = `MessageHeader.extension("${REPLACEMENT_OF_EXTENSION}")`;
   if (replacementOf && typeof replaces !== 'string') refusal('MISSING_VALUE', 400, 'value', 'Extension-replacementOf must give the identifier of the dispense notification it replaces.', replacementPath);
-  const at = now();
+  const at = now(services);
   const r = replacementOf
     ? applyEvent(record.state, { kind: 'amend', dispenser, at, items, replaces: replaces!, ...(message ? { message } : {}) })
     : applyEvent(record.state, { kind: 'dispense', dispenser, at, items, ...(message ? { message } : {}) });

@@ -7,14 +7,19 @@
  * refuses is answered 400 (404 RESOURCE_NOT_FOUND for an unknown ID) — PRESCRIPTION_WITH_ANOTHER_DISPENSER
  * with the holding Organization contained and referenced by Extension-Spine-supportingInfo,
  * PRESCRIPTION_CANCELLED for a cancelled one, PRESCRIPTION_INVALID_STATE_TRANSITION "Prescription has
- * expired." for one whose validity has passed (src/spine/eps/expiry.ts; the expiry is stored).
+ * expired." for one whose validity has passed (src/spine/eps/expiry.ts; the expiry is stored), and
+ * PRESCRIPTION_INVALID_STATE_TRANSITION "Issue n … cannot be released before <date>." for a
+ * repeat-dispensing issue not yet due (src/spine/eps/repeat-dispensing.ts: the specification has no
+ * code of its own for it; this is the code its Dispensing Errors table gives `/Task/$release` for a
+ * release "not valid for the current state of the prescription").
  *
  * Without `group-identifier`, a nominated release ("download up to 25 prescriptions (per request)
  * nominated to a dispenser using the dispenser's ODS code"): every prescription To be Dispensed
  * whose `dispenseRequest.performer` is the `owner`, oldest first, at most NOMINATED_RELEASE_LIMIT,
  * is released in one transaction; `passedPrescriptions.total` is the number released;
  * `failedPrescriptions` holds, for each one found expired, an OperationOutcome and its message
- * Bundle (`total` 2n, failedPrescriptions.yaml). Nothing left: both empty. Each release's history
+ * Bundle (`total` 2n, failedPrescriptions.yaml); a repeat-dispensing issue not yet due is left To be
+ * Dispensed, in neither. Nothing left: both empty. Each release's history
  * entry names the request's X-Request-ID, so a retried request (its answer lost) is answered the
  * prescriptions it released, still With Dispenser, again.
  */
@@ -29,6 +34,7 @@ import { applyEvent } from '../../spine/eps/state-machine';
 import { ODS_SYSTEM } from '../../spine/eps/task-codec';
 import { parseJsonBody, type FacadeRequest, type FacadeResponse } from '../kit';
 import { epsResponseHeaders } from './headers';
+import { prescriptionNow } from './clock';
 import { commit, findNominated, findRecord, findReleasedBy, taskUpdateEntry, withExpiry, type PrescriptionRecord } from './records';
 
 export const EPS_ISSUE_SYSTEM = 'https://fhir.nhs.uk/CodeSystem/EPS-IssueCode';
@@ -93,8 +99,9 @@ async function releaseOne(services: FhirServices, req: FacadeRequest, owner: str
     if (expired) await commit(services, req, [taskUpdateEntry(found, record.state)]);
     throw epsError(400, 'business-rule', 'PRESCRIPTION_INVALID_STATE_TRANSITION', EXPIRED_DIAGNOSTICS, 'Parameters.parameter("group-identifier")');
   }
-  const r = applyEvent(record.state, { kind: 'release', dispenser: owner, at: new Date().toISOString() });
+  const r = applyEvent(record.state, { kind: 'release', dispenser: owner, at: prescriptionNow(services).toISOString() });
   if (!r.ok) {
+    if (r.notBefore !== undefined) throw epsError(400, 'business-rule', r.code, r.diagnostics, 'Parameters.parameter("group-identifier")');
     if (r.code === 'PRESCRIPTION_WITH_ANOTHER_DISPENSER' && r.holder) throw withAnotherDispenser(r.holder);
     if (record.state.status === '0005') throw epsError(400, 'business-rule', 'PRESCRIPTION_CANCELLED', 'Prescription has been cancelled.');
     throw epsError(400, 'business-rule', r.code, r.diagnostics);
@@ -111,7 +118,7 @@ async function releaseNominated(services: FhirServices, req: FacadeRequest, owne
   const found = await findNominated(services, req, owner, NOMINATED_RELEASE_LIMIT - again.length);
   const writes: BundleEntry[] = [];
   const failed: NonNullable<Bundle['entry']> = [];
-  const at = new Date().toISOString();
+  const at = prescriptionNow(services).toISOString();
   for (const f of found) {
     const { record } = withExpiry(services, f);
     if (record.state.status === '0004') {
@@ -124,7 +131,7 @@ async function releaseNominated(services: FhirServices, req: FacadeRequest, owne
       continue;
     }
     const r = applyEvent(record.state, { kind: 'release', dispenser: owner, at });
-    if (!r.ok) continue; // only To be Dispensed records were found; none refuses
+    if (!r.ok) continue; // To be Dispensed, but a repeat-dispensing issue not yet due: left for a later release
     r.state.history[r.state.history.length - 1]!.message = req.requestId; // what a retry finds (findReleasedBy)
     writes.push(taskUpdateEntry(record, r.state));
     passed.push({ fullUrl: `urn:uuid:${randomUUID()}`, resource: releasedMessage(record, owner, r.state.repeat?.issue) });

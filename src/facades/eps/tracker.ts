@@ -5,10 +5,11 @@
  * Tasks, each with `businessStatus` (EPS-task-business-status), `for` the NHS Number and one `input`
  * per line item with its status. The search runs through the engine, so a patient-context token sees
  * only its patient's Tasks. A prescription whose validity (Task.restriction.period.end) has passed is
- * answered Expired (0004, with its `expire` history entry) though not yet stored so: a GET writes
- * nothing; the next release, cancellation or other message stores it.
+ * stored Expired (0004, its `expire` history entry appended, src/facades/eps/expiry-sweep.ts) before
+ * it is answered, so the tracker never shows a state the store does not hold (ADR 38); the periodic
+ * sweep does the same for prescriptions nobody looks at.
  */
-import type { Bundle, Task } from 'fhir/r4';
+import type { Bundle } from 'fhir/r4';
 import { randomUUID } from 'node:crypto';
 import type { FhirServices } from '../../fhir/context';
 import { isValidNhsNumber, NHS_NUMBER_SYSTEM } from '../../spine/nhs-number';
@@ -16,10 +17,8 @@ import { epsError } from '../../spine/eps/errors';
 import { PRESCRIPTION_ORDER_NUMBER_SYSTEM, prescriptionIdProblem } from '../../spine/eps/prescription-id';
 import type { FacadeRequest, FacadeResponse } from '../kit';
 import { epsResponseHeaders } from './headers';
-import { expireIfDue } from '../../spine/eps/expiry';
-import { taskToState } from '../../spine/eps/task-codec';
-import { prescriptionNow } from './clock';
-import { searchTasks, taskUpdateEntry } from './records';
+import { expireDue } from './expiry-sweep';
+import { searchTasks } from './records';
 
 const BY_PRESCRIPTION = ['focus:identifier', 'identifier', 'group-identifier'];
 const BY_PATIENT = ['patient:identifier', 'patient', 'for:identifier'];
@@ -50,14 +49,7 @@ export async function trackTasks(services: FhirServices, req: FacadeRequest): Pr
     if (!t.groupIdentifier || t.groupIdentifier.system !== PRESCRIPTION_ORDER_NUMBER_SYSTEM) return false;
     return nhs === undefined || (t.for?.identifier?.system === NHS_NUMBER_SYSTEM && t.for.identifier.value === nhs);
   });
-  const now = prescriptionNow(services);
-  const shown = tasks.map((t) => {
-    const state = taskToState(t);
-    const expired = expireIfDue(state, t.restriction?.period?.end, now);
-    if (expired === state) return t;
-    const view = taskUpdateEntry({ task: t, state, nhsNumber: t.for?.identifier?.value ?? '', medicationRequests: [] }, expired).resource as Task;
-    return { ...view, ...(t.meta ? { meta: t.meta } : {}) };
-  });
+  const shown = await expireDue(services, tasks);
   const bundle: Bundle = {
     resourceType: 'Bundle',
     id: randomUUID(),

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import type { MedicationRequest } from 'fhir/r4';
-import { expireIfDue, hasExpired, prescriptionExpiry } from './expiry';
+import { controlledDrugSchedule, CONTROLLED_DRUG_EXTENSION, CONTROLLED_DRUG_SYSTEM, expireIfDue, hasExpired, isTwentyEightDayControlledDrug, prescriptionExpiry } from './expiry';
 import { applyEvent, newPrescription } from './state-machine';
 
 const mr = (dispenseRequest: MedicationRequest['dispenseRequest'], authoredOn?: string): MedicationRequest => ({
@@ -21,10 +21,46 @@ describe('EPS prescription expiry', () => {
 
   it('defaults to six months after the validity start, else authoredOn; undefined without dates', () => {
     assert.equal(prescriptionExpiry([mr({ validityPeriod: { start: '2022-10-21' } })]), '2023-04-21T23:59:59.000Z');
-    assert.equal(prescriptionExpiry([mr(undefined, '2021-04-20T09:00:00+00:00')]), '2021-10-20T09:00:00.000Z');
+    assert.equal(prescriptionExpiry([mr(undefined, '2021-04-20T09:00:00+00:00')]), '2021-10-20T23:59:59.000Z', 'the end of that day');
     assert.equal(prescriptionExpiry([mr(undefined)]), undefined);
     assert.equal(prescriptionExpiry([mr({ validityPeriod: { end: 'not a date' } })]), undefined);
     assert.equal(prescriptionExpiry([mr({ validityPeriod: { start: '+275760-09-13T00:00:00Z' } })]), undefined, 'beyond the last representable instant');
+  });
+
+  const erd = (dispenseRequest: MedicationRequest['dispenseRequest']): MedicationRequest => ({
+    ...mr(dispenseRequest),
+    courseOfTherapyType: { coding: [{ system: 'https://fhir.nhs.uk/CodeSystem/medicationrequest-course-of-therapy', code: 'continuous-repeat-dispensing' }] },
+  });
+  const cd = (schedule: string, dispenseRequest: MedicationRequest['dispenseRequest'], authoredOn?: string): MedicationRequest => ({
+    ...mr(dispenseRequest, authoredOn),
+    extension: [{ url: CONTROLLED_DRUG_EXTENSION, extension: [{ url: 'quantityWords', valueString: 'twenty eight' }, { url: 'schedule', valueCoding: { system: CONTROLLED_DRUG_SYSTEM, code: schedule, display: `Schedule ${schedule.slice(2)}` } }] }],
+  });
+
+  it('caps a repeat-dispensing prescription at 12 months after its start; its default without an end is 12 months', () => {
+    assert.equal(prescriptionExpiry([erd({ validityPeriod: { start: '2022-10-21', end: '2024-10-21T23:59:59Z' } })]), '2023-10-21T23:59:59.000Z');
+    assert.equal(prescriptionExpiry([erd({ validityPeriod: { start: '2022-10-21', end: '2022-11-21T23:59:59Z' } })]), '2022-11-21T23:59:59.000Z', 'an earlier end stands');
+    assert.equal(prescriptionExpiry([erd({ validityPeriod: { start: '2022-10-21' } })]), '2023-10-21T23:59:59.000Z');
+    assert.equal(prescriptionExpiry([mr({ validityPeriod: { start: '2022-10-21', end: '2024-10-21T23:59:59Z' } })]), '2024-10-21T23:59:59.000Z', 'acute: not capped here');
+  });
+
+  it('gives Schedule 2, 3 and 4 controlled drugs 28 days from the later of signing and start; not Schedule 5', () => {
+    for (const s of ['CD2', 'CD3', 'CD4']) {
+      assert.ok(isTwentyEightDayControlledDrug([cd(s, undefined)]));
+      assert.equal(prescriptionExpiry([cd(s, { validityPeriod: { start: '2021-04-20' } }, '2021-04-20T09:00:00Z')]), '2021-05-18T23:59:59.000Z', s);
+    }
+    assert.equal(controlledDrugSchedule(cd('CD5', undefined)), 'CD5');
+    assert.equal(isTwentyEightDayControlledDrug([cd('CD5', undefined)]), false);
+    assert.equal(prescriptionExpiry([cd('CD5', { validityPeriod: { start: '2021-04-20' } })]), '2021-10-20T23:59:59.000Z');
+    // Signed before a later start date: 28 days from the start; signed after it: from the signing date.
+    assert.equal(prescriptionExpiry([cd('CD2', { validityPeriod: { start: '2021-05-01' } }, '2021-04-20T09:00:00Z')]), '2021-05-29T23:59:59.000Z');
+    assert.equal(prescriptionExpiry([cd('CD3', { validityPeriod: { start: '2021-04-01' } }, '2021-04-20T09:00:00Z')]), '2021-05-18T23:59:59.000Z');
+    // An earlier validityPeriod.end stands; a later one is cut to 28 days; one CD item governs the prescription.
+    assert.equal(prescriptionExpiry([cd('CD2', { validityPeriod: { start: '2021-04-20', end: '2021-05-01T23:59:59Z' } })]), '2021-05-01T23:59:59.000Z');
+    assert.equal(prescriptionExpiry([cd('CD2', { validityPeriod: { start: '2021-04-20', end: '2021-10-01T23:59:59Z' } }), mr({ validityPeriod: { start: '2021-04-20' } })]), '2021-05-18T23:59:59.000Z');
+    // A schedule of another code system is not a controlled-drug schedule.
+    const other = cd('CD2', undefined);
+    other.extension![0]!.extension![1]!.valueCoding!.system = 'http://example.org';
+    assert.equal(controlledDrugSchedule(other), undefined);
   });
 
   it('expires 0001-0003 once the expiry has passed, never at the expiry itself, never a finished prescription', () => {

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import type { MedicationRequest } from 'fhir/r4';
 import { FhirError } from '../../fhir/outcome';
-import { releasedForIssue, repeatsAllowed, UKCORE_REPEAT_INFORMATION_EXTENSION } from './repeat-dispensing';
-import { applyEvent, issuesAllowed, newPrescription, type LineItemStatus, type PrescriptionEvent, type PrescriptionState, type TransitionResult } from './state-machine';
+import { DEFAULT_SUPPLY_DAYS, EARLY_RELEASE_TOLERANCE_DAYS, expectedSupplyDays, nextIssueNotBefore, releasedForIssue, repeatsAllowed, UKCORE_REPEAT_INFORMATION_EXTENSION } from './repeat-dispensing';
+import { applyEvent, issueNotBefore, issuesAllowed, newPrescription, type LineItemStatus, type PrescriptionEvent, type PrescriptionState, type TransitionResult } from './state-machine';
 import { stateToTask, taskToState } from './task-codec';
 
 const AT = '2026-01-01T00:00:00Z';
@@ -16,8 +16,9 @@ const release: PrescriptionEvent = { kind: 'release', dispenser: 'FA565', at: AT
 const dispenseAll = (st: LineItemStatus = '0001'): PrescriptionEvent => ({ kind: 'dispense', dispenser: 'FA565', at: AT, items: { a: st, b: st } });
 const claim = (extra: { issue?: number; repeatsAllowed?: number } = {}): PrescriptionEvent => ({ kind: 'claim', dispenser: 'FA565', at: AT, ...extra });
 
-function erd(repeats: number): PrescriptionState {
-  return newPrescription(RX, ['a', 'b'], AT, 'A83008', repeats);
+/** A repeat-dispensing prescription of weekly issues: with the 7-day tolerance each issue is releasable as soon as the previous one is finished. */
+function erd(repeats: number, supplyDays = 7): PrescriptionState {
+  return newPrescription(RX, ['a', 'b'], AT, 'A83008', repeats, supplyDays);
 }
 function mr(extra: Partial<MedicationRequest>): MedicationRequest {
   return { resourceType: 'MedicationRequest', status: 'active', intent: 'order', subject: {}, courseOfTherapyType: { coding: [{ code: 'continuous-repeat-dispensing' }] }, ...extra };
@@ -34,7 +35,7 @@ describe('EPS repeat dispensing', () => {
       assert.equal(s.status, '0001', `after issue ${issue}`);
       assert.deepEqual(s.items, { a: '0007', b: '0007' });
       assert.equal(s.dispenser, undefined);
-      assert.deepEqual(s.repeat!.past[String(issue)], { status: '0006', dispenser: 'FA565' });
+      assert.deepEqual(s.repeat!.past[String(issue)], { status: '0006', dispenser: 'FA565', finished: AT });
     }
     assert.equal(s.repeat!.issue, 3);
     s = ok(applyEvent(s, release));
@@ -80,6 +81,45 @@ describe('EPS repeat dispensing', () => {
     assert.equal(s.status, '0001');
     const c = applyEvent(s, { kind: 'cancel', prescriber: 'A83008', at: AT });
     assert.ok(c.ok && c.state.status === '0005' && c.cancellation === 'R-0001');
+  });
+
+  it('does not release the next issue before the previous dispense date + supply duration − 7 days; records the dates', () => {
+    let s = erd(2, 28);
+    assert.equal(issueNotBefore(s), undefined, 'issue 1: at once');
+    s = ok(applyEvent(s, { ...release, at: '2026-01-01T10:00:00Z' }));
+    s = ok(applyEvent(s, { kind: 'dispense', dispenser: 'FA565', at: '2026-01-02T10:00:00Z', items: { a: '0001', b: '0001' } }));
+    assert.equal(s.repeat!.issue, 2);
+    assert.equal(s.repeat!.past['1']!.finished, '2026-01-02T10:00:00Z');
+    assert.equal(issueNotBefore(s), '2026-01-23T10:00:00.000Z', '28 − 7 = 21 days after the dispense');
+    assert.equal(s.history.at(-1)!.notBefore, '2026-01-23T10:00:00.000Z');
+    const early = applyEvent(s, { ...release, at: '2026-01-23T09:59:59Z' });
+    assert.ok(!early.ok && early.code === 'PRESCRIPTION_INVALID_STATE_TRANSITION' && early.notBefore === '2026-01-23T10:00:00.000Z');
+    assert.match(!early.ok ? early.diagnostics : '', /Issue 2 .* cannot be released before 2026-01-23T10:00:00.000Z/);
+    s = ok(applyEvent(s, { ...release, at: '2026-01-23T10:00:00Z' }));
+    assert.equal(s.status, '0002');
+    // Returned: still issue 2, still due (the date does not move).
+    s = ok(applyEvent(s, { kind: 'return', dispenser: 'FA565', at: '2026-01-24T10:00:00Z' }));
+    assert.equal(issueNotBefore(s), '2026-01-23T10:00:00.000Z');
+    assert.deepEqual(taskToState(stateToTask(s, '9449304130', AT, 'x')), s, 'the dates round-trip through the tracker Task');
+  });
+
+  it('reads the issue length from expectedSupplyDuration (the shortest; weeks allowed), defaulting to 28 days', () => {
+    const d = (value: number, code = 'd'): MedicationRequest => mr({ dispenseRequest: { expectedSupplyDuration: { value, unit: code === 'd' ? 'day' : 'week', system: 'http://unitsofmeasure.org', code } } });
+    assert.equal(expectedSupplyDays([d(10)]), 10);
+    assert.equal(expectedSupplyDays([d(30), d(14)]), 14);
+    assert.equal(expectedSupplyDays([d(4, 'wk')]), 28);
+    assert.equal(expectedSupplyDays([mr({})]), DEFAULT_SUPPLY_DAYS);
+    assert.equal(expectedSupplyDays([d(-3), d(Number.NaN)]), DEFAULT_SUPPLY_DAYS);
+    assert.equal(expectedSupplyDays([{ ...d(10), courseOfTherapyType: { coding: [{ code: 'acute' }] } }]), undefined);
+    assert.equal(nextIssueNotBefore('2026-01-01T00:00:00Z', 10), '2026-01-04T00:00:00.000Z');
+    assert.equal(nextIssueNotBefore('2026-01-01T00:00:00Z', 3), '2026-01-01T00:00:00.000Z', 'never before the dispense itself');
+    assert.equal(nextIssueNotBefore('not a date'), undefined);
+    fc.assert(
+      fc.property(fc.date({ min: new Date('2000-01-01'), max: new Date('2090-01-01'), noInvalidDate: true }), fc.integer({ min: 1, max: 400 }), (at, days) => {
+        const nb = nextIssueNotBefore(at.toISOString(), days)!;
+        assert.equal(Date.parse(nb) - at.getTime(), Math.max(0, days - EARLY_RELEASE_TOLERANCE_DAYS) * 86_400_000);
+      }),
+    );
   });
 
   it('an acute prescription has no issues; its claim ignores repeat information', () => {

@@ -12,8 +12,12 @@
  * current issue plus the outcome of each issue before it: when an issue is finished by a dispense
  * notification (Dispensed 0006 or Not Dispensed 0007) and more issues are allowed, the next issue
  * becomes To be Dispensed (an `issue` transition, items back to 0007 but for cancelled ones) and the
- * finished one waits for its claim.
+ * finished one waits for its claim. The next issue is not releasable before its date
+ * (`notBefore` of the `issue` history entry): the previous issue's dispense date plus the expected
+ * supply duration less the early-release tolerance (`nextIssueNotBefore`,
+ * src/spine/eps/repeat-dispensing.ts); an earlier release is PRESCRIPTION_INVALID_STATE_TRANSITION.
  */
+import { nextIssueNotBefore } from './repeat-dispensing';
 
 export const TASK_BUSINESS_STATUS_SYSTEM = 'https://fhir.nhs.uk/CodeSystem/EPS-task-business-status';
 export const LINE_ITEM_STATUS_SYSTEM = 'https://fhir.nhs.uk/CodeSystem/medicationdispense-type';
@@ -62,12 +66,16 @@ export interface HistoryEntry {
   issue?: number;
   /** The identifier of the message that made the transition (dispense notification Bundle, Claim): what an amendment names. */
   message?: string;
+  /** Repeat dispensing, `issue` entries: the earliest instant the new issue may be released. */
+  notBefore?: string;
 }
 
 /** A finished issue of a repeat-dispensing prescription: 0006/0007, then 0008/0009 once claimed. */
 export interface PastIssue {
   status: PrescriptionStatus;
   dispenser?: string;
+  /** When the issue was finished (its last dispense notification): the date the next issue's interval runs from. */
+  finished?: string;
 }
 
 /** Repeat dispensing: `repeatsAllowed` + 1 issues, the current `issue` (1-based), the finished ones. */
@@ -75,6 +83,8 @@ export interface RepeatState {
   repeatsAllowed: number;
   issue: number;
   past: Record<string, PastIssue>;
+  /** Days each issue lasts (dispenseRequest.expectedSupplyDuration; absent: DEFAULT_SUPPLY_DAYS). */
+  supplyDays?: number;
 }
 
 export interface PrescriptionState {
@@ -128,13 +138,13 @@ export type CancellationCode = keyof typeof CANCELLATION_RESPONSE;
 
 export type TransitionResult =
   | { ok: true; state: PrescriptionState; cancellation?: CancellationCode }
-  | { ok: false; code: TransitionErrorCode; diagnostics: string; cancellation?: CancellationCode; holder?: string };
+  | { ok: false; code: TransitionErrorCode; diagnostics: string; cancellation?: CancellationCode; holder?: string; notBefore?: string };
 
 /** A new prescription: status 0001, every item 0007, with its creation in the history; `repeatsAllowed`: repeat dispensing, at issue 1. */
-export function newPrescription(prescriptionId: string, itemIds: readonly string[], at: string, by?: string, repeatsAllowed?: number): PrescriptionState {
+export function newPrescription(prescriptionId: string, itemIds: readonly string[], at: string, by?: string, repeatsAllowed?: number, supplyDays?: number): PrescriptionState {
   const items: Record<string, LineItemStatus> = {};
   for (const id of itemIds) items[id] = '0007';
-  const repeat = repeatsAllowed === undefined ? {} : { repeat: { repeatsAllowed, issue: 1, past: {} } };
+  const repeat = repeatsAllowed === undefined ? {} : { repeat: { repeatsAllowed, issue: 1, past: {}, ...(supplyDays !== undefined ? { supplyDays } : {}) } };
   return { prescriptionId, status: '0001', items, ...repeat, history: [{ at, event: 'create', from: '0001', to: '0001', ...(by ? { by } : {}), ...(repeatsAllowed === undefined ? {} : { issue: 1 }) }] };
 }
 
@@ -147,11 +157,21 @@ export function issuesAllowed(r: RepeatState): number {
 function nextIssue(s: PrescriptionState, at: string): PrescriptionState {
   const r = s.repeat;
   if (!r || (s.status !== '0006' && s.status !== '0007') || r.issue >= issuesAllowed(r)) return s;
-  const past = { ...r.past, [String(r.issue)]: { status: s.status, ...(s.dispenser ? { dispenser: s.dispenser } : {}) } };
+  const past = { ...r.past, [String(r.issue)]: { status: s.status, ...(s.dispenser ? { dispenser: s.dispenser } : {}), finished: at } };
   const items = mapItems(s.items, (_, st) => (st === '0005' ? st : '0007'));
   const next = moved(s, 'issue', at, '0001', items, undefined, { clearDispenser: true });
-  next.history[next.history.length - 1]!.issue = r.issue + 1;
+  const entry = next.history[next.history.length - 1]!;
+  entry.issue = r.issue + 1;
+  const notBefore = nextIssueNotBefore(at, r.supplyDays);
+  if (notBefore !== undefined) entry.notBefore = notBefore;
   return { ...next, repeat: { ...r, issue: r.issue + 1, past } };
+}
+
+/** Repeat dispensing: the earliest release of the current issue (the `notBefore` of the `issue` entry that started it), or undefined. */
+export function issueNotBefore(s: PrescriptionState): string | undefined {
+  if (!s.repeat) return undefined;
+  const issue = s.repeat.issue;
+  return [...s.history].reverse().find((h) => h.event === 'issue' && h.issue === issue)?.notBefore;
 }
 
 /** Repeat dispensing: a claim of a finished issue before the current one. */
@@ -187,7 +207,7 @@ function claim(s: PrescriptionState, e: Extract<PrescriptionEvent, { kind: 'clai
   return { ok: true, state };
 }
 
-function refuse(code: TransitionErrorCode, diagnostics: string, extra: { holder?: string; cancellation?: CancellationCode } = {}): TransitionResult {
+function refuse(code: TransitionErrorCode, diagnostics: string, extra: { holder?: string; cancellation?: CancellationCode; notBefore?: string } = {}): TransitionResult {
   return { ok: false, code, diagnostics, ...extra };
 }
 
@@ -305,6 +325,12 @@ export function applyEvent(s: PrescriptionState, e: PrescriptionEvent): Transiti
         return refuse('PRESCRIPTION_WITH_ANOTHER_DISPENSER', 'Prescription is with another dispenser.', s.dispenser ? { holder: s.dispenser } : {});
       }
       if (s.status !== '0001') return invalid(s, 'release');
+      {
+        const notBefore = issueNotBefore(s);
+        if (notBefore !== undefined && Date.parse(e.at) < Date.parse(notBefore)) {
+          return refuse('PRESCRIPTION_INVALID_STATE_TRANSITION', `Issue ${s.repeat!.issue} of prescription ${s.prescriptionId} cannot be released before ${notBefore}.`, { notBefore });
+        }
+      }
       return { ok: true, state: moved(s, 'release', e.at, '0002', mapItems(s.items, (_, st) => (st === '0007' ? '0008' : st)), e.dispenser, { dispenser: e.dispenser }) };
     case 'return': {
       const bad = checkHolder(s, e.dispenser, 'return');

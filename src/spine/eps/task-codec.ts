@@ -6,7 +6,8 @@
  * (medicationdispense-type), and one history extension per accepted transition. A repeat-dispensing
  * prescription also carries Extension-EPS-RepeatInformation (`numberOfRepeatsAllowed`, and
  * `numberOfRepeatsIssued` = the current issue) with one `issue` part per finished issue (its number,
- * status and dispenser).
+ * status, dispenser and `finished` date) and the issue length (`expectedSupplyDuration`); an `issue`
+ * history entry carries `notBefore`, the earliest release of the issue it started.
  */
 import type { Extension, Task } from 'fhir/r4';
 import { NHS_NUMBER_SYSTEM } from '../nhs-number';
@@ -56,6 +57,7 @@ function historyExtension(h: HistoryEntry): Extension {
   if (h.by) ext.push({ url: 'by', valueIdentifier: { system: ODS_SYSTEM, value: h.by } });
   if (h.issue !== undefined) ext.push({ url: 'issue', valueInteger: h.issue });
   if (h.message !== undefined) ext.push({ url: 'message', valueIdentifier: { system: 'https://tools.ietf.org/html/rfc4122', value: h.message } });
+  if (h.notBefore !== undefined) ext.push({ url: 'notBefore', valueDateTime: h.notBefore });
   for (const [id, [before, after]] of Object.entries(h.items ?? {})) {
     ext.push({ url: 'item', extension: [{ url: 'id', valueString: id }, { url: 'from', valueCode: before }, { url: 'to', valueCode: after }] });
   }
@@ -67,9 +69,11 @@ function repeatExtension(r: RepeatState): Extension {
     { url: 'numberOfRepeatsAllowed', valueInteger: r.repeatsAllowed },
     { url: 'numberOfRepeatsIssued', valueInteger: r.issue },
   ];
+  if (r.supplyDays !== undefined) ext.push({ url: 'expectedSupplyDuration', valueDuration: { value: r.supplyDays, unit: 'day', system: 'http://unitsofmeasure.org', code: 'd' } });
   for (const [n, p] of Object.entries(r.past).sort(([a], [b]) => Number(a) - Number(b))) {
     const part: Extension[] = [{ url: 'number', valueInteger: Number(n) }, { url: 'status', valueCoding: { system: TASK_BUSINESS_STATUS_SYSTEM, code: p.status, display: PRESCRIPTION_STATUS[p.status] } }];
     if (p.dispenser) part.push({ url: 'dispenser', valueIdentifier: { system: ODS_SYSTEM, value: p.dispenser } });
+    if (p.finished) part.push({ url: 'finished', valueDateTime: p.finished });
     ext.push({ url: 'issue', extension: part });
   }
   return { url: EPS_REPEAT_INFORMATION_EXTENSION, extension: ext };
@@ -86,9 +90,11 @@ function repeatOf(t: Task): RepeatState | undefined {
     const n = sub(p, 'number')?.valueInteger;
     const st = sub(p, 'status')?.valueCoding?.code;
     const dispenser = sub(p, 'dispenser')?.valueIdentifier?.value;
-    if (typeof n === 'number' && isPrescriptionStatus(st)) past[String(n)] = { status: st, ...(dispenser ? { dispenser } : {}) };
+    const finished = sub(p, 'finished')?.valueDateTime;
+    if (typeof n === 'number' && isPrescriptionStatus(st)) past[String(n)] = { status: st, ...(dispenser ? { dispenser } : {}), ...(finished ? { finished } : {}) };
   }
-  return { repeatsAllowed, issue, past };
+  const supplyDays = sub(e, 'expectedSupplyDuration')?.valueDuration?.value;
+  return { repeatsAllowed, issue, past, ...(typeof supplyDays === 'number' ? { supplyDays } : {}) };
 }
 
 /** The tracker Task of a prescription (`nhsNumber` its patient). */
@@ -157,6 +163,7 @@ export function taskToState(t: Task): PrescriptionState {
     const by = sub(e, 'by')?.valueIdentifier?.value;
     const issue = sub(e, 'issue')?.valueInteger;
     const message = sub(e, 'message')?.valueIdentifier?.value;
+    const notBefore = sub(e, 'notBefore')?.valueDateTime;
     history.push({
       event: sub(e, 'event')?.valueCode as EventKind,
       from,
@@ -166,6 +173,7 @@ export function taskToState(t: Task): PrescriptionState {
       ...(by ? { by } : {}),
       ...(typeof issue === 'number' ? { issue } : {}),
       ...(typeof message === 'string' ? { message } : {}),
+      ...(typeof notBefore === 'string' ? { notBefore } : {}),
     });
   }
   const pending = t.extension?.find((e) => e.url === PENDING_CANCELLATION_EXTENSION);

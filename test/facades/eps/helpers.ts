@@ -67,6 +67,18 @@ export function useEpsApp(use: (t: TestApp) => void, env: Readonly<Record<string
   afterEach(() => current?.close());
 }
 
+/**
+ * Moves a test app's example time (the prescription clock, see the header) on by `days`: what a
+ * replay of a repeat-dispensing example does before releasing the next issue, which is not
+ * releasable before its date (src/spine/eps/repeat-dispensing.ts).
+ */
+export function advanceExampleClock(t: TestApp, days: number): Date {
+  const time = exampleTimes.get(t);
+  if (!time) throw new Error('not an EPS test app (useEpsApp)');
+  time.at = new Date((time.at ?? new Date()).getTime() + days * 86_400_000);
+  return time.at;
+}
+
 /** A POST to an EPS façade with a fresh (or the given) X-Request-ID and, when given, an X-Correlation-ID. */
 export function epsPost(t: TestApp, base: string, p: string, body: unknown, opts: { requestId?: string; correlationId?: string } = {}): request.Test {
   const time = exampleTimes.get(t);

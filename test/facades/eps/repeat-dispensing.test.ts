@@ -4,6 +4,9 @@
  * dispense-notification,claim,return}/eRD-primary-example-*: one prescription,
  * 24F5DA-A83008-7EFE6Z, `numberOfRepeatsAllowed` 6) issue by issue, and the repeat-dispensing
  * orders of primary-care/repeat-dispensing, with the outcomes of the examples' response files.
+ * The example's issues last 10 days (`expectedSupplyDuration`), so each next issue is releasable 3
+ * days (10 − the 7-day tolerance) after the previous one was dispensed: the replay moves the
+ * prescription clock on by ISSUE_INTERVAL_DAYS before releasing it.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -13,7 +16,7 @@ import request from 'supertest';
 import type { Bundle, Claim, Extension, MedicationRequest, OperationOutcome, Organization, Parameters, Task } from 'fhir/r4';
 
 import { type TestApp } from '../../helpers/test-app';
-import { EPS_EXAMPLES, epsPost, useEpsApp } from './helpers';
+import { advanceExampleClock, EPS_EXAMPLES, epsPost, useEpsApp } from './helpers';
 
 const PRESCRIBING = '/fhir-prescribing/FHIR/R4';
 const DISPENSING = '/fhir-dispensing/FHIR/R4';
@@ -21,6 +24,8 @@ const EPS = '/electronic-prescriptions/FHIR/R4';
 const RX = '24F5DA-A83008-7EFE6Z';
 const REPEAT_INFO = 'https://fhir.nhs.uk/StructureDefinition/Extension-EPS-RepeatInformation';
 const UKCORE_REPEAT = 'https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-MedicationRepeatInformation';
+/** The eRD example's expectedSupplyDuration (10 days) less the early-release tolerance (7 days). */
+const ISSUE_INTERVAL_DAYS = 3;
 const DIN = ['primary-care', 'repeat-dispensing', 'nominated-pharmacy', 'medical-prescriber', 'author', 'gmc', 'responsible-party', 'medication-list'];
 
 const dir = EPS_EXAMPLES;
@@ -107,6 +112,7 @@ describe('EPS façades: repeat dispensing replayed', function () {
     assert.equal(task.owner, undefined);
 
     // Issue 2: the cancelled item stays cancelled; claiming issue 3 before it exists is refused.
+    advanceExampleClock(t, ISSUE_INTERVAL_DAYS);
     assert.deepEqual((await released()).map(issuedOn), [2, 2, 2, 2]);
     const again = await post(DISPENSING, '$process-message', dispense([0, 1, 2, 3], { 2: '0001' }));
     assert.equal(again.status, 400, again.text);
@@ -141,6 +147,7 @@ describe('EPS façades: repeat dispensing replayed', function () {
     assert.deepEqual((await issueOf()).past, { 1: '0008', 2: '0008' });
 
     // Issue 3: returned (the return example), then released to another pharmacy.
+    advanceExampleClock(t, ISSUE_INTERVAL_DAYS);
     assert.deepEqual((await released()).map(issuedOn), [3, 3, 3, 3]);
     const ret = await post(DISPENSING, 'Task', example('spec', 'dispensing', 'return', 'eRD-primary-example-req.json'));
     assert.equal(ret.status, 200, ret.text);
@@ -158,6 +165,7 @@ describe('EPS façades: repeat dispensing replayed', function () {
     for (const e of order.entry!) if (e.resource?.resourceType === 'MedicationRequest') e.resource.dispenseRequest!.numberOfRepeatsAllowed = 1;
     assert.equal((await post(PRESCRIBING, '$process-message', order)).status, 200);
     for (const issue of [1, 2]) {
+      if (issue > 1) advanceExampleClock(t, ISSUE_INTERVAL_DAYS);
       assert.deepEqual((await released()).map(issuedOn), [issue, issue, issue, issue]);
       const res = await post(DISPENSING, '$process-message', dispense([0, 1, 2, 3], { 2: '0001', 3: '0002' }));
       assert.equal(res.status, 200, res.text);
