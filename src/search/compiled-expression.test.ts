@@ -135,7 +135,7 @@ describe('search/compiled-expression', () => {
       list.push([name, t]);
       childrenOf.set(parent, list);
     }
-    const strings = ['Patient/p1', 'Practitioner/d1', 'http://example.org/fhir/Patient/p2/_history/3', 'urn:uuid:1b4e28ba-2fa1-11d2-883f-0016d3cca427', 'email', 'phone', 'Patient', 'Practitioner', 'Group', 'http://loinc.org', '8867-4', 'Ünïcödé  Text', ' ', 'final', 'home', 'male', '2020-01-02', '2021-03-04T05:06:07Z', 'mg', '#c1'];
+    const strings = ['Patient/p1', 'Practitioner/d1', 'http://example.org/fhir/Practitioner/d2', 'Group/g1', 'http://example.org/fhir/Patient/p2/_history/3', 'urn:uuid:1b4e28ba-2fa1-11d2-883f-0016d3cca427', 'email', 'phone', 'Patient', 'Practitioner', 'Group', 'http://loinc.org', '8867-4', 'Ünïcödé  Text', ' ', 'final', 'home', 'male', '2020-01-02', '2021-03-04T05:06:07Z', 'mg', '#c1'];
     const primitive = (t: string): fc.Arbitrary<unknown> => {
       if (t === 'boolean' || t === 'System.Boolean') return fc.boolean();
       if (['integer', 'positiveInt', 'unsignedInt', 'decimal', 'System.Integer', 'System.Decimal'].includes(t)) return fc.integer({ min: 0, max: 100 });
