@@ -57,7 +57,7 @@ function compiledAnswers(r: Resource): { answered: number; fellBack: number; val
 }
 
 describe('search/compiled-expression', () => {
-  it('compiles paths, choice casts, [n], the rewritten resolve() filter and where(prop = literal); leaves the rest to fhirpath.js', () => {
+  it('compiles paths, choice casts, [n], the rewritten resolve() filter, where(prop = literal) and P.exists() and P != false; leaves the rest to fhirpath.js', () => {
     for (const [e, t] of [
       ['Patient.name', 'Patient'],
       ['Resource.meta.tag', 'Patient'],
@@ -66,9 +66,10 @@ describe('search/compiled-expression', () => {
       ["Patient.telecom.where(system='email')", 'Patient'],
       ["Observation.subject.where(type = 'Patient' or reference.startsWith('Patient/') or reference.contains('/Patient/'))", 'Observation'],
       ['Bundle.entry[0].resource', 'Bundle'],
+      ['Patient.deceased.exists() and Patient.deceased != false', 'Patient'],
     ] as const) assert.ok(compileSearchExpression(e, t), e);
     for (const [e, t] of [
-      ['Patient.deceased.exists() and Patient.deceased != false', 'Patient'],
+      ['Patient.deceased.exists() and Patient.active != false', 'Patient'],
       ['Observation', 'Observation'],
       ["Patient.extension('http://x').value", 'Patient'],
       ['Patient.name.first()', 'Patient'],

@@ -7,9 +7,9 @@
  * the resource (`Patient.name`, `Resource.meta.tag`, parenthesised and followed by more of the chain
  * as in `(Observation.value.ofType(CodeableConcept)).text`), member access (choice elements
  * `value` read from `valueQuantity` etc.), `[n]`, `ofType(T)` (after `rewriteAs`), the rewritten
- * `where(resolve() is T)` (`where(type = 'T' or reference.startsWith('T/') or reference.contains('/T/'))`)
- * and `where(prop = 'literal')`. Anything else is not compiled (`compileSearchExpression` answers
- * undefined) and stays with fhirpath.js.
+ * `where(resolve() is T)` (`where(type = 'T' or reference.startsWith('T/') or reference.contains('/T/'))`),
+ * `where(prop = 'literal')` and the flag `P.exists() and P != false` (Patient.deceased). Anything
+ * else is not compiled (`compileSearchExpression` answers undefined) and stays with fhirpath.js.
  *
  * Each result carries what fhirpath.js's ResourceNode gives the extractor: the JSON value, the FHIR
  * datatype (`path2Type` of the element path, choice suffix included; a resource's `resourceType`),
@@ -217,6 +217,30 @@ function applyStep(model: Model, step: Step, items: Item[]): Item[] {
   }
 }
 
+/** `P.exists() and P != false` (Patient.deceased): a flag, true when P is present and not `false`. */
+const EXISTS_NOT_FALSE = /^([A-Za-z][A-Za-z0-9_.]*)\.exists\(\) and ([A-Za-z][A-Za-z0-9_.]*) != false$/;
+
+interface Branch {
+  steps: Step[];
+  /** The branch is `steps.exists() and steps != false`. */
+  existsNotFalse: boolean;
+}
+
+/**
+ * FHIRPath's value of `P.exists() and P != false` (N1 §6.5 three-valued `and`, §6.1 `!=`): false when
+ * P is empty; for one boolean, that boolean; for one string (a dateTime), true (values of different
+ * types are not equal). A System.Boolean, as fhirpath.js types a computed boolean.
+ */
+function existsAndNotFalse(items: readonly Item[]): TypedValue {
+  const flag = (value: boolean): TypedValue => ({ value, fhirType: 'Boolean', path: '', elementPath: undefined });
+  if (items.length === 0) return flag(false);
+  if (items.length > 1) throw FB;
+  const v = items[0]!.value;
+  if (typeof v === 'boolean') return flag(v);
+  if (typeof v === 'string') return flag(true);
+  throw FB;
+}
+
 /**
  * The compiled form of a search expression for `resourceType` (every union branch compiled, results
  * concatenated in branch order as `compileExpression` in parameters.ts does), or undefined when a
@@ -224,22 +248,27 @@ function applyStep(model: Model, step: Step, items: Item[]): Item[] {
  */
 export function compileSearchExpression(expression: string, resourceType: string): CompiledExpression | undefined {
   const model = fhirpathR4Model() as unknown as Model;
-  const branches: Step[][] = [];
+  const branches: Branch[] = [];
   for (const b of splitUnion(expression)) {
-    const steps = parseBranch(b, resourceType);
-    if (steps === undefined || steps.length === 0) return undefined;
-    branches.push(steps);
+    const flag = EXISTS_NOT_FALSE.exec(b);
+    const steps = parseBranch(flag ? flag[1]! : b, resourceType);
+    if (steps === undefined || steps.length === 0 || (flag && flag[1] !== flag[2])) return undefined;
+    branches.push({ steps, existsNotFalse: flag !== null });
   }
   return (resource: unknown): TypedValue[] | typeof FALLBACK => {
     if (!isObj(resource) || resource.resourceType !== resourceType) return FALLBACK;
     const root: Item = { value: resource, path: resourceType, fhirType: resourceType, elementPath: undefined };
     const out: TypedValue[] = [];
     try {
-      for (const steps of branches) {
+      for (const { steps, existsNotFalse } of branches) {
         let items = [root];
         for (const step of steps) {
           items = applyStep(model, step, items);
           if (items.length === 0) break;
+        }
+        if (existsNotFalse) {
+          out.push(existsAndNotFalse(items));
+          continue;
         }
         for (const it of items) {
           if (typeof it.value === 'number' || typeof it.value === 'bigint') return FALLBACK;
