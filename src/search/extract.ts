@@ -3,7 +3,10 @@
  * table of which datatypes each parameter type indexes).
  *
  * Every applicable SearchParameter's compiled FHIRPath expression is evaluated over the resource and
- * each result is normalised by the parameter's type and the result's FHIR datatype:
+ * each result is normalised by the parameter's type and the result's FHIR datatype. The common
+ * expression shapes run compiled to plain JavaScript (compiled-expression.ts: the same values, FHIR
+ * types and element paths as fhirpath.js's result nodes), the others, and any JSON the compiled form
+ * hands back (FALLBACK), with fhirpath.js; `fhirpathOnly` forces fhirpath.js for every expression.
  * - token: code/string/uri/id and other primitives (system null), boolean ('true'/'false'), Coding,
  *   CodeableConcept (one entry per coding with its display as text, plus a text-only entry for
  *   CodeableConcept.text), Identifier (system|value, text from type.text, and one entry per type
