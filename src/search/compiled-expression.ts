@@ -161,8 +161,11 @@ function children(model: Model, item: Item, name: string, out: Item[]): void {
     const elementPath = `${item.path}.${name}`;
     const push = (x: unknown): void => {
       if (x === null || x === undefined) throw FB;
-      if (isObj(x) && typeof x.resourceType === 'string') out.push({ value: x, path: x.resourceType, fhirType: x.resourceType, elementPath });
-      else {
+      // fhirpath.js takes any value with a truthy `resourceType` for a resource (its own path and type).
+      if (isObj(x) && x.resourceType) {
+        if (typeof x.resourceType !== 'string') throw FB;
+        out.push({ value: x, path: x.resourceType, fhirType: x.resourceType, elementPath });
+      } else {
         if (f.fhirType === undefined) throw FB;
         out.push({ value: x, path: f.nodePath, fhirType: f.fhirType, elementPath });
       }
