@@ -3,7 +3,10 @@
  * table of which datatypes each parameter type indexes).
  *
  * Every applicable SearchParameter's compiled FHIRPath expression is evaluated over the resource and
- * each result is normalised by the parameter's type and the result's FHIR datatype:
+ * each result is normalised by the parameter's type and the result's FHIR datatype. The common
+ * expression shapes run compiled to plain JavaScript (compiled-expression.ts: the same values, FHIR
+ * types and element paths as fhirpath.js's result nodes), the others, and any JSON the compiled form
+ * hands back (FALLBACK), with fhirpath.js; `fhirpathOnly` forces fhirpath.js for every expression.
  * - token: code/string/uri/id and other primitives (system null), boolean ('true'/'false'), Coding,
  *   CodeableConcept (one entry per coding with its display as text, plus a text-only entry for
  *   CodeableConcept.text), Identifier (system|value, text from type.text, and one entry per type
@@ -39,6 +42,7 @@ import { defaultSearchParameters, splitUnion, type SearchParameterDef, type Sear
 import { fhirpathR4Model } from '../definitions/r4-package';
 import { isResourceType } from '../definitions/resource-types';
 import { runCooperatively, runSync } from '../cooperative';
+import { compileSearchExpression, FALLBACK, type CompiledExpression, type TypedValue } from './compiled-expression';
 import { FhirError } from '../fhir/outcome';
 
 export interface ExtractionFailure {
@@ -59,6 +63,12 @@ export interface ExtractOptions {
    * expressions are skipped (see `expressionGuard`), which gives the same entries faster.
    */
   evaluateAll?: boolean;
+  /**
+   * Evaluate every expression with fhirpath.js (the reference behaviour, for differential tests and
+   * benchmarks). Default false: the common expression shapes run compiled to plain JavaScript
+   * (compiled-expression.ts), which gives the same entries faster.
+   */
+  fhirpathOnly?: boolean;
 }
 
 export interface ExtractionResult {
@@ -105,22 +115,20 @@ function* extractionSteps(resource: Resource, registry: SearchParameterRegistry,
     if (options.onlyTypes && !options.onlyTypes.has(def.type)) continue;
     if (present && !mayProduce(expressionGuard(def, registry), present)) continue;
     try {
+      const compiled = options.fhirpathOnly ? undefined : compiledExpression(def);
+      if (compiled !== undefined) {
+        const values = compiled(resource);
+        if (values !== FALLBACK) {
+          if (values.length > 0) pushDistinct(entries, compiledEntries(ctx, def.type, def.code, values));
+          yield;
+          continue;
+        }
+      }
       const evaluate = def.evaluator();
       if (!evaluate) continue;
       const nodes = evaluate(resource);
       if (nodes.length === 0) continue;
-      const produced = def.type === 'composite' ? compositeEntries(ctx, def, nodes, registry, resource) : entriesFor(ctx, def.type, def.code, nodes);
-      // Entries of different parameters never collide (the key holds the param): de-duplicate per parameter.
-      if (produced.length === 1) entries.push(produced[0]!);
-      else if (produced.length > 1) {
-        const seen = new Set<string>();
-        for (const e of produced) {
-          const key = JSON.stringify(e);
-          if (seen.has(key)) continue;
-          seen.add(key);
-          entries.push(e);
-        }
-      }
+      pushDistinct(entries, def.type === 'composite' ? compositeEntries(ctx, def, nodes, registry, resource) : entriesFor(ctx, def.type, def.code, nodes));
     } catch (err) {
       failures.push({ param: def.code, error: err instanceof Error ? err.message : String(err), ...(err instanceof RangeError ? { tooLarge: true } : {}) });
     }
@@ -128,6 +136,32 @@ function* extractionSteps(resource: Resource, registry: SearchParameterRegistry,
   }
   if (!options.onlyTypes) for (const e of textEntries(resource)) entries.push(e);
   return { entries, failures };
+}
+
+/** Appends one parameter's entries, de-duplicated (entries of different parameters never collide: the key holds the param). */
+function pushDistinct(entries: IndexEntry[], produced: IndexEntry[]): void {
+  if (produced.length === 1) entries.push(produced[0]!);
+  else if (produced.length > 1) {
+    const seen = new Set<string>();
+    for (const e of produced) {
+      const key = JSON.stringify(e);
+      if (seen.has(key)) continue;
+      seen.add(key);
+      entries.push(e);
+    }
+  }
+}
+
+const compiledExpressions = new WeakMap<SearchParameterDef, CompiledExpression | null>();
+
+/** The compiled form of a definition's expression (composites excluded), or undefined: fhirpath.js evaluates it. */
+function compiledExpression(def: SearchParameterDef): CompiledExpression | undefined {
+  let c = compiledExpressions.get(def);
+  if (c === undefined) {
+    c = (def.expression !== undefined && def.type !== 'composite' ? compileSearchExpression(def.expression, def.resourceType) : undefined) ?? null;
+    compiledExpressions.set(def, c);
+  }
+  return c ?? undefined;
 }
 
 /**
@@ -390,6 +424,20 @@ function entriesFor(ctx: Ctx, type: SearchParamType, param: string, nodes: unkno
     }
     valueEntries(ctx, type, param, fhirType, value, out);
   });
+  return out;
+}
+
+/** As `entriesFor`, over the typed results of a compiled expression (the same value, type and element path). */
+function compiledEntries(ctx: Ctx, type: SearchParamType, param: string, values: readonly TypedValue[]): IndexEntry[] {
+  const out: IndexEntry[] = [];
+  for (const { value, fhirType, elementPath: path } of values) {
+    if (value === undefined || value === null) continue;
+    if (type === 'token' && fhirType === 'code' && typeof value === 'string') {
+      out.push({ kind: 'token', param, system: path !== undefined ? impliedCodeSystem(path) : null, code: value });
+      continue;
+    }
+    valueEntries(ctx, type, param, fhirType, value, out);
+  }
   return out;
 }
 
