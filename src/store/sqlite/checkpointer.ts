@@ -81,6 +81,9 @@ export class BackgroundCheckpointer {
   close(): Promise<void> {
     this.closing ??= new Promise<void>((resolve) => {
       if (this.failed) return resolve();
+      // Keep the process alive until the worker has closed its connection (it is unref'd otherwise,
+      // and a process with nothing else to do would exit while close() waits).
+      this.worker.ref();
       this.worker.once('exit', () => resolve());
       this.worker.postMessage({ kind: 'close' });
     });
