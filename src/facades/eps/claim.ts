@@ -39,9 +39,10 @@ import { commit, findRecord, taskUpdateEntry } from './records';
 const GROUP_IDENTIFIER_EXTENSION = 'https://fhir.nhs.uk/StructureDefinition/Extension-DM-GroupIdentifier';
 
 function prescriptionIdOf(c: Claim): string | undefined {
-  const g = c.prescription?.extension?.find((e) => e.url === GROUP_IDENTIFIER_EXTENSION);
-  const short = g?.extension?.find((e) => e.url === 'shortForm')?.valueIdentifier;
-  return short?.system === PRESCRIPTION_ORDER_NUMBER_SYSTEM ? short.value : undefined;
+  const ext = c.prescription?.extension;
+  const g = Array.isArray(ext) ? ext.find((e) => e?.url === GROUP_IDENTIFIER_EXTENSION) : undefined;
+  const short = Array.isArray(g?.extension) ? g.extension.find((e) => e?.url === 'shortForm')?.valueIdentifier : undefined;
+  return short?.system === PRESCRIPTION_ORDER_NUMBER_SYSTEM && typeof short.value === 'string' ? short.value : undefined;
 }
 
 /**

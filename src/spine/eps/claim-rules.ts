@@ -74,23 +74,33 @@ const EXEMPTION_CODE = /^[0-9]{4}$/;
 const missing = (diagnostics: string, expression: string): FhirError => epsError(400, 'value', 'MISSING_VALUE', diagnostics, expression);
 const invalid = (diagnostics: string, expression: string): FhirError => epsError(400, 'value', 'INVALID_VALUE', diagnostics, expression);
 
+/** An optional array of objects (JSON from the client), else 400 INVALID_VALUE at the offending element. */
+function list<T>(v: readonly T[] | undefined, path: string): T[] {
+  if (v === undefined || v === null) return [];
+  if (!Array.isArray(v)) throw invalid(`${path} must be an array.`, path);
+  v.forEach((x: unknown, i) => {
+    if (typeof x !== 'object' || x === null || Array.isArray(x)) throw invalid(`${path}[${i}] must be an object.`, `${path}[${i}]`);
+  });
+  return v as T[];
+}
+
 function has(table: Readonly<Record<string, string>>, code: string | undefined): boolean {
   return code !== undefined && Object.prototype.hasOwnProperty.call(table, code);
 }
 
 function containedById<T extends Organization | PractitionerRole>(c: Claim, type: T['resourceType'], ref: string | undefined): { resource: T; index: number } | undefined {
-  if (!ref?.startsWith('#')) return undefined;
-  const index = (c.contained ?? []).findIndex((r) => r.resourceType === type && r.id === ref.slice(1));
+  if (typeof ref !== 'string' || !ref.startsWith('#')) return undefined;
+  const index = list(c.contained, 'Claim.contained').findIndex((r) => r.resourceType === type && r.id === ref.slice(1));
   return index < 0 ? undefined : { resource: c.contained![index] as T, index };
 }
 
 function codingsOf(concepts: ReadonlyArray<{ coding?: Coding[] }> | undefined, path: string): Array<{ coding: Coding; path: string }> {
-  return (concepts ?? []).flatMap((cc, i) => (cc.coding ?? []).map((coding, j) => ({ coding, path: `${path}[${i}].coding[${j}]` })));
+  return list(concepts, path).flatMap((cc, i) => list(cc.coding, `${path}[${i}].coding`).map((coding, j) => ({ coding, path: `${path}[${i}].coding[${j}]` })));
 }
 
 /** The reimbursement authority of `insurance` (its ODS code), else 400. */
 function checkInsurance(c: Claim): string {
-  const insurance = c.insurance ?? [];
+  const insurance = list(c.insurance, 'Claim.insurance');
   if (insurance.length === 0) throw missing('Claim.insurance must name the reimbursement authority.', 'Claim.insurance');
   if (insurance.length > 1) throw invalid('Claim.insurance must have exactly one entry: the reimbursement authority.', 'Claim.insurance');
   const ins = insurance[0]!;
@@ -107,15 +117,15 @@ function checkInsurance(c: Claim): string {
 /** The claiming organisation's ODS code (payee.party), else 400; checks its reimbursement authority and the provider's organisation. */
 function checkPayee(c: Claim, authority: string): string {
   const ref = c.payee?.party?.reference;
-  if (!ref) throw missing('Claim must reference the claiming Organization in payee.party.', 'Claim.payee.party');
+  if (typeof ref !== 'string' || !ref) throw missing('Claim must reference the claiming Organization in payee.party.', 'Claim.payee.party');
   const org = containedById<Organization>(c, 'Organization', ref);
   if (!org) throw invalid(`Claim.payee.party ${JSON.stringify(ref)} does not reference a contained Organization.`, 'Claim.payee.party.reference');
-  const odsAt = (org.resource.identifier ?? []).findIndex((i) => i.system === ODS_ORGANIZATION_SYSTEM);
+  const odsAt = list(org.resource.identifier, `Claim.contained[${org.index}].identifier`).findIndex((i) => i.system === ODS_ORGANIZATION_SYSTEM);
   const ods = odsAt < 0 ? undefined : org.resource.identifier![odsAt]!.value;
   if (!ods) throw missing('The claiming Organization must carry its ODS code.', `Claim.contained[${org.index}].identifier`);
-  (org.resource.extension ?? []).forEach((e: Extension, i) => {
+  list(org.resource.extension, `Claim.contained[${org.index}].extension`).forEach((e: Extension, i) => {
     if (e.url !== ORGANISATION_RELATIONSHIPS_EXTENSION) return;
-    (e.extension ?? []).forEach((x, j) => {
+    list(e.extension, `Claim.contained[${org.index}].extension[${i}].extension`).forEach((x, j) => {
       if (x.url === 'reimbursementAuthority' && x.valueIdentifier?.value !== authority) {
         throw invalid(`The Organization's reimbursement authority ${JSON.stringify(x.valueIdentifier?.value)} is not the Claim's insurance ${authority}.`, `Claim.contained[${org.index}].extension[${i}].extension[${j}].valueIdentifier`);
       }
@@ -145,7 +155,7 @@ function checkExemption(item: ClaimItem): void {
 
 /** The item's intended prescription status (Extension-EPS-TaskBusinessStatus), else 400. */
 function itemStatusOf(item: ClaimItem): PrescriptionStatus {
-  const at = (item.extension ?? []).findIndex((e) => e.url === TASK_BUSINESS_STATUS_EXTENSION);
+  const at = list(item.extension, 'Claim.item[0].extension').findIndex((e) => e.url === TASK_BUSINESS_STATUS_EXTENSION);
   if (at < 0) throw missing('Claim.item must carry the prescription status (Extension-EPS-TaskBusinessStatus).', 'Claim.item[0].extension');
   const coding = item.extension![at]!.valueCoding;
   const path = `Claim.item[0].extension[${at}].valueCoding`;
@@ -172,7 +182,7 @@ export interface ClaimContent {
 }
 
 function checkDetail(d: NonNullable<ClaimItem['detail']>[number], path: string, seen: Set<string>): ClaimedLine {
-  const refAt = (d.extension ?? []).findIndex((e) => e.url === ITEM_REFERENCE_EXTENSION);
+  const refAt = list(d.extension, `${path}.extension`).findIndex((e) => e.url === ITEM_REFERENCE_EXTENSION);
   const id = refAt < 0 ? undefined : d.extension![refAt]!.valueReference?.identifier;
   if (!id?.value) throw missing('Each claimed item must name its prescription line item (Extension-ClaimMedicationRequestReference).', `${path}.extension`);
   if (id.system !== ORDER_ITEM_NUMBER_SYSTEM) throw invalid(`The line item identifier system must be ${ORDER_ITEM_NUMBER_SYSTEM}.`, `${path}.extension[${refAt}].valueReference.identifier.system`);
@@ -208,12 +218,12 @@ export function statusOfLines(lines: readonly Pick<ClaimedLine, 'status'>[]): Pr
 export function checkClaimContent(c: Claim): ClaimContent {
   const authority = checkInsurance(c);
   const claimant = checkPayee(c, authority);
-  const items = c.item ?? [];
+  const items = list(c.item, 'Claim.item');
   if (items.length !== 1) throw (items.length === 0 ? missing : invalid)('A Claim has exactly one item: the prescription.', 'Claim.item');
   const item = items[0]!;
   const status = itemStatusOf(item);
   checkExemption(item);
-  const details = item.detail ?? [];
+  const details = list(item.detail, 'Claim.item[0].detail');
   if (details.length === 0) throw missing('Claim.item.detail must list the claimed line items.', 'Claim.item[0].detail');
   const seen = new Set<string>();
   const lines = details.map((d, i) => checkDetail(d, `Claim.item[0].detail[${i}]`, seen));
