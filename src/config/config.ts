@@ -7,6 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { isResourceType } from '../definitions/resource-types';
+import { parsePemBundle } from '../formats/pem';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
@@ -98,6 +99,8 @@ export interface Config {
   mongodbTimeoutMs: number;
   /** EPS_SIGNATURE_VERIFICATION: `on` verifies prescription-order signatures (src/spine/eps/signature.ts); `off` checks presence and form only. */
   epsSignatureVerification: 'on' | 'off';
+  /** EPS_SIGNATURE_TRUSTED_CA: absolute path of a PEM bundle of CA certificates a prescription's signing certificate must chain to; undefined: the issuer is not checked. */
+  epsSignatureTrustedCa: string | undefined;
   /** What one request may ask of the server (docs/limits.md); beyond them it answers 413 or 400 `too-costly`. */
   limits: Readonly<RequestLimits>;
 }
@@ -239,6 +242,12 @@ export const CONFIG_VARIABLES: readonly ConfigVariable[] = [
   { name: 'AUDIT', default: 'on', description: '`on`: every request on the FHIR API and the NHS façades is recorded as an AuditEvent (IHE BALP; searchable `AuditEvent?patient=`, read with an AuditEvent scope; see docs/audit.md); `off`: none is recorded.' },
   { name: 'MONGODB_TIMEOUT_MS', default: '5000', description: 'How long a MongoDB operation waits for a usable server (server selection) before the request fails with 503.' },
   { name: 'EPS_SIGNATURE_VERIFICATION', default: 'off', description: '`off`: an EPS prescription-order\'s Provenance signature must be present and an XML-DSig Signature (real NHS smartcard signatures cannot be checked here); `on`: its SignedInfo must be the one `$prepare` gives for the prescription and its SignatureValue must verify against the KeyInfo certificate (docs/eps.md).' },
+  {
+    name: 'EPS_SIGNATURE_TRUSTED_CA',
+    default: '(none)',
+    description:
+      'Path of a PEM bundle of trusted CA certificates (read at start-up; must hold at least one certificate). Set: a prescription signature\'s certificate (EPS `$process-message` with `EPS_SIGNATURE_VERIFICATION=on`, and `$verify-signature`) must chain to one of them and every certificate of the chain be within its validity, else 400 INVALID_VALUE "Signature is invalid."; unset: the issuer is not checked. NHS smartcard CAs are not shipped (docs/eps.md).',
+  },
 ];
 
 export class ConfigError extends Error {
@@ -375,6 +384,15 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
   const mongodbTimeoutMs = int('MONGODB_TIMEOUT_MS', 5000, 100, 600000);
   const epsSignatureRaw = (get('EPS_SIGNATURE_VERIFICATION') ?? 'off').toLowerCase();
   if (epsSignatureRaw !== 'on' && epsSignatureRaw !== 'off') problems.push(`EPS_SIGNATURE_VERIFICATION=${JSON.stringify(epsSignatureRaw)} is not one of on, off`);
+  const trustedCaRaw = get('EPS_SIGNATURE_TRUSTED_CA');
+  const epsSignatureTrustedCa = trustedCaRaw === undefined ? undefined : path.resolve(trustedCaRaw);
+  if (epsSignatureTrustedCa !== undefined) {
+    try {
+      parsePemBundle(fs.readFileSync(epsSignatureTrustedCa, 'utf8'));
+    } catch (e) {
+      problems.push(`EPS_SIGNATURE_TRUSTED_CA=${JSON.stringify(trustedCaRaw)} is not a readable PEM bundle of CA certificates: ${(e as Error).message}`);
+    }
+  }
 
   // Upper bounds keep every query within SQLite's own limits (e.g. 2000 ORDER BY terms): see docs/limits.md.
   const limits: RequestLimits = Object.freeze({
@@ -437,6 +455,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     audit: auditRaw !== 'off',
     mongodbTimeoutMs,
     epsSignatureVerification: epsSignatureRaw === 'on' ? 'on' : 'off',
+    epsSignatureTrustedCa,
     limits,
   });
 }

@@ -31,6 +31,7 @@ import {
   validatePrescriptionOrder,
   type SignatureContext,
 } from '../../spine/eps/prescription-order';
+import { trustedCasFromFile } from '../../spine/eps/certificate-trust';
 import { normaliseSigningTimestamp, verifyPrescriptionSignature, type SignatureProblem } from '../../spine/eps/signature';
 import { applyEvent, CANCELLATION_RESPONSE, LINE_ITEM_STATUS, newPrescription, type CancellationCode, type LineItemStatus } from '../../spine/eps/state-machine';
 import { repeatsAllowed } from '../../spine/eps/repeat-dispensing';
@@ -83,7 +84,8 @@ async function order(services: FhirServices, req: FacadeRequest, body: unknown):
 function verifyOrderSignature(services: FhirServices, xml: string, ctx: SignatureContext): SignatureProblem | undefined {
   const timestamp = ctx.when === undefined ? undefined : normaliseSigningTimestamp(ctx.when);
   if (timestamp === undefined) return { kind: 'invalid', diagnostics: 'Provenance.signature.when must be the $prepare timestamp.' };
-  return verifyPrescriptionSignature(xml, ctx.items, timestamp, services.now?.() ?? new Date());
+  const trusted = services.config.epsSignatureTrustedCa;
+  return verifyPrescriptionSignature(xml, ctx.items, timestamp, services.now?.() ?? new Date(), trusted ? trustedCasFromFile(trusted) : undefined);
 }
 
 function cancellationAnswer(header: MessageHeader, mr: MedicationRequest, code: CancellationCode, ok: boolean): Bundle {
