@@ -38,7 +38,8 @@ import { repeatsAllowed } from '../../spine/eps/repeat-dispensing';
 import { stateToTask } from '../../spine/eps/task-codec';
 import { parseJsonBody, type FacadeRequest, type FacadeResponse } from '../kit';
 import { epsResponseHeaders } from './headers';
-import { commit, findRecord, nominationOf, restrictionOf, taskUpdateEntry, withExpiry } from './records';
+import { NHS_NUMBER_SYSTEM } from '../../spine/nhs-number';
+import { commit, findRecord, nominationOf, patientReference, restrictionOf, taskUpdateEntry, withExpiry } from './records';
 import { prescriptionExpiry } from '../../spine/eps/expiry';
 import { withLogicalReferences } from './references';
 
@@ -61,16 +62,18 @@ async function order(services: FhirServices, req: FacadeRequest, body: unknown):
   const at = now();
   const repeats = repeatsAllowed(o.items.map((i) => i.resource));
   const state = newPrescription(o.prescriptionId, o.items.map((i) => i.id), at, o.prescriber, repeats);
+  const patient = await patientReference(services, req, o.nhsNumber);
   const mrEntries: BundleEntry[] = o.items.map((i) => {
     const fullUrl = i.fullUrl?.startsWith('urn:uuid:') ? i.fullUrl : `urn:uuid:${randomUUID()}`;
     const { id: _id, ...mr } = withLogicalReferences(o.bundle, i.resource);
     void _id;
-    return { fullUrl, resource: mr as MedicationRequest, request: { method: 'POST', url: 'MedicationRequest' } };
+    const subject = mr.subject.display ? { ...patient, display: mr.subject.display } : patient;
+    return { fullUrl, resource: { ...mr, subject } as MedicationRequest, request: { method: 'POST', url: 'MedicationRequest' } };
   });
   const authoredOn = o.items[0]!.resource.authoredOn ?? at;
   const restriction = restrictionOf(prescriptionExpiry(o.items.map((i) => i.resource)));
   const task = {
-    ...stateToTask(state, o.nhsNumber, authoredOn),
+    ...stateToTask(state, o.nhsNumber, authoredOn, undefined, patient),
     basedOn: mrEntries.map((e) => ({ reference: e.fullUrl! })),
     ...(o.nominated ? { performerType: nominationOf(o.nominated) } : {}),
     ...(restriction ? { restriction } : {}),
@@ -187,7 +190,14 @@ async function dispenseNotification(services: FhirServices, req: FacadeRequest, 
     : applyEvent(record.state, { kind: 'dispense', dispenser, at, items, ...(message ? { message } : {}) });
   if (!r.ok) refusal(r.code, r.code === 'ITEM_NOT_FOUND' ? 404 : 400, r.code === 'ITEM_NOT_FOUND' ? 'not-found' : 'business-rule', r.diagnostics, r.code === 'DISPENSE_AMEND_IDENTIFIER_MISMATCH' ? replacementPath : undefined);
   const writes: BundleEntry[] = [taskUpdateEntry(record, r.state)];
-  for (const md of dispenses) writes.push({ fullUrl: `urn:uuid:${randomUUID()}`, resource: withLogicalReferences(bundle, md), request: { method: 'POST', url: 'MedicationDispense' } });
+  // A MedicationDispense joins the patient's compartment when it names the prescription's patient (the staged examples do not always).
+  const patient = record.task.for?.reference ? record.task.for : undefined;
+  for (const md of dispenses) {
+    const stored = withLogicalReferences(bundle, md);
+    const named = stored.subject?.identifier;
+    if (patient && named?.system === NHS_NUMBER_SYSTEM && named?.value === record.nhsNumber) stored.subject = { ...patient, ...(stored.subject?.display ? { display: stored.subject.display } : {}) };
+    writes.push({ fullUrl: `urn:uuid:${randomUUID()}`, resource: stored, request: { method: 'POST', url: 'MedicationDispense' } });
+  }
   await commit(services, req, writes);
   const outcome: OperationOutcome = { resourceType: 'OperationOutcome', issue: [{ severity: 'information', code: 'informational' }] };
   return { status: 200, body: outcome, headers: epsResponseHeaders(req.headers) };

@@ -84,8 +84,8 @@ function list<T>(v: readonly T[] | undefined, path: string): T[] {
   return v as T[];
 }
 
-function has(table: Readonly<Record<string, string>>, code: string | undefined): boolean {
-  return code !== undefined && Object.prototype.hasOwnProperty.call(table, code);
+function has(table: Readonly<Record<string, string>>, code: unknown): boolean {
+  return typeof code === 'string' && Object.prototype.hasOwnProperty.call(table, code);
 }
 
 function containedById<T extends Organization | PractitionerRole>(c: Claim, type: T['resourceType'], ref: string | undefined): { resource: T; index: number } | undefined {
@@ -122,7 +122,7 @@ function checkPayee(c: Claim, authority: string): string {
   if (!org) throw invalid(`Claim.payee.party ${JSON.stringify(ref)} does not reference a contained Organization.`, 'Claim.payee.party.reference');
   const odsAt = list(org.resource.identifier, `Claim.contained[${org.index}].identifier`).findIndex((i) => i.system === ODS_ORGANIZATION_SYSTEM);
   const ods = odsAt < 0 ? undefined : org.resource.identifier![odsAt]!.value;
-  if (!ods) throw missing('The claiming Organization must carry its ODS code.', `Claim.contained[${org.index}].identifier`);
+  if (typeof ods !== 'string' || !ods) throw missing('The claiming Organization must carry its ODS code.', `Claim.contained[${org.index}].identifier`);
   list(org.resource.extension, `Claim.contained[${org.index}].extension`).forEach((e: Extension, i) => {
     if (e.url !== ORGANISATION_RELATIONSHIPS_EXTENSION) return;
     list(e.extension, `Claim.contained[${org.index}].extension[${i}].extension`).forEach((x, j) => {
@@ -147,7 +147,7 @@ function checkExemption(item: ClaimItem): void {
   const evidence = codings.filter((x) => x.coding.system === EXEMPTION_EVIDENCE_SYSTEM);
   if (evidence.length > 1) throw invalid('Claim.item.programCode must carry at most one exemption evidence.', evidence[1]!.path);
   for (const x of codings) {
-    if (x.coding.system === CHARGE_EXEMPTION_SYSTEM && !EXEMPTION_CODE.test(x.coding.code ?? '')) throw invalid(`Charge exemption code ${JSON.stringify(x.coding.code)} is not a four-digit exemption code.`, `${x.path}.code`);
+    if (x.coding.system === CHARGE_EXEMPTION_SYSTEM && !(typeof x.coding.code === 'string' && EXEMPTION_CODE.test(x.coding.code))) throw invalid(`Charge exemption code ${JSON.stringify(x.coding.code)} is not a four-digit exemption code.`, `${x.path}.code`);
     else if (x.coding.system === EXEMPTION_EVIDENCE_SYSTEM && !has(EXEMPTION_EVIDENCE, x.coding.code)) throw invalid(`Exemption evidence must be one of ${Object.keys(EXEMPTION_EVIDENCE).join(', ')}; received ${JSON.stringify(x.coding.code)}.`, `${x.path}.code`);
     else if (x.coding.system !== CHARGE_EXEMPTION_SYSTEM && x.coding.system !== EXEMPTION_EVIDENCE_SYSTEM) throw invalid(`Claim.item.programCode codings must be from ${CHARGE_EXEMPTION_SYSTEM} or ${EXEMPTION_EVIDENCE_SYSTEM}.`, `${x.path}.system`);
   }
@@ -184,7 +184,7 @@ export interface ClaimContent {
 function checkDetail(d: NonNullable<ClaimItem['detail']>[number], path: string, seen: Set<string>): ClaimedLine {
   const refAt = list(d.extension, `${path}.extension`).findIndex((e) => e.url === ITEM_REFERENCE_EXTENSION);
   const id = refAt < 0 ? undefined : d.extension![refAt]!.valueReference?.identifier;
-  if (!id?.value) throw missing('Each claimed item must name its prescription line item (Extension-ClaimMedicationRequestReference).', `${path}.extension`);
+  if (typeof id?.value !== 'string' || !id.value) throw missing('Each claimed item must name its prescription line item (Extension-ClaimMedicationRequestReference).', `${path}.extension`);
   if (id.system !== ORDER_ITEM_NUMBER_SYSTEM) throw invalid(`The line item identifier system must be ${ORDER_ITEM_NUMBER_SYSTEM}.`, `${path}.extension[${refAt}].valueReference.identifier.system`);
   if (seen.has(id.value)) throw invalid(`Line item ${id.value} is claimed more than once.`, `${path}.extension[${refAt}].valueReference.identifier.value`);
   seen.add(id.value);
