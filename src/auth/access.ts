@@ -21,7 +21,7 @@
 import type { Resource } from 'fhir/r4';
 import type { AccessRestriction, SearchParser } from '../fhir/context';
 import { and, or, type SearchExpr } from '../search/ir';
-import { compartmentDefinitions, compartmentRestriction } from '../search/compartments';
+import { compartmentDefinitions, compartmentRestriction, isAddedMember } from '../search/compartments';
 import type { IndexEntry, ReferenceEntry } from '../search/index-entry';
 import { matchesExpr } from '../search/match';
 import { grants, type Permission, type ScopeGrant } from './scopes';
@@ -63,6 +63,8 @@ export class SmartGrantSet {
     if (matching.length === 0) return undefined;
     const parts: SearchExpr[] = [];
     for (const g of matching) {
+      // Compartment members the server adds (ADR 39) are readable, never written, with patient/ scopes.
+      if (g.context === 'patient' && permission !== 'r' && permission !== 's' && isAddedMember('Patient', resourceType)) continue;
       const r = this.grantRestriction(g, resourceType);
       if (r === 'all') return 'all';
       if (r !== 'none') parts.push(r);
@@ -103,6 +105,7 @@ export class SmartGrantSet {
     if (patient === undefined) return 'a patient/ scope grants nothing without a patient in context';
     const params = compartmentDefinitions().get('Patient')?.params.get(type);
     if (!params) return `${type} resources are never part of a patient's record (R4 Patient CompartmentDefinition)`;
+    if (isAddedMember('Patient', type)) return `${type} resources are readable, not writable, with patient/ scopes (not in the R4 Patient CompartmentDefinition; ADR 39)`;
     if (type === 'Patient') {
       if (id === undefined) return 'a patient-context token cannot create Patient resources';
       if (id !== patient) return `a patient-context token can update only its own Patient (Patient/${patient})`;
