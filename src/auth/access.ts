@@ -16,7 +16,10 @@
  * Patient compartment parameters `subject` / `patient` of its type, where it has them) reference the
  * token's patient, and no Patient compartment parameter references another patient (else the write
  * would put data into another patient's record, which that patient then sees). A patient/ grant never
- * creates a Patient, and updates only the token's own Patient.
+ * creates a Patient, and updates only the token's own Patient. A stored resource labelled
+ * `PATIENT_READ_ONLY_LABEL` in `meta.security` (what the EPS façades write: prescriptions are the
+ * prescriber's and the dispenser's) is outside every patient/ grant's update and delete restriction:
+ * its patient reads it, never changes it (ADR 39).
  */
 import type { Resource } from 'fhir/r4';
 import type { AccessRestriction, SearchParser } from '../fhir/context';
@@ -25,6 +28,9 @@ import { compartmentDefinitions, compartmentRestriction, isAddedMember } from '.
 import type { IndexEntry, ReferenceEntry } from '../search/index-entry';
 import { matchesExpr } from '../search/match';
 import { grants, type Permission, type ScopeGrant } from './scopes';
+
+/** The security label of resources a patient-context token may read but never update or delete (ADR 39). */
+export const PATIENT_READ_ONLY_LABEL = Object.freeze({ system: 'urn:fhir-server:access', code: 'patient-read-only', display: 'Read-only to patient-context access' });
 
 /** The Patient compartment parameters that identify whose record a resource is part of (issue 11). */
 const PATIENT_IDENTIFYING = new Set(['subject', 'patient']);
@@ -65,7 +71,11 @@ export class SmartGrantSet {
     for (const g of matching) {
       // Compartment members the server adds (ADR 39) are readable, never written, with patient/ scopes.
       if (g.context === 'patient' && permission !== 'r' && permission !== 's' && isAddedMember('Patient', resourceType)) continue;
-      const r = this.grantRestriction(g, resourceType);
+      let r = this.grantRestriction(g, resourceType);
+      if (g.context === 'patient' && (permission === 'u' || permission === 'd') && r !== 'none') {
+        const readOnly: SearchExpr = { op: 'token', param: '_security', system: PATIENT_READ_ONLY_LABEL.system, code: PATIENT_READ_ONLY_LABEL.code };
+        r = r === 'all' ? { op: 'not', arg: readOnly } : and(r, { op: 'not', arg: readOnly });
+      }
       if (r === 'all') return 'all';
       if (r !== 'none') parts.push(r);
     }

@@ -179,4 +179,28 @@ describe('security: EPS prescriptions and patient-context tokens on /fhir', func
     assert.equal(created.status, 403, created.text);
     assert.equal(((await search(`/fhir/Task/${own.id!}/_history`, backend)).bundle.total), own.meta?.versionId ? Number(own.meta.versionId) : 1);
   });
+
+  it("a patient token with write scopes cannot change or delete its own prescription's MedicationRequests and MedicationDispenses (labelled read-only to patients)", async () => {
+    const tok = sign({ scope: 'launch/patient openid fhirUser patient/*.cruds', patient: A });
+    const mr = (await search('/fhir/MedicationRequest', tok)).resources[0] as MedicationRequest;
+    const md = (await search('/fhir/MedicationDispense', tok)).resources[0] as MedicationDispense;
+    assert.ok(mr && md, "A's own");
+    assert.ok(mr.meta?.security?.some((c) => c.code === 'patient-read-only'));
+    const changed = { ...mr, dispenseRequest: { ...mr.dispenseRequest, quantity: { value: 9999 } }, meta: { versionId: mr.meta!.versionId! } };
+    const put = await request(t.app).put(`/fhir/MedicationRequest/${mr.id!}`).set('Authorization', `Bearer ${tok}`).set('Content-Type', FHIR_JSON).send(JSON.stringify(changed));
+    assert.ok(put.status === 403 || put.status === 404, put.text);
+    const patch = await request(t.app).patch(`/fhir/MedicationRequest/${mr.id!}`).set('Authorization', `Bearer ${tok}`).set('Content-Type', 'application/json-patch+json').send(JSON.stringify([{ op: 'replace', path: '/status', value: 'cancelled' }]));
+    assert.ok(patch.status === 403 || patch.status === 404, patch.text);
+    await request(t.app).delete(`/fhir/MedicationDispense/${md.id!}`).set('Authorization', `Bearer ${tok}`);
+    const mrNow = await get(`/fhir/MedicationRequest/${mr.id!}`, backend);
+    assert.equal((mrNow.body as MedicationRequest).meta?.versionId, mr.meta?.versionId);
+    assert.equal((await get(`/fhir/MedicationDispense/${md.id!}`, backend)).status, 200);
+    // What it wrote itself (not labelled) stays writable, as before.
+    const note = { resourceType: 'Observation', status: 'final', code: { text: 'own note' }, subject: { reference: `Patient/${A}` } };
+    const created = await request(t.app).post('/fhir/Observation').set('Authorization', `Bearer ${tok}`).set('Content-Type', FHIR_JSON).send(JSON.stringify(note));
+    assert.equal(created.status, 201, created.text);
+    const id = (created.body as Resource).id!;
+    const upd = await request(t.app).put(`/fhir/Observation/${id}`).set('Authorization', `Bearer ${tok}`).set('Content-Type', FHIR_JSON).send(JSON.stringify({ ...note, id, status: 'amended' }));
+    assert.equal(upd.status, 200, upd.text);
+  });
 });

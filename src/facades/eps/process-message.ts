@@ -39,7 +39,7 @@ import { stateToTask } from '../../spine/eps/task-codec';
 import { parseJsonBody, type FacadeRequest, type FacadeResponse } from '../kit';
 import { epsResponseHeaders } from './headers';
 import { NHS_NUMBER_SYSTEM } from '../../spine/nhs-number';
-import { commit, findRecord, nominationOf, patientReference, restrictionOf, taskUpdateEntry, withExpiry } from './records';
+import { commit, findRecord, nominationOf, patientReference, readOnlyToPatients, restrictionOf, taskUpdateEntry, withExpiry } from './records';
 import { prescriptionExpiry } from '../../spine/eps/expiry';
 import { withLogicalReferences } from './references';
 
@@ -68,7 +68,7 @@ async function order(services: FhirServices, req: FacadeRequest, body: unknown):
     const { id: _id, ...mr } = withLogicalReferences(o.bundle, i.resource);
     void _id;
     const subject = mr.subject.display ? { ...patient, display: mr.subject.display } : patient;
-    return { fullUrl, resource: { ...mr, subject } as MedicationRequest, request: { method: 'POST', url: 'MedicationRequest' } };
+    return { fullUrl, resource: readOnlyToPatients({ ...mr, subject } as MedicationRequest), request: { method: 'POST', url: 'MedicationRequest' } };
   });
   const authoredOn = o.items[0]!.resource.authoredOn ?? at;
   const restriction = restrictionOf(prescriptionExpiry(o.items.map((i) => i.resource)));
@@ -78,7 +78,7 @@ async function order(services: FhirServices, req: FacadeRequest, body: unknown):
     ...(o.nominated ? { performerType: nominationOf(o.nominated) } : {}),
     ...(restriction ? { restriction } : {}),
   };
-  await commit(services, req, [...mrEntries, { fullUrl: `urn:uuid:${randomUUID()}`, resource: task, request: { method: 'POST', url: 'Task' } }]);
+  await commit(services, req, [...mrEntries, { fullUrl: `urn:uuid:${randomUUID()}`, resource: readOnlyToPatients(task), request: { method: 'POST', url: 'Task' } }]);
   const outcome: OperationOutcome = { resourceType: 'OperationOutcome', meta: { lastUpdated: at }, issue: [{ severity: 'information', code: 'informational' }] };
   return { status: 200, body: outcome, headers: epsResponseHeaders(req.headers) };
 }
@@ -196,7 +196,7 @@ async function dispenseNotification(services: FhirServices, req: FacadeRequest, 
     const stored = withLogicalReferences(bundle, md);
     const named = stored.subject?.identifier;
     if (patient && named?.system === NHS_NUMBER_SYSTEM && named?.value === record.nhsNumber) stored.subject = { ...patient, ...(stored.subject?.display ? { display: stored.subject.display } : {}) };
-    writes.push({ fullUrl: `urn:uuid:${randomUUID()}`, resource: stored, request: { method: 'POST', url: 'MedicationDispense' } });
+    writes.push({ fullUrl: `urn:uuid:${randomUUID()}`, resource: readOnlyToPatients(stored), request: { method: 'POST', url: 'MedicationDispense' } });
   }
   await commit(services, req, writes);
   const outcome: OperationOutcome = { resourceType: 'OperationOutcome', issue: [{ severity: 'information', code: 'informational' }] };

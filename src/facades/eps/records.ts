@@ -16,6 +16,16 @@ import type { PrescriptionState } from '../../spine/eps/state-machine';
 import { ODS_SYSTEM, stateToTask, taskToState } from '../../spine/eps/task-codec';
 import { prescriptionNow } from './clock';
 import { callEngine, engineRequest, resultResource, type FacadeRequest } from '../kit';
+import { PATIENT_READ_ONLY_LABEL } from '../../auth/access';
+
+/**
+ * A resource as the façade stores it: labelled read-only to patient-context tokens (its patient reads
+ * its prescription on /fhir, never changes it; ADR 39).
+ */
+export function readOnlyToPatients<T extends Resource>(r: T): T {
+  const security = (r.meta?.security ?? []).filter((c) => !(c.system === PATIENT_READ_ONLY_LABEL.system && c.code === PATIENT_READ_ONLY_LABEL.code));
+  return { ...r, meta: { ...r.meta, security: [...security, { ...PATIENT_READ_ONLY_LABEL }] } };
+}
 
 export interface PrescriptionRecord {
   task: Task;
@@ -127,7 +137,7 @@ export function taskUpdateEntry(record: PrescriptionRecord, state: PrescriptionS
     ...(t.performerType ? { performerType: t.performerType } : {}),
     ...(t.restriction ? { restriction: t.restriction } : {}),
   };
-  return { fullUrl: `Task/${id}`, resource: task, request: { method: 'PUT', url: `Task/${id}`, ...(version ? { ifMatch: `W/"${version}"` } : {}) } };
+  return { fullUrl: `Task/${id}`, resource: readOnlyToPatients(task), request: { method: 'PUT', url: `Task/${id}`, ...(version ? { ifMatch: `W/"${version}"` } : {}) } };
 }
 
 /** Runs one transaction of writes; a lost race (409/412) is answered as the EPS state conflict. */
