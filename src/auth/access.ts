@@ -16,15 +16,21 @@
  * Patient compartment parameters `subject` / `patient` of its type, where it has them) reference the
  * token's patient, and no Patient compartment parameter references another patient (else the write
  * would put data into another patient's record, which that patient then sees). A patient/ grant never
- * creates a Patient, and updates only the token's own Patient.
+ * creates a Patient, and updates only the token's own Patient. A stored resource labelled
+ * `PATIENT_READ_ONLY_LABEL` in `meta.security` (what the EPS façades write: prescriptions are the
+ * prescriber's and the dispenser's) is outside every patient/ grant's update and delete restriction:
+ * its patient reads it, never changes it (ADR 39).
  */
 import type { Resource } from 'fhir/r4';
 import type { AccessRestriction, SearchParser } from '../fhir/context';
 import { and, or, type SearchExpr } from '../search/ir';
-import { compartmentDefinitions, compartmentRestriction } from '../search/compartments';
+import { compartmentDefinitions, compartmentRestriction, isAddedMember } from '../search/compartments';
 import type { IndexEntry, ReferenceEntry } from '../search/index-entry';
 import { matchesExpr } from '../search/match';
 import { grants, type Permission, type ScopeGrant } from './scopes';
+
+/** The security label of resources a patient-context token may read but never update or delete (ADR 39). */
+export const PATIENT_READ_ONLY_LABEL = Object.freeze({ system: 'urn:fhir-server:access', code: 'patient-read-only', display: 'Read-only to patient-context access' });
 
 /** The Patient compartment parameters that identify whose record a resource is part of (issue 11). */
 const PATIENT_IDENTIFYING = new Set(['subject', 'patient']);
@@ -63,7 +69,13 @@ export class SmartGrantSet {
     if (matching.length === 0) return undefined;
     const parts: SearchExpr[] = [];
     for (const g of matching) {
-      const r = this.grantRestriction(g, resourceType);
+      // Compartment members the server adds (ADR 39) are readable, never written, with patient/ scopes.
+      if (g.context === 'patient' && permission !== 'r' && permission !== 's' && isAddedMember('Patient', resourceType)) continue;
+      let r = this.grantRestriction(g, resourceType);
+      if (g.context === 'patient' && (permission === 'u' || permission === 'd') && r !== 'none') {
+        const readOnly: SearchExpr = { op: 'token', param: '_security', system: PATIENT_READ_ONLY_LABEL.system, code: PATIENT_READ_ONLY_LABEL.code };
+        r = r === 'all' ? { op: 'not', arg: readOnly } : and(r, { op: 'not', arg: readOnly });
+      }
       if (r === 'all') return 'all';
       if (r !== 'none') parts.push(r);
     }
@@ -103,6 +115,7 @@ export class SmartGrantSet {
     if (patient === undefined) return 'a patient/ scope grants nothing without a patient in context';
     const params = compartmentDefinitions().get('Patient')?.params.get(type);
     if (!params) return `${type} resources are never part of a patient's record (R4 Patient CompartmentDefinition)`;
+    if (isAddedMember('Patient', type)) return `${type} resources are readable, not writable, with patient/ scopes (not in the R4 Patient CompartmentDefinition; ADR 39)`;
     if (type === 'Patient') {
       if (id === undefined) return 'a patient-context token cannot create Patient resources';
       if (id !== patient) return `a patient-context token can update only its own Patient (Patient/${patient})`;

@@ -7,6 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { isResourceType } from '../definitions/resource-types';
+import { parsePemBundle } from '../formats/pem';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
@@ -102,6 +103,8 @@ export interface Config {
   epsSignatureVerification: 'on' | 'off';
   /** EPS_EXPIRY_SWEEP_SECONDS: how often the EPS expiry sweep stores the expiry of untouched prescriptions (src/facades/eps/expiry-sweep.ts); 0 never. */
   epsExpirySweepSeconds: number;
+  /** EPS_SIGNATURE_TRUSTED_CA: absolute path of a PEM bundle of CA certificates a prescription's signing certificate must chain to; undefined: the issuer is not checked. */
+  epsSignatureTrustedCa: string | undefined;
   /** What one request may ask of the server (docs/limits.md); beyond them it answers 413 or 400 `too-costly`. */
   limits: Readonly<RequestLimits>;
 }
@@ -245,6 +248,12 @@ export const CONFIG_VARIABLES: readonly ConfigVariable[] = [
   { name: 'MONGODB_TIMEOUT_MS', default: '5000', description: 'How long a MongoDB operation waits for a usable server (server selection) before the request fails with 503.' },
   { name: 'EPS_SIGNATURE_VERIFICATION', default: 'off', description: '`off`: an EPS prescription-order\'s Provenance signature must be present and an XML-DSig Signature (real NHS smartcard signatures cannot be checked here); `on`: its SignedInfo must be the one `$prepare` gives for the prescription and its SignatureValue must verify against the KeyInfo certificate (docs/eps.md).' },
   { name: 'EPS_EXPIRY_SWEEP_SECONDS', default: '60', description: 'Seconds between two runs of the EPS expiry sweep, which stores Expired (0004) every prescription whose validity has passed though no message touched it (docs/eps.md "Nomination and expiry"); `0`: no sweep (prescriptions then expire when touched or tracked).' },
+  {
+    name: 'EPS_SIGNATURE_TRUSTED_CA',
+    default: '(none)',
+    description:
+      'Path of a PEM bundle of trusted CA certificates (read at start-up; must hold at least one certificate). Set: a prescription signature\'s certificate (EPS `$process-message` with `EPS_SIGNATURE_VERIFICATION=on`, and `$verify-signature`) must chain to one of them and every certificate of the chain be within its validity, else 400 INVALID_VALUE "Signature is invalid."; unset: the issuer is not checked. NHS smartcard CAs are not shipped (docs/eps.md).',
+  },
 ];
 
 export class ConfigError extends Error {
@@ -384,6 +393,15 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
   const mongodbTimeoutMs = int('MONGODB_TIMEOUT_MS', 5000, 100, 600000);
   const epsSignatureRaw = (get('EPS_SIGNATURE_VERIFICATION') ?? 'off').toLowerCase();
   if (epsSignatureRaw !== 'on' && epsSignatureRaw !== 'off') problems.push(`EPS_SIGNATURE_VERIFICATION=${JSON.stringify(epsSignatureRaw)} is not one of on, off`);
+  const trustedCaRaw = get('EPS_SIGNATURE_TRUSTED_CA');
+  const epsSignatureTrustedCa = trustedCaRaw === undefined ? undefined : path.resolve(trustedCaRaw);
+  if (epsSignatureTrustedCa !== undefined) {
+    try {
+      parsePemBundle(fs.readFileSync(epsSignatureTrustedCa, 'utf8'));
+    } catch (e) {
+      problems.push(`EPS_SIGNATURE_TRUSTED_CA=${JSON.stringify(trustedCaRaw)} is not a readable PEM bundle of CA certificates: ${(e as Error).message}`);
+    }
+  }
 
   // Upper bounds keep every query within SQLite's own limits (e.g. 2000 ORDER BY terms): see docs/limits.md.
   const limits: RequestLimits = Object.freeze({
@@ -448,6 +466,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     mongodbTimeoutMs,
     epsSignatureVerification: epsSignatureRaw === 'on' ? 'on' : 'off',
     epsExpirySweepSeconds,
+    epsSignatureTrustedCa,
     limits,
   });
 }

@@ -11,6 +11,11 @@
  * `Device/123` as members of their own compartments (an `_id` predicate), which is what patient-scoped
  * access to one's own Patient resource needs. Parameters the registry does not know as reference
  * parameters able to point at the compartment type are dropped (none in R4 4.0.1).
+ *
+ * One server addition (ADR 39): R4 4.0.1 lists Task in the Patient compartment without a parameter
+ * (no Task is a member); here a Task is a member through `patient` (Task.for), the patient the task
+ * is for, so a patient-context token reads its own EPS tracker Tasks. Added members are readable,
+ * not writable, with patient/ scopes (`isAddedMember`, src/auth/access.ts).
  */
 import type { CompartmentDefinition } from 'fhir/r4';
 import { loadR4Bundle } from '../definitions/r4-package';
@@ -28,6 +33,14 @@ export interface Compartment {
 
 let compartments: Map<string, Compartment> | undefined;
 
+/** Members the server adds to the R4 CompartmentDefinitions: compartment type → member type → parameters (ADR 39). */
+const ADDED_MEMBERS: Readonly<Record<string, Readonly<Record<string, readonly string[]>>>> = Object.freeze({ Patient: Object.freeze({ Task: Object.freeze(['patient']) }) });
+
+/** Whether `resourceType` is a member of the compartment only by the server's addition (ADR 39), not by R4. */
+export function isAddedMember(compartmentType: string, resourceType: string): boolean {
+  return ADDED_MEMBERS[compartmentType]?.[resourceType] !== undefined;
+}
+
 function load(registry: SearchParameterRegistry): Map<string, Compartment> {
   const out = new Map<string, Compartment>();
   for (const e of loadR4Bundle('profiles-resources.json').entry ?? []) {
@@ -41,6 +54,7 @@ function load(registry: SearchParameterRegistry): Map<string, Compartment> {
         return d !== undefined && d.type === 'reference' && (d.targets.length === 0 || d.targets.includes(cd.code));
       });
       if (r.code === cd.code && !usable.includes('{def}')) usable.push('{def}');
+      for (const p of ADDED_MEMBERS[cd.code]?.[r.code] ?? []) if (!usable.includes(p) && registry.get(r.code, p)?.type === 'reference') usable.push(p);
       if (usable.length > 0) params.set(r.code, usable);
     }
     out.set(cd.code, { code: cd.code, url: cd.url, params });

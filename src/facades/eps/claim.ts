@@ -15,47 +15,34 @@
  * A claim amendment (Extension-replacementOf naming the `identifier` of the claim it replaces) must
  * name the latest claim on record for its issue, else 400 DISPENSE_AMEND_IDENTIFIER_MISMATCH
  * ("Replacement target does not match existing claim reference on record.").
+ *
+ * The content rules (src/spine/eps/claim-rules.ts: reimbursement authority, payee, charge exemption,
+ * endorsements, line item statuses) are checked before the prescription is looked up; then the
+ * claimed items against the prescription held, and the claimed status against the issue claimed.
+ * The claim must come from the dispenser holding the prescription (PRESCRIPTION_WITH_ANOTHER_DISPENSER,
+ * `Claim.payee.party`). Every refusal is a 400 EPS OperationOutcome with the offending field.
  */
-import type { Claim, Organization } from 'fhir/r4';
+import type { Claim } from 'fhir/r4';
 import { randomUUID } from 'node:crypto';
 import type { FhirServices } from '../../fhir/context';
 import { NHS_NUMBER_SYSTEM } from '../../spine/nhs-number';
+import { checkClaimAgainstRecord, checkClaimContent } from '../../spine/eps/claim-rules';
 import { epsError } from '../../spine/eps/errors';
 import { PRESCRIPTION_ORDER_NUMBER_SYSTEM } from '../../spine/eps/prescription-id';
-import { ORDER_ITEM_NUMBER_SYSTEM } from '../../spine/eps/prescription-order';
 import { epsRepeatInformation } from '../../spine/eps/repeat-dispensing';
 import { applyEvent } from '../../spine/eps/state-machine';
-import { ODS_SYSTEM } from '../../spine/eps/task-codec';
 import { REPLACEMENT_OF_EXTENSION } from './process-message';
 import { parseJsonBody, type FacadeRequest, type FacadeResponse } from '../kit';
 import { epsResponseHeaders } from './headers';
 import { commit, findRecord, taskUpdateEntry } from './records';
 
 const GROUP_IDENTIFIER_EXTENSION = 'https://fhir.nhs.uk/StructureDefinition/Extension-DM-GroupIdentifier';
-const ITEM_REFERENCE_EXTENSION = 'https://fhir.nhs.uk/StructureDefinition/Extension-ClaimMedicationRequestReference';
 
 function prescriptionIdOf(c: Claim): string | undefined {
-  const g = c.prescription?.extension?.find((e) => e.url === GROUP_IDENTIFIER_EXTENSION);
-  const short = g?.extension?.find((e) => e.url === 'shortForm')?.valueIdentifier;
-  return short?.system === PRESCRIPTION_ORDER_NUMBER_SYSTEM ? short.value : undefined;
-}
-
-function claimantOf(c: Claim): string | undefined {
-  const ref = c.payee?.party?.reference;
-  const orgs = (c.contained ?? []).filter((r): r is Organization => r.resourceType === 'Organization');
-  const org = (ref?.startsWith('#') ? orgs.find((o) => o.id === ref.slice(1)) : undefined) ?? orgs[0];
-  return org?.identifier?.find((i) => i.system === ODS_SYSTEM)?.value;
-}
-
-function claimedItems(c: Claim): string[] {
-  const out: string[] = [];
-  for (const item of c.item ?? []) {
-    for (const d of item.detail ?? []) {
-      const id = d.extension?.find((e) => e.url === ITEM_REFERENCE_EXTENSION)?.valueReference?.identifier;
-      if (id?.system === ORDER_ITEM_NUMBER_SYSTEM && typeof id.value === 'string') out.push(id.value);
-    }
-  }
-  return out;
+  const ext = c.prescription?.extension;
+  const g = Array.isArray(ext) ? ext.find((e) => e?.url === GROUP_IDENTIFIER_EXTENSION) : undefined;
+  const short = Array.isArray(g?.extension) ? g.extension.find((e) => e?.url === 'shortForm')?.valueIdentifier : undefined;
+  return short?.system === PRESCRIPTION_ORDER_NUMBER_SYSTEM && typeof short.value === 'string' ? short.value : undefined;
 }
 
 /**
@@ -76,15 +63,13 @@ export async function postClaim(services: FhirServices, req: FacadeRequest): Pro
   if (c?.resourceType !== 'Claim') throw epsError(400, 'invalid', 'INVALID_MESSAGE', 'Request body must be a Claim.', 'Claim');
   const rx = prescriptionIdOf(c);
   if (!rx) throw epsError(400, 'value', 'MISSING_VALUE', 'Claim.prescription must carry the short-form prescription ID.', 'Claim.prescription.extension');
-  const claimant = claimantOf(c);
-  if (!claimant) throw epsError(400, 'value', 'MISSING_VALUE', 'Claim must contain the claiming Organization with its ODS code.', 'Claim.payee.party');
+  const content = checkClaimContent(c);
+  const claimant = content.claimant;
   const record = await findRecord(services, req, rx);
   if (!record) throw epsError(404, 'not-found', 'PRESCRIPTION_NOT_FOUND', `Prescription ${rx} not found.`, 'Claim.prescription');
   const nhs = c.patient?.identifier?.system === NHS_NUMBER_SYSTEM ? c.patient.identifier.value : undefined;
   if (nhs !== undefined && nhs !== record.nhsNumber) throw epsError(400, 'value', 'INVALID_VALUE', 'Claim.patient does not match the patient of the prescription.', 'Claim.patient');
-  for (const item of claimedItems(c)) {
-    if (record.state.items[item] === undefined) throw epsError(404, 'not-found', 'ITEM_NOT_FOUND', `Line item ${item} is not on prescription ${rx}.`, 'Claim.item.detail.extension');
-  }
+  checkClaimAgainstRecord(content, rx, { itemIds: Object.keys(record.state.items) });
   const message = c.identifier?.[0]?.value;
   const replacementOf = c.extension?.find((e) => e.url === REPLACEMENT_OF_EXTENSION);
   const replaces = replacementOf?.valueIdentifier?.value;
@@ -96,9 +81,18 @@ export async function postClaim(services: FhirServices, req: FacadeRequest): Pro
     ? applyEvent(record.state, { kind: 'claim-amend', dispenser: claimant, at, replaces: replaces!, ...(message ? { message } : {}) })
     : applyEvent(record.state, { kind: 'claim', dispenser: claimant, at, ...repeat, ...(message ? { message } : {}) });
   if (!r.ok) {
-    const expression = r.code === 'MISMATCH_AUTHORISED_REPEAT_COUNTS' ? 'Claim.item.detail.extension' : r.code === 'DISPENSE_AMEND_IDENTIFIER_MISMATCH' ? replacementPath : undefined;
+    const expression =
+      r.code === 'MISMATCH_AUTHORISED_REPEAT_COUNTS' ? 'Claim.item.detail.extension' : r.code === 'DISPENSE_AMEND_IDENTIFIER_MISMATCH' ? replacementPath : r.code === 'PRESCRIPTION_WITH_ANOTHER_DISPENSER' ? 'Claim.payee.party' : undefined;
     throw epsError(400, 'business-rule', r.code, r.diagnostics, expression);
   }
+  // The issue claimed (the new history entry): its status as held, and its line statuses when it is the current issue.
+  const entry = r.state.history[r.state.history.length - 1]!;
+  const claimedStatus = entry.event === 'claim' ? entry.from : (record.state.history.find((h) => h.event === 'claim' && h.issue === entry.issue)?.from ?? entry.from);
+  if (claimedStatus !== content.status) {
+    throw epsError(400, 'value', 'INVALID_VALUE', `The claim gives prescription status ${content.status}; the prescription${entry.issue !== undefined ? ` (issue ${entry.issue})` : ''} is ${claimedStatus} on record.`, 'Claim.item[0].extension');
+  }
+  const current = !record.state.repeat || entry.issue === undefined || entry.issue === record.state.repeat.issue;
+  if (current) checkClaimAgainstRecord(content, rx, { itemIds: Object.keys(record.state.items), items: record.state.items });
   await commit(services, req, [taskUpdateEntry(record, r.state)]);
   return {
     status: 200,

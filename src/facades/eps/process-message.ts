@@ -31,13 +31,15 @@ import {
   validatePrescriptionOrder,
   type SignatureContext,
 } from '../../spine/eps/prescription-order';
+import { trustedCasFromFile } from '../../spine/eps/certificate-trust';
 import { normaliseSigningTimestamp, verifyPrescriptionSignature, type SignatureProblem } from '../../spine/eps/signature';
 import { applyEvent, CANCELLATION_RESPONSE, LINE_ITEM_STATUS, newPrescription, type CancellationCode, type LineItemStatus } from '../../spine/eps/state-machine';
 import { expectedSupplyDays, repeatsAllowed } from '../../spine/eps/repeat-dispensing';
 import { stateToTask } from '../../spine/eps/task-codec';
 import { parseJsonBody, type FacadeRequest, type FacadeResponse } from '../kit';
 import { epsResponseHeaders } from './headers';
-import { commit, findRecord, nominationOf, restrictionOf, taskUpdateEntry, withExpiry } from './records';
+import { NHS_NUMBER_SYSTEM } from '../../spine/nhs-number';
+import { commit, findRecord, nominationOf, patientReference, readOnlyToPatients, restrictionOf, taskUpdateEntry, withExpiry } from './records';
 import { prescriptionExpiry } from '../../spine/eps/expiry';
 import { withLogicalReferences } from './references';
 import { prescriptionNow } from './clock';
@@ -63,21 +65,23 @@ async function order(services: FhirServices, req: FacadeRequest, body: unknown):
   const repeats = repeatsAllowed(o.items.map((i) => i.resource));
   const supplyDays = repeats === undefined ? undefined : expectedSupplyDays(o.items.map((i) => i.resource));
   const state = newPrescription(o.prescriptionId, o.items.map((i) => i.id), at, o.prescriber, repeats, supplyDays);
+  const patient = await patientReference(services, req, o.nhsNumber);
   const mrEntries: BundleEntry[] = o.items.map((i) => {
     const fullUrl = i.fullUrl?.startsWith('urn:uuid:') ? i.fullUrl : `urn:uuid:${randomUUID()}`;
     const { id: _id, ...mr } = withLogicalReferences(o.bundle, i.resource);
     void _id;
-    return { fullUrl, resource: mr as MedicationRequest, request: { method: 'POST', url: 'MedicationRequest' } };
+    const subject = mr.subject.display ? { ...patient, display: mr.subject.display } : patient;
+    return { fullUrl, resource: readOnlyToPatients({ ...mr, subject } as MedicationRequest), request: { method: 'POST', url: 'MedicationRequest' } };
   });
   const authoredOn = o.items[0]!.resource.authoredOn ?? at;
   const restriction = restrictionOf(prescriptionExpiry(o.items.map((i) => i.resource)));
   const task = {
-    ...stateToTask(state, o.nhsNumber, authoredOn),
+    ...stateToTask(state, o.nhsNumber, authoredOn, undefined, patient),
     basedOn: mrEntries.map((e) => ({ reference: e.fullUrl! })),
     ...(o.nominated ? { performerType: nominationOf(o.nominated) } : {}),
     ...(restriction ? { restriction } : {}),
   };
-  await commit(services, req, [...mrEntries, { fullUrl: `urn:uuid:${randomUUID()}`, resource: task, request: { method: 'POST', url: 'Task' } }]);
+  await commit(services, req, [...mrEntries, { fullUrl: `urn:uuid:${randomUUID()}`, resource: readOnlyToPatients(task), request: { method: 'POST', url: 'Task' } }]);
   const outcome: OperationOutcome = { resourceType: 'OperationOutcome', meta: { lastUpdated: at }, issue: [{ severity: 'information', code: 'informational' }] };
   return { status: 200, body: outcome, headers: epsResponseHeaders(req.headers) };
 }
@@ -86,7 +90,8 @@ async function order(services: FhirServices, req: FacadeRequest, body: unknown):
 function verifyOrderSignature(services: FhirServices, xml: string, ctx: SignatureContext): SignatureProblem | undefined {
   const timestamp = ctx.when === undefined ? undefined : normaliseSigningTimestamp(ctx.when);
   if (timestamp === undefined) return { kind: 'invalid', diagnostics: 'Provenance.signature.when must be the $prepare timestamp.' };
-  return verifyPrescriptionSignature(xml, ctx.items, timestamp, services.now?.() ?? new Date());
+  const trusted = services.config.epsSignatureTrustedCa;
+  return verifyPrescriptionSignature(xml, ctx.items, timestamp, services.now?.() ?? new Date(), trusted ? trustedCasFromFile(trusted) : undefined);
 }
 
 function cancellationAnswer(header: MessageHeader, mr: MedicationRequest, code: CancellationCode, ok: boolean): Bundle {
@@ -188,7 +193,14 @@ async function dispenseNotification(services: FhirServices, req: FacadeRequest, 
     : applyEvent(record.state, { kind: 'dispense', dispenser, at, items, ...(message ? { message } : {}) });
   if (!r.ok) refusal(r.code, r.code === 'ITEM_NOT_FOUND' ? 404 : 400, r.code === 'ITEM_NOT_FOUND' ? 'not-found' : 'business-rule', r.diagnostics, r.code === 'DISPENSE_AMEND_IDENTIFIER_MISMATCH' ? replacementPath : undefined);
   const writes: BundleEntry[] = [taskUpdateEntry(record, r.state)];
-  for (const md of dispenses) writes.push({ fullUrl: `urn:uuid:${randomUUID()}`, resource: withLogicalReferences(bundle, md), request: { method: 'POST', url: 'MedicationDispense' } });
+  // A MedicationDispense joins the patient's compartment when it names the prescription's patient (the staged examples do not always).
+  const patient = record.task.for?.reference ? record.task.for : undefined;
+  for (const md of dispenses) {
+    const stored = withLogicalReferences(bundle, md);
+    const named = stored.subject?.identifier;
+    if (patient && named?.system === NHS_NUMBER_SYSTEM && named?.value === record.nhsNumber) stored.subject = { ...patient, ...(stored.subject?.display ? { display: stored.subject.display } : {}) };
+    writes.push({ fullUrl: `urn:uuid:${randomUUID()}`, resource: readOnlyToPatients(stored), request: { method: 'POST', url: 'MedicationDispense' } });
+  }
   await commit(services, req, writes);
   const outcome: OperationOutcome = { resourceType: 'OperationOutcome', issue: [{ severity: 'information', code: 'informational' }] };
   return { status: 200, body: outcome, headers: epsResponseHeaders(req.headers) };

@@ -5,16 +5,27 @@
  * message is applied atomically, once per X-Request-ID, and a concurrent change to the same
  * prescription fails its If-Match instead of being lost).
  */
-import type { Bundle, BundleEntry, MedicationRequest, Resource, Task } from 'fhir/r4';
+import type { Bundle, BundleEntry, MedicationRequest, Reference, Resource, Task } from 'fhir/r4';
 import type { FhirServices } from '../../fhir/context';
 import { FhirError } from '../../fhir/outcome';
 import { epsError } from '../../spine/eps/errors';
+import { NHS_NUMBER_SYSTEM } from '../../spine/nhs-number';
 import { PRESCRIPTION_ORDER_NUMBER_SYSTEM } from '../../spine/eps/prescription-id';
 import { expireIfDue, prescriptionExpiry } from '../../spine/eps/expiry';
 import type { PrescriptionState } from '../../spine/eps/state-machine';
 import { ODS_SYSTEM, stateToTask, taskToState } from '../../spine/eps/task-codec';
 import { prescriptionNow } from './clock';
 import { callEngine, engineRequest, resultResource, type FacadeRequest } from '../kit';
+import { PATIENT_READ_ONLY_LABEL } from '../../auth/access';
+
+/**
+ * A resource as the façade stores it: labelled read-only to patient-context tokens (its patient reads
+ * its prescription on /fhir, never changes it; ADR 39).
+ */
+export function readOnlyToPatients<T extends Resource>(r: T): T {
+  const security = (r.meta?.security ?? []).filter((c) => !(c.system === PATIENT_READ_ONLY_LABEL.system && c.code === PATIENT_READ_ONLY_LABEL.code));
+  return { ...r, meta: { ...r.meta, security: [...security, { ...PATIENT_READ_ONLY_LABEL }] } };
+}
 
 export interface PrescriptionRecord {
   task: Task;
@@ -89,6 +100,27 @@ export async function findReleasedBy(services: FhirServices, req: FacadeRequest,
     .filter((r) => r.state.status === '0002' && [...r.state.history].reverse().find((h) => h.event === 'release')?.message === requestId);
 }
 
+/**
+ * The reference to the patient of an NHS Number that puts the prescription's resources (tracker
+ * Task `for`, MedicationRequest and MedicationDispense `subject`) in the Patient compartment (R4
+ * CompartmentDefinition Patient: Task `patient`, MedicationRequest `subject`, MedicationDispense
+ * `subject`/`patient`), so a patient-context SMART token sees its own prescriptions. With
+ * PATIENT_ID_POLICY=nhs-number the Patient's id is its NHS Number by construction: `Patient/<nhs>`.
+ * Otherwise the one Patient the caller can find with that NHS Number identifier; none, several, or
+ * no permission to search Patients: the identifier only (in no patient's compartment).
+ */
+export async function patientReference(services: FhirServices, req: FacadeRequest, nhsNumber: string): Promise<Reference> {
+  const identifier = { system: NHS_NUMBER_SYSTEM, value: nhsNumber };
+  if (services.config.patientIdPolicy === 'nhs-number') return { reference: `Patient/${nhsNumber}`, type: 'Patient', identifier };
+  try {
+    const found = (await searchAll(services, req, 'Patient', [['identifier', `${NHS_NUMBER_SYSTEM}|${nhsNumber}`], ['_elements', 'id']], 2)).filter((r) => r.resourceType === 'Patient');
+    if (found.length === 1) return { reference: `Patient/${found[0]!.id!}`, type: 'Patient', identifier };
+  } catch (e) {
+    if (!(e instanceof FhirError) || (e.status !== 401 && e.status !== 403)) throw e;
+  }
+  return { type: 'Patient', identifier };
+}
+
 /** Tracker Tasks by search (prescription ID or NHS Number). */
 export async function searchTasks(services: FhirServices, req: FacadeRequest, query: Array<[string, string]>): Promise<Task[]> {
   return (await searchAll(services, req, 'Task', query)).filter((r): r is Task => r.resourceType === 'Task');
@@ -100,12 +132,12 @@ export function taskUpdateEntry(record: PrescriptionRecord, state: PrescriptionS
   const version = record.task.meta?.versionId;
   const t = record.task;
   const task = {
-    ...stateToTask(state, record.nhsNumber, t.authoredOn ?? new Date().toISOString(), id),
+    ...stateToTask(state, record.nhsNumber, t.authoredOn ?? new Date().toISOString(), id, t.for),
     ...(t.basedOn ? { basedOn: t.basedOn } : {}),
     ...(t.performerType ? { performerType: t.performerType } : {}),
     ...(t.restriction ? { restriction: t.restriction } : {}),
   };
-  return { fullUrl: `Task/${id}`, resource: task, request: { method: 'PUT', url: `Task/${id}`, ...(version ? { ifMatch: `W/"${version}"` } : {}) } };
+  return { fullUrl: `Task/${id}`, resource: readOnlyToPatients(task), request: { method: 'PUT', url: `Task/${id}`, ...(version ? { ifMatch: `W/"${version}"` } : {}) } };
 }
 
 /** Runs one transaction of writes; a lost race (409/412) is answered as the EPS state conflict. */

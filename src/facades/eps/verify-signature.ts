@@ -12,10 +12,14 @@
  *
  * This operation always verifies (EPS_SIGNATURE_VERIFICATION does not apply to it) and verifies
  * against this server's digest (src/spine/eps/signature.ts, ADR 34: canonical FHIR XML, not
- * Spine's HL7 v3 fragments), so a real NHS smartcard signature never verifies here.
+ * Spine's HL7 v3 fragments), so a real NHS smartcard signature never verifies here. With
+ * EPS_SIGNATURE_TRUSTED_CA set, the signing certificate must also chain to one of those CAs
+ * (src/spine/eps/certificate-trust.ts), else INVALID_VALUE "Signature is invalid.".
  */
 import type { Bundle, OperationOutcome, OperationOutcomeIssue, Parameters, ParametersParameter, Provenance } from 'fhir/r4';
+import type { X509Certificate } from 'node:crypto';
 import type { FhirServices } from '../../fhir/context';
+import { trustedCasFromFile } from '../../spine/eps/certificate-trust';
 import { epsError, type EpsCode } from '../../spine/eps/errors';
 import { medicationRequestEntries } from '../../spine/eps/prescription-order';
 import { normaliseSigningTimestamp, signatureProblems, type SignatureProblem } from '../../spine/eps/signature';
@@ -41,7 +45,7 @@ function problemIssue(p: SignatureProblem): OperationOutcomeIssue {
 }
 
 /** The verification issues of one prescription-order message Bundle (empty: verified). */
-export function verifyMessageSignature(message: Bundle, now: Date): OperationOutcomeIssue[] {
+export function verifyMessageSignature(message: Bundle, now: Date, trustedCas?: readonly X509Certificate[]): OperationOutcomeIssue[] {
   const prov = (message.entry ?? []).map((e) => e.resource).find((r): r is Provenance => r?.resourceType === 'Provenance');
   const signature = prov?.signature?.[0];
   const data = typeof signature?.data === 'string' ? signature.data.replace(/\s+/g, '') : '';
@@ -50,7 +54,7 @@ export function verifyMessageSignature(message: Bundle, now: Date): OperationOut
   const items = medicationRequestEntries(message);
   if (items.length === 0) return [issue('INVALID', "Signature doesn't match prescription.", 'The message has no MedicationRequest.')];
   const when = typeof signature?.when === 'string' ? normaliseSigningTimestamp(signature.when) : undefined;
-  return signatureProblems(Buffer.from(data, 'base64').toString('utf8'), items, when, now).map(problemIssue);
+  return signatureProblems(Buffer.from(data, 'base64').toString('utf8'), items, when, now, trustedCas).map(problemIssue);
 }
 
 /** The message Bundles of the request: the entries of a searchset/collection, or the message itself. */
@@ -72,8 +76,10 @@ export async function verifySignature(services: FhirServices, req: FacadeRequest
   if (messages.length === 0) throw epsError(400, 'invalid', 'TOO_FEW_VALUES_SUBMITTED', 'The Bundle must contain at least one prescription-order message Bundle.', 'Bundle.entry');
   const now = services.now?.() ?? new Date();
   const lastUpdated = now.toISOString();
+  const trustedFile = services.config.epsSignatureTrustedCa;
+  const trusted = trustedFile ? trustedCasFromFile(trustedFile) : undefined;
   const parameter: ParametersParameter[] = messages.map((m, i) => {
-    const issues = verifyMessageSignature(m, now);
+    const issues = verifyMessageSignature(m, now, trusted);
     const result: OperationOutcome = {
       resourceType: 'OperationOutcome',
       meta: { lastUpdated },

@@ -18,6 +18,7 @@ import type { BundleEntry, MedicationRequest } from 'fhir/r4';
 import { ExclusiveCanonicalization } from 'xml-crypto';
 import { FhirError } from '../../fhir/outcome';
 import { writeFhirXml } from '../../formats/xml';
+import { certificateTrustProblem } from './certificate-trust';
 import { epsError } from './errors';
 
 export const XMLDSIG_NS = 'http://www.w3.org/2000/09/xmldsig#';
@@ -115,15 +116,26 @@ function child(parent: XmlElement, localName: string): XmlElement | undefined {
   return undefined;
 }
 
+/** Every XML-DSig child element of that name, in order. */
+function children(parent: XmlElement, localName: string): XmlElement[] {
+  const out: XmlElement[] = [];
+  for (let n = parent.firstChild; n; n = n.nextSibling) {
+    if (n.nodeType === 1 && (n as XmlElement).localName === localName && (n as XmlElement).namespaceURI === XMLDSIG_NS) out.push(n as XmlElement);
+  }
+  return out;
+}
+
 /**
  * Every problem with an XML-DSig `<Signature>` over the prescription (empty: it verifies): its
  * SignedInfo must be the one `$prepare` produces for these items at `timestamp` (same DigestValue;
  * else a `mismatch`), and its SignatureValue must verify over the SignedInfo it carries against the
  * X.509 certificate of its KeyInfo (else `invalid`) — both are checked, as the EPS
  * `$verify-signature` answer reports both (examples/sandbox/VerifySignature-Response-200_OK.json).
- * The certificate's issuer is not checked (no NHS PKI here); its validity period is, at `now`.
+ * Its validity period is checked at `now`; its issuer only when `trustedCas` is given
+ * (EPS_SIGNATURE_TRUSTED_CA): then it must chain to one of them (src/spine/eps/certificate-trust.ts),
+ * through intermediates carried as further X509Certificate elements of the same X509Data.
  */
-export function signatureProblems(signatureXml: string, items: readonly SignedLineItem[], timestamp: string | undefined, now: Date): SignatureProblem[] {
+export function signatureProblems(signatureXml: string, items: readonly SignedLineItem[], timestamp: string | undefined, now: Date, trustedCas?: readonly X509Certificate[]): SignatureProblem[] {
   const invalid = (diagnostics: string): SignatureProblem => ({ kind: 'invalid', diagnostics });
   const root = parseXml(signatureXml);
   if (!root || root.localName !== 'Signature' || root.namespaceURI !== XMLDSIG_NS) return [invalid('The signature is not an XML-DSig Signature element.')];
@@ -138,14 +150,20 @@ export function signatureProblems(signatureXml: string, items: readonly SignedLi
   else if (received !== prepareSignature(items, timestamp, algorithm).signedInfo) problems.push({ kind: 'mismatch', diagnostics: 'The signed digest does not match the prescription.' });
   const keyInfo = child(root, 'KeyInfo');
   const x509Data = keyInfo ? child(keyInfo, 'X509Data') : undefined;
-  const certText = (x509Data ? child(x509Data, 'X509Certificate') : undefined)?.textContent?.replace(/\s+/g, '') ?? '';
-  let cert: X509Certificate;
+  const certTexts = x509Data ? children(x509Data, 'X509Certificate').map((e) => e.textContent?.replace(/\s+/g, '') ?? '') : [];
+  let certs: X509Certificate[];
   try {
-    cert = new X509Certificate(Buffer.from(certText, 'base64'));
+    if (certTexts.length === 0) throw new Error('none');
+    certs = certTexts.map((t) => new X509Certificate(Buffer.from(t, 'base64')));
   } catch {
     return [...problems, invalid('KeyInfo has no readable X.509 certificate.')];
   }
+  const cert = certs[0]!;
   if (now < new Date(cert.validFrom) || now > new Date(cert.validTo)) return [...problems, invalid('The signing certificate is not valid now.')];
+  if (trustedCas) {
+    const untrusted = certificateTrustProblem(cert, certs.slice(1), trustedCas, now);
+    if (untrusted) return [...problems, invalid(untrusted)];
+  }
   const value = child(root, 'SignatureValue')?.textContent?.replace(/\s+/g, '') ?? '';
   if (!/^[A-Za-z0-9+/]+={0,2}$/.test(value)) return [...problems, invalid('SignatureValue is missing or not base64.')];
   let ok = false;
@@ -161,6 +179,6 @@ export function signatureProblems(signatureXml: string, items: readonly SignedLi
  * Verifies an XML-DSig `<Signature>` over the prescription (signatureProblems): the first problem,
  * a mismatch before an invalid signature value, or undefined when it verifies.
  */
-export function verifyPrescriptionSignature(signatureXml: string, items: readonly SignedLineItem[], timestamp: string, now: Date): SignatureProblem | undefined {
-  return signatureProblems(signatureXml, items, timestamp, now)[0];
+export function verifyPrescriptionSignature(signatureXml: string, items: readonly SignedLineItem[], timestamp: string, now: Date, trustedCas?: readonly X509Certificate[]): SignatureProblem | undefined {
+  return signatureProblems(signatureXml, items, timestamp, now, trustedCas)[0];
 }

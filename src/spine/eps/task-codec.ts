@@ -1,7 +1,9 @@
 /**
  * A prescription's state as the EPS tracker Task (electronic-prescription-service-api.yaml
  * "Task" tracker; Task.businessStatus from https://fhir.nhs.uk/CodeSystem/EPS-task-business-status):
- * `identifier` and `focus.identifier` the short-form prescription ID, `for.identifier` the NHS Number,
+ * `identifier` and `focus.identifier` the short-form prescription ID, `for.identifier` the NHS Number
+ * (with `for.reference` the Patient when the façade knows it: what puts the Task in the patient's
+ * compartment),
  * `owner.identifier` the dispenser holding it, one `input` per line item with its status
  * (medicationdispense-type), and one history extension per accepted transition. A repeat-dispensing
  * prescription also carries Extension-EPS-RepeatInformation (`numberOfRepeatsAllowed`, and
@@ -9,7 +11,7 @@
  * status, dispenser and `finished` date) and the issue length (`expectedSupplyDuration`); an `issue`
  * history entry carries `notBefore`, the earliest release of the issue it started.
  */
-import type { Extension, Task } from 'fhir/r4';
+import type { Extension, Reference, Task } from 'fhir/r4';
 import { NHS_NUMBER_SYSTEM } from '../nhs-number';
 import { PRESCRIPTION_ORDER_NUMBER_SYSTEM } from './prescription-id';
 import { ORDER_ITEM_NUMBER_SYSTEM } from './prescription-order';
@@ -98,7 +100,7 @@ function repeatOf(t: Task): RepeatState | undefined {
 }
 
 /** The tracker Task of a prescription (`nhsNumber` its patient). */
-export function stateToTask(s: PrescriptionState, nhsNumber: string, authoredOn: string, id?: string): Task {
+export function stateToTask(s: PrescriptionState, nhsNumber: string, authoredOn: string, id?: string, patient?: Reference): Task {
   const rx = { system: PRESCRIPTION_ORDER_NUMBER_SYSTEM, value: s.prescriptionId };
   const ext: Extension[] = s.history.map(historyExtension);
   if (s.repeat) ext.push(repeatExtension(s.repeat));
@@ -115,7 +117,7 @@ export function stateToTask(s: PrescriptionState, nhsNumber: string, authoredOn:
     businessStatus: { coding: [{ system: TASK_BUSINESS_STATUS_SYSTEM, code: s.status, display: PRESCRIPTION_STATUS[s.status] }] },
     intent: 'order',
     focus: { identifier: rx },
-    for: { type: 'Patient', identifier: { system: NHS_NUMBER_SYSTEM, value: nhsNumber } },
+    for: { ...(patient?.reference ? { reference: patient.reference } : {}), type: 'Patient', identifier: { system: NHS_NUMBER_SYSTEM, value: nhsNumber } },
     authoredOn,
     ...(s.dispenser ? { owner: { identifier: { system: ODS_SYSTEM, value: s.dispenser } } } : {}),
     input: Object.entries(s.items).map(([item, st]) => ({
