@@ -154,6 +154,12 @@ export function callerView(session: StoreSession, opts: ViewOptions): StoreSessi
     return (await inside(current, visible(op.resourceType, p), true)) ? current : undefined;
   };
 
+  /** Whether the caller may read the live current version of the write's target (but, asked after visibleTarget failed, not write it). */
+  const readableNotWritable = async (op: WriteOp): Promise<boolean> => {
+    const current = await inner.read(op.resourceType, op.id);
+    return current !== undefined && !current.deleted && (await inside(current, visible(op.resourceType, 'r'), true));
+  };
+
   const write = async (op: WriteOp): Promise<WriteResult | undefined> => {
     if (op.kind === 'create') {
       assertWritable(op, 'c');
@@ -164,6 +170,11 @@ export function callerView(session: StoreSession, opts: ViewOptions): StoreSessi
     for (let attempt = 1; ; attempt++) {
       const target = await visibleTarget(op, p);
       if (!target || target.deleted) {
+        // One the caller may read but not change (e.g. a patient's own EPS records, ADR 39): saying
+        // so reveals nothing it cannot read, and a 204 would claim a delete that did not happen.
+        if (!target && (await readableNotWritable(op))) {
+          throw new FhirError('forbidden', { code: 'forbidden', diagnostics: `${op.resourceType}/${op.id} can be read but not ${op.kind === 'delete' ? 'deleted' : 'changed'} with this token`, expression: [op.resourceType] });
+        }
         if (op.kind === 'delete') return undefined; // as for an absent resource
         throw notKnown(op.resourceType, op.id);
       }

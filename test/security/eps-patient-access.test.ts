@@ -193,7 +193,9 @@ describe('security: EPS prescriptions and patient-context tokens on /fhir', func
     assert.ok(put.status === 403 || put.status === 404, put.text);
     const patch = await request(t.app).patch(`/fhir/MedicationRequest/${mr.id!}`).set('Authorization', `Bearer ${tok}`).set('Content-Type', 'application/json-patch+json').send(JSON.stringify([{ op: 'replace', path: '/status', value: 'cancelled' }]));
     assert.ok(patch.status === 403 || patch.status === 404, patch.text);
-    await request(t.app).delete(`/fhir/MedicationDispense/${md.id!}`).set('Authorization', `Bearer ${tok}`);
+    // Refused as such: a 204 would claim a delete that did not happen.
+    const del = await request(t.app).delete(`/fhir/MedicationDispense/${md.id!}`).set('Authorization', `Bearer ${tok}`);
+    assert.equal(del.status, 403, del.text);
     const mrNow = await get(`/fhir/MedicationRequest/${mr.id!}`, backend);
     assert.equal((mrNow.body as MedicationRequest).meta?.versionId, mr.meta?.versionId);
     assert.equal((await get(`/fhir/MedicationDispense/${md.id!}`, backend)).status, 200);
