@@ -5,6 +5,7 @@
  * committed is all there after reopening.
  */
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -88,6 +89,27 @@ describe('SQLite background WAL checkpoints', () => {
       conns.read.close();
       conns.write.close();
     }
+  });
+
+  it('close() waits for the worker: a process with nothing else to do still finishes what follows close()', function (done) {
+    this.timeout(20000);
+    // The worker is unref'd; an earlier close() let the process exit while it waited for it.
+    const script = `const { openSqliteStore } = require(${JSON.stringify(path.join(__dirname, 'sqlite-store.js'))});
+      (async () => {
+        const store = openSqliteStore(${JSON.stringify(path.join(dir, 'child.sqlite'))}, { checkpoint: 'background' });
+        await store.write({ kind: 'create', resourceType: 'Patient', id: 'a', resource: { resourceType: 'Patient', id: 'a' } });
+        await store.close();
+        process.stdout.write('closed');
+      })();`;
+    execFile(process.execPath, ['-e', script], (err, stdout) => {
+      try {
+        assert.equal(err, null);
+        assert.equal(stdout, 'closed');
+        done();
+      } catch (e) {
+        done(e);
+      }
+    });
   });
 
   it('an in-memory store has no checkpointer', async () => {
