@@ -147,17 +147,11 @@ export function callerView(session: StoreSession, opts: ViewOptions): StoreSessi
     return out;
   };
 
-  /** The current version of a write's target if the caller may see it with the write's permission. */
-  const visibleTarget = async (op: WriteOp, p: Permission): Promise<StoredVersion | undefined> => {
+  /** The current version of a write's target, and it again as `target` if the caller may see it with the write's permission. */
+  const writeTarget = async (op: WriteOp, p: Permission): Promise<{ current?: StoredVersion; target?: StoredVersion }> => {
     const current = await inner.read(op.resourceType, op.id);
-    if (!current) return undefined;
-    return (await inside(current, visible(op.resourceType, p), true)) ? current : undefined;
-  };
-
-  /** Whether the caller may read the live current version of the write's target (but, asked after visibleTarget failed, not write it). */
-  const readableNotWritable = async (op: WriteOp): Promise<boolean> => {
-    const current = await inner.read(op.resourceType, op.id);
-    return current !== undefined && !current.deleted && (await inside(current, visible(op.resourceType, 'r'), true));
+    if (!current) return {};
+    return (await inside(current, visible(op.resourceType, p), true)) ? { current, target: current } : { current };
   };
 
   const write = async (op: WriteOp): Promise<WriteResult | undefined> => {
@@ -168,11 +162,11 @@ export function callerView(session: StoreSession, opts: ViewOptions): StoreSessi
     const p: Permission = op.kind === 'delete' ? 'd' : 'u';
     if (op.kind === 'update') assertWritable(op, 'u');
     for (let attempt = 1; ; attempt++) {
-      const target = await visibleTarget(op, p);
+      const { current, target } = await writeTarget(op, p);
       if (!target || target.deleted) {
         // One the caller may read but not change (e.g. a patient's own EPS records, ADR 39): saying
         // so reveals nothing it cannot read, and a 204 would claim a delete that did not happen.
-        if (!target && (await readableNotWritable(op))) {
+        if (!target && current && !current.deleted && (await inside(current, visible(op.resourceType, 'r'), true))) {
           throw new FhirError('forbidden', { code: 'forbidden', diagnostics: `${op.resourceType}/${op.id} can be read but not ${op.kind === 'delete' ? 'deleted' : 'changed'} with this token`, expression: [op.resourceType] });
         }
         if (op.kind === 'delete') return undefined; // as for an absent resource

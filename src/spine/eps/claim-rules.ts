@@ -28,9 +28,9 @@ import type { Claim, ClaimItem, Coding, Extension, Organization, PractitionerRol
 import type { FhirError } from '../../fhir/outcome';
 import { epsError } from './errors';
 import { ORDER_ITEM_NUMBER_SYSTEM } from './prescription-order';
+import { ODS_SYSTEM } from './task-codec';
 import { LINE_ITEM_STATUS, LINE_ITEM_STATUS_SYSTEM, TASK_BUSINESS_STATUS_SYSTEM, type LineItemStatus, type PrescriptionStatus } from './state-machine';
 
-export const ODS_ORGANIZATION_SYSTEM = 'https://fhir.nhs.uk/Id/ods-organization-code';
 export const ENDORSEMENT_SYSTEM = 'https://fhir.nhs.uk/CodeSystem/medicationdispense-endorsement';
 export const CHARGE_EXEMPTION_SYSTEM = 'https://fhir.nhs.uk/CodeSystem/prescription-charge-exemption';
 export const EXEMPTION_EVIDENCE_SYSTEM = 'https://fhir.nhs.uk/CodeSystem/DM-exemption-evidence';
@@ -107,7 +107,7 @@ function checkInsurance(c: Claim): string {
   if (ins.focal !== true) throw invalid('Claim.insurance.focal must be true.', 'Claim.insurance[0].focal');
   const id = ins.coverage?.identifier;
   if (!id?.value) throw missing('Claim.insurance.coverage must carry the ODS code of the reimbursement authority.', 'Claim.insurance[0].coverage.identifier');
-  if (id.system !== ODS_ORGANIZATION_SYSTEM) throw invalid(`Claim.insurance.coverage.identifier.system must be ${ODS_ORGANIZATION_SYSTEM}.`, 'Claim.insurance[0].coverage.identifier.system');
+  if (id.system !== ODS_SYSTEM) throw invalid(`Claim.insurance.coverage.identifier.system must be ${ODS_SYSTEM}.`, 'Claim.insurance[0].coverage.identifier.system');
   if (!has(REIMBURSEMENT_AUTHORITIES, id.value)) {
     throw invalid(`Claim.insurance.coverage.identifier.value must be a reimbursement authority (${Object.keys(REIMBURSEMENT_AUTHORITIES).join(', ')}); received ${JSON.stringify(id.value)}.`, 'Claim.insurance[0].coverage.identifier.value');
   }
@@ -120,7 +120,7 @@ function checkPayee(c: Claim, authority: string): string {
   if (typeof ref !== 'string' || !ref) throw missing('Claim must reference the claiming Organization in payee.party.', 'Claim.payee.party');
   const org = containedById<Organization>(c, 'Organization', ref);
   if (!org) throw invalid(`Claim.payee.party ${JSON.stringify(ref)} does not reference a contained Organization.`, 'Claim.payee.party.reference');
-  const odsAt = list(org.resource.identifier, `Claim.contained[${org.index}].identifier`).findIndex((i) => i.system === ODS_ORGANIZATION_SYSTEM);
+  const odsAt = list(org.resource.identifier, `Claim.contained[${org.index}].identifier`).findIndex((i) => i.system === ODS_SYSTEM);
   const ods = odsAt < 0 ? undefined : org.resource.identifier![odsAt]!.value;
   if (typeof ods !== 'string' || !ods) throw missing('The claiming Organization must carry its ODS code.', `Claim.contained[${org.index}].identifier`);
   list(org.resource.extension, `Claim.contained[${org.index}].extension`).forEach((e: Extension, i) => {

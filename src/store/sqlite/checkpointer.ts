@@ -25,6 +25,9 @@ export const WAL_SAFETY_PAGES = 16000;
 /** The worker checkpoints at most this often (ms): commits in between share one checkpoint. */
 export const CHECKPOINT_INTERVAL_MS = 100;
 
+/** The counters answered once the worker has ended. */
+const NO_CHECKPOINTS: Readonly<CheckpointStats> = Object.freeze({ checkpoints: 0, frames: 0, partial: 0 });
+
 type Reply = ({ kind: 'stats'; id: number } & CheckpointStats) | { kind: 'error'; message: string };
 
 export class BackgroundCheckpointer {
@@ -56,7 +59,7 @@ export class BackgroundCheckpointer {
     this.worker.on('error', (e) => this.fallBack(e.message));
     this.worker.on('exit', () => {
       if (!this.closing) this.fallBack('the checkpoint worker exited');
-      for (const resolve of this.pending.values()) resolve({ checkpoints: 0, frames: 0, partial: 0 });
+      for (const resolve of this.pending.values()) resolve(NO_CHECKPOINTS);
       this.pending.clear();
     });
     write.pragma(`wal_autocheckpoint = ${WAL_SAFETY_PAGES}`);
@@ -69,7 +72,7 @@ export class BackgroundCheckpointer {
 
   /** The worker's counters (zeros once it has ended). */
   stats(): Promise<CheckpointStats> {
-    if (this.failed || this.closing) return Promise.resolve({ checkpoints: 0, frames: 0, partial: 0 });
+    if (this.failed || this.closing) return Promise.resolve(NO_CHECKPOINTS);
     const id = this.nextId++;
     return new Promise((resolve) => {
       this.pending.set(id, resolve);
