@@ -21,6 +21,7 @@ import { migrate } from '../src/store/sqlite/schema';
 import { StatementCache } from '../src/store/sqlite/connection';
 import { applyWrite } from '../src/store/sqlite/writes';
 import { InstantClock } from '../src/store/sqlite/rows';
+import { bytesWritten } from './io';
 import { makePatient } from './patients';
 
 const GROUP = 4;
@@ -28,10 +29,11 @@ const GROUP = 4;
 /** The secondary indexes measured by default: those a Patient create writes to. */
 const DEFAULT_INDEXES = ['ix_token_code', 'ix_token_text', 'ix_token_rid', 'ix_string_norm', 'ix_string_rid', 'ix_date_low', 'ix_date_high', 'ix_date_rid', 'ix_reference_target', 'ix_reference_reverse', 'ix_reference_identifier', 'ix_reference_rid', 'resource_live_updated', 'resource_live_id', 'version_type_seq'];
 
-function bytesWritten(): number {
-  const m = /^wchar: (\d+)$/m.exec(fs.readFileSync('/proc/self/io', 'utf8'));
-  if (!m) throw new Error('/proc/self/io has no wchar (Linux only)');
-  return Number(m[1]);
+/** Bytes written so far (bench/io.ts); this benchmark is nothing without them. */
+function written(): number {
+  const n = bytesWritten();
+  if (n === undefined) throw new Error('/proc/self/io has no wchar (Linux only)');
+  return n;
 }
 
 interface Result {
@@ -63,12 +65,12 @@ function measure(variant: string, drop: string | undefined, preload: number, cre
       }
     };
     run(0, preload);
-    const w0 = bytesWritten();
+    const w0 = written();
     const c0 = process.cpuUsage();
     run(preload, preload + creates);
     const cpu = process.cpuUsage(c0);
-    const written = bytesWritten() - w0;
-    return { variant, kbPerCreate: written / 1024 / creates, cpuMsPerCreate: (cpu.user + cpu.system) / 1000 / creates, entriesPerPatient: entries[preload]!.length, dbMb: fs.statSync(file).size / 1e6 };
+    const bytes = written() - w0;
+    return { variant, kbPerCreate: bytes / 1024 / creates, cpuMsPerCreate: (cpu.user + cpu.system) / 1000 / creates, entriesPerPatient: entries[preload]!.length, dbMb: fs.statSync(file).size / 1e6 };
   } finally {
     db.close();
     fs.rmSync(dir, { recursive: true, force: true });

@@ -24,6 +24,7 @@ import { topLevelContext, type FhirServices } from '../src/fhir/context';
 import { route } from '../src/fhir/router';
 import { silentLogger } from '../src/logging';
 import { buildServices, initServices } from '../src/main';
+import { bytesWritten } from './io';
 import { makePatient } from './patients';
 import { patientWithoutNhsNumber } from './workload';
 
@@ -40,16 +41,6 @@ interface Run {
   latencies: number[];
   /** Bytes this process passed to write system calls during the run (WAL, checkpoints), when Linux tells. */
   writtenBytes?: number;
-}
-
-/** `wchar` of /proc/self/io: bytes passed to write(2)/pwrite(2) so far (Linux), else undefined. */
-function bytesWritten(): number | undefined {
-  try {
-    const m = /^wchar: (\d+)$/m.exec(fs.readFileSync('/proc/self/io', 'utf8'));
-    return m ? Number(m[1]) : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 async function open(dir: string, env: Record<string, string>): Promise<FhirServices> {

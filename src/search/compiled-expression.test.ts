@@ -15,18 +15,9 @@ import { extractIndexWithStats } from './extract';
 import { defaultSearchParameters } from './parameters';
 import { fhirpathR4Model } from '../definitions/r4-package';
 import { diagnostic } from '../../test/helpers/diagnostics';
+import { externalPath } from '../../test/helpers/external-data';
 
-function repoRoot(): string {
-  let dir = __dirname;
-  while (!fs.existsSync(path.join(dir, 'package.json'))) {
-    const up = path.dirname(dir);
-    if (up === dir) throw new Error('package.json not found above ' + __dirname);
-    dir = up;
-  }
-  return dir;
-}
-
-const examplesDir = path.resolve(repoRoot(), '..', 'shared', 'external', 'hl7-r4-examples');
+const examplesDir = externalPath('hl7-r4-examples');
 const reg = defaultSearchParameters();
 const COVERED = ['Patient', 'Observation', 'MedicationRequest', 'Task', 'Encounter', 'Condition', 'Composition', 'Bundle'] as const;
 

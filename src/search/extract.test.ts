@@ -12,18 +12,9 @@ import { expressionGuard, extractIndex, extractIndexWithStats, pathRoot } from '
 import { nextDown, parseDateRange } from './normalize';
 import { defaultSearchParameters, SearchParameterRegistry, restrictExpression, rewriteAs, rewriteResolve, splitUnion } from './parameters';
 import { diagnostic } from '../../test/helpers/diagnostics';
+import { externalPath } from '../../test/helpers/external-data';
 
-function repoRoot(): string {
-  let dir = __dirname;
-  while (!fs.existsSync(path.join(dir, 'package.json'))) {
-    const up = path.dirname(dir);
-    if (up === dir) throw new Error('package.json not found above ' + __dirname);
-    dir = up;
-  }
-  return dir;
-}
-
-const examplesDir = path.resolve(repoRoot(), '..', 'shared', 'external', 'hl7-r4-examples');
+const examplesDir = externalPath('hl7-r4-examples');
 
 function example(this: Mocha.Context, file: string): Resource {
   const p = path.join(examplesDir, file);
