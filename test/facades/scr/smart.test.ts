@@ -21,12 +21,16 @@ function uploadFor(nhs: string): { bundle: Bundle; scrId: string; compositionId:
 
 describe('SCR façade and $document with SMART tokens', function () {
   let s: SmartPds;
-  const a = uploadFor('9000000009');
-  const b = uploadFor('9000000017');
+  // Built in `before`, after the check that the examples are staged (loading them here would fail
+  // the whole run where they are absent instead of skipping).
+  let a: ReturnType<typeof uploadFor>;
+  let b: ReturnType<typeof uploadFor>;
   const tokenA = (): string => s.patient('9000000009', 'patient/*.rs');
   const fhir = (p: string, token: string): request.Test => request(s.t.app).get(`/fhir/${p}`).set('Authorization', `Bearer ${token}`);
   before(async function () {
     if (!SCR_EXAMPLES || !PDS) skipWithReason(this, 'SCR examples or PDS sandbox records are not staged under ../shared/external/nhs-apis');
+    a = uploadFor('9000000009');
+    b = uploadFor('9000000017');
     s = smartPdsApp();
     const worker = s.worker();
     for (const f of ['Patient.json', 'Patient-Jayne-Smyth.json']) await storePdsPatient(s.t, loadPds<Patient>('searchResponses', f), worker);
