@@ -29,6 +29,7 @@ import { textWords } from '../../search/normalize';
 import { rangeCondition, type Bound, type RangeCondition } from '../../search/range-semantics';
 import { COMPONENT_SEPARATOR, INDEX_TABLE, TEXT_TABLE } from './schema';
 import { contains, FALSE, frag, inList, join, startsWith, TRUE, type Frag, type SqlValue } from './sql-text';
+import { anyOfCondition } from './token-any-of';
 
 /** Predicates that live in exactly one index table. */
 type TypedPredicate = Extract<Predicate, { op: 'token' | 'string' | 'date' | 'number' | 'quantity' | 'reference' | 'uri' }>;
@@ -323,9 +324,7 @@ export class SearchCompiler {
         }
         if (p.text !== undefined) return join('AND', [frag(`${i}.text IS NOT NULL`), startsWith(`${i}.text`, p.text)]);
         if (p.anyOf !== undefined) {
-          if (p.anyOf.length === 0) return FALSE;
-          const codes = [...new Set(p.anyOf.map((c) => c.code))];
-          return join('AND', [inList(`${i}.code`, codes), join('OR', p.anyOf.map((c) => frag(`${i}.code = ? AND ${i}.system IS ?`, c.code, c.system)))]);
+          return anyOfCondition(i, p.anyOf);
         }
         return join('AND', [
           ...(p.code !== undefined ? [frag(`${i}.code = ?`, p.code)] : []),
