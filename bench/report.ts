@@ -9,11 +9,11 @@ import type { Measurement, ScenarioName } from './load';
 
 const TARGET_LABEL: Record<Measurement['target'], string> = { node: 'bare node:http', express: 'bare Express 5', fhir: 'FHIR server', 'fhir-memory': 'FHIR (:memory:)', 'fhir-defaults': 'FHIR defaults' };
 
-function fixed(v: number, digits: number): string {
+export function fixed(v: number, digits: number): string {
   return Number.isFinite(v) ? v.toFixed(digits) : '-';
 }
 
-function table(header: readonly string[], rows: ReadonlyArray<readonly string[]>, rightAlign: ReadonlySet<number>): string {
+export function table(header: readonly string[], rows: ReadonlyArray<readonly string[]>, rightAlign: ReadonlySet<number>): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const cell = (text: string, i: number): string => {
     const w = widths[i] ?? text.length;
@@ -40,9 +40,10 @@ export function cpuMsPerRequest(m: Measurement): number {
 
 export function formatResults(results: readonly Measurement[]): string {
   const ranged = results.some((m) => m.rpsRange !== undefined);
-  const header = ['scenario', 'target', 'req/s', ...(ranged ? ['req/s range'] : []), 'p50 ms', 'p95 ms', 'p99 ms', 'requests', 'errors', 'non-2xx / other', 'server CPU', 'CPU ms/req', 'loadgen CPU', 'other CPU'];
+  const header = ['scenario', 'conns', 'target', 'req/s', ...(ranged ? ['req/s range'] : []), 'p50 ms', 'p95 ms', 'p99 ms', 'requests', 'errors', 'non-2xx / other', 'server CPU', 'CPU ms/req', 'loadgen CPU', 'other CPU'];
   const rows = results.map((m) => [
     m.scenario,
+    String(m.connections),
     TARGET_LABEL[m.target],
     fixed(m.rps, 0),
     ...(ranged ? [m.rpsRange ? `${fixed(m.rpsRange[0], 0)}-${fixed(m.rpsRange[1], 0)}` : '-'] : []),
@@ -61,29 +62,45 @@ export function formatResults(results: readonly Measurement[]): string {
   return table(header, rows, new Set(header.map((h, i) => (left.has(h) ? -1 : i))));
 }
 
-export function formatRatios(results: readonly Measurement[]): string {
-  const scenarios = [...new Set(results.map((m) => m.scenario))];
-  const withMemory = results.some((m) => m.target === 'fhir-memory');
-  const rps = (s: ScenarioName, t: Measurement['target']): number => results.find((m) => m.scenario === s && m.target === t)?.rps ?? Number.NaN;
-  const pct = (a: number, b: number): string => (Number.isFinite(a) && Number.isFinite(b) && b > 0 ? `${((100 * a) / b).toFixed(1)}%` : '-');
-  const header = ['scenario', 'FHIR / Express', 'FHIR / node', 'Express / node', ...(withMemory ? ['FHIR / FHIR(:memory:)', 'FHIR(:memory:) / Express'] : [])];
-  const rows = scenarios.map((s) => [
-    s,
-    pct(rps(s, 'fhir'), rps(s, 'express')),
-    pct(rps(s, 'fhir'), rps(s, 'node')),
-    pct(rps(s, 'express'), rps(s, 'node')),
-    ...(withMemory ? [pct(rps(s, 'fhir'), rps(s, 'fhir-memory')), pct(rps(s, 'fhir-memory'), rps(s, 'express'))] : []),
-  ]);
-  return table(header, rows, new Set(header.map((_, i) => i).filter((i) => i > 0)));
+/** The (scenario, connections) pairs measured, in the order first measured. */
+function runsOf(results: readonly Measurement[]): Array<{ scenario: ScenarioName; connections: number }> {
+  const seen = new Map<string, { scenario: ScenarioName; connections: number }>();
+  for (const m of results) seen.set(`${m.scenario} ${m.connections}`, { scenario: m.scenario, connections: m.connections });
+  return [...seen.values()];
 }
 
-/** One line on the read-by-id target (FHIR at least 60% of bare Express); informative, never fatal. */
+/** The measurement of (scenario, target) at `connections`. */
+export function findMeasurement(results: readonly Measurement[], scenario: ScenarioName, target: Measurement['target'], connections: number): Measurement | undefined {
+  return results.find((m) => m.scenario === scenario && m.target === target && m.connections === connections);
+}
+
+export function formatRatios(results: readonly Measurement[]): string {
+  const withMemory = results.some((m) => m.target === 'fhir-memory');
+  const withDefaults = results.some((m) => m.target === 'fhir-defaults');
+  const pct = (a: number, b: number): string => (Number.isFinite(a) && Number.isFinite(b) && b > 0 ? `${((100 * a) / b).toFixed(1)}%` : '-');
+  const header = ['scenario', 'conns', 'FHIR / Express', ...(withDefaults ? ['defaults / Express'] : []), 'FHIR / node', 'Express / node', ...(withMemory ? ['FHIR / FHIR(:memory:)', 'FHIR(:memory:) / Express'] : [])];
+  const rows = runsOf(results).map(({ scenario: s, connections: c }) => {
+    const rps = (t: Measurement['target']): number => findMeasurement(results, s, t, c)?.rps ?? Number.NaN;
+    return [
+      s,
+      String(c),
+      pct(rps('fhir'), rps('express')),
+      ...(withDefaults ? [pct(rps('fhir-defaults'), rps('express'))] : []),
+      pct(rps('fhir'), rps('node')),
+      pct(rps('express'), rps('node')),
+      ...(withMemory ? [pct(rps('fhir'), rps('fhir-memory')), pct(rps('fhir-memory'), rps('express'))] : []),
+    ];
+  });
+  return table(header, rows, new Set(header.map((_, i) => i).filter((i) => i > 1)));
+}
+
+/** One line on the read-by-id target (FHIR at least 60% of bare Express at 10 connections); informative, never fatal. */
 export function readTargetLine(results: readonly Measurement[]): string {
-  const fhir = results.find((m) => m.scenario === 'read' && m.target === 'fhir');
-  const express = results.find((m) => m.scenario === 'read' && m.target === 'express');
-  if (!fhir || !express || express.rps <= 0) return 'read-by-id target (>= 60% of bare Express): not measured';
+  const fhir = findMeasurement(results, 'read', 'fhir', 10);
+  const express = findMeasurement(results, 'read', 'express', 10);
+  if (!fhir || !express || express.rps <= 0) return 'read-by-id target (generic engine >= 60% of bare Express at 10 connections): not measured';
   const ratio = (100 * fhir.rps) / express.rps;
-  return `read-by-id target (>= 60% of bare Express): ${ratio.toFixed(1)}% — ${ratio >= 60 ? 'met' : 'NOT met'}`;
+  return `read-by-id target (generic engine >= 60% of bare Express at 10 connections): ${ratio.toFixed(1)}% — ${ratio >= 60 ? 'met' : 'NOT met'}`;
 }
 
 /**
@@ -93,14 +110,14 @@ export function readTargetLine(results: readonly Measurement[]): string {
  * (1000/req/s, i.e. the server's service time when it is the bottleneck) and in server CPU.
  */
 export function formatDefaultsCost(results: readonly Measurement[]): string {
-  const find = (s: ScenarioName, t: Measurement['target']): Measurement | undefined => results.find((m) => m.scenario === s && m.target === t);
   const rows: string[][] = [];
-  for (const s of ['read', 'create'] as const) {
-    const g = find(s, 'fhir');
-    const d = find(s, 'fhir-defaults');
+  for (const { scenario: s, connections: c } of runsOf(results)) {
+    const g = findMeasurement(results, s, 'fhir', c);
+    const d = findMeasurement(results, s, 'fhir-defaults', c);
     if (!g || !d || g.rps <= 0 || d.rps <= 0) continue;
     rows.push([
       s,
+      String(c),
       fixed(g.rps, 0),
       fixed(d.rps, 0),
       `${fixed((100 * d.rps) / g.rps, 1)}%`,
@@ -110,6 +127,6 @@ export function formatDefaultsCost(results: readonly Measurement[]): string {
     ]);
   }
   if (rows.length === 0) return 'server defaults vs generic engine: not measured';
-  const header = ['scenario', 'generic req/s', 'defaults req/s', 'defaults / generic', 'throughput lost', '+ ms/req (wall)', '+ server CPU ms/req'];
-  return table(header, rows, new Set(header.map((_, i) => i).filter((i) => i > 0)));
+  const header = ['scenario', 'conns', 'generic req/s', 'defaults req/s', 'defaults / generic', 'throughput lost', '+ ms/req (wall)', '+ server CPU ms/req'];
+  return table(header, rows, new Set(header.map((_, i) => i).filter((i) => i > 1)));
 }

@@ -15,14 +15,15 @@
  * Settings (environment, or `--quick` for a short smoke run):
  *   BENCH_SECONDS          measured seconds per scenario and target   (default 10; --quick 2)
  *   BENCH_WARMUP_SECONDS   discarded warm-up seconds before each run  (default 3; --quick 1)
- *   BENCH_CONNECTIONS      concurrent keep-alive connections          (default 10)
+ *   BENCH_CONNECTIONS      concurrent keep-alive connections of writes (default 10)
+ *   BENCH_READ_CONNECTIONS comma-separated connection counts reads are measured at (default 10,32)
  *   BENCH_ROUNDS           rounds of every (scenario, target) run, interleaved; the best round by
  *                          req/s is reported, with the range (default 1). Best, not median: on a
  *                          shared machine interference only ever slows a run down.
  *   BENCH_PATIENTS         Patients seeded before measuring           (default 1000; --quick 200)
  *   BENCH_SCENARIOS        comma-separated subset of read,update,create (default all three)
  *   BENCH_JSON             file to write the raw measurements to as JSON (optional)
- *   BENCH_DEFAULTS=0       skip the server-defaults target (default: measured for read and create)
+ *   BENCH_DEFAULTS=0       skip the server-defaults target (default: measured for read, create and update)
  *   BENCH_MEMORY_STORE=1   also measure the FHIR server over `:memory:` (no disk I/O: separates
  *                          the CPU cost of a write from its durability cost)
  *
@@ -37,6 +38,7 @@ import { spawnTarget, type Target } from './child';
 import { mintAccessToken, startFhirTarget } from './fhir';
 import { measure, percentile, type LoadOptions, type Measurement, type Scenario, type ScenarioName } from './load';
 import { formatDefaultsCost, formatRatios, formatResults, readTargetLine } from './report';
+import { formatTargets } from './targets';
 import { checkNhsAllocation, checkTarget, createScenario, fetchBodies, nhsCreateScenario, readScenario, seedPatients, updateScenario } from './workload';
 
 interface Settings extends LoadOptions {
@@ -45,8 +47,10 @@ interface Settings extends LoadOptions {
   scenarios: ScenarioName[];
   jsonOut: string | undefined;
   memoryStore: boolean;
-  /** Measure the server defaults (SMART + NHS Number policy) for read and create. */
+  /** Measure the server defaults (SMART + NHS Number policy) for read, create and update. */
   defaults: boolean;
+  /** Connection counts the read scenario is measured at (writes use `connections`). */
+  readConnections: number[];
   quick: boolean;
 }
 
@@ -61,8 +65,16 @@ function positiveInt(name: string, def: number, min = 1): number {
 
 /** The scopes of the bench's SMART access token: every interaction on every type, as a user. */
 const BENCH_SCOPE = 'user/*.cruds';
-/** Scenarios measured on the server defaults (update is not: PUT must keep the NHS Number = id). */
-const DEFAULTS_SCENARIOS: readonly ScenarioName[] = ['read', 'create'];
+/** Scenarios measured on the server defaults (update PUTs each seeded Patient under its NHS Number id). */
+const DEFAULTS_SCENARIOS: readonly ScenarioName[] = ['read', 'create', 'update'];
+
+function connectionList(name: string, def: number[]): number[] {
+  const raw = process.env[name]?.trim();
+  if (raw === undefined || raw === '') return def;
+  const list = raw.split(',').map((x) => x.trim());
+  if (list.some((x) => !/^\d+$/.test(x) || Number(x) < 1)) throw new UsageError(`${name}=${JSON.stringify(raw)} must be a comma-separated list of integers >= 1`);
+  return [...new Set(list.map(Number))];
+}
 
 function flag(name: string, def: boolean): boolean {
   const raw = process.env[name]?.trim().toLowerCase();
@@ -91,6 +103,7 @@ function readSettings(argv: readonly string[]): Settings {
     jsonOut: process.env['BENCH_JSON']?.trim() || undefined,
     memoryStore: flag('BENCH_MEMORY_STORE', false),
     defaults: flag('BENCH_DEFAULTS', true),
+    readConnections: connectionList('BENCH_READ_CONNECTIONS', [10, 32]),
   };
 }
 
@@ -138,7 +151,7 @@ function fsyncProbe(dir: string, rounds = 50): { p50: number; p90: number } {
 function bestRounds(all: readonly Measurement[]): Measurement[] {
   const groups = new Map<string, Measurement[]>();
   for (const m of all) {
-    const key = `${m.scenario} ${m.target}`;
+    const key = `${m.scenario} ${m.connections} ${m.target}`;
     const g = groups.get(key) ?? [];
     g.push(m);
     groups.set(key, g);
@@ -264,7 +277,7 @@ async function main(): Promise<number> {
       const tIds = idsByTarget.get(t) ?? ids;
       const headers = headersByTarget.get(t);
       if (name === 'read') return readScenario(tIds, 1, headers);
-      if (name === 'update') return updateScenario(tIds);
+      if (name === 'update') return updateScenario(tIds, 3, headers);
       // The defaults create: new people without an NHS Number (trace + allocation on every create).
       if (t === defaults) return nhsCreateScenario(settings.patients + 1_000_000, headers);
       return createScenario(settings.patients);
@@ -284,11 +297,13 @@ async function main(): Promise<number> {
     const all: Measurement[] = [];
     for (let round = 1; round <= settings.rounds; round++) {
       for (const name of settings.scenarios) {
-        for (const target of targetsFor(name)) {
-          log(`${settings.rounds > 1 ? `round ${round}/${settings.rounds}: ` : ''}running ${name} against ${target.kind}...`);
-          const m = await measure(target, scenarioFor(name, target), settings);
-          log(`  ${m.rps.toFixed(0)} req/s, p50 ${m.p50.toFixed(2)} ms, p99 ${m.p99.toFixed(2)} ms, non-2xx ${m.non2xx}, errors ${m.errors}, other CPU ${m.otherCpu.toFixed(0)}%`);
-          all.push(m);
+        for (const connections of name === 'read' ? settings.readConnections : [settings.connections]) {
+          for (const target of targetsFor(name)) {
+            log(`${settings.rounds > 1 ? `round ${round}/${settings.rounds}: ` : ''}running ${name} (${connections} connections) against ${target.kind}...`);
+            const m = await measure(target, scenarioFor(name, target), { ...settings, connections });
+            log(`  ${m.rps.toFixed(0)} req/s, p50 ${m.p50.toFixed(2)} ms, p99 ${m.p99.toFixed(2)} ms, non-2xx ${m.non2xx}, errors ${m.errors}, other CPU ${m.otherCpu.toFixed(0)}%`);
+            all.push(m);
+          }
         }
       }
     }
@@ -298,7 +313,7 @@ async function main(): Promise<number> {
     const walBytes = fileSize(`${sqlitePath}-wal`);
     const out = [
       '',
-      `FHIR server benchmark — ${settings.seconds} s per run after ${settings.warmupSeconds} s warm-up, ${settings.connections} connections, ${settings.patients} seeded Patients (mean ${meanSize.toFixed(0)} bytes)`,
+      `FHIR server benchmark — ${settings.seconds} s per run after ${settings.warmupSeconds} s warm-up, ${settings.connections} connections for writes, ${settings.readConnections.join(' and ')} for reads, ${settings.patients} seeded Patients (mean ${meanSize.toFixed(0)} bytes)`,
       machine(),
       '',
       formatResults(results),
@@ -311,6 +326,9 @@ async function main(): Promise<number> {
       '',
       `Server defaults (AUTH_MODE=smart with a ${BENCH_SCOPE} token; PATIENT_ID_POLICY=nhs-number, create = trace + NHS Number allocation) vs the generic engine (AUTH_MODE=off, PATIENT_ID_POLICY=server):`,
       formatDefaultsCost(results),
+      '',
+      'Issue 17 targets (REST; the import and $trace targets: bench/import.ts, bench/spine.ts):',
+      formatTargets(results),
       '',
       `seeding ${settings.patients} Patients by POST (8 in flight) took ${seedSeconds.toFixed(1)} s`,
       fsyncLine,

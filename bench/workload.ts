@@ -125,8 +125,8 @@ export function updatedPatient(index: number, id: string): Patient {
 }
 
 /** PUT bodies: for each seeded id, that Patient with a changed phone number and address line. */
-export function updateScenario(ids: readonly string[], seed = 3): Scenario {
+export function updateScenario(ids: readonly string[], seed = 3, headers?: Readonly<Record<string, string>>): Scenario {
   const rnd = prng(seed);
   const reqs = ids.map((id, i) => ({ path: `/Patient/${id}`, body: Buffer.from(JSON.stringify(updatedPatient(i, id))) }));
-  return { name: 'update', method: 'PUT', next: () => reqs[pickIndex(rnd, reqs.length)] ?? { path: '/Patient/none' } };
+  return { name: 'update', method: 'PUT', ...(headers ? { headers } : {}), next: () => reqs[pickIndex(rnd, reqs.length)] ?? { path: '/Patient/none' } };
 }
