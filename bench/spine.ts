@@ -9,7 +9,9 @@
  *    parameters are not extracted (that would only slow the seeding; they are not read by a trace).
  *    Then measures `GET Patient/$trace` through the REAL server over HTTP (one client, sequential, time
  *    to the full body): fuzzy traces of typing variants (12 kinds) and non-fuzzy exact traces.
- * 2. Allocation: a fresh server on an empty file; N concurrent clients POST Patients without an NHS
+ * 2. Create with allocation at scale: on a copy of the seeded file, sequential POSTs of new people
+ *    without an NHS Number (duplicate-check trace over the population, then allocation); p50 latency.
+ * 3. Allocation: a fresh server on an empty file; N concurrent clients POST Patients without an NHS
  *    Number (the records layer allocates one); reports creates/s and checks every id is distinct.
  *
  * Usage: `node dist/bench/spine.js [--quick] [--size=N]`
@@ -17,6 +19,7 @@
  *   --size=N | BENCH_SPINE_SIZE   patients (default 1 000 000)
  *   BENCH_SPINE_QUERIES     traces per mode (default 1000)
  *   BENCH_SPINE_ALLOCATIONS allocations (default 2000); BENCH_SPINE_CLIENTS concurrent clients (default 16)
+ *   BENCH_SPINE_CREATES     sequential creates at scale (default 300; --quick 100)
  *   BENCH_SPINE_DIR         cache directory of seeded files (default <tmpdir>/fhir-spine-bench); a file is
  *                           reused for the same seed, size and code fingerprint
  * Slow figures are reported, never fatal.
@@ -50,6 +53,8 @@ interface Settings {
   queries: number;
   allocations: number;
   clients: number;
+  /** Sequential creates with allocation measured on a copy of the seeded population. */
+  creates: number;
   dir: string;
 }
 
@@ -63,6 +68,7 @@ function readSettings(argv: readonly string[]): Settings {
     queries: intSetting(process.env['BENCH_SPINE_QUERIES'], 'BENCH_SPINE_QUERIES', quick ? 200 : 1000),
     allocations: intSetting(process.env['BENCH_SPINE_ALLOCATIONS'], 'BENCH_SPINE_ALLOCATIONS', quick ? 500 : 2000),
     clients: intSetting(process.env['BENCH_SPINE_CLIENTS'], 'BENCH_SPINE_CLIENTS', 16),
+    creates: intSetting(process.env['BENCH_SPINE_CREATES'], 'BENCH_SPINE_CREATES', quick ? 100 : 300),
     dir: process.env['BENCH_SPINE_DIR']?.trim() || path.join(os.tmpdir(), 'fhir-spine-bench'),
   };
 }
@@ -119,9 +125,18 @@ function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 }
 
-function report(name: string, times: number[], extra = ''): void {
+function report(name: string, times: number[], extra = ''): { p50: number; p95: number } {
   const s = [...times].sort((a, b) => a - b);
   console.log(`  ${name.padEnd(30)} n=${s.length}  p50 ${percentile(s, 50).toFixed(1)} ms  p95 ${percentile(s, 95).toFixed(1)} ms  p99 ${percentile(s, 99).toFixed(1)} ms  max ${s[s.length - 1]?.toFixed(1)} ms${extra}`);
+  return { p50: percentile(s, 50), p95: percentile(s, 95) };
+}
+
+/** Issue 17's targets at national scale (printed, never fatal). */
+const TRACE_P95_TARGET_MS = 25;
+const CREATE_P50_TARGET_MS = 10;
+
+function targetLine(what: string, measured: number, limit: number): void {
+  console.log(`  target: ${what} < ${limit} ms: ${measured.toFixed(1)} ms — ${measured < limit ? 'met' : 'NOT met'}`);
 }
 
 function traceUrl(base: string, v: Variant, fuzzy: boolean): string {
@@ -162,11 +177,53 @@ async function benchTrace(s: Settings): Promise<void> {
         results += body.entry?.length ?? 0;
         if (body.entry?.some((e) => e.resource.id === p.patient.id)) found++;
       }
-      report(`$trace ${mode}`, times, `  true record found ${((100 * found) / times.length).toFixed(1)}%, ${(results / times.length).toFixed(2)} results/trace`);
+      const r = report(`$trace ${mode}`, times, `  true record found ${((100 * found) / times.length).toFixed(1)}%, ${(results / times.length).toFixed(2)} results/trace`);
+      if (fuzzy) targetLine(`fuzzy $trace p95 at ${s.size} patients`, r.p95, TRACE_P95_TARGET_MS);
     }
     console.log(`  RSS ${(process.memoryUsage().rss / 1024 / 1024).toFixed(0)} MB`);
   } finally {
     await running.close();
+  }
+}
+
+/**
+ * Create with allocation at national scale: sequential `POST /Patient` of new people without an NHS
+ * Number (duplicate-check trace over the seeded population, then allocation) on a COPY of the seeded
+ * file (the cached population stays as seeded), one client, time to the full 201 body.
+ */
+async function benchCreateAtScale(s: Settings): Promise<void> {
+  console.log(`Create with allocation at ${s.size} patients: ${s.creates} sequential POST /Patient without NHS Number`);
+  const population = makePopulation(SEED, s.size, idOf);
+  const seeded = await seedFile(s, population);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fhir-spine-create-'));
+  const file = path.join(dir, 'copy.sqlite');
+  const copyStart = Date.now();
+  // The seeded store was closed cleanly (checkpointed): the main file is the whole database.
+  fs.copyFileSync(seeded, file);
+  if (fs.existsSync(`${seeded}-wal`)) fs.copyFileSync(`${seeded}-wal`, `${file}-wal`);
+  console.log(`  copied the seeded file in ${((Date.now() - copyStart) / 1000).toFixed(1)} s`);
+  const config = loadConfig({ PORT: '0', SQLITE_PATH: file, LOG_LEVEL: 'silent', AUTH_MODE: 'off', REQUIRED_PROFILES: '', BASE_URL: 'http://127.0.0.1:0/fhir' });
+  const running = await startServer(config, silentLogger(), openSqliteStore(file));
+  const people = makePopulation(SEED + 2, s.creates + 20, (i) => `n${i}`);
+  const times: number[] = [];
+  const statuses = new Map<number, number>();
+  try {
+    for (const [i, p] of people.entries()) {
+      const body: Patient = { ...p.patient };
+      delete body.id;
+      const t0 = performance.now();
+      const res = await fetch(`${running.url}/Patient`, { method: 'POST', headers: { 'content-type': 'application/fhir+json' }, body: JSON.stringify(body) });
+      await res.arrayBuffer();
+      const ms = performance.now() - t0;
+      if (i < 20) continue; // warm-up
+      times.push(ms);
+      statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
+    }
+    const r = report('create with allocation', times, `  statuses ${JSON.stringify(Object.fromEntries(statuses))}`);
+    targetLine(`create-with-allocation p50 at ${s.size} patients`, r.p50, CREATE_P50_TARGET_MS);
+  } finally {
+    await running.close();
+    fs.rmSync(dir, { recursive: true, force: true });
   }
 }
 
@@ -212,6 +269,7 @@ async function main(): Promise<void> {
   const s = readSettings(process.argv.slice(2));
   console.log(`Spine bench on ${os.cpus()[0]?.model ?? 'unknown CPU'} x${os.cpus().length}, Node ${process.version}`);
   await benchTrace(s);
+  await benchCreateAtScale(s);
   await benchAllocation(s);
 }
 
