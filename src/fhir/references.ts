@@ -49,6 +49,8 @@ export async function matchesOf(ctx: InteractionContext, session: StoreSession, 
  * resource are not entered.
  */
 export async function resolveConditionalReferences(ctx: InteractionContext, session: StoreSession, resource: Resource): Promise<Resource> {
+  // Without a conditional reference the walk below changes nothing: the same object, found without a promise per element.
+  if (!hasConditionalReference(resource, true, false, resource.resourceType === 'Bundle')) return resource;
   const walk = async (value: unknown, path: string, inBundle: boolean): Promise<unknown> => {
     if (Array.isArray(value)) {
       let out: unknown[] | undefined;
@@ -77,6 +79,24 @@ export async function resolveConditionalReferences(ctx: InteractionContext, sess
     return out ?? obj;
   };
   return (await walk(resource, resource.resourceType, false)) as Resource;
+}
+
+/**
+ * Whether resolveConditionalReferences' walk meets a conditional reference: the same elements (a Bundle
+ * resource's `entry[].resource` not entered), the same test (conditionalReference, as matchesOf).
+ */
+function hasConditionalReference(value: unknown, root: boolean, inBundle: boolean, bundle: boolean): boolean {
+  if (Array.isArray(value)) return value.some((v) => hasConditionalReference(v, false, inBundle, bundle));
+  if (value === null || typeof value !== 'object') return false;
+  for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+    if (inBundle && k === 'resource') continue;
+    if (k === 'reference' && typeof v === 'string') {
+      if (conditionalReference(v) !== undefined) return true;
+    } else if (v !== null && typeof v === 'object' && hasConditionalReference(v, false, inBundle || (root && bundle && k === 'entry'), bundle)) {
+      return true;
+    }
+  }
+  return false;
 }
 
 async function resolveOne(ctx: InteractionContext, session: StoreSession, ref: string, expression: string): Promise<string> {
