@@ -11,11 +11,13 @@
  * - que-7 "If the operator is 'exists', the value must be a boolean" (fhirpath.js misreads `is Boolean` on a choice element);
  * - ref-1 "SHALL have a contained resource if a local reference is provided".
  * Other simple expressions (boolean combinations of exists()/empty()/count()/=/in over plain paths) are
- * evaluated by native-invariants.ts, which defers to fhirpath.js whenever the JSON is outside its shapes.
+ * evaluated by native-invariants.ts, which defers to fhirpath.js whenever the JSON is outside its shapes;
+ * per-1 and obs-7 have shortcuts for their plain cases (invariant-shortcuts.ts), deferring likewise.
  * An invariant that throws in fhirpath.js is reported as a warning naming its key, never a crash.
  */
 import type { ElementDefinition, ElementDefinitionConstraint } from 'fhir/r4';
 import { compileFhirPath, type CompiledFhirPath } from './fhirpath-r4';
+import { invariantShortcut } from './invariant-shortcuts';
 import { compileNativeInvariant, FALLBACK } from './native-invariants';
 
 export interface InvariantEnv {
@@ -152,7 +154,7 @@ export function compileInvariants(def: ElementDefinition, base: string): Invaria
       }
     };
     const containedOnly = CONTAINED_ONLY.has(c.key) && EXPRESSIONS[c.key as keyof typeof EXPRESSIONS] === c.expression;
-    const fast = compileNativeInvariant(base, c.expression);
+    const fast = compileNativeInvariant(base, c.expression) ?? invariantShortcut(c.key, c.expression);
     out.push({
       ...common,
       check: (value, env) => {
