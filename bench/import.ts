@@ -33,6 +33,7 @@ const QUICK_DEFAULT = 8;
 const TARGET_RPS = 3000;
 
 interface Row {
+  run: 'raw' | 'base' | 'default';
   what: string;
   seconds: number;
   cpuSeconds: number;
@@ -40,7 +41,7 @@ interface Row {
   rejected: number;
 }
 
-async function timed(fn: () => Promise<{ loaded: number; rejected: number }>): Promise<Omit<Row, 'what'>> {
+async function timed(fn: () => Promise<{ loaded: number; rejected: number }>): Promise<Omit<Row, 'run' | 'what'>> {
   global.gc?.();
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
@@ -72,7 +73,7 @@ async function rawSqlite(files: readonly string[], dir: string): Promise<{ loade
 }
 
 /** (b), (c) The importer in process, as `npm run import` runs it (no progress bar); opening the store is not timed. */
-async function importer(files: readonly string[], dir: string, baseValidation: boolean): Promise<Omit<Row, 'what'> & { reasons: ImportSummary['reasons'] }> {
+async function importer(files: readonly string[], dir: string, baseValidation: boolean): Promise<Omit<Row, 'run' | 'what'> & { reasons: ImportSummary['reasons'] }> {
   const env: Record<string, string | undefined> = { ...process.env, DATA_DIR: dir, SQLITE_PATH: path.join(dir, 'fhir.sqlite') };
   delete env['MONGODB_URI'];
   const opened = await openImportServices(env, { baseValidation });
@@ -121,14 +122,14 @@ async function main(): Promise<void> {
   try {
     const rawDir = path.join(root, 'raw');
     fs.mkdirSync(rawDir);
-    if (runs.has('raw')) rows.push({ what: 'raw SQLite insert (baseline)', ...(await timed(() => rawSqlite(files, rawDir))) });
+    if (runs.has('raw')) rows.push({ run: 'raw', what: 'raw SQLite insert (baseline)', ...(await timed(() => rawSqlite(files, rawDir))) });
     for (const [what, base] of [['import, base validation', true], ['import, default validation (UK Core)', false]] as const) {
       if (!runs.has(base ? 'base' : 'default')) continue;
       const dir = path.join(root, base ? 'base' : 'default');
       fs.mkdirSync(dir);
       const r = await importer(files, dir, base);
       if (!base) reasons = r.reasons;
-      rows.push({ what, seconds: r.seconds, cpuSeconds: r.cpuSeconds, loaded: r.loaded, rejected: r.rejected });
+      rows.push({ run: base ? 'base' : 'default', what, seconds: r.seconds, cpuSeconds: r.cpuSeconds, loaded: r.loaded, rejected: r.rejected });
     }
   } finally {
     fs.rmSync(root, { recursive: true, force: true });
@@ -142,8 +143,8 @@ async function main(): Promise<void> {
     const n = r.loaded + r.rejected;
     out(`| ${r.what} | ${n} | ${r.loaded} | ${r.rejected} | ${fmt(r.seconds, 2)} | ${fmt(n / r.seconds, 0)} | ${fmt(r.cpuSeconds, 2)} | ${fmt((1000 * r.cpuSeconds) / n, 3)} |`);
   }
-  const raw = rows.find((r) => r.what.startsWith('raw'));
-  const base = rows.find((r) => r.what.includes('base'));
+  const raw = rows.find((r) => r.run === 'raw');
+  const base = rows.find((r) => r.run === 'base');
   if (base) {
     const baseRps = (base.loaded + base.rejected) / base.seconds;
     out('');
