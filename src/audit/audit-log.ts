@@ -8,7 +8,8 @@
 import { randomUUID } from 'node:crypto';
 import type { AuditEvent } from 'fhir/r4';
 import type { FhirServices } from '../fhir/context';
-import type { WriteOp } from '../store/store';
+import type { Store, WriteOp } from '../store/store';
+import { SqliteStore } from '../store/sqlite/sqlite-store';
 
 export interface AuditLogOptions {
   flushMs?: number;
@@ -80,9 +81,7 @@ export class AuditLog {
           const index = indexer.extractCooperatively ? await indexer.extractCooperatively(resource) : indexer.extract(resource);
           ops.push({ kind: 'create', resourceType: 'AuditEvent', id: resource.id!, resource, index, expectedVersion: 0 });
         }
-        await store.withTransaction(async (tx) => {
-          for (const op of ops) await tx.write(op);
-        });
+        await writeAll(store, ops);
         this.written += batch.length;
       } catch (err) {
         this.services.log.error({ err, events: batch.length }, 'audit: writing AuditEvents failed; kept for the next flush');
@@ -106,4 +105,19 @@ export class AuditLog {
     await new Promise((resolve) => setImmediate(resolve));
     await this.flush();
   }
+}
+
+/**
+ * The creates of one batch in one store transaction, all or nothing, resolved once committed. On the
+ * SQLite store, its batch path for server-recorded creates (`appendCreates`: the same rows, without
+ * a savepoint and a session operation per event); on any other store, `withTransaction`.
+ */
+async function writeAll(store: Store, ops: readonly WriteOp[]): Promise<void> {
+  if (store instanceof SqliteStore) {
+    await store.appendCreates(ops);
+    return;
+  }
+  await store.withTransaction(async (tx) => {
+    for (const op of ops) await tx.write(op);
+  });
 }

@@ -241,6 +241,31 @@ export class SqliteStore implements Store {
     );
   }
 
+  /**
+   * Creates of fresh resources that the server itself records (the audit trail, src/audit): ONE unit
+   * of the group commit, all or nothing (a failing create rolls the whole batch back and rejects it),
+   * resolved after the COMMIT that makes every create durable, like a `withTransaction` callback that
+   * writes each op in turn. Each create is `writeSteps` as for `write`: the same resource, version and
+   * index rows, and a create whose id exists fails (`expectedVersion: 0` answers `precondition`). What
+   * it saves is the per-write overhead a batch of creates cannot need: a savepoint and a session
+   * operation per write. The event loop gets a turn between creates whenever a slice is used up.
+   */
+  async appendCreates(ops: readonly WriteOp[]): Promise<WriteResult[]> {
+    this.checkOpen();
+    this.refuseReentry('appendCreates');
+    for (const op of ops) if (op.kind !== 'create') throw new Error(`appendCreates was given a ${op.kind} of ${op.resourceType}/${op.id}`);
+    return mapped(() => this.queue.runInGroup(() => runCooperatively(this.appendSteps(ops))));
+  }
+
+  private *appendSteps(ops: readonly WriteOp[]): Generator<void, WriteResult[], void> {
+    const results: WriteResult[] = [];
+    for (const op of ops) {
+      results.push((yield* writeSteps(this.writeSt, this.clock, op))!);
+      yield;
+    }
+    return results;
+  }
+
   async reindex(resourceType: string, id: string, versionId: number, index: IndexEntry[]): Promise<boolean> {
     this.checkOpen();
     this.refuseReentry('reindex');

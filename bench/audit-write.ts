@@ -1,0 +1,70 @@
+/**
+ * The in-process cost of writing the audit trail (src/audit/audit-log.ts, IHE BALP AuditEvents, ADR 32):
+ * CPU milliseconds per AuditEvent written through AuditLog (index extraction, the store's rows, the
+ * commit) into a durable file store, for the AuditEvents of `GET [base]/Patient/{id}` reads as the
+ * server records them (audit-event.ts). Several rounds; the first warms up. Prints one JSON line per
+ * round and the median of the others.
+ *
+ *   npm run build && node dist/bench/audit-write.js [events per round=1500] [rounds=4]
+ */
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { loadConfig } from '../src/config/config';
+import { silentLogger } from '../src/logging';
+import { buildServices, initServices } from '../src/main';
+import { AuditLog } from '../src/audit/audit-log';
+import { buildAuditEvent } from '../src/audit/audit-event';
+import type { AuditRecord } from '../src/audit/record';
+
+const EVENTS = Number(process.argv[2] ?? 1500);
+const ROUNDS = Number(process.argv[3] ?? 4);
+const PATIENTS = 50;
+const BASE = 'http://localhost:8099/fhir';
+
+function readRecord(patientId: string): AuditRecord {
+  return {
+    requestId: randomUUID(),
+    method: 'GET',
+    path: `/Patient/${patientId}`,
+    query: '',
+    api: 'fhir',
+    pathInteraction: 'read',
+    pathType: 'Patient',
+    clientAddress: '127.0.0.1',
+    interaction: { kind: 'read', level: 'instance', resourceType: 'Patient', id: patientId },
+    status: 200,
+    recorded: new Date(),
+  };
+}
+
+async function main(): Promise<void> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'audit-write-'));
+  const services = buildServices(loadConfig({ DATA_DIR: dir, LOG_LEVEL: 'silent', AUTH_MODE: 'off', SEED_ON_EMPTY: '0', AUDIT: 'off', BASE_URL: BASE }), silentLogger());
+  await initServices(services);
+  const log = new AuditLog(services, { flushMs: 200, maxBatch: 100 });
+  const patients = Array.from({ length: PATIENTS }, () => randomUUID());
+  const source = { baseUrl: BASE, issuer: BASE };
+  const perEvent: number[] = [];
+  try {
+    for (let r = 0; r < ROUNDS; r++) {
+      const events = Array.from({ length: EVENTS }, (_, i) => buildAuditEvent(readRecord(patients[i % PATIENTS]!), source));
+      const cpu0 = process.cpuUsage();
+      const t0 = performance.now();
+      for (const e of events) log.add(e);
+      await log.flush();
+      const cpu = process.cpuUsage(cpu0);
+      const ms = (cpu.user + cpu.system) / 1000 / EVENTS;
+      if (r > 0) perEvent.push(ms);
+      console.log(JSON.stringify({ round: r, events: EVENTS, cpuMsPerEvent: Number(ms.toFixed(3)), wallMsPerEvent: Number(((performance.now() - t0) / EVENTS).toFixed(3)), load: os.loadavg()[0]!.toFixed(2) }));
+    }
+    perEvent.sort((a, b) => a - b);
+    console.log(JSON.stringify({ medianCpuMsPerEvent: Number(perEvent[Math.floor(perEvent.length / 2)]!.toFixed(3)), written: log.written }));
+  } finally {
+    await services.store.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+void main();
