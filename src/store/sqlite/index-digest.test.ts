@@ -5,6 +5,7 @@
  * are rewritten whole.
  */
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import type { Resource } from 'fhir/r4';
 import type { IndexEntry } from '../../search/index-entry';
@@ -87,5 +88,20 @@ describe('SQLite index rows per parameter on update (schema V5)', () => {
     assert.equal(planIndexRows([name], null, true).full, true, 'rows written before V5');
     const composite: IndexEntry = { kind: 'composite', param: 'code-value', components: [id1] };
     assert.equal(planIndexRows([name, composite], second.digest, true).full, true);
+  });
+});
+
+describe('index digests keep their stored form', () => {
+  it('each parameter is `table:` and the first 16 base64 characters of the sha1 of its entries as JSON', () => {
+    const entries: IndexEntry[] = [
+      { kind: 'token', param: 'identifier', system: 's1', code: 'a' },
+      { kind: 'token', param: 'identifier', system: null, code: 'b' },
+      { kind: 'string', param: 'name', norm: 'smith', exact: 'Smith' },
+    ];
+    const sha = (v: unknown): string => createHash('sha1').update(JSON.stringify(v)).digest('base64').slice(0, 16);
+    const expected = { identifier: `ix_token:${sha(entries.slice(0, 2))}`, name: `ix_string:${sha(entries.slice(2))}` };
+    assert.equal(planIndexRows(entries, undefined, false).digest, JSON.stringify(expected));
+    // A literal too: digests written by earlier versions must compare equal to new ones.
+    assert.equal(planIndexRows([entries[2]!], undefined, false).digest, '{"name":"ix_string:ySIg+VT/WcHN06dy"}');
   });
 });
