@@ -59,10 +59,10 @@ describe('AuditLog writes', () => {
     }
   });
 
-  it('on another store (here a wrapper of SQLite), withTransaction as before', async () => {
+  it('on a store without appendCreates (here a wrapper of SQLite), withTransaction as before', async () => {
     const inner: SqliteStore = openSqliteStore(':memory:');
     let transactions = 0;
-    // Not a SqliteStore (as a store decorator would be): its own prototype, every method delegated.
+    // A store without appendCreates (as a decorator may be): its own prototype, every other method delegated.
     const wrapper: Store = new Proxy(inner, {
       getPrototypeOf: () => Object.prototype,
       get(target, prop, receiver) {

@@ -9,7 +9,6 @@ import { randomUUID } from 'node:crypto';
 import type { AuditEvent } from 'fhir/r4';
 import type { FhirServices } from '../fhir/context';
 import type { Store, WriteOp } from '../store/store';
-import { SqliteStore } from '../store/sqlite/sqlite-store';
 
 export interface AuditLogOptions {
   flushMs?: number;
@@ -108,12 +107,12 @@ export class AuditLog {
 }
 
 /**
- * The creates of one batch in one store transaction, all or nothing, resolved once committed. On the
- * SQLite store, its batch path for server-recorded creates (`appendCreates`: the same rows, without
- * a savepoint and a session operation per event); on any other store, `withTransaction`.
+ * The creates of one batch in one store transaction, all or nothing, resolved once committed: the
+ * store's batch path for server-recorded creates when it has one (`appendCreates`; on SQLite the
+ * same rows without a savepoint and a session operation per event), else `withTransaction`.
  */
 async function writeAll(store: Store, ops: readonly WriteOp[]): Promise<void> {
-  if (store instanceof SqliteStore) {
+  if (store.appendCreates) {
     await store.appendCreates(ops);
     return;
   }

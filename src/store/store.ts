@@ -134,6 +134,13 @@ export interface Store extends StoreSession {
    */
   reindex?(resourceType: string, id: string, versionId: number, index: IndexEntry[]): Promise<boolean>;
   /**
+   * Creates of fresh resources the server itself records (the audit trail, src/audit) as one atomic
+   * batch: all stored or none, resolved after the commit that makes every one durable, the same rows
+   * as `withTransaction` writing each op in turn (a create whose id exists fails the batch). Optional:
+   * without it the audit trail writes through `withTransaction`.
+   */
+  appendCreates?(ops: readonly WriteOp[]): Promise<WriteResult[]>;
+  /**
    * Idempotent writes (the X-Request-ID of the NHS layer): atomically claims `key` (request id,
    * method and path) for a request about to run. Expired records (`expiresAt <= now`, epoch ms) are
    * ignored and replaced. Returns undefined when the claim was taken (a `pending` record expiring at
