@@ -8,7 +8,8 @@
  *    (src/spine/trace/search-keys.ts), `birthdate` (date) and `family` / `given` (string); the other R4
  *    parameters are not extracted (that would only slow the seeding; they are not read by a trace).
  *    Then measures `GET Patient/$trace` through the REAL server over HTTP (one client, sequential, time
- *    to the full body): fuzzy traces of typing variants (12 kinds) and non-fuzzy exact traces.
+ *    to the full body): fuzzy traces of typing variants (12 kinds, also reported per kind) and
+ *    non-fuzzy exact traces.
  * 2. Create with allocation at scale: on a copy of the seeded file, sequential POSTs of new people
  *    without an NHS Number (duplicate-check trace over the population, then allocation); p50 latency.
  * 3. Allocation: a fresh server on an empty file; N concurrent clients POST Patients without an NHS
@@ -20,6 +21,8 @@
  *   BENCH_SPINE_QUERIES     traces per mode (default 1000)
  *   BENCH_SPINE_ALLOCATIONS allocations (default 2000); BENCH_SPINE_CLIENTS concurrent clients (default 16)
  *   BENCH_SPINE_CREATES     sequential creates at scale (default 300; --quick 100)
+ *   BENCH_SPINE_AUDIT       `off` runs the servers without the audit trail (default `on`, as the server's
+ *                           default): the share of the latency tail that its flushes cause
  *   BENCH_SPINE_DIR         cache directory of seeded files (default <tmpdir>/fhir-spine-bench); a file is
  *                           reused for the same seed, size and code fingerprint
  * Slow figures are reported, never fatal.
@@ -139,6 +142,11 @@ function targetLine(what: string, measured: number, limit: number): void {
   console.log(`  target: ${what} < ${limit} ms: ${measured.toFixed(1)} ms — ${measured < limit ? 'met' : 'NOT met'}`);
 }
 
+/** The configuration of the servers this bench starts (no token, no UK Core: the trace and the store are measured). */
+function serverConfig(file: string): ReturnType<typeof loadConfig> {
+  return loadConfig({ PORT: '0', SQLITE_PATH: file, LOG_LEVEL: 'silent', AUTH_MODE: 'off', REQUIRED_PROFILES: '', BASE_URL: 'http://127.0.0.1:0/fhir', AUDIT: process.env['BENCH_SPINE_AUDIT'] ?? 'on' });
+}
+
 function traceUrl(base: string, v: Variant, fuzzy: boolean): string {
   const q = new URLSearchParams();
   if (v.family !== undefined) q.append('family', v.family);
@@ -154,7 +162,7 @@ async function benchTrace(s: Settings): Promise<void> {
   console.log(`Trace latency: ${s.size} patients, ${s.queries} traces per mode`);
   const population = makePopulation(SEED, s.size, idOf);
   const file = await seedFile(s, population);
-  const config = loadConfig({ PORT: '0', SQLITE_PATH: file, LOG_LEVEL: 'silent', AUTH_MODE: 'off', REQUIRED_PROFILES: '', BASE_URL: 'http://127.0.0.1:0/fhir' });
+  const config = serverConfig(file);
   const running = await startServer(config, silentLogger(), openSqliteStore(file));
   registerTrace(running.services, config);
   try {
@@ -162,6 +170,7 @@ async function benchTrace(s: Settings): Promise<void> {
     const pickPerson = (): Person => population[Math.floor(rnd() * population.length)]!;
     for (const [mode, fuzzy] of [['fuzzy (12 variant kinds)', true], ['non-fuzzy exact', false]] as const) {
       const times: number[] = [];
+      const byKind = new Map<string, number[]>();
       let found = 0;
       let results = 0;
       for (let i = 0; i < s.queries + 20; i++) {
@@ -174,11 +183,21 @@ async function benchTrace(s: Settings): Promise<void> {
         const ms = performance.now() - t0;
         if (i < 20) continue; // warm-up
         times.push(ms);
+        const ofKind = byKind.get(v.kind) ?? [];
+        ofKind.push(ms);
+        byKind.set(v.kind, ofKind);
         results += body.entry?.length ?? 0;
         if (body.entry?.some((e) => e.resource.id === p.patient.id)) found++;
       }
       const r = report(`$trace ${mode}`, times, `  true record found ${((100 * found) / times.length).toFixed(1)}%, ${(results / times.length).toFixed(2)} results/trace`);
-      if (fuzzy) targetLine(`fuzzy $trace p95 at ${s.size} patients`, r.p95, TRACE_P95_TARGET_MS);
+      if (fuzzy) {
+        targetLine(`fuzzy $trace p95 at ${s.size} patients`, r.p95, TRACE_P95_TARGET_MS);
+        const kinds = [...byKind].map(([kind, ts]) => {
+          const sorted = [...ts].sort((a, b) => a - b);
+          return `${kind} ${percentile(sorted, 50).toFixed(1)}/${percentile(sorted, 95).toFixed(1)}`;
+        });
+        console.log(`    by variant kind, p50/p95 ms: ${kinds.join(', ')}`);
+      }
     }
     console.log(`  RSS ${(process.memoryUsage().rss / 1024 / 1024).toFixed(0)} MB`);
   } finally {
@@ -202,7 +221,7 @@ async function benchCreateAtScale(s: Settings): Promise<void> {
   fs.copyFileSync(seeded, file);
   if (fs.existsSync(`${seeded}-wal`)) fs.copyFileSync(`${seeded}-wal`, `${file}-wal`);
   console.log(`  copied the seeded file in ${((Date.now() - copyStart) / 1000).toFixed(1)} s`);
-  const config = loadConfig({ PORT: '0', SQLITE_PATH: file, LOG_LEVEL: 'silent', AUTH_MODE: 'off', REQUIRED_PROFILES: '', BASE_URL: 'http://127.0.0.1:0/fhir' });
+  const config = serverConfig(file);
   const running = await startServer(config, silentLogger(), openSqliteStore(file));
   const people = makePopulation(SEED + 2, s.creates + 20, (i) => `n${i}`);
   const times: number[] = [];
@@ -231,7 +250,7 @@ async function benchAllocation(s: Settings): Promise<void> {
   console.log(`NHS Number allocation: ${s.allocations} POST /Patient without NHS Number, ${s.clients} concurrent clients`);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fhir-spine-alloc-'));
   const file = path.join(dir, 'alloc.sqlite');
-  const config = loadConfig({ PORT: '0', SQLITE_PATH: file, LOG_LEVEL: 'silent', AUTH_MODE: 'off', REQUIRED_PROFILES: '', BASE_URL: 'http://127.0.0.1:0/fhir' });
+  const config = serverConfig(file);
   const running = await startServer(config, silentLogger(), openSqliteStore(file));
   const people = makePopulation(SEED + 1, s.allocations, (i) => `x${i}`);
   const ids: string[] = [];

@@ -5,7 +5,9 @@
  *
  * 1. The candidate expression (candidates.ts) goes to the store as an ordinary search, ANDed with
  *    the caller's access restriction on Patient; at most CANDIDATE_LIMIT candidates are read.
- * 2. Each candidate is scored (score.ts); non-matches are dropped.
+ * 2. Each candidate is scored (score.ts); non-matches are dropped. Its names are folded and compared
+ *    only when its other fields leave it a chance to reach the score (`mayMatch`): most candidates of
+ *    a fuzzy trace share a Soundex pair with the query and nothing else, and are dropped on that.
  * 3. A superseded record (`link.type = replaced-by`) is replaced by its survivor, which keeps the
  *    better of the two scores; every record is returned once.
  * 4. Restricted records are dropped when the query uses postcode or GP and the caller lacks the
@@ -17,10 +19,10 @@ import { restrictionOf, type InteractionContext } from '../../fhir/context';
 import { and, type SearchExpr } from '../../search/ir';
 import type { StoredVersion } from '../../store/store';
 import { candidateExpression } from './candidates';
-import { patientFeatures } from './features';
+import { nameFeatures, recordFeatures } from './features';
 import type { TraceQuery } from './query';
 import { isRestricted, maySeeRestricted } from '../restricted';
-import { gradeOf, probeOf, scoreRecord, type MatchGrade, type Probe } from './score';
+import { gradeOf, mayMatch, probeOf, scoreRecord, type MatchGrade, type Probe } from './score';
 import { invalidSearchData } from './trace-errors';
 import { normaliseNhsNumber, nhsNumberOf } from '../nhs-number';
 
@@ -54,8 +56,12 @@ function parse(v: StoredVersion): Patient | undefined {
   return JSON.parse(v.json) as Patient;
 }
 
+/** The record's score, its names folded and compared only when the other fields leave it a chance (score.ts `mayMatch`). */
 function scoreOf(probe: Probe, p: Patient, now: Date): number | undefined {
-  return scoreRecord(probe, patientFeatures(p, now), nhsNumberOfPatient(p));
+  const record = recordFeatures(p, now);
+  const nhsNumber = nhsNumberOfPatient(p);
+  if (!mayMatch(probe, record, nhsNumber)) return undefined;
+  return scoreRecord(probe, { ...record, names: nameFeatures(p, now) }, nhsNumber);
 }
 
 /** Follows replaced-by links to the surviving record (a bounded number of hops). */

@@ -34,21 +34,26 @@ export interface ValueFeature {
   historic: boolean;
 }
 
-export interface PatientFeatures {
-  names: NameFeature[];
+/**
+ * Every feature but the names: cheap to compute (no name folding), enough for the score's upper
+ * bound (score.ts `mayMatch`) that lets a trace drop most candidates before their names are folded.
+ */
+export interface RecordFeatures {
   /** YYYY-MM-DD, YYYY-MM or YYYY as recorded. */
   birthDate?: string;
   gender?: string;
   /** Normalised postcodes of every address. */
   postcodes: ValueFeature[];
-  /** Folded first address line (house number and street) of every address. */
-  addressLines: ValueFeature[];
   /** Upper-case ODS codes. */
   gp: string[];
   phones: ValueFeature[];
   emails: ValueFeature[];
   /** YYYY-MM-DD of deceasedDateTime. */
   deathDate?: string;
+}
+
+export interface PatientFeatures extends RecordFeatures {
+  names: NameFeature[];
 }
 
 interface Dated {
@@ -115,19 +120,15 @@ function telecom(list: ContactPoint[] | undefined, system: 'phone' | 'email', no
   return out;
 }
 
-function addresses(list: Address[] | undefined, now: Date): { postcodes: ValueFeature[]; lines: ValueFeature[] } {
+function postcodesOf(list: Address[] | undefined, now: Date): ValueFeature[] {
   const postcodes: ValueFeature[] = [];
-  const lines: ValueFeature[] = [];
   const all = list ?? [];
   const flags = historicFlags(all, addressKind, now);
   for (const [i, a] of all.entries()) {
-    const historic = flags[i]!;
     const pc = a.postalCode ? normalisePostcode(a.postalCode) : '';
-    if (pc !== '') postcodes.push({ value: pc, historic });
-    const line = a.line?.[0] ? compactName(a.line[0]) : '';
-    if (line !== '') lines.push({ value: line, historic });
+    if (pc !== '') postcodes.push({ value: pc, historic: flags[i]! });
   }
-  return { postcodes, lines };
+  return postcodes;
 }
 
 /** The ODS code of each general practitioner reference. */
@@ -149,7 +150,31 @@ const NAMES_PER_STEP = 500;
 
 /** `patientFeatures` as steps (`yield` every NAMES_PER_STEP names), to be run cooperatively for a Patient with very many names (src/cooperative.ts). */
 export function* patientFeatureSteps(p: Patient, now: Date = new Date()): Generator<void, PatientFeatures, void> {
-  const { postcodes, lines } = addresses(p.address, now);
+  const record = recordFeatures(p, now);
+  return { ...record, names: yield* nameFeatureSteps(p, now) };
+}
+
+/** The features of a Patient but its names (see `RecordFeatures`). */
+export function recordFeatures(p: Patient, now: Date = new Date()): RecordFeatures {
+  const f: RecordFeatures = {
+    postcodes: postcodesOf(p.address, now),
+    gp: gpCodes(p),
+    phones: telecom(p.telecom, 'phone', now),
+    emails: telecom(p.telecom, 'email', now),
+  };
+  if (p.birthDate) f.birthDate = p.birthDate;
+  if (p.gender) f.gender = p.gender;
+  if (p.deceasedDateTime) f.deathDate = p.deceasedDateTime.slice(0, 10);
+  return f;
+}
+
+/** The folded names of a Patient. */
+export function nameFeatures(p: Patient, now: Date = new Date()): NameFeature[] {
+  return runSync(nameFeatureSteps(p, now));
+}
+
+/** The folded names of a Patient, as steps (`yield` every NAMES_PER_STEP names). */
+export function* nameFeatureSteps(p: Patient, now: Date = new Date()): Generator<void, NameFeature[], void> {
   const names: NameFeature[] = [];
   const all = p.name ?? [];
   const flags = historicFlags(all, nameKind, now);
@@ -159,18 +184,7 @@ export function* patientFeatureSteps(p: Patient, now: Date = new Date()): Genera
     const feature = nameFeature(n, flags[i]!);
     if (feature !== undefined) names.push(feature);
   }
-  const f: PatientFeatures = {
-    names,
-    postcodes,
-    addressLines: lines,
-    gp: gpCodes(p),
-    phones: telecom(p.telecom, 'phone', now),
-    emails: telecom(p.telecom, 'email', now),
-  };
-  if (p.birthDate) f.birthDate = p.birthDate;
-  if (p.gender) f.gender = p.gender;
-  if (p.deceasedDateTime) f.deathDate = p.deceasedDateTime.slice(0, 10);
-  return f;
+  return names;
 }
 
 /** Soundex keys of a name's family: of each word and of the whole (compact) name. */

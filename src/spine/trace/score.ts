@@ -33,7 +33,7 @@
  */
 import { compactName, editDistance, jaroWinkler, nameParts, normaliseEmail, normalisePhone, normalisePostcode, outwardCode } from './normalise';
 import { soundex } from './phonetic';
-import type { NameFeature, PatientFeatures } from './features';
+import type { NameFeature, PatientFeatures, RecordFeatures } from './features';
 import type { DateBound, TraceQuery } from './query';
 
 export const WEIGHTS = { family: 0.25, given: 0.2, birthdate: 0.25, gender: 0.05, postcode: 0.15, gp: 0.04, email: 0.03, phone: 0.03, deathDate: 0.03, nhsNumber: 0.3 } as const;
@@ -267,7 +267,7 @@ function transposition(a: string, b: string): boolean {
   return d.length === 2 && d[1] === d[0]! + 1 && a[d[0]!] === b[d[1]!] && a[d[1]!] === b[d[0]!];
 }
 
-function birthSimilarity(p: Probe, f: PatientFeatures): number {
+function birthSimilarity(p: Probe, f: RecordFeatures): number {
   if (!f.birthDate) return 0;
   if (inRange(f.birthDate, p.birthdate)) return 1;
   if (!p.fuzzy) return 0;
@@ -275,7 +275,7 @@ function birthSimilarity(p: Probe, f: PatientFeatures): number {
   return eq ? dateNearMiss(eq.date, f.birthDate) : 0;
 }
 
-function postcodeSimilarity(p: NonNullable<Probe['postcode']>, f: PatientFeatures, fuzzy: boolean, history: boolean): number {
+function postcodeSimilarity(p: NonNullable<Probe['postcode']>, f: RecordFeatures, fuzzy: boolean, history: boolean): number {
   let best = 0;
   for (const pc of f.postcodes) {
     if (pc.historic && !history) continue;
@@ -293,18 +293,25 @@ function postcodeSimilarity(p: NonNullable<Probe['postcode']>, f: PatientFeature
   return best;
 }
 
-function valueSimilarity(value: string, list: PatientFeatures['phones'], history: boolean): number {
+function valueSimilarity(value: string, list: RecordFeatures['phones'], history: boolean): number {
   let best = 0;
   for (const v of list) if (v.value === value && (history || !v.historic)) best = Math.max(best, v.historic ? HISTORIC : 1);
   return best;
 }
 
+type Similarities = Partial<Record<Field, number>>;
+
 /** Per-field similarities of a record for a probe (only supplied fields). */
-export function similarities(p: Probe, f: PatientFeatures, nhsNumber?: string): Partial<Record<Field, number>> {
-  const s: Partial<Record<Field, number>> = {};
+export function similarities(p: Probe, f: PatientFeatures, nhsNumber?: string): Similarities {
+  const s: Similarities = {};
   const names = nameScores(p, f);
   if (names.family !== undefined) s.family = names.family;
   if (names.given !== undefined) s.given = names.given;
+  return recordSimilarities(p, f, nhsNumber, s);
+}
+
+/** The similarities of every supplied field but the names, added to `s` (in the order the score sums them). */
+function recordSimilarities(p: Probe, f: RecordFeatures, nhsNumber: string | undefined, s: Similarities): Similarities {
   if (p.birthdate.length > 0) s.birthdate = birthSimilarity(p, f);
   const skip = p.skipMissing === true;
   if (p.gender !== undefined && !(skip && !f.gender)) s.gender = f.gender === p.gender ? 1 : !f.gender || f.gender === 'unknown' || p.gender === 'unknown' ? 0.5 : 0;
@@ -323,12 +330,15 @@ const REQUIRED_NON_FUZZY: readonly Field[] = ['family', 'given', 'birthdate', 'g
 /** Fields a trace requires to match in fuzzy mode too (PDS: email and phone filter exactly). */
 const EXACT_ALWAYS: readonly Field[] = ['email', 'phone'];
 
-/** The score of a record (see the module header), or undefined when it is not a match. */
-export function scoreRecord(p: Probe, f: PatientFeatures, nhsNumber?: string): number | undefined {
-  const s = similarities(p, f, nhsNumber);
-  if (!p.fuzzy && REQUIRED_NON_FUZZY.some((k) => s[k] === 0)) return undefined;
+/** True when similarities already rule the record out (a required field that does not match). */
+function ruledOut(p: Probe, s: Similarities): boolean {
+  if (!p.fuzzy && REQUIRED_NON_FUZZY.some((k) => s[k] === 0)) return true;
   // PDS "Phone number and email address": only exact matches, in a fuzzy search too ($match scores them only).
-  if (p.fuzzy && !p.skipMissing && EXACT_ALWAYS.some((k) => s[k] === 0)) return undefined;
+  return p.fuzzy && !p.skipMissing && EXACT_ALWAYS.some((k) => s[k] === 0);
+}
+
+/** The weighted sum and the total weight of similarities, in their insertion order. */
+function weighted(s: Similarities): { sum: number; weight: number; exact: boolean } {
   let sum = 0;
   let weight = 0;
   let exact = true;
@@ -337,6 +347,37 @@ export function scoreRecord(p: Probe, f: PatientFeatures, nhsNumber?: string): n
     weight += WEIGHTS[k];
     if (v !== 1) exact = false;
   }
+  return { sum, weight, exact };
+}
+
+/** Below this the upper bound of `mayMatch` is surely under the threshold, whatever the rounding. */
+const BOUND_MARGIN = 1e-9;
+
+/**
+ * False only when `scoreRecord` is undefined for the record whatever its names are: the names'
+ * similarities are taken as 1 (the most they can be), every other field as it is. The score is a
+ * weighted mean, so a name similarity under 1 only lowers it (with `skipMissing` too: adding a field
+ * of similarity 1 to a mean of values <= 1 never lowers it); the rounding, the caps and the
+ * historic and swapped factors only lower it further. So a record this rejects (a required field at
+ * 0, or a fuzzy bound under FUZZY_THRESHOLD) is one `scoreRecord` rejects; a trace uses it to skip the
+ * name folding and comparison of most candidates (docs/performance.md, lever 7).
+ */
+export function mayMatch(p: Probe, f: RecordFeatures, nhsNumber?: string): boolean {
+  const s: Similarities = {};
+  if (p.family) s.family = 1;
+  if (p.given.length > 0) s.given = 1;
+  recordSimilarities(p, f, nhsNumber, s);
+  if (ruledOut(p, s)) return false;
+  const { sum, weight } = weighted(s);
+  if (weight === 0) return false;
+  return !(p.fuzzy && sum / weight < FUZZY_THRESHOLD - BOUND_MARGIN);
+}
+
+/** The score of a record (see the module header), or undefined when it is not a match. */
+export function scoreRecord(p: Probe, f: PatientFeatures, nhsNumber?: string): number | undefined {
+  const s = similarities(p, f, nhsNumber);
+  if (ruledOut(p, s)) return undefined;
+  const { sum, weight, exact } = weighted(s);
   if (weight === 0) return undefined;
   if (exact) return 1;
   let score = Math.min(0.9999, Math.floor((sum / weight) * 10000) / 10000);
