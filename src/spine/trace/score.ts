@@ -30,6 +30,8 @@
  * (Jane / Jayne twins must not be linked automatically). An exact previous name (x 0.9) or swapped
  * names (x 0.9) keep `certain` possible.
  * Grades ($match): certain >= 0.95, probable >= 0.8, possible >= 0.6, else certainly-not.
+ * `mayMatch` bounds the score from every field but the names, so a trace drops most candidates
+ * before folding their names (engine.ts).
  */
 import { compactName, editDistance, jaroWinkler, nameParts, normaliseEmail, normalisePhone, normalisePostcode, outwardCode } from './normalise';
 import { soundex } from './phonetic';
