@@ -59,6 +59,13 @@ export interface Measurement {
    * process competed for the cores and the figures of this row are pessimistic.
    */
   otherCpu: number;
+  /**
+   * After the run, how long the server stayed busy with work the run left behind (the audit trail
+   * writes its events after the responses), and the CPU that took: counted in the CPU per request,
+   * and waited out before the next run starts, so it is neither hidden nor billed to the next target.
+   */
+  drainSeconds: number;
+  drainCpuMs: number;
   /** With several rounds: the lowest and highest req/s seen (the reported row is the best round). */
   rpsRange?: [number, number];
 }
@@ -142,6 +149,7 @@ export async function measure(target: Target, scenario: Scenario, opts: LoadOpti
   const loadUsed = process.cpuUsage(loadBefore);
   const machineUsedMicros = (machineBusyMs() - machineBefore) * 1000;
   const serverUsed = (await target.cpuMicros()) - serverBefore;
+  const drained = await drain(target);
   const sorted = log.sorted();
   const statuses: Record<string, number> = {};
   for (const [code, stat] of Object.entries(result.statusCodeStats ?? {})) statuses[code] = (stat as { count?: number }).count ?? 0;
@@ -163,5 +171,28 @@ export async function measure(target: Target, scenario: Scenario, opts: LoadOpti
     serverCpu: (100 * serverUsed) / wallMicros,
     loadgenCpu: (100 * (loadUsed.user + loadUsed.system)) / wallMicros,
     otherCpu: Math.max(0, (100 * (machineUsedMicros - serverUsed - loadUsed.user - loadUsed.system)) / wallMicros),
+    drainSeconds: drained.seconds,
+    drainCpuMs: drained.cpuMicros / 1000,
   };
+}
+
+/** A server is idle once it uses less than this share of one core over a sampling interval. */
+const IDLE_SHARE = 0.05;
+const DRAIN_SAMPLE_MS = 250;
+const DRAIN_LIMIT_MS = 60_000;
+
+/** Waits until the target is idle (or DRAIN_LIMIT_MS have passed); the time and CPU that took. */
+async function drain(target: Target): Promise<{ seconds: number; cpuMicros: number }> {
+  const started = performance.now();
+  const first = await target.cpuMicros();
+  let last = first;
+  for (;;) {
+    await new Promise((resolve) => setTimeout(resolve, DRAIN_SAMPLE_MS));
+    const now = await target.cpuMicros();
+    const busy = now - last;
+    last = now;
+    if (busy < IDLE_SHARE * DRAIN_SAMPLE_MS * 1000 || performance.now() - started > DRAIN_LIMIT_MS) break;
+  }
+  // The last interval was idle (or the limit was reached): the drain ended where it began.
+  return { seconds: Math.max(0, (performance.now() - started - DRAIN_SAMPLE_MS) / 1000), cpuMicros: last - first };
 }

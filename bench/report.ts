@@ -33,14 +33,14 @@ function statusText(m: Measurement): string {
   return codes ? `${m.non2xx} (${codes})` : String(m.non2xx);
 }
 
-/** Server CPU time per request in ms (server CPU share of one core / req/s). */
+/** Server CPU time per request in ms (server CPU share of one core / req/s), with the work the run left behind (drain). */
 export function cpuMsPerRequest(m: Measurement): number {
-  return m.rps > 0 ? (10 * m.serverCpu) / m.rps : Number.NaN;
+  return m.rps > 0 && m.requests > 0 ? (10 * m.serverCpu) / m.rps + m.drainCpuMs / m.requests : Number.NaN;
 }
 
 export function formatResults(results: readonly Measurement[]): string {
   const ranged = results.some((m) => m.rpsRange !== undefined);
-  const header = ['scenario', 'conns', 'target', 'req/s', ...(ranged ? ['req/s range'] : []), 'p50 ms', 'p95 ms', 'p99 ms', 'requests', 'errors', 'non-2xx / other', 'server CPU', 'CPU ms/req', 'loadgen CPU', 'other CPU'];
+  const header = ['scenario', 'conns', 'target', 'req/s', ...(ranged ? ['req/s range'] : []), 'p50 ms', 'p95 ms', 'p99 ms', 'requests', 'errors', 'non-2xx / other', 'server CPU', 'CPU ms/req', 'drain s', 'loadgen CPU', 'other CPU'];
   const rows = results.map((m) => [
     m.scenario,
     String(m.connections),
@@ -55,6 +55,7 @@ export function formatResults(results: readonly Measurement[]): string {
     statusText(m),
     `${fixed(m.serverCpu, 0)}%`,
     fixed(cpuMsPerRequest(m), 3),
+    fixed(m.drainSeconds, 1),
     `${fixed(m.loadgenCpu, 0)}%`,
     `${fixed(m.otherCpu, 0)}%`,
   ]);

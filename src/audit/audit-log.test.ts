@@ -89,4 +89,74 @@ describe('AuditLog writes', () => {
       await inner.close();
     }
   });
+
+  describe('backpressure when the writer falls behind', () => {
+    /** An appendCreates that waits for `open()` before each batch. */
+    function gated(store: SqliteStore): { open: () => void; batches: number[] } {
+      const append = store.appendCreates.bind(store);
+      const state = { open: () => {}, batches: [] as number[] };
+      let gate = new Promise<void>((resolve) => (state.open = resolve));
+      store.appendCreates = async (ops) => {
+        await gate;
+        state.batches.push(ops.length);
+        return append(ops);
+      };
+      const open = state.open;
+      state.open = () => {
+        open();
+        gate = Promise.resolve();
+      };
+      return state;
+    }
+
+    it('admission waits while highWater events are buffered, until fewer than lowWater are', async () => {
+      const store = openSqliteStore(':memory:');
+      const g = gated(store);
+      const services = await servicesOver(store);
+      try {
+        const log = new AuditLog(services, { flushMs: 10_000, maxBatch: 10, highWater: 50, lowWater: 20, maxAdmissionWaitMs: 60_000 });
+        for (let i = 0; i < 49; i++) log.add(event(i));
+        assert.equal(log.backlogged, false);
+        await log.admission(); // under highWater: at once
+        assert.equal(log.admissionWaits, 0);
+        for (let i = 49; i < 70; i++) log.add(event(i));
+        assert.ok(log.backlogged, `buffered ${log.buffered}`);
+        let admitted = false;
+        const waiting = log.admission().then(() => {
+          admitted = true;
+          return log.buffered;
+        });
+        await new Promise((r) => setTimeout(r, 50));
+        assert.equal(admitted, false, 'admitted while the writer is stuck');
+        g.open();
+        const bufferedAtAdmission = await waiting;
+        assert.ok(bufferedAtAdmission < 20, `admitted with ${bufferedAtAdmission} buffered`);
+        assert.equal(log.admissionWaits, 1);
+        await log.flush();
+        assert.equal(log.written, 70);
+      } finally {
+        await store.close();
+      }
+    });
+
+    it('a store that refuses writes holds a request at most maxAdmissionWaitMs; the events are kept', async () => {
+      const store = openSqliteStore(':memory:');
+      store.appendCreates = () => Promise.reject(new Error('disk full'));
+      const services = await servicesOver(store);
+      try {
+        const log = new AuditLog(services, { flushMs: 10_000, maxBatch: 10, highWater: 20, lowWater: 10, maxAdmissionWaitMs: 100 });
+        for (let i = 0; i < 30; i++) log.add(event(i));
+        const t0 = performance.now();
+        await log.admission();
+        const waited = performance.now() - t0;
+        assert.ok(waited >= 90 && waited < 2_000, `waited ${waited.toFixed(0)} ms`);
+        assert.equal(log.written, 0);
+        assert.ok(log.buffered >= 20, `kept ${log.buffered}`);
+        await log.close();
+      } finally {
+        await store.close();
+      }
+    });
+  });
 });
+

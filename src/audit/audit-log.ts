@@ -4,6 +4,8 @@
  * to the store (the API refuses AuditEvent writes; this is the only writer). `close()` writes what is
  * buffered: the composition root calls it on shutdown before the store closes, so a clean shutdown
  * loses no event. A failed flush is logged and its events are kept for the next one (bounded).
+ * When the writer falls behind (more events arrive than it can store), new audited requests wait
+ * for it (`admission`, applied by src/audit/index.ts): the load is slowed instead of events lost.
  */
 import { randomUUID } from 'node:crypto';
 import type { AuditEvent } from 'fhir/r4';
@@ -15,6 +17,15 @@ export interface AuditLogOptions {
   maxBatch?: number;
   /** Most events kept while the store refuses writes; older ones are dropped (and logged). */
   maxBuffered?: number;
+  /**
+   * Backpressure: while `highWater` (2 000) events wait to be written, new audited requests wait
+   * (`admission`) until fewer than `lowWater` (default: one `maxBatch` less) do, at most `maxAdmissionWaitMs` (so a store that refuses writes
+   * cannot hold requests for ever). Without it a load the writer cannot keep up with grows the buffer
+   * until `maxBuffered` and events are dropped (docs/audit.md "Load").
+   */
+  highWater?: number;
+  lowWater?: number;
+  maxAdmissionWaitMs?: number;
 }
 
 export class AuditLog {
@@ -25,8 +36,14 @@ export class AuditLog {
   private readonly flushMs: number;
   private readonly maxBatch: number;
   private readonly maxBuffered: number;
+  private readonly highWater: number;
+  private readonly lowWater: number;
+  private readonly maxAdmissionWaitMs: number;
+  private waiters: Array<() => void> = [];
   /** Events written so far (for tests and the bench). */
   written = 0;
+  /** Requests that waited for the writer to catch up (for tests and the bench). */
+  admissionWaits = 0;
 
   constructor(
     private readonly services: FhirServices,
@@ -35,6 +52,45 @@ export class AuditLog {
     this.flushMs = opts.flushMs ?? 200;
     this.maxBatch = opts.maxBatch ?? 100;
     this.maxBuffered = opts.maxBuffered ?? 100_000;
+    this.highWater = opts.highWater ?? 2_000;
+    // One batch below the mark: a waiting request is let in once the batch being written is stored
+    // (about 0.1 s here), not after the backlog has been halved (which measured p99 0.9 s).
+    this.lowWater = Math.min(opts.lowWater ?? this.highWater - this.maxBatch, this.highWater);
+    this.maxAdmissionWaitMs = opts.maxAdmissionWaitMs ?? 2_000;
+  }
+
+  /** Events waiting to be written (the batch being written excluded). */
+  get buffered(): number {
+    return this.buffer.length;
+  }
+
+  /** True when a new audited request should wait for `admission()` before it is handled. */
+  get backlogged(): boolean {
+    return !this.closed && this.buffer.length >= this.highWater;
+  }
+
+  /**
+   * Resolves at once unless `backlogged`; then once fewer than `lowWater` events are buffered, or
+   * after `maxAdmissionWaitMs`, whichever comes first.
+   */
+  admission(): Promise<void> {
+    if (!this.backlogged) return Promise.resolve();
+    this.admissionWaits++;
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.waiters = this.waiters.filter((w) => w !== done);
+        resolve();
+      };
+      const timer = setTimeout(done, this.maxAdmissionWaitMs);
+      this.waiters.push(done);
+    });
+  }
+
+  /** Lets the waiting requests in once the buffer is under `lowWater` (or the log is closed). */
+  private admit(): void {
+    if (this.waiters.length === 0 || (this.buffer.length >= this.lowWater && !this.closed)) return;
+    for (const done of [...this.waiters]) done();
   }
 
   /** Queues an event (never throws, never waits). After `close()` the event is written at once. */
@@ -82,6 +138,7 @@ export class AuditLog {
         }
         await writeAll(store, ops);
         this.written += batch.length;
+        this.admit();
       } catch (err) {
         this.services.log.error({ err, events: batch.length }, 'audit: writing AuditEvents failed; kept for the next flush');
         this.buffer.unshift(...batch);
@@ -100,6 +157,7 @@ export class AuditLog {
   /** Stops the timer and writes what is buffered (clean shutdown). */
   async close(): Promise<void> {
     this.closed = true;
+    this.admit();
     // Events of responses that just finished are queued on the next turn (src/audit/index.ts).
     await new Promise((resolve) => setImmediate(resolve));
     await this.flush();
