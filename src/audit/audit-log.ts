@@ -19,9 +19,10 @@ export interface AuditLogOptions {
   maxBuffered?: number;
   /**
    * Backpressure: while `highWater` (2 000) events wait to be written, new audited requests wait
-   * (`admission`) until fewer than `lowWater` (default: one `maxBatch` less) do, at most `maxAdmissionWaitMs` (so a store that refuses writes
-   * cannot hold requests for ever). Without it a load the writer cannot keep up with grows the buffer
-   * until `maxBuffered` and events are dropped (docs/audit.md "Load").
+   * (`admission`) until fewer than `lowWater` (default: one `maxBatch` less) do, at most
+   * `maxAdmissionWaitMs` (so a store that refuses writes cannot hold requests for ever). Without it a
+   * load the writer cannot keep up with grows the buffer until `maxBuffered` and events are dropped
+   * (docs/audit.md "Load").
    */
   highWater?: number;
   lowWater?: number;
@@ -55,7 +56,7 @@ export class AuditLog {
     this.highWater = opts.highWater ?? 2_000;
     // One batch below the mark: a waiting request is let in once the batch being written is stored
     // (about 0.1 s here), not after the backlog has been halved (which measured p99 0.9 s).
-    this.lowWater = Math.min(opts.lowWater ?? this.highWater - this.maxBatch, this.highWater);
+    this.lowWater = Math.max(1, Math.min(opts.lowWater ?? this.highWater - this.maxBatch, this.highWater));
     this.maxAdmissionWaitMs = opts.maxAdmissionWaitMs ?? 2_000;
   }
 
