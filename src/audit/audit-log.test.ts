@@ -4,7 +4,6 @@
  * any other store through `withTransaction`; either way every event is stored, indexed and searchable.
  */
 import assert from 'node:assert/strict';
-import type { AuditEvent } from 'fhir/r4';
 import { loadConfig } from '../config/config';
 import { silentLogger } from '../logging';
 import { buildServices, initServices } from '../main';
@@ -12,17 +11,7 @@ import type { FhirServices } from '../fhir/context';
 import type { Store } from '../store/store';
 import { openSqliteStore, type SqliteStore } from '../store/sqlite/sqlite-store';
 import { AuditLog } from './audit-log';
-
-const event = (i: number): AuditEvent => ({
-  resourceType: 'AuditEvent',
-  type: { system: 'http://terminology.hl7.org/CodeSystem/audit-event-type', code: 'rest' },
-  action: 'R',
-  recorded: '2026-12-07T02:00:00.000Z',
-  outcome: '0',
-  agent: [{ requestor: false }],
-  source: { observer: { display: 'FHIR server' } },
-  entity: [{ what: { reference: `Patient/p${i % 2}` }, role: { system: 'http://terminology.hl7.org/CodeSystem/object-role', code: '1' } }],
-});
+import { auditEvent as event, holdAppendCreates } from '../../test/helpers/audit-fixtures';
 
 async function servicesOver(store: Store): Promise<FhirServices> {
   const services = buildServices(loadConfig({ SQLITE_PATH: ':memory:', LOG_LEVEL: 'silent', AUTH_MODE: 'off', SEED_ON_EMPTY: '0', AUDIT: 'off' }), silentLogger(), store);
@@ -91,27 +80,9 @@ describe('AuditLog writes', () => {
   });
 
   describe('backpressure when the writer falls behind', () => {
-    /** An appendCreates that waits for `open()` before each batch. */
-    function gated(store: SqliteStore): { open: () => void; batches: number[] } {
-      const append = store.appendCreates.bind(store);
-      const state = { open: () => {}, batches: [] as number[] };
-      let gate = new Promise<void>((resolve) => (state.open = resolve));
-      store.appendCreates = async (ops) => {
-        await gate;
-        state.batches.push(ops.length);
-        return append(ops);
-      };
-      const open = state.open;
-      state.open = () => {
-        open();
-        gate = Promise.resolve();
-      };
-      return state;
-    }
-
     it('admission waits while highWater events are buffered, until fewer than lowWater are', async () => {
       const store = openSqliteStore(':memory:');
-      const g = gated(store);
+      const open = holdAppendCreates(store);
       const services = await servicesOver(store);
       try {
         const log = new AuditLog(services, { flushMs: 10_000, maxBatch: 10, highWater: 50, lowWater: 20, maxAdmissionWaitMs: 60_000 });
@@ -128,7 +99,7 @@ describe('AuditLog writes', () => {
         });
         await new Promise((r) => setTimeout(r, 50));
         assert.equal(admitted, false, 'admitted while the writer is stuck');
-        g.open();
+        open();
         const bufferedAtAdmission = await waiting;
         assert.ok(bufferedAtAdmission < 20, `admitted with ${bufferedAtAdmission} buffered`);
         assert.equal(log.admissionWaits, 1);

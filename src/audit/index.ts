@@ -71,55 +71,37 @@ export function auditMiddleware(services: FhirServices): (req: Request, res: Res
       pathType: c.type,
       ...(req.ip !== undefined ? { clientAddress: req.ip } : {}),
     };
-    // Backpressure (audit-log.ts): while the writer is behind, the request waits for it first.
-    if (audit.log.backlogged) {
-      let gone = false;
-      const onClose = (): void => {
-        gone = true;
-      };
-      res.once('close', onClose);
-      void audit.log.admission().then(() => {
-        res.removeListener('close', onClose);
-        if (!gone) {
-          follow(services, audit, rec, res, next);
-          return;
+    audit.inFlight.add(rec);
+    let closed = false;
+    const done = (): void => {
+      audit.inFlight.remove(rec);
+      rec.status = res.statusCode;
+      rec.recorded = new Date();
+      // Built on a later turn: the response is not held up by the event.
+      setImmediate(() => {
+        try {
+          audit.log.add(buildAuditEvent(rec, audit.source));
+        } catch (err) {
+          services.log.error({ err, requestId: rec.requestId }, 'audit: the AuditEvent could not be built');
         }
-        // The client left while waiting: the request is not handled, and is recorded as it stood.
-        rec.status = res.statusCode;
-        rec.recorded = new Date();
-        queue(services, audit, rec);
       });
+    };
+    res.once('finish', done);
+    res.once('close', () => {
+      closed = true;
+      if (!res.writableFinished) {
+        res.removeListener('finish', done);
+        done();
+      }
+    });
+    // Backpressure (audit-log.ts): while the writer is behind, the request waits for it first; a
+    // client that leaves while waiting is recorded (above) and not served.
+    if (!audit.log.backlogged) {
+      next();
       return;
     }
-    follow(services, audit, rec, res, next);
+    void audit.log.admission().then(() => {
+      if (!closed) next();
+    });
   };
-}
-
-/** Tracks the request until its response is finished, then queues its AuditEvent; hands the request on. */
-function follow(services: FhirServices, audit: Audit, rec: AuditRecord, res: Response, next: NextFunction): void {
-  audit.inFlight.add(rec);
-  const done = (): void => {
-    audit.inFlight.remove(rec);
-    rec.status = res.statusCode;
-    rec.recorded = new Date();
-    // Built on a later turn: the response is not held up by the event.
-    setImmediate(() => queue(services, audit, rec));
-  };
-  res.once('finish', done);
-  res.once('close', () => {
-    if (!res.writableFinished) {
-      res.removeListener('finish', done);
-      done();
-    }
-  });
-  next();
-}
-
-/** Builds the request's AuditEvent and hands it to the writer. */
-function queue(services: FhirServices, audit: Audit, rec: AuditRecord): void {
-  try {
-    audit.log.add(buildAuditEvent(rec, audit.source));
-  } catch (err) {
-    services.log.error({ err, requestId: rec.requestId }, 'audit: the AuditEvent could not be built');
-  }
 }

@@ -1,43 +1,22 @@
 /**
  * Backpressure of the audit trail (src/audit/audit-log.ts `admission`, docs/audit.md "Load"): when the
  * writer is behind by the default high-water mark (2 000 events), a new request on the FHIR API waits
- * until fewer than 1 900 are buffered (one batch written) instead of growing the buffer until events are dropped; routes
- * that are not audited (`/healthz`) do not wait; every event is written in the end.
+ * until fewer than 1 900 are buffered (one batch written) instead of growing the buffer until events
+ * are dropped; routes that are not audited (`/healthz`) do not wait; every event is written in the end.
  */
 import assert from 'node:assert/strict';
-import type { AuditEvent } from 'fhir/r4';
 import request from 'supertest';
+import { auditEvent as event, holdAppendCreates } from '../helpers/audit-fixtures';
 import { GENERIC_ENGINE, testApp, type TestApp } from '../helpers/test-app';
 import { auditLogOf } from '../../src/audit';
 import { openSqliteStore } from '../../src/store/sqlite/sqlite-store';
-
-const event = (i: number): AuditEvent => ({
-  resourceType: 'AuditEvent',
-  type: { system: 'http://terminology.hl7.org/CodeSystem/audit-event-type', code: 'rest' },
-  action: 'R',
-  recorded: '2026-12-07T02:00:00.000Z',
-  outcome: '0',
-  agent: [{ requestor: false }],
-  source: { observer: { display: 'FHIR server' } },
-  entity: [{ what: { reference: `Patient/p${i % 7}` } }],
-});
 
 describe('Audit backpressure: requests wait for a writer that has fallen behind', () => {
   let t: TestApp;
   let open: () => void = () => {};
   before(() => {
     const store = openSqliteStore(':memory:');
-    const append = store.appendCreates.bind(store);
-    let gate = new Promise<void>((resolve) => (open = resolve));
-    store.appendCreates = async (ops) => {
-      await gate;
-      return append(ops);
-    };
-    const release = open;
-    open = () => {
-      release();
-      gate = Promise.resolve();
-    };
+    open = holdAppendCreates(store);
     t = testApp({ ...GENERIC_ENGINE, AUDIT: 'on' }, { store });
   });
   after(async () => {
