@@ -26,6 +26,9 @@
  *   BENCH_DEFAULTS=0       skip the server-defaults target (default: measured for read, create and update)
  *   BENCH_MEMORY_STORE=1   also measure the FHIR server over `:memory:` (no disk I/O: separates
  *                          the CPU cost of a write from its durability cost)
+ *   AUDIT, SQLITE_CHECKPOINT, SQLITE_APPEND_WRITER
+ *                          passed to the FHIR servers when set (bench/fhir.ts PASSED_SETTINGS), to
+ *                          compare one setting's values; the servers' defaults otherwise
  *
  * Exits non-zero only when the harness fails (a server does not start, seeding fails, a baseline
  * answers other bytes); slow figures are reported, never fatal.
@@ -35,7 +38,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { writeBodies } from './baselines';
 import { spawnTarget, type Target } from './child';
-import { mintAccessToken, startFhirTarget } from './fhir';
+import { mintAccessToken, PASSED_SETTINGS, startFhirTarget } from './fhir';
 import { measure, percentile, type LoadOptions, type Measurement, type Scenario, type ScenarioName } from './load';
 import { formatDefaultsCost, formatRatios, formatResults, readTargetLine } from './report';
 import { formatTargets } from './targets';
@@ -105,6 +108,12 @@ function readSettings(argv: readonly string[]): Settings {
     defaults: flag('BENCH_DEFAULTS', true),
     readConnections: connectionList('BENCH_READ_CONNECTIONS', [10, 32]),
   };
+}
+
+/** The PASSED_SETTINGS this run gives the FHIR servers ("none": their defaults). */
+function passedSettings(): string {
+  const set = PASSED_SETTINGS.filter((name) => process.env[name] !== undefined).map((name) => `${name}=${process.env[name]}`);
+  return set.length > 0 ? set.join(' ') : 'none (the defaults)';
 }
 
 function machine(): string {
@@ -315,6 +324,7 @@ async function main(): Promise<number> {
       '',
       `FHIR server benchmark — ${settings.seconds} s per run after ${settings.warmupSeconds} s warm-up, ${settings.connections} connections for writes, ${settings.readConnections.join(' and ')} for reads, ${settings.patients} seeded Patients (mean ${meanSize.toFixed(0)} bytes)`,
       machine(),
+      `FHIR server settings from the environment: ${passedSettings()}`,
       '',
       formatResults(results),
       ...noiseWarning(results),

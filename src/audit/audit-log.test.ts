@@ -79,10 +79,51 @@ describe('AuditLog writes', () => {
     }
   });
 
+  it('indexes the next batch while one is being written, and keeps both in order when that write fails', async () => {
+    const store = openSqliteStore(':memory:');
+    const held = holdAppendCreates(store);
+    const written: string[][] = [];
+    const append = store.appendCreates.bind(store);
+    let failNext = true;
+    store.appendCreates = async (ops) => {
+      if (failNext) {
+        failNext = false;
+        await append([]); // the held call: waits at the gate
+        throw new Error('disk full (test)');
+      }
+      written.push(ops.map((op) => op.id));
+      return append(ops);
+    };
+    const services = await servicesOver(store);
+    const indexed: string[] = [];
+    const extract = services.indexer.extract.bind(services.indexer);
+    services.indexer.extractCooperatively = undefined;
+    services.indexer.extract = (r) => {
+      indexed.push(r.id!);
+      return extract(r);
+    };
+    try {
+      const log = new AuditLog(services, { flushMs: 60_000, maxBatch: 4 });
+      const ids = Array.from({ length: 10 }, (_, i) => `e${i}`);
+      for (const [i, id] of ids.entries()) log.add({ ...event(i), id });
+      await held.reached;
+      await new Promise((r) => setImmediate(r));
+      assert.deepEqual(indexed, ids.slice(0, 8), 'the second batch is indexed while the first is being written');
+      held.release();
+      // The flush in progress fails and keeps its events; this one, chained after it, writes them.
+      await log.flush();
+      assert.deepEqual(written, [ids.slice(0, 4), ids.slice(4, 8), ids.slice(8)], 'kept and written in order');
+      assert.equal(log.written, 10);
+      await log.close();
+    } finally {
+      await store.close();
+    }
+  });
+
   describe('backpressure when the writer falls behind', () => {
     it('admission waits while highWater events are buffered, until fewer than lowWater are', async () => {
       const store = openSqliteStore(':memory:');
-      const open = holdAppendCreates(store);
+      const held = holdAppendCreates(store);
       const services = await servicesOver(store);
       try {
         const log = new AuditLog(services, { flushMs: 10_000, maxBatch: 10, highWater: 50, lowWater: 20, maxAdmissionWaitMs: 60_000 });
@@ -99,7 +140,7 @@ describe('AuditLog writes', () => {
         });
         await new Promise((r) => setTimeout(r, 50));
         assert.equal(admitted, false, 'admitted while the writer is stuck');
-        open();
+        held.release();
         const bufferedAtAdmission = await waiting;
         assert.ok(bufferedAtAdmission < 20, `admitted with ${bufferedAtAdmission} buffered`);
         assert.equal(log.admissionWaits, 1);

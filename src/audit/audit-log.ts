@@ -41,6 +41,8 @@ export class AuditLog {
   private readonly lowWater: number;
   private readonly maxAdmissionWaitMs: number;
   private waiters: Array<() => void> = [];
+  /** Events of the batch taken out of the buffer and being indexed, not yet being written. */
+  private indexing = 0;
   /** Events written so far (for tests and the bench). */
   written = 0;
   /** Requests that waited for the writer to catch up (for tests and the bench). */
@@ -60,14 +62,14 @@ export class AuditLog {
     this.maxAdmissionWaitMs = opts.maxAdmissionWaitMs ?? 2_000;
   }
 
-  /** Events waiting to be written (the batch being written excluded). */
+  /** Events waiting to be written (the batch being written excluded; the next one, being indexed, included). */
   get buffered(): number {
-    return this.buffer.length;
+    return this.buffer.length + this.indexing;
   }
 
   /** True when a new audited request should wait for `admission()` before it is handled. */
   get backlogged(): boolean {
-    return !this.closed && this.buffer.length >= this.highWater;
+    return !this.closed && this.buffered >= this.highWater;
   }
 
   /**
@@ -90,7 +92,7 @@ export class AuditLog {
 
   /** Lets the waiting requests in once the buffer is under `lowWater` (or the log is closed). */
   private admit(): void {
-    if (this.waiters.length === 0 || (this.buffer.length >= this.lowWater && !this.closed)) return;
+    if (this.waiters.length === 0 || (this.buffered >= this.lowWater && !this.closed)) return;
     for (const done of [...this.waiters]) done();
   }
 
@@ -123,35 +125,75 @@ export class AuditLog {
     return this.flushing;
   }
 
+  /**
+   * Writes the buffer batch by batch, in order. The next batch is indexed while the one before it is
+   * being written: with the SQLite store's append writer (ADR 0044) the write runs on another
+   * thread, so the two overlap instead of the trail waiting for each in turn.
+   */
   private async writeBuffered(): Promise<void> {
-    while (this.buffer.length > 0) {
-      const batch = this.buffer.splice(0, this.maxBatch);
-      const { store, indexer } = this.services;
+    let next = this.takeBatch();
+    while (next) {
+      const current = next;
+      next = undefined;
+      let writing: Promise<void>;
       try {
-        // Indexed before the transaction, giving the event loop turns (src/cooperative.ts): the
-        // FHIRPath evaluation of AuditEvent's search parameters is the main cost of an event, and
-        // neither requests nor other writes wait for it.
-        const ops: WriteOp[] = [];
-        for (const event of batch) {
-          const resource: AuditEvent = { ...event, id: event.id ?? randomUUID() };
-          const index = indexer.extractCooperatively ? await indexer.extractCooperatively(resource) : indexer.extract(resource);
-          ops.push({ kind: 'create', resourceType: 'AuditEvent', id: resource.id!, resource, index, expectedVersion: 0 });
-        }
-        await writeAll(store, ops);
-        this.written += batch.length;
-        this.admit();
+        const ops = await current.ops;
+        this.indexing = 0;
+        writing = writeAll(this.services.store, ops);
       } catch (err) {
-        this.services.log.error({ err, events: batch.length }, 'audit: writing AuditEvents failed; kept for the next flush');
-        this.buffer.unshift(...batch);
-        if (!this.closed && this.timer === undefined) {
-          this.timer = setTimeout(() => {
-            this.timer = undefined;
-            void this.flush();
-          }, this.flushMs * 5);
-          this.timer.unref();
-        }
+        this.failed(err, [current.batch]);
         return;
       }
+      next = this.takeBatch();
+      try {
+        await writing;
+      } catch (err) {
+        this.failed(err, next ? [current.batch, next.batch] : [current.batch]);
+        return;
+      }
+      this.written += current.batch.length;
+      this.admit();
+    }
+  }
+
+  /**
+   * The next batch out of the buffer, with its creates being indexed (before any transaction, giving
+   * the event loop turns, src/cooperative.ts: the evaluation of AuditEvent's search parameters is a
+   * main cost of an event, and neither requests nor other writes wait for it).
+   */
+  private takeBatch(): { batch: AuditEvent[]; ops: Promise<WriteOp[]> } | undefined {
+    if (this.buffer.length === 0) return undefined;
+    const batch = this.buffer.splice(0, this.maxBatch);
+    this.indexing = batch.length;
+    const ops = this.createsOf(batch);
+    // Awaited by writeBuffered, unless the batch before it failed (the batch is then kept, unindexed).
+    ops.catch(() => undefined);
+    return { batch, ops };
+  }
+
+  private async createsOf(batch: readonly AuditEvent[]): Promise<WriteOp[]> {
+    const { indexer } = this.services;
+    const ops: WriteOp[] = [];
+    for (const event of batch) {
+      const resource: AuditEvent = { ...event, id: event.id ?? randomUUID() };
+      const index = indexer.extractCooperatively ? await indexer.extractCooperatively(resource) : indexer.extract(resource);
+      ops.push({ kind: 'create', resourceType: 'AuditEvent', id: resource.id!, resource, index, expectedVersion: 0 });
+    }
+    return ops;
+  }
+
+  /** Keeps the events of batches that were not written, in order, for a later flush. */
+  private failed(err: unknown, batches: readonly AuditEvent[][]): void {
+    const events = batches.flat();
+    this.indexing = 0;
+    this.services.log.error({ err, events: events.length }, 'audit: writing AuditEvents failed; kept for the next flush');
+    this.buffer.unshift(...events);
+    if (!this.closed && this.timer === undefined) {
+      this.timer = setTimeout(() => {
+        this.timer = undefined;
+        void this.flush();
+      }, this.flushMs * 5);
+      this.timer.unref();
     }
   }
 

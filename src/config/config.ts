@@ -95,6 +95,8 @@ export interface Config {
   mongodbTransactions: boolean;
   /** SQLITE_CHECKPOINT: who runs the WAL checkpoints of the SQLite file (src/store/sqlite/checkpointer.ts). */
   sqliteCheckpoint: 'inline' | 'background';
+  /** SQLITE_APPEND_WRITER: who writes the audit trail's batches into the SQLite file (src/store/sqlite/append-writer.ts). */
+  sqliteAppendWriter: 'worker' | 'inline';
   /** AUDIT: an AuditEvent for every API request (src/audit). */
   audit: boolean;
   /** How long a MongoDB operation waits for a usable server before the request fails with 503 (ms). */
@@ -173,6 +175,7 @@ export const CONFIG_VARIABLES: readonly ConfigVariable[] = [
   { name: 'DATA_DIR', default: './data', description: 'Directory of the embedded SQLite database (`fhir.sqlite`).' },
   { name: 'SQLITE_PATH', default: 'DATA_DIR/fhir.sqlite', description: 'Overrides the database file; `:memory:` keeps everything in memory (tests).' },
   { name: 'SQLITE_CHECKPOINT', default: 'background', description: 'Who copies the SQLite WAL into the database file: `background` (a worker thread with its own connection, told after every commit; the write connection checkpoints itself only past 16 000 WAL pages) or `inline` (SQLite\'s automatic checkpoint inside the commit that crosses 1 000 pages). See docs/performance.md.' },
+  { name: 'SQLITE_APPEND_WRITER', default: 'worker', description: 'Who writes the audit trail\'s batches of AuditEvents into the SQLite file: `worker` (a worker thread with its own connection, while the store\'s writes wait for it, so the rows and the commit run on another core) or `inline` (the store\'s own connection, on the event loop). Nothing else differs: the same rows, all or nothing per batch, durable before acknowledged. See docs/decisions/0044-append-writer-thread.md.' },
   { name: 'LOG_LEVEL', default: 'info', description: 'fatal, error, warn, info, debug, trace or silent.' },
   { name: 'MAX_BODY_BYTES', default: '10485760', description: 'Largest accepted request body in bytes (larger: 413).' },
   { name: 'MAX_CONDITIONAL_DELETE', default: '100', description: 'Most resources one conditional delete may remove (more matches: 412).' },
@@ -388,6 +391,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
   const mongodbTransactions = mongodbTransactionsRaw !== 'off';
   const sqliteCheckpointRaw = (get('SQLITE_CHECKPOINT') ?? 'background').toLowerCase();
   if (sqliteCheckpointRaw !== 'background' && sqliteCheckpointRaw !== 'inline') problems.push(`SQLITE_CHECKPOINT=${JSON.stringify(sqliteCheckpointRaw)} is not one of background, inline`);
+  const sqliteAppendWriterRaw = (get('SQLITE_APPEND_WRITER') ?? 'worker').toLowerCase();
+  if (sqliteAppendWriterRaw !== 'worker' && sqliteAppendWriterRaw !== 'inline') problems.push(`SQLITE_APPEND_WRITER=${JSON.stringify(sqliteAppendWriterRaw)} is not one of worker, inline`);
   const auditRaw = (get('AUDIT') ?? 'on').toLowerCase();
   if (auditRaw !== 'on' && auditRaw !== 'off') problems.push(`AUDIT=${JSON.stringify(auditRaw)} is not one of on, off`);
   const mongodbTimeoutMs = int('MONGODB_TIMEOUT_MS', 5000, 100, 600000);
@@ -463,6 +468,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     mongodbTransactions,
     audit: auditRaw !== 'off',
     sqliteCheckpoint: sqliteCheckpointRaw === 'inline' ? 'inline' : 'background',
+    sqliteAppendWriter: sqliteAppendWriterRaw === 'inline' ? 'inline' : 'worker',
     mongodbTimeoutMs,
     epsSignatureVerification: epsSignatureRaw === 'on' ? 'on' : 'off',
     epsExpirySweepSeconds,

@@ -13,22 +13,23 @@ import { openSqliteStore } from '../../src/store/sqlite/sqlite-store';
 
 describe('Audit backpressure: requests wait for a writer that has fallen behind', () => {
   let t: TestApp;
-  let open: () => void = () => {};
+  let held: ReturnType<typeof holdAppendCreates>;
   before(() => {
     const store = openSqliteStore(':memory:');
-    open = holdAppendCreates(store);
+    held = holdAppendCreates(store);
     t = testApp({ ...GENERIC_ENGINE, AUDIT: 'on' }, { store });
   });
   after(async () => {
-    open();
+    held.release();
     await t.close();
   });
 
   it('holds a FHIR request while 2 000 events wait, answers it once the writer catches up, and loses no event', async () => {
     const log = auditLogOf(t.services)!;
-    // 2 100: the writer takes its first batch of 100 (and waits at the gate), 2 000 stay buffered.
+    // 2 100: the writer takes its first batch of 100 (and waits at the gate), 2 000 stay buffered
+    // (the next batch, indexed meanwhile, among them).
     for (let i = 0; i < 2_100; i++) log.add(event(i));
-    await new Promise((r) => setImmediate(r));
+    await held.reached;
     assert.equal(log.buffered, 2_000);
     assert.ok(log.backlogged);
 
@@ -44,7 +45,7 @@ describe('Audit backpressure: requests wait for a writer that has fallen behind'
     await new Promise((r) => setTimeout(r, 150));
     assert.equal(answered, false, 'the FHIR request was answered while the writer was stuck');
 
-    open();
+    held.release();
     const res = await pending;
     assert.equal(res.status, 200);
     assert.ok(log.admissionWaits >= 1);

@@ -17,14 +17,20 @@ export const auditEvent = (i: number): AuditEvent => ({
   entity: [{ what: { reference: `Patient/p${i % 2}` }, role: { system: 'http://terminology.hl7.org/CodeSystem/object-role', code: '1' } }],
 });
 
-/** Holds every `appendCreates` of `store` until the returned function is called (once; later batches pass). */
-export function holdAppendCreates(store: SqliteStore): () => void {
+/**
+ * Holds every `appendCreates` of `store` until `release` is called (once; later batches pass);
+ * `reached` resolves when the first batch arrives at the gate.
+ */
+export function holdAppendCreates(store: SqliteStore): { release: () => void; reached: Promise<void> } {
   const append = store.appendCreates.bind(store);
   let release = (): void => {};
+  let arrived = (): void => {};
   const gate = new Promise<void>((resolve) => (release = resolve));
+  const reached = new Promise<void>((resolve) => (arrived = resolve));
   store.appendCreates = async (ops) => {
+    arrived();
     await gate;
     return append(ops);
   };
-  return () => release();
+  return { release: () => release(), reached };
 }

@@ -3,16 +3,20 @@
  * FHIR R4 §3.1.0 http.html "create" and "transaction": all or nothing, acknowledged once durable):
  * the rows it stores are exactly those of `withTransaction` + `write` for the same creates (resource,
  * version, every index table, FTS), a batch with a create that fails stores nothing, a failed COMMIT
- * rejects the batch, and it accepts creates only.
+ * rejects the batch, and it accepts creates only; each on the store's own connection (`inline`) and
+ * on the append writer's thread (`worker`, ADR 0044), which also keeps lastUpdated in commit order
+ * with the store's other writes and survives the end of its thread.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { Worker } from 'node:worker_threads';
 import type Database from 'better-sqlite3';
-import type { AuditEvent } from 'fhir/r4';
+import type { AuditEvent, Patient } from 'fhir/r4';
 import { extractIndex } from '../../search/extract';
 import type { WriteOp } from '../store';
+import type { AppendWriterMode } from './append-writer';
 import { openSqliteStore, type SqliteStore } from './sqlite-store';
 
 const TABLES = ['ix_token', 'ix_string', 'ix_date', 'ix_number', 'ix_quantity', 'ix_reference', 'ix_uri', 'ix_composite'];
@@ -63,18 +67,23 @@ function rowsOf(store: SqliteStore, id: string): string[] {
   return out.sort();
 }
 
-describe('SqliteStore.appendCreates (the audit trail batch path)', () => {
+/**
+ * Makes every COMMIT of a transaction that created a resource whose id starts with `prefix` fail, on
+ * any connection: a deferred foreign key that such an insert violates is checked at COMMIT.
+ */
+function failCommitsOf(store: SqliteStore, prefix: string): void {
+  dbOf(store).exec(`
+    CREATE TABLE commit_guard_target (id INTEGER PRIMARY KEY);
+    CREATE TABLE commit_guard (ref INTEGER REFERENCES commit_guard_target(id) DEFERRABLE INITIALLY DEFERRED);
+    CREATE TRIGGER commit_guard_insert AFTER INSERT ON resource WHEN NEW.id LIKE '${prefix}%' BEGIN INSERT INTO commit_guard VALUES (1); END;`);
+}
+
+for (const mode of ['inline', 'worker'] satisfies AppendWriterMode[]) describe(`SqliteStore.appendCreates (the audit trail batch path), ${mode}`, () => {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'append-creates-'));
   let n = 0;
-  let failCommit = false;
   let store: SqliteStore;
   beforeEach(() => {
-    failCommit = false;
-    store = openSqliteStore(path.join(tmp, `s${++n}`, 'fhir.sqlite'), {
-      beforeCommit: () => {
-        if (failCommit) throw new Error('commit refused (test)');
-      },
-    });
+    store = openSqliteStore(path.join(tmp, `s${++n}`, 'fhir.sqlite'), { appendWriter: mode });
   });
   afterEach(async () => store.close());
   after(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -82,6 +91,7 @@ describe('SqliteStore.appendCreates (the audit trail batch path)', () => {
   it('stores the same resource, version and index rows as withTransaction + write', async () => {
     const batch = opsOf(12, 'a');
     const results = await store.appendCreates(batch);
+    assert.equal(store.appendWorkerBatches, mode === 'worker' ? 1 : undefined);
     assert.deepEqual(
       results.map((r) => [r.created, r.version.versionId, r.version.method]),
       batch.map(() => [true, 1, 'POST']),
@@ -107,10 +117,30 @@ describe('SqliteStore.appendCreates (the audit trail batch path)', () => {
   });
 
   it('is rejected when its COMMIT fails, and nothing is stored', async () => {
-    failCommit = true;
-    await assert.rejects(store.appendCreates(opsOf(5, 'c')), /commit refused/);
-    failCommit = false;
+    failCommitsOf(store, 'c');
+    await assert.rejects(store.appendCreates(opsOf(5, 'c')), /FOREIGN KEY constraint failed/);
     for (let i = 0; i < 5; i++) assert.equal(await store.read('AuditEvent', `c${i}`), undefined);
+    // The connection that failed is usable again.
+    await store.appendCreates(opsOf(2, 'd'));
+    assert.ok(await store.read('AuditEvent', 'd1'));
+  });
+
+  it('keeps lastUpdated strictly increasing in commit order with the store\'s other writes', async () => {
+    const writes: Array<Promise<unknown>> = [];
+    for (let round = 0; round < 8; round++) {
+      writes.push(store.appendCreates(opsOf(12, `r${round}-`)));
+      const id = `p${round}`;
+      const patient: Patient = { resourceType: 'Patient', id, active: true };
+      const inactive: Patient = { ...patient, active: false };
+      writes.push(store.write({ kind: 'create', resourceType: 'Patient', id, resource: patient, index: extractIndex(patient) }));
+      writes.push(store.withTransaction((tx) => tx.write({ kind: 'update', resourceType: 'Patient', id, resource: inactive, index: extractIndex(inactive) })));
+    }
+    await Promise.all(writes);
+    // The version table's rows in insertion order, which is commit order (one writer at a time).
+    const times = (dbOf(store).prepare('SELECT last_updated AS t FROM version ORDER BY rowid').all() as Array<{ t: number }>).map((r) => r.t);
+    assert.equal(times.length, 8 * 14);
+    for (let i = 1; i < times.length; i++) assert.ok(times[i]! > times[i - 1]!, `version row ${i}: ${times[i]} after ${times[i - 1]}`);
+    if (mode === 'worker') assert.equal(store.appendWorkerBatches, 8);
   });
 
   it('accepts creates only', async () => {
@@ -118,4 +148,34 @@ describe('SqliteStore.appendCreates (the audit trail batch path)', () => {
     await assert.rejects(store.appendCreates([{ ...op!, kind: 'update' }]), /appendCreates was given a update/);
     assert.equal(await store.read('AuditEvent', 'u0'), undefined);
   });
+
+  if (mode === 'worker') {
+    const workerOf = (s: SqliteStore): Worker => (s as unknown as { appender: { worker: Worker } }).appender.worker;
+
+    it('answers a batch whose thread ended before answering, stores it once, and writes later batches itself', async () => {
+      await store.appendCreates(opsOf(1, 'w'));
+      // Ended before the batch is taken (it is posted on a later turn): not committed, so the store writes it.
+      const lost = store.appendCreates(opsOf(6, 'e'));
+      void workerOf(store).terminate();
+      const results = await lost;
+      assert.deepEqual(results.map((r) => [r.version.id, r.created]), opsOf(6, 'e').map((op) => [op.id, true]));
+      await store.appendCreates(opsOf(3, 'f'));
+      const count = (prefix: string): number => (dbOf(store).prepare("SELECT COUNT(*) AS n FROM version WHERE id LIKE ? || '%'").get(prefix) as { n: number }).n;
+      assert.deepEqual([count('w'), count('e'), count('f')], [1, 6, 3]);
+      assert.equal(store.appendWorkerBatches, 1);
+    });
+
+    it('answers a batch the thread committed but could not answer from what the database holds', async () => {
+      await store.close();
+      store = openSqliteStore(path.join(tmp, `s${++n}`, 'fhir.sqlite'), { appendWriter: mode, appendWorkerExitsAfterCommit: true });
+      const results = await store.appendCreates(opsOf(4, 'k'));
+      assert.deepEqual(results.map((r) => [r.version.id, r.version.versionId, r.created]), opsOf(4, 'k').map((op) => [op.id, 1, true]));
+      assert.equal(store.appendWorkerBatches, 0, 'the thread never answered');
+      const versions = (dbOf(store).prepare("SELECT COUNT(*) AS n FROM version WHERE id LIKE 'k%'").get() as { n: number }).n;
+      assert.equal(versions, 4, 'stored once');
+      // Later writes get later instants.
+      const later = await store.appendCreates(opsOf(1, 'z'));
+      assert.ok(Date.parse(later[0]!.version.lastUpdated) > Math.max(...results.map((r) => Date.parse(r.version.lastUpdated))));
+    });
+  }
 });

@@ -19,7 +19,7 @@ export interface Connections {
   memory: boolean;
 }
 
-const BUSY_TIMEOUT_MS = 5000;
+export const BUSY_TIMEOUT_MS = 5000;
 
 export function openConnections(file: string): Connections {
   if (file === ':memory:') {

@@ -33,6 +33,20 @@ export function toStoredVersion(row: VersionRow): StoredVersion {
 export class InstantClock {
   constructor(private last: number) {}
 
+  /** The last instant handed out (or the one the clock started after). */
+  get latest(): number {
+    return this.last;
+  }
+
+  /**
+   * Continues after `t`, the latest instant another connection's clock handed out for the same
+   * database while this one was idle (the append writer, append-writer.ts): the store's instants stay
+   * strictly increasing in commit order across both.
+   */
+  advanceTo(t: number): void {
+    if (t > this.last) this.last = t;
+  }
+
   next(): number {
     const now = Date.now();
     this.last = now > this.last ? now : this.last + 1;

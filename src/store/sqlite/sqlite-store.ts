@@ -23,8 +23,9 @@ import { FhirError } from '../../fhir/outcome';
 import type { SearchQuery } from '../../search/ir';
 import type { HistoryPage, HistoryQuery, IdempotencyRecord, RememberedResponse, SearchPage, Store, StoreSession, StoredVersion, WriteOp, WriteResult } from '../store';
 import { claimRequestRow, releaseRequestRow, rememberResponseRow } from './idempotency';
-import { openConnections, StatementCache, type Connections } from './connection';
+import { BUSY_TIMEOUT_MS, openConnections, StatementCache, type Connections } from './connection';
 import { BackgroundCheckpointer, type CheckpointMode } from './checkpointer';
+import { AppendWorkerGone, AppendWriter, type AppendWriterMode } from './append-writer';
 import type { CheckpointStats } from './checkpoint-worker';
 import { queryHistory } from './history';
 import { DEFAULT_GROUP_LIMITS, GroupCommitter, type GroupLimits, type GroupStats } from './group-commit';
@@ -125,6 +126,14 @@ export interface SqliteStoreOptions {
   beforeCommit?: (db: Database.Database) => void;
   /** Who runs WAL checkpoints of a file database (checkpointer.ts; default `inline`). Ignored for `:memory:`. */
   checkpoint?: CheckpointMode;
+  /**
+   * Who writes `appendCreates` batches of a file database (append-writer.ts, ADR 0044): `worker`, a
+   * thread with its own connection, or `inline`, the store's own connection (the default). Ignored
+   * for `:memory:`.
+   */
+  appendWriter?: AppendWriterMode;
+  /** Test hook: the append writer's thread ends right after its first COMMIT, without answering. */
+  appendWorkerExitsAfterCommit?: boolean;
 }
 
 export class SqliteStore implements Store {
@@ -136,6 +145,7 @@ export class SqliteStore implements Store {
   private readonly clock: InstantClock;
   private readonly writeTx: Database.Transaction<(op: WriteOp) => WriteResult | undefined>;
   private readonly checkpointer: BackgroundCheckpointer | undefined;
+  private readonly appender: AppendWriter | undefined;
   private closed = false;
 
   constructor(
@@ -148,13 +158,16 @@ export class SqliteStore implements Store {
     this.writeSt = new StatementCache(conns.write);
     this.writer = new Reader(this.writeSt);
     this.reader = conns.memory ? this.writer : new Reader(new StatementCache(conns.read));
-    const last = (conns.write.prepare('SELECT MAX(last_updated) AS t FROM version').get() as { t: number | null }).t;
-    this.clock = new InstantClock(last ?? 0);
+    this.clock = new InstantClock(latestInstant(conns.write));
     // Inside a transaction better-sqlite3 runs this in a nested SAVEPOINT.
     this.writeTx = conns.write.transaction((op: WriteOp) => applyWrite(this.writeSt, this.clock, op));
     const hook = options.beforeCommit;
     const checkpointer = !conns.memory && options.checkpoint === 'background' ? new BackgroundCheckpointer(conns.write.name, conns.write) : undefined;
     this.checkpointer = checkpointer;
+    this.appender =
+      !conns.memory && options.appendWriter === 'worker'
+        ? new AppendWriter(conns.write.name, () => ({ autocheckpointPages: Number(conns.write.pragma('wal_autocheckpoint', { simple: true })), busyTimeoutMs: BUSY_TIMEOUT_MS, exitAfterCommit: options.appendWorkerExitsAfterCommit === true }))
+        : undefined;
     this.queue = new GroupCommitter(
       new SqliteGroupDriver(conns.write, checkpointer ? () => checkpointer.committed() : undefined),
       { ...DEFAULT_GROUP_LIMITS, ...options.groupLimits },
@@ -165,6 +178,11 @@ export class SqliteStore implements Store {
   /** Counters of the background checkpointer (undefined with `inline` checkpoints). */
   checkpointStats(): Promise<CheckpointStats> | undefined {
     return this.checkpointer?.stats();
+  }
+
+  /** Batches the append writer's worker committed (undefined without one; diagnostics and tests). */
+  get appendWorkerBatches(): number | undefined {
+    return this.appender?.batches;
   }
 
   /** Counters of the group commits so far (diagnostics and tests). */
@@ -254,7 +272,48 @@ export class SqliteStore implements Store {
     this.checkOpen();
     this.refuseReentry('appendCreates');
     for (const op of ops) if (op.kind !== 'create') throw new Error(`appendCreates was given a ${op.kind} of ${op.resourceType}/${op.id}`);
+    if (this.appender?.available) return mapped(() => this.queue.runExclusive(() => this.appendOnWorker(ops)));
     return mapped(() => this.queue.runInGroup(() => runCooperatively(this.appendSteps(ops))));
+  }
+
+  /**
+   * `appendCreates` on the append writer's connection, while this queue is held (an exclusive unit:
+   * no group is open on the store's connection, so the two never write at once). The batch's
+   * instants follow the store's clock, which then continues after them.
+   */
+  private async appendOnWorker(ops: readonly WriteOp[]): Promise<WriteResult[]> {
+    try {
+      const { results, latest } = await this.appender!.append(ops, this.clock.latest);
+      this.clock.advanceTo(latest);
+      this.checkpointer?.committed();
+      return results;
+    } catch (e) {
+      if (!(e instanceof AppendWorkerGone)) throw e;
+      return this.appendAfterWorkerGone(ops);
+    }
+  }
+
+  /**
+   * The worker ended with this batch unanswered: its transaction either committed or not, so either
+   * every create is stored (answer them) or none (write the batch here, in a transaction of its
+   * own; later batches take the group path). The clock restarts after the
+   * database's latest instant, which covers whatever the worker handed out.
+   */
+  private async appendAfterWorkerGone(ops: readonly WriteOp[]): Promise<WriteResult[]> {
+    this.clock.advanceTo(latestInstant(this.conns.write));
+    const stored = ops.map((op) => this.writer.read(op.resourceType, op.id));
+    if (stored.every((v) => v !== undefined && v.versionId === 1)) return stored.map((version) => ({ version: version!, created: true }));
+    // Still inside the exclusive unit: no transaction is open on the store's connection.
+    this.writeSt.get('BEGIN IMMEDIATE').run();
+    try {
+      const results = await runCooperatively(this.appendSteps(ops));
+      this.writeSt.get('COMMIT').run();
+      this.checkpointer?.committed();
+      return results;
+    } catch (e) {
+      if (this.conns.write.inTransaction) this.writeSt.get('ROLLBACK').run();
+      throw e;
+    }
   }
 
   private *appendSteps(ops: readonly WriteOp[]): Generator<void, WriteResult[], void> {
@@ -294,7 +353,8 @@ export class SqliteStore implements Store {
     if (this.closed) return;
     this.closed = true;
     await this.checkpointer?.close();
-    await this.queue.runExclusive(() => {
+    await this.queue.runExclusive(async () => {
+      await this.appender?.close();
       if (this.conns.read !== this.conns.write) this.conns.read.close();
       this.conns.write.close();
     });
@@ -316,6 +376,11 @@ export class SqliteStore implements Store {
       throw new Error(`store.${what} was called inside withTransaction: use the session passed to the callback (this would deadlock)`);
     }
   }
+}
+
+/** The latest lastUpdated stored (epoch ms), 0 for an empty database. */
+function latestInstant(db: Database.Database): number {
+  return (db.prepare('SELECT MAX(last_updated) AS t FROM version').get() as { t: number | null }).t ?? 0;
 }
 
 /** Opens (creating if needed) the store at `path`, a file or `:memory:`. */

@@ -1,0 +1,60 @@
+/**
+ * The messages between the SQLite store and its append writer's worker thread (ADR 0044;
+ * append-writer.ts, append-worker.ts), and how an error crosses the thread boundary so that the
+ * store maps it exactly as if it had been thrown on its own connection (errors.ts: a `FhirError`
+ * keeps its category, issues, headers and status; a SQLite error keeps its `code`).
+ */
+import { FhirError, type ErrorCategory, type IssueInput } from '../../fhir/outcome';
+import type { WriteOp, WriteResult } from '../store';
+
+export interface AppendWorkerData {
+  /** The database file (absolute path); the store has created and migrated it. */
+  file: string;
+  /** The write connection's `wal_autocheckpoint` (pages), so the WAL stays bounded the same way. */
+  autocheckpointPages: number;
+  busyTimeoutMs: number;
+  /** Test hook: end the thread right after the first COMMIT, without answering. */
+  exitAfterCommit: boolean;
+}
+
+/**
+ * `append`: write `ops` (creates) in one transaction, handing out instants after `after` (the
+ * store's latest). `close`: close the connection and exit.
+ */
+export type AppendRequest = { kind: 'append'; id: number; ops: readonly WriteOp[]; after: number } | { kind: 'close' };
+
+/** `done`: committed, with the latest instant the batch used. `failed`: rolled back, nothing stored. */
+export type AppendReply = { kind: 'done'; id: number; results: WriteResult[]; latest: number } | { kind: 'failed'; id: number; error: TransferredError };
+
+export interface TransferredError {
+  name: string;
+  message: string;
+  /** SQLite's result code (`SQLITE_FULL`, `SQLITE_IOERR_FSYNC` ...), when it was a SQLite error. */
+  code?: string;
+  fhir?: { category: ErrorCategory; issues: IssueInput[]; headers: Record<string, string>; status?: number };
+}
+
+/** What crosses to the store for an error thrown in the worker. */
+export function transferError(e: unknown): TransferredError {
+  if (e instanceof FhirError) {
+    return {
+      name: e.name,
+      message: e.message,
+      fhir: { category: e.category, issues: e.issues.map((i) => ({ ...i, diagnostics: i.diagnostics ?? '' })), headers: e.headers, ...(e.statusOverride !== undefined ? { status: e.statusOverride } : {}) },
+    };
+  }
+  if (e instanceof Error) {
+    const code = (e as { code?: unknown }).code;
+    return { name: e.name, message: e.message, ...(typeof code === 'string' ? { code } : {}) };
+  }
+  return { name: 'Error', message: String(e) };
+}
+
+/** The error the store throws for a `TransferredError`: a FhirError again, or an Error with the same `code`. */
+export function receivedError(t: TransferredError): Error {
+  if (t.fhir) return new FhirError(t.fhir.category, t.fhir.issues, { headers: t.fhir.headers, ...(t.fhir.status !== undefined ? { status: t.fhir.status } : {}) });
+  const e = new Error(t.message) as Error & { code?: string };
+  e.name = t.name;
+  if (t.code !== undefined) e.code = t.code;
+  return e;
+}
