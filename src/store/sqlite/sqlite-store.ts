@@ -12,6 +12,8 @@
  * read-only connection that sees the last committed WAL snapshot, so they never wait for writers and
  * never see a group's uncommitted writes. With `:memory:` there is one connection, so reads outside a
  * transaction queue as exclusive units between groups instead.
+ * On a file, the server's own batches of creates (`appendCreates`, the audit trail) can be written
+ * by a worker thread's connection while the queue waits for it (append-writer.ts, ADR 0044).
  *
  * Errors of SQLite are mapped in one place (errors.ts): a full disk, a read-only database, an I/O
  * error or a lock held elsewhere make writes answer 503 `transient` with Retry-After, and nothing of
