@@ -16,7 +16,7 @@ import type Database from 'better-sqlite3';
 import type { AuditEvent, Patient } from 'fhir/r4';
 import { extractIndex } from '../../search/extract';
 import type { WriteOp } from '../store';
-import type { AppendWriterMode } from './append-writer';
+import { APPEND_WRITER_MODES } from './append-writer';
 import { openSqliteStore, type SqliteStore } from './sqlite-store';
 
 const TABLES = ['ix_token', 'ix_string', 'ix_date', 'ix_number', 'ix_quantity', 'ix_reference', 'ix_uri', 'ix_composite'];
@@ -78,7 +78,7 @@ function failCommitsOf(store: SqliteStore, prefix: string): void {
     CREATE TRIGGER commit_guard_insert AFTER INSERT ON resource WHEN NEW.id LIKE '${prefix}%' BEGIN INSERT INTO commit_guard VALUES (1); END;`);
 }
 
-for (const mode of ['inline', 'worker'] satisfies AppendWriterMode[]) describe(`SqliteStore.appendCreates (the audit trail batch path), ${mode}`, () => {
+for (const mode of APPEND_WRITER_MODES) describe(`SqliteStore.appendCreates (the audit trail batch path), ${mode}`, () => {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'append-creates-'));
   let n = 0;
   let store: SqliteStore;

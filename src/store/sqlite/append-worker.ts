@@ -39,10 +39,8 @@ function appendBatch(db: Database.Database, st: StatementCache, ops: readonly Wr
   st.get('BEGIN IMMEDIATE').run();
   try {
     const results: WriteResult[] = [];
-    for (const op of ops) {
-      if (op.kind !== 'create') throw new Error(`appendCreates was given a ${op.kind} of ${op.resourceType}/${op.id}`);
-      results.push(runSync(writeSteps(st, clock, op))!);
-    }
+    // Creates only: SqliteStore.appendCreates refuses any other op before it sends the batch.
+    for (const op of ops) results.push(runSync(writeSteps(st, clock, op))!);
     st.get('COMMIT').run();
     return { results, latest: clock.latest };
   } catch (e) {
