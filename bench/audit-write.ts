@@ -5,7 +5,8 @@
  * server records them (audit-event.ts): the process's CPU (every thread) and the main thread's busy
  * time (its event-loop utilisation: what requests wait for). Several rounds; the first warms up.
  * Prints one JSON line per round and the medians of the others. `SQLITE_APPEND_WRITER=inline|worker`
- * chooses who writes the batches (the server's default otherwise; ADR 0044).
+ * chooses who writes the batches, as do bench/fhir.ts's other PASSED_SETTINGS (the server's defaults
+ * otherwise; ADR 0044); the log writes the events itself, so the server's own audit trail is off.
  *
  *   npm run build && node dist/bench/audit-write.js [events per round=1500] [rounds=4]
  */
@@ -20,6 +21,7 @@ import { buildServices, initServices } from '../src/main';
 import { AuditLog } from '../src/audit/audit-log';
 import { buildAuditEvent } from '../src/audit/audit-event';
 import type { AuditRecord } from '../src/audit/record';
+import { passedSettings } from './fhir';
 
 const EVENTS = Number(process.argv[2] ?? 1500);
 const ROUNDS = Number(process.argv[3] ?? 4);
@@ -42,11 +44,9 @@ function readRecord(patientId: string): AuditRecord {
   };
 }
 
-const appendWriter = process.env['SQLITE_APPEND_WRITER'] !== undefined ? { SQLITE_APPEND_WRITER: process.env['SQLITE_APPEND_WRITER'] } : {};
-
 async function main(): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'audit-write-'));
-  const services = buildServices(loadConfig({ DATA_DIR: dir, LOG_LEVEL: 'silent', AUTH_MODE: 'off', SEED_ON_EMPTY: '0', AUDIT: 'off', BASE_URL: BASE, ...appendWriter }), silentLogger());
+  const services = buildServices(loadConfig({ DATA_DIR: dir, LOG_LEVEL: 'silent', AUTH_MODE: 'off', SEED_ON_EMPTY: '0', BASE_URL: BASE, ...passedSettings(), AUDIT: 'off' }), silentLogger());
   await initServices(services);
   const log = new AuditLog(services, { flushMs: 200, maxBatch: 100 });
   const patients = Array.from({ length: PATIENTS }, () => randomUUID());

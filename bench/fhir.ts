@@ -28,13 +28,17 @@ export type FhirTargetKind = Extract<TargetKind, 'fhir' | 'fhir-memory' | 'fhir-
 /** Server settings a bench run may set from its own environment, for before/after comparisons. */
 export const PASSED_SETTINGS = ['AUDIT', 'SQLITE_CHECKPOINT', 'SQLITE_APPEND_WRITER'] as const;
 
+/** Those of `PASSED_SETTINGS` set in this process's environment. */
+export function passedSettings(): Record<string, string> {
+  return Object.fromEntries(PASSED_SETTINGS.flatMap((name) => (process.env[name] !== undefined ? [[name, process.env[name]!]] : [])));
+}
+
 /**
  * The environment the server of `kind` is configured from (only bench plumbing besides the mode, and
  * those of `PASSED_SETTINGS` set in the bench's own environment).
  */
 export function fhirEnvironment(kind: FhirTargetKind, sqlitePath: string, dataDir: string): Record<string, string> {
-  const passed = Object.fromEntries(PASSED_SETTINGS.flatMap((name) => (process.env[name] !== undefined ? [[name, process.env[name]!]] : [])));
-  const common = { ...passed, PORT: '0', HOST: '127.0.0.1', SQLITE_PATH: kind === 'fhir-memory' ? ':memory:' : sqlitePath, DATA_DIR: dataDir, LOG_LEVEL: 'silent' };
+  const common = { ...passedSettings(), PORT: '0', HOST: '127.0.0.1', SQLITE_PATH: kind === 'fhir-memory' ? ':memory:' : sqlitePath, DATA_DIR: dataDir, LOG_LEVEL: 'silent' };
   // fhir-defaults leaves AUTH_MODE and PATIENT_ID_POLICY unset: the server's defaults (smart, nhs-number).
   return kind === 'fhir-defaults' ? common : { ...common, AUTH_MODE: 'off', PATIENT_ID_POLICY: 'server' };
 }

@@ -38,7 +38,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { writeBodies } from './baselines';
 import { spawnTarget, type Target } from './child';
-import { mintAccessToken, PASSED_SETTINGS, startFhirTarget } from './fhir';
+import { mintAccessToken, passedSettings, startFhirTarget } from './fhir';
 import { measure, percentile, type LoadOptions, type Measurement, type Scenario, type ScenarioName } from './load';
 import { formatDefaultsCost, formatRatios, formatResults, readTargetLine } from './report';
 import { formatTargets } from './targets';
@@ -111,8 +111,8 @@ function readSettings(argv: readonly string[]): Settings {
 }
 
 /** The PASSED_SETTINGS this run gives the FHIR servers ("none": their defaults). */
-function passedSettings(): string {
-  const set = PASSED_SETTINGS.filter((name) => process.env[name] !== undefined).map((name) => `${name}=${process.env[name]}`);
+function describePassedSettings(): string {
+  const set = Object.entries(passedSettings()).map(([name, value]) => `${name}=${value}`);
   return set.length > 0 ? set.join(' ') : 'none (the defaults)';
 }
 
@@ -324,7 +324,7 @@ async function main(): Promise<number> {
       '',
       `FHIR server benchmark — ${settings.seconds} s per run after ${settings.warmupSeconds} s warm-up, ${settings.connections} connections for writes, ${settings.readConnections.join(' and ')} for reads, ${settings.patients} seeded Patients (mean ${meanSize.toFixed(0)} bytes)`,
       machine(),
-      `FHIR server settings from the environment: ${passedSettings()}`,
+      `FHIR server settings from the environment: ${describePassedSettings()}`,
       '',
       formatResults(results),
       ...noiseWarning(results),
