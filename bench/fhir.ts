@@ -26,7 +26,7 @@ import { serveParent, spawnTarget, type Target, type TargetKind } from './child'
 export type FhirTargetKind = Extract<TargetKind, 'fhir' | 'fhir-memory' | 'fhir-defaults'>;
 
 /** Server settings a bench run may set from its own environment, for before/after comparisons. */
-export const PASSED_SETTINGS = ['AUDIT', 'SQLITE_CHECKPOINT', 'SQLITE_APPEND_WRITER'] as const;
+export const PASSED_SETTINGS = ['AUDIT', 'SQLITE_CHECKPOINT', 'SQLITE_APPEND_WRITER', 'SQLITE_WRITES'] as const;
 
 /** Those of `PASSED_SETTINGS` set in this process's environment. */
 export function passedSettings(): Record<string, string> {

@@ -26,7 +26,7 @@
  *   BENCH_DEFAULTS=0       skip the server-defaults target (default: measured for read, create and update)
  *   BENCH_MEMORY_STORE=1   also measure the FHIR server over `:memory:` (no disk I/O: separates
  *                          the CPU cost of a write from its durability cost)
- *   AUDIT, SQLITE_CHECKPOINT, SQLITE_APPEND_WRITER
+ *   AUDIT, SQLITE_CHECKPOINT, SQLITE_APPEND_WRITER, SQLITE_WRITES
  *                          passed to the FHIR servers when set (bench/fhir.ts PASSED_SETTINGS), to
  *                          compare one setting's values; the servers' defaults otherwise
  *

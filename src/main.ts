@@ -107,7 +107,7 @@ export function buildServices(config: Readonly<Config>, log: Logger, store?: Sto
   const runtimeParameters = new RuntimeSearchParameters(registry, log);
   if (!store) {
     if (config.sqlitePath !== ':memory:') fs.mkdirSync(config.dataDir, { recursive: true });
-    store = openSqliteStore(config.sqlitePath, { checkpoint: config.sqliteCheckpoint, appendWriter: config.sqliteAppendWriter });
+    store = openSqliteStore(config.sqlitePath, { checkpoint: config.sqliteCheckpoint, appendWriter: config.sqliteAppendWriter, writes: config.sqliteWrites });
   }
   if (config.cursorSecret === undefined) {
     // Only a deployment that can run several instances (the MongoDB store) needs a shared key; a

@@ -8,6 +8,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { isResourceType } from '../definitions/resource-types';
 import { parsePemBundle } from '../formats/pem';
+import { CHECKPOINT_MODES } from '../store/sqlite/checkpointer';
+import { WRITER_MODES } from '../store/sqlite/writer-thread';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
@@ -95,8 +97,10 @@ export interface Config {
   mongodbTransactions: boolean;
   /** SQLITE_CHECKPOINT: who runs the WAL checkpoints of the SQLite file (src/store/sqlite/checkpointer.ts). */
   sqliteCheckpoint: 'inline' | 'background';
-  /** SQLITE_APPEND_WRITER: who writes the audit trail's batches into the SQLite file (src/store/sqlite/append-writer.ts). */
+  /** SQLITE_APPEND_WRITER: who writes the audit trail's batches into the SQLite file (src/store/sqlite/writer-thread.ts). */
   sqliteAppendWriter: 'worker' | 'inline';
+  /** SQLITE_WRITES: who writes the creates, updates and deletes of requests into the SQLite file (ADR 0045). */
+  sqliteWrites: 'worker' | 'inline';
   /** AUDIT: an AuditEvent for every API request (src/audit). */
   audit: boolean;
   /** How long a MongoDB operation waits for a usable server before the request fails with 503 (ms). */
@@ -176,6 +180,7 @@ export const CONFIG_VARIABLES: readonly ConfigVariable[] = [
   { name: 'SQLITE_PATH', default: 'DATA_DIR/fhir.sqlite', description: 'Overrides the database file; `:memory:` keeps everything in memory (tests).' },
   { name: 'SQLITE_CHECKPOINT', default: 'background', description: 'Who copies the SQLite WAL into the database file: `background` (a worker thread with its own connection, told after every commit; the write connection checkpoints itself only past 16 000 WAL pages) or `inline` (SQLite\'s automatic checkpoint inside the commit that crosses 1 000 pages). See docs/performance.md.' },
   { name: 'SQLITE_APPEND_WRITER', default: 'worker', description: 'Who writes the audit trail\'s batches of AuditEvents into the SQLite file: `worker` (a worker thread with its own connection, while the store\'s writes wait for it, so the rows and the commit run on another core) or `inline` (the store\'s own connection, on the event loop). Nothing else differs: the same rows, all or nothing per batch, durable before acknowledged. See docs/decisions/0044-append-writer-thread.md.' },
+  { name: 'SQLITE_WRITES', default: 'worker', description: 'Who writes the creates, updates and deletes of requests (not transactions) into the SQLite file: `worker` (batched on the same worker thread as the audit trail, one transaction per batch with each write in its own savepoint, while the event loop validates and indexes the next requests) or `inline` (group commits on the store\'s own connection). The same rows, each write acknowledged after its commit. See docs/decisions/0045-writes-on-the-writer-thread.md.' },
   { name: 'LOG_LEVEL', default: 'info', description: 'fatal, error, warn, info, debug, trace or silent.' },
   { name: 'MAX_BODY_BYTES', default: '10485760', description: 'Largest accepted request body in bytes (larger: 413).' },
   { name: 'MAX_CONDITIONAL_DELETE', default: '100', description: 'Most resources one conditional delete may remove (more matches: 412).' },
@@ -283,6 +288,13 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     }
     return Number(raw);
   };
+  /** One of `choices` (case-insensitive), `def` when unset. */
+  const oneOf = <T extends string>(name: string, def: T, choices: readonly T[]): T => {
+    const raw = (get(name) ?? def).toLowerCase();
+    const found = choices.find((c) => c === raw);
+    if (found === undefined) problems.push(`${name}=${JSON.stringify(raw)} is not one of ${choices.join(', ')}`);
+    return found ?? def;
+  };
 
   const port = int('PORT', 8080, 0, 65535);
   const host = get('HOST') ?? '127.0.0.1';
@@ -389,10 +401,9 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
   const mongodbTransactionsRaw = (get('MONGODB_TRANSACTIONS') ?? 'on').toLowerCase();
   if (mongodbTransactionsRaw !== 'on' && mongodbTransactionsRaw !== 'off') problems.push(`MONGODB_TRANSACTIONS=${JSON.stringify(mongodbTransactionsRaw)} is not one of on, off`);
   const mongodbTransactions = mongodbTransactionsRaw !== 'off';
-  const sqliteCheckpointRaw = (get('SQLITE_CHECKPOINT') ?? 'background').toLowerCase();
-  if (sqliteCheckpointRaw !== 'background' && sqliteCheckpointRaw !== 'inline') problems.push(`SQLITE_CHECKPOINT=${JSON.stringify(sqliteCheckpointRaw)} is not one of background, inline`);
-  const sqliteAppendWriterRaw = (get('SQLITE_APPEND_WRITER') ?? 'worker').toLowerCase();
-  if (sqliteAppendWriterRaw !== 'worker' && sqliteAppendWriterRaw !== 'inline') problems.push(`SQLITE_APPEND_WRITER=${JSON.stringify(sqliteAppendWriterRaw)} is not one of worker, inline`);
+  const sqliteCheckpoint = oneOf('SQLITE_CHECKPOINT', 'background', CHECKPOINT_MODES);
+  const sqliteAppendWriter = oneOf('SQLITE_APPEND_WRITER', 'worker', WRITER_MODES);
+  const sqliteWrites = oneOf('SQLITE_WRITES', 'worker', WRITER_MODES);
   const auditRaw = (get('AUDIT') ?? 'on').toLowerCase();
   if (auditRaw !== 'on' && auditRaw !== 'off') problems.push(`AUDIT=${JSON.stringify(auditRaw)} is not one of on, off`);
   const mongodbTimeoutMs = int('MONGODB_TIMEOUT_MS', 5000, 100, 600000);
@@ -467,8 +478,9 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     mongodbDb,
     mongodbTransactions,
     audit: auditRaw !== 'off',
-    sqliteCheckpoint: sqliteCheckpointRaw === 'inline' ? 'inline' : 'background',
-    sqliteAppendWriter: sqliteAppendWriterRaw === 'inline' ? 'inline' : 'worker',
+    sqliteCheckpoint,
+    sqliteAppendWriter,
+    sqliteWrites,
     mongodbTimeoutMs,
     epsSignatureVerification: epsSignatureRaw === 'on' ? 'on' : 'off',
     epsExpirySweepSeconds,

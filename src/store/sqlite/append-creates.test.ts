@@ -12,12 +12,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Worker } from 'node:worker_threads';
-import type Database from 'better-sqlite3';
 import type { AuditEvent, Patient } from 'fhir/r4';
 import { extractIndex } from '../../search/extract';
 import type { WriteOp } from '../store';
-import { APPEND_WRITER_MODES } from './append-writer';
+import { WRITER_MODES } from './writer-thread';
 import { openSqliteStore, type SqliteStore } from './sqlite-store';
+import { dbOf, failCommitsOf } from '../../../test/helpers/sqlite-db';
 
 const TABLES = ['ix_token', 'ix_string', 'ix_date', 'ix_number', 'ix_quantity', 'ix_reference', 'ix_uri', 'ix_composite'];
 
@@ -45,8 +45,6 @@ const opsOf = (n: number, prefix: string): WriteOp[] =>
     return { kind: 'create' as const, resourceType: 'AuditEvent', id: resource.id, resource, index: extractIndex(resource), expectedVersion: 0 };
   });
 
-const dbOf = (store: SqliteStore): Database.Database => (store as unknown as { conns: { write: Database.Database } }).conns.write;
-
 /** Every stored row of a resource, with the row ids, times and the id itself taken out, as comparable text. */
 function rowsOf(store: SqliteStore, id: string): string[] {
   const db = dbOf(store);
@@ -67,18 +65,7 @@ function rowsOf(store: SqliteStore, id: string): string[] {
   return out.sort();
 }
 
-/**
- * Makes every COMMIT of a transaction that created a resource whose id starts with `prefix` fail, on
- * any connection: a deferred foreign key that such an insert violates is checked at COMMIT.
- */
-function failCommitsOf(store: SqliteStore, prefix: string): void {
-  dbOf(store).exec(`
-    CREATE TABLE commit_guard_target (id INTEGER PRIMARY KEY);
-    CREATE TABLE commit_guard (ref INTEGER REFERENCES commit_guard_target(id) DEFERRABLE INITIALLY DEFERRED);
-    CREATE TRIGGER commit_guard_insert AFTER INSERT ON resource WHEN NEW.id LIKE '${prefix}%' BEGIN INSERT INTO commit_guard VALUES (1); END;`);
-}
-
-for (const mode of APPEND_WRITER_MODES) describe(`SqliteStore.appendCreates (the audit trail batch path), ${mode}`, () => {
+for (const mode of WRITER_MODES) describe(`SqliteStore.appendCreates (the audit trail batch path), ${mode}`, () => {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'append-creates-'));
   let n = 0;
   let store: SqliteStore;
@@ -91,7 +78,7 @@ for (const mode of APPEND_WRITER_MODES) describe(`SqliteStore.appendCreates (the
   it('stores the same resource, version and index rows as withTransaction + write', async () => {
     const batch = opsOf(12, 'a');
     const results = await store.appendCreates(batch);
-    assert.equal(store.appendWorkerBatches, mode === 'worker' ? 1 : undefined);
+    assert.equal(store.writerThreadBatches, mode === 'worker' ? 1 : undefined);
     assert.deepEqual(
       results.map((r) => [r.created, r.version.versionId, r.version.method]),
       batch.map(() => [true, 1, 'POST']),
@@ -140,7 +127,7 @@ for (const mode of APPEND_WRITER_MODES) describe(`SqliteStore.appendCreates (the
     const times = (dbOf(store).prepare('SELECT last_updated AS t FROM version ORDER BY rowid').all() as Array<{ t: number }>).map((r) => r.t);
     assert.equal(times.length, 8 * 14);
     for (let i = 1; i < times.length; i++) assert.ok(times[i]! > times[i - 1]!, `version row ${i}: ${times[i]} after ${times[i - 1]}`);
-    if (mode === 'worker') assert.equal(store.appendWorkerBatches, 8);
+    if (mode === 'worker') assert.equal(store.writerThreadBatches, 8);
   });
 
   it('accepts creates only', async () => {
@@ -150,7 +137,7 @@ for (const mode of APPEND_WRITER_MODES) describe(`SqliteStore.appendCreates (the
   });
 
   if (mode === 'worker') {
-    const workerOf = (s: SqliteStore): Worker => (s as unknown as { appender: { worker: Worker } }).appender.worker;
+    const workerOf = (s: SqliteStore): Worker => (s as unknown as { thread: { worker: Worker } }).thread.worker;
 
     it('answers a batch whose thread ended before answering, stores it once, and writes later batches itself', async () => {
       await store.appendCreates(opsOf(1, 'w'));
@@ -162,15 +149,15 @@ for (const mode of APPEND_WRITER_MODES) describe(`SqliteStore.appendCreates (the
       await store.appendCreates(opsOf(3, 'f'));
       const count = (prefix: string): number => (dbOf(store).prepare("SELECT COUNT(*) AS n FROM version WHERE id LIKE ? || '%'").get(prefix) as { n: number }).n;
       assert.deepEqual([count('w'), count('e'), count('f')], [1, 6, 3]);
-      assert.equal(store.appendWorkerBatches, 1);
+      assert.equal(store.writerThreadBatches, 1);
     });
 
     it('answers a batch the thread committed but could not answer from what the database holds', async () => {
       await store.close();
-      store = openSqliteStore(path.join(tmp, `s${++n}`, 'fhir.sqlite'), { appendWriter: mode, appendWorkerExitsAfterCommit: true });
+      store = openSqliteStore(path.join(tmp, `s${++n}`, 'fhir.sqlite'), { appendWriter: mode, writerExitsAfterCommit: true });
       const results = await store.appendCreates(opsOf(4, 'k'));
       assert.deepEqual(results.map((r) => [r.version.id, r.version.versionId, r.created]), opsOf(4, 'k').map((op) => [op.id, 1, true]));
-      assert.equal(store.appendWorkerBatches, 0, 'the thread never answered');
+      assert.equal(store.writerThreadBatches, 0, 'the thread never answered');
       const versions = (dbOf(store).prepare("SELECT COUNT(*) AS n FROM version WHERE id LIKE 'k%'").get() as { n: number }).n;
       assert.equal(versions, 4, 'stored once');
       // Later writes get later instants.

@@ -40,7 +40,7 @@ export class InstantClock {
 
   /**
    * Continues after `t`, the latest instant another connection's clock handed out for the same
-   * database while this one was idle (the append writer, append-writer.ts): the store's instants stay
+   * database while this one was idle (the writer thread, writer-thread.ts): the store's instants stay
    * strictly increasing in commit order across both.
    */
   advanceTo(t: number): void {

@@ -16,6 +16,7 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sqlite-store-contract-'));
 let n = 0;
 describeStoreContract('sqlite file', async () => openSqliteStore(path.join(tmp, `store-${++n}`, 'fhir.sqlite')));
 describeStoreContract('sqlite file, background checkpoints', async () => openSqliteStore(path.join(tmp, `store-${++n}`, 'fhir.sqlite'), { checkpoint: 'background' }));
+describeStoreContract('sqlite file, writes on the writer thread', async () => openSqliteStore(path.join(tmp, `store-${++n}`, 'fhir.sqlite'), { writes: 'worker', appendWriter: 'worker' }));
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 describe('SqliteStore misuse is reported, not deadlocked', () => {

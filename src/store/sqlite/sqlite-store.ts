@@ -12,8 +12,10 @@
  * read-only connection that sees the last committed WAL snapshot, so they never wait for writers and
  * never see a group's uncommitted writes. With `:memory:` there is one connection, so reads outside a
  * transaction queue as exclusive units between groups instead.
- * On a file, the server's own batches of creates (`appendCreates`, the audit trail) can be written
- * by a worker thread's connection while the queue waits for it (append-writer.ts, ADR 0044).
+ * On a file, the server's own batches of creates (`appendCreates`, the audit trail, ADR 0044) and the
+ * independent writes of requests (`write`, ADR 0045) can be written in batches by a worker thread's
+ * connection while the queue waits for it (writer-thread.ts); `withTransaction`, `reindex` and the
+ * idempotency records stay on the store's connection.
  *
  * Errors of SQLite are mapped in one place (errors.ts): a full disk, a read-only database, an I/O
  * error or a lock held elsewhere make writes answer 503 `transient` with Retry-After, and nothing of
@@ -27,7 +29,8 @@ import type { HistoryPage, HistoryQuery, IdempotencyRecord, RememberedResponse, 
 import { claimRequestRow, releaseRequestRow, rememberResponseRow } from './idempotency';
 import { BUSY_TIMEOUT_MS, openConnections, StatementCache, type Connections } from './connection';
 import { BackgroundCheckpointer, type CheckpointMode } from './checkpointer';
-import { AppendWorkerGone, AppendWriter, type AppendWriterMode } from './append-writer';
+import { WriterThread, WriterThreadGone, type WriterMode } from './writer-thread';
+import { writeBatch, type WriteOutcome } from './write-batch';
 import type { CheckpointStats } from './checkpoint-worker';
 import { queryHistory } from './history';
 import { DEFAULT_GROUP_LIMITS, GroupCommitter, type GroupLimits, type GroupStats } from './group-commit';
@@ -112,6 +115,12 @@ class TransactionSession implements StoreSession {
   }
 }
 
+/** A batch of `write`s for the writer thread: each with its caller's promise, at most one per resource. */
+interface ThreadBatch {
+  writes: Array<{ op: WriteOp; resolve: (r: WriteResult | undefined) => void; reject: (e: unknown) => void }>;
+  keys: Set<string>;
+}
+
 /** Writes with at least this many index entries insert them cooperatively (src/cooperative.ts); smaller ones at once. */
 const COOPERATIVE_ENTRIES = 1000;
 
@@ -129,13 +138,19 @@ export interface SqliteStoreOptions {
   /** Who runs WAL checkpoints of a file database (checkpointer.ts; default `inline`). Ignored for `:memory:`. */
   checkpoint?: CheckpointMode;
   /**
-   * Who writes `appendCreates` batches of a file database (append-writer.ts, ADR 0044): `worker`, a
+   * Who writes `appendCreates` batches of a file database (writer-thread.ts, ADR 0044): `worker`, a
    * thread with its own connection, or `inline`, the store's own connection (the default). Ignored
    * for `:memory:`.
    */
-  appendWriter?: AppendWriterMode;
-  /** Test hook: the append writer's thread ends right after its first COMMIT, without answering. */
-  appendWorkerExitsAfterCommit?: boolean;
+  appendWriter?: WriterMode;
+  /**
+   * Who writes the independent writes of `write` on a file database (ADR 0045): `worker`, batched
+   * on the same thread, or `inline`, group commits on the store's connection (the default). Ignored
+   * for `:memory:`.
+   */
+  writes?: WriterMode;
+  /** Test hook: the writer thread ends right after its first COMMIT, without answering. */
+  writerExitsAfterCommit?: boolean;
 }
 
 export class SqliteStore implements Store {
@@ -147,7 +162,14 @@ export class SqliteStore implements Store {
   private readonly clock: InstantClock;
   private readonly writeTx: Database.Transaction<(op: WriteOp) => WriteResult | undefined>;
   private readonly checkpointer: BackgroundCheckpointer | undefined;
-  private readonly appender: AppendWriter | undefined;
+  /** The writer thread, when `appendWriter` or `writes` is `worker` on a file. */
+  private readonly thread: WriterThread | undefined;
+  private readonly appendOnThread: boolean;
+  private readonly writesOnThread: boolean;
+  /** The batch of `write`s gathering for the writer thread (its queue unit has not started yet). */
+  private gathering: ThreadBatch | undefined;
+  private readonly maxBatch: number;
+  private largestBatch = 0;
   private closed = false;
 
   constructor(
@@ -166,15 +188,15 @@ export class SqliteStore implements Store {
     const hook = options.beforeCommit;
     const checkpointer = !conns.memory && options.checkpoint === 'background' ? new BackgroundCheckpointer(conns.write.name, conns.write) : undefined;
     this.checkpointer = checkpointer;
-    this.appender =
-      !conns.memory && options.appendWriter === 'worker'
-        ? new AppendWriter(conns.write.name, () => ({ autocheckpointPages: Number(conns.write.pragma('wal_autocheckpoint', { simple: true })), busyTimeoutMs: BUSY_TIMEOUT_MS, exitAfterCommit: options.appendWorkerExitsAfterCommit === true }))
+    this.appendOnThread = !conns.memory && options.appendWriter === 'worker';
+    this.writesOnThread = !conns.memory && options.writes === 'worker';
+    this.thread =
+      this.appendOnThread || this.writesOnThread
+        ? new WriterThread(conns.write.name, () => ({ autocheckpointPages: Number(conns.write.pragma('wal_autocheckpoint', { simple: true })), busyTimeoutMs: BUSY_TIMEOUT_MS, exitAfterCommit: options.writerExitsAfterCommit === true }))
         : undefined;
-    this.queue = new GroupCommitter(
-      new SqliteGroupDriver(conns.write, checkpointer ? () => checkpointer.committed() : undefined),
-      { ...DEFAULT_GROUP_LIMITS, ...options.groupLimits },
-      hook ? () => hook(conns.write) : undefined,
-    );
+    const limits = { ...DEFAULT_GROUP_LIMITS, ...options.groupLimits };
+    this.maxBatch = limits.maxUnits;
+    this.queue = new GroupCommitter(new SqliteGroupDriver(conns.write, checkpointer ? () => checkpointer.committed() : undefined), limits, hook ? () => hook(conns.write) : undefined);
   }
 
   /** Counters of the background checkpointer (undefined with `inline` checkpoints). */
@@ -182,9 +204,14 @@ export class SqliteStore implements Store {
     return this.checkpointer?.stats();
   }
 
-  /** Batches the append writer's worker committed (undefined without one; diagnostics and tests). */
-  get appendWorkerBatches(): number | undefined {
-    return this.appender?.batches;
+  /** Batches the writer thread committed (undefined without one; diagnostics and tests). */
+  get writerThreadBatches(): number | undefined {
+    return this.thread?.batches;
+  }
+
+  /** The most `write`s one writer-thread batch held so far (diagnostics and tests). */
+  get largestThreadBatch(): number {
+    return this.largestBatch;
   }
 
   /** Counters of the group commits so far (diagnostics and tests). */
@@ -239,11 +266,100 @@ export class SqliteStore implements Store {
   async write(op: WriteOp): Promise<WriteResult | undefined> {
     this.checkOpen();
     this.refuseReentry('write');
+    if (this.writesOnThread && this.thread!.available) return mapped(() => this.writeOnThread(op));
     // The unit's savepoint makes the write all or nothing; a large one gives the event loop turns
     // while it holds the queue (see writeInTransaction for why that is safe).
     return mapped(() =>
       this.queue.runInGroup(() => ((op.index?.length ?? 0) < COOPERATIVE_ENTRIES ? applyWrite(this.writeSt, this.clock, op) : runCooperatively(writeSteps(this.writeSt, this.clock, op)))),
     );
+  }
+
+  /**
+   * `write` on the writer thread (ADR 0045): the write joins the batch gathering for the thread, as
+   * a group commit's unit joins its group, and is settled after that batch's COMMIT. A batch is one
+   * exclusive unit of the queue, taken when the unit starts (writes arriving later gather for the
+   * next one, while this one is written), with at most `maxUnits` writes and at most one write of a
+   * resource, so that the store can tell what each write did should the thread end unanswered.
+   */
+  private writeOnThread(op: WriteOp): Promise<WriteResult | undefined> {
+    return new Promise((resolve, reject) => {
+      const key = `${op.resourceType}/${op.id}`;
+      let batch = this.gathering;
+      if (!batch || batch.keys.has(key) || batch.writes.length >= this.maxBatch) {
+        const next: ThreadBatch = { writes: [], keys: new Set() };
+        this.gathering = batch = next;
+        void this.queue.runExclusive(() => this.sendBatch(next));
+      }
+      batch.keys.add(key);
+      batch.writes.push({ op, resolve, reject });
+    });
+  }
+
+  /** Writes one gathered batch on the writer thread (or here, when it is gone) and settles its writes. */
+  private async sendBatch(batch: ThreadBatch): Promise<void> {
+    if (this.gathering === batch) this.gathering = undefined;
+    const ops = batch.writes.map((w) => w.op);
+    this.largestBatch = Math.max(this.largestBatch, ops.length);
+    let outcomes: WriteOutcome[];
+    try {
+      const seq = (this.writeSt.get('SELECT MAX(seq) AS s FROM version').get() as { s: number | null }).s ?? 0;
+      try {
+        const done = await this.thread!.run('each', ops, this.clock.latest);
+        this.clock.advanceTo(done.latest);
+        this.checkpointer?.committed();
+        outcomes = done.outcomes;
+      } catch (e) {
+        if (!(e instanceof WriterThreadGone)) throw e;
+        outcomes = this.writesAfterThreadGone(ops, seq);
+      }
+    } catch (e) {
+      for (const w of batch.writes) w.reject(e);
+      return;
+    }
+    batch.writes.forEach((w, i) => {
+      const o = outcomes[i]!;
+      if (o.ok) w.resolve(o.result);
+      else w.reject(o.error);
+    });
+  }
+
+  /**
+   * The thread ended with a batch of writes unanswered; the batch was one transaction, so either it
+   * committed or nothing of it is stored. The versions stored after `seq` (the latest before the
+   * batch; nothing else wrote meanwhile) are its writes: a write with a version there succeeded
+   * (answered from it), and every other write (it failed inside the batch, or the batch did not
+   * commit) runs again here, after it. None of them was acknowledged, so running them after the
+   * batch is an order they could have had; the batch holds at most one write per resource.
+   */
+  private writesAfterThreadGone(ops: readonly WriteOp[], seq: number): WriteOutcome[] {
+    this.clock.advanceTo(latestInstant(this.conns.write));
+    const written = new Map<string, VersionRow>();
+    for (const row of this.writeSt.get(`SELECT ${VERSION_COLUMNS} FROM version WHERE seq > ? ORDER BY seq`).all(seq) as VersionRow[]) written.set(`${row.type}/${row.id}`, row);
+    const outcomes: Array<WriteOutcome | undefined> = ops.map((op) => {
+      const row = written.get(`${op.resourceType}/${op.id}`);
+      return row ? { ok: true, result: { version: toStoredVersion(row), created: !row.deleted && !this.wasLive(row) } } : undefined;
+    });
+    const again = ops.filter((_, i) => outcomes[i] === undefined);
+    if (again.length > 0) {
+      let rerun: WriteOutcome[];
+      try {
+        rerun = writeBatch(this.conns.write, this.writeSt, this.clock, again, 'each');
+        this.checkpointer?.committed();
+      } catch (error) {
+        // Only the writes run again failed: those the batch stored are still answered as stored.
+        rerun = again.map(() => ({ ok: false, error }));
+      }
+      let k = 0;
+      for (let i = 0; i < outcomes.length; i++) outcomes[i] ??= rerun[k++];
+    }
+    return outcomes as WriteOutcome[];
+  }
+
+  /** Whether the version before `row` was a live one (so `row`, not a delete, was an update, not a create). */
+  private wasLive(row: VersionRow): boolean {
+    if (row.version === 1) return false;
+    const before = this.writer.vread(row.type, row.id, row.version - 1);
+    return before !== undefined && !before.deleted;
   }
 
   async withTransaction<T>(fn: (tx: StoreSession) => Promise<T>): Promise<T> {
@@ -274,23 +390,23 @@ export class SqliteStore implements Store {
     this.checkOpen();
     this.refuseReentry('appendCreates');
     for (const op of ops) if (op.kind !== 'create') throw new Error(`appendCreates was given a ${op.kind} of ${op.resourceType}/${op.id}`);
-    if (this.appender?.available) return mapped(() => this.queue.runExclusive(() => this.appendOnWorker(ops)));
+    if (this.appendOnThread && this.thread!.available) return mapped(() => this.queue.runExclusive(() => this.appendOnWorker(ops)));
     return mapped(() => this.queue.runInGroup(() => runCooperatively(this.appendSteps(ops))));
   }
 
   /**
-   * `appendCreates` on the append writer's connection, while this queue is held (an exclusive unit:
+   * `appendCreates` on the writer thread's connection, while this queue is held (an exclusive unit:
    * no group is open on the store's connection, so the two never write at once). The batch's
    * instants follow the store's clock, which then continues after them.
    */
   private async appendOnWorker(ops: readonly WriteOp[]): Promise<WriteResult[]> {
     try {
-      const { results, latest } = await this.appender!.append(ops, this.clock.latest);
+      const { outcomes, latest } = await this.thread!.run('all', ops, this.clock.latest);
       this.clock.advanceTo(latest);
       this.checkpointer?.committed();
-      return results;
+      return outcomes.map((o) => (o as { result: WriteResult }).result);
     } catch (e) {
-      if (!(e instanceof AppendWorkerGone)) throw e;
+      if (!(e instanceof WriterThreadGone)) throw e;
       return this.appendAfterWorkerGone(ops);
     }
   }
@@ -301,21 +417,14 @@ export class SqliteStore implements Store {
    * own; later batches take the group path). The clock restarts after the
    * database's latest instant, which covers whatever the worker handed out.
    */
-  private async appendAfterWorkerGone(ops: readonly WriteOp[]): Promise<WriteResult[]> {
+  private appendAfterWorkerGone(ops: readonly WriteOp[]): WriteResult[] {
     this.clock.advanceTo(latestInstant(this.conns.write));
     const stored = ops.map((op) => this.writer.read(op.resourceType, op.id));
     if (stored.every((v) => v !== undefined && v.versionId === 1)) return stored.map((version) => ({ version: version!, created: true }));
     // Still inside the exclusive unit: no transaction is open on the store's connection.
-    this.writeSt.get('BEGIN IMMEDIATE').run();
-    try {
-      const results = await runCooperatively(this.appendSteps(ops));
-      this.writeSt.get('COMMIT').run();
-      this.checkpointer?.committed();
-      return results;
-    } catch (e) {
-      if (this.conns.write.inTransaction) this.writeSt.get('ROLLBACK').run();
-      throw e;
-    }
+    const outcomes = writeBatch(this.conns.write, this.writeSt, this.clock, ops, 'all');
+    this.checkpointer?.committed();
+    return outcomes.map((o) => (o as { result: WriteResult }).result);
   }
 
   private *appendSteps(ops: readonly WriteOp[]): Generator<void, WriteResult[], void> {
@@ -356,7 +465,7 @@ export class SqliteStore implements Store {
     this.closed = true;
     await this.checkpointer?.close();
     await this.queue.runExclusive(async () => {
-      await this.appender?.close();
+      await this.thread?.close();
       if (this.conns.read !== this.conns.write) this.conns.read.close();
       this.conns.write.close();
     });

@@ -1,13 +1,14 @@
 /**
- * The messages between the SQLite store and its append writer's worker thread (ADR 0044;
- * append-writer.ts, append-worker.ts), and how an error crosses the thread boundary so that the
- * store maps it exactly as if it had been thrown on its own connection (errors.ts: a `FhirError`
- * keeps its category, issues, headers and status; a SQLite error keeps its `code`).
+ * The messages between the SQLite store and its writer thread (ADR 0044 and 0045; writer-thread.ts,
+ * writer-worker.ts), and how an error crosses the thread boundary so that the store maps it exactly
+ * as if it had been thrown on its own connection (errors.ts: a `FhirError` keeps its category,
+ * issues, headers and status; a SQLite error keeps its `code`).
  */
 import { FhirError, type ErrorCategory, type IssueInput } from '../../fhir/outcome';
-import type { WriteOp, WriteResult } from '../store';
+import type { WriteOp } from '../store';
+import type { WriteBatchMode, WriteOutcome } from './write-batch';
 
-export interface AppendWorkerData {
+export interface WriterWorkerData {
   /** The database file (absolute path); the store has created and migrated it. */
   file: string;
   /** The write connection's `wal_autocheckpoint` (pages), so the WAL stays bounded the same way. */
@@ -18,13 +19,16 @@ export interface AppendWorkerData {
 }
 
 /**
- * `append`: write `ops` (creates) in one transaction, handing out instants after `after` (the
- * store's latest). `close`: close the connection and exit.
+ * `batch`: write `ops` in one transaction (write-batch.ts: `all` or nothing, or `each` on its own),
+ * handing out instants after `after` (the store's latest). `close`: close the connection and exit.
  */
-export type AppendRequest = { kind: 'append'; id: number; ops: readonly WriteOp[]; after: number } | { kind: 'close' };
+export type WriterRequest = { kind: 'batch'; id: number; mode: WriteBatchMode; ops: readonly WriteOp[]; after: number } | { kind: 'close' };
 
-/** `done`: committed, with the latest instant the batch used. `failed`: rolled back, nothing stored. */
-export type AppendReply = { kind: 'done'; id: number; results: WriteResult[]; latest: number } | { kind: 'failed'; id: number; error: TransferredError };
+/**
+ * `done`: committed, with each write's outcome and the latest instant the batch used. `failed`: the
+ * transaction as a whole failed and was rolled back: nothing of the batch is stored.
+ */
+export type WriterReply = { kind: 'done'; id: number; outcomes: Array<WriteOutcome<TransferredError>>; latest: number } | { kind: 'failed'; id: number; error: TransferredError };
 
 export interface TransferredError {
   name: string;
