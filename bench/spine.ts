@@ -34,7 +34,8 @@ import path from 'node:path';
 import type { Patient } from 'fhir/r4';
 import { loadConfig } from '../src/config/config';
 import { silentLogger } from '../src/logging';
-import { startServer } from '../src/main';
+import { sqliteStoreOptions, startServer } from '../src/main';
+import { passedSettings } from './fhir';
 import type { IndexEntry } from '../src/search/index-entry';
 import { normalizeString, parseDateRange } from '../src/search/normalize';
 import { openSqliteStore } from '../src/store/sqlite/sqlite-store';
@@ -144,7 +145,8 @@ function targetLine(what: string, measured: number, limit: number): void {
 
 /** The configuration of the servers this bench starts (no token, no UK Core: the trace and the store are measured). */
 function serverConfig(file: string): ReturnType<typeof loadConfig> {
-  return loadConfig({ PORT: '0', SQLITE_PATH: file, LOG_LEVEL: 'silent', AUTH_MODE: 'off', REQUIRED_PROFILES: '', BASE_URL: 'http://127.0.0.1:0/fhir', AUDIT: process.env['BENCH_SPINE_AUDIT'] ?? 'on' });
+  // The server's defaults for the store (SQLITE_CHECKPOINT, SQLITE_APPEND_WRITER, SQLITE_WRITES unless set in the environment).
+  return loadConfig({ PORT: '0', SQLITE_PATH: file, LOG_LEVEL: 'silent', AUTH_MODE: 'off', REQUIRED_PROFILES: '', BASE_URL: 'http://127.0.0.1:0/fhir', ...passedSettings(), AUDIT: process.env['BENCH_SPINE_AUDIT'] ?? 'on' });
 }
 
 function traceUrl(base: string, v: Variant, fuzzy: boolean): string {
@@ -159,11 +161,11 @@ function traceUrl(base: string, v: Variant, fuzzy: boolean): string {
 }
 
 async function benchTrace(s: Settings): Promise<void> {
-  console.log(`Trace latency: ${s.size} patients, ${s.queries} traces per mode`);
+  console.log(`Trace latency: ${s.size} patients, ${s.queries} traces per mode; settings ${JSON.stringify(passedSettings())}`);
   const population = makePopulation(SEED, s.size, idOf);
   const file = await seedFile(s, population);
   const config = serverConfig(file);
-  const running = await startServer(config, silentLogger(), openSqliteStore(file));
+  const running = await startServer(config, silentLogger(), openSqliteStore(file, sqliteStoreOptions(config)));
   registerTrace(running.services, config);
   try {
     const rnd = prng(99);
@@ -233,7 +235,7 @@ async function benchCreateAtScale(s: Settings): Promise<void> {
   }
   console.log(`  copied the seeded file and synced it to disk in ${((Date.now() - copyStart) / 1000).toFixed(1)} s`);
   const config = serverConfig(file);
-  const running = await startServer(config, silentLogger(), openSqliteStore(file));
+  const running = await startServer(config, silentLogger(), openSqliteStore(file, sqliteStoreOptions(config)));
   const people = makePopulation(SEED + 2, s.creates + 20, (i) => `n${i}`);
   const times: number[] = [];
   const statuses = new Map<number, number>();
@@ -262,7 +264,7 @@ async function benchAllocation(s: Settings): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fhir-spine-alloc-'));
   const file = path.join(dir, 'alloc.sqlite');
   const config = serverConfig(file);
-  const running = await startServer(config, silentLogger(), openSqliteStore(file));
+  const running = await startServer(config, silentLogger(), openSqliteStore(file, sqliteStoreOptions(config)));
   const people = makePopulation(SEED + 1, s.allocations, (i) => `x${i}`);
   const ids: string[] = [];
   const statuses = new Map<number, number>();

@@ -17,7 +17,7 @@ import { seedOnEmpty } from './seed/on-empty';
 import { AuthThrottle, throttleSettingsOf } from './auth/throttle';
 import type { FhirServices } from './fhir/context';
 import { OperationRegistry } from './operations/registry';
-import { openSqliteStore } from './store/sqlite/sqlite-store';
+import { openSqliteStore, type SqliteStoreOptions } from './store/sqlite/sqlite-store';
 import { openMongoStore } from './store/mongo/connect';
 import { warmUp } from './validation/schema-validators';
 import { completeIndex, extractIndex, extractIndexCooperatively, extractIndexWithStats } from './search/extract';
@@ -101,13 +101,18 @@ function issuesOf(e: unknown): ValidationIssue[] {
 const runtimeParametersOf = new WeakMap<FhirServices, RuntimeSearchParameters>();
 const pipelineOf = new WeakMap<FhirServices, ValidationPipeline>();
 
+/** The embedded store's options from the configuration (SQLITE_CHECKPOINT, SQLITE_APPEND_WRITER, SQLITE_WRITES). */
+export function sqliteStoreOptions(config: Readonly<Config>): SqliteStoreOptions {
+  return { checkpoint: config.sqliteCheckpoint, appendWriter: config.sqliteAppendWriter, writes: config.sqliteWrites };
+}
+
 export function buildServices(config: Readonly<Config>, log: Logger, store?: Store): FhirServices {
   // One registry per server: SearchParameter resources written at run time extend this one only.
   const registry = createR4SearchParameters();
   const runtimeParameters = new RuntimeSearchParameters(registry, log);
   if (!store) {
     if (config.sqlitePath !== ':memory:') fs.mkdirSync(config.dataDir, { recursive: true });
-    store = openSqliteStore(config.sqlitePath, { checkpoint: config.sqliteCheckpoint, appendWriter: config.sqliteAppendWriter, writes: config.sqliteWrites });
+    store = openSqliteStore(config.sqlitePath, sqliteStoreOptions(config));
   }
   if (config.cursorSecret === undefined) {
     // Only a deployment that can run several instances (the MongoDB store) needs a shared key; a
