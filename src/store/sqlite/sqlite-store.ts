@@ -30,7 +30,7 @@ import { claimRequestRow, releaseRequestRow, rememberResponseRow } from './idemp
 import { BUSY_TIMEOUT_MS, openConnections, StatementCache, type Connections } from './connection';
 import { BackgroundCheckpointer, type CheckpointMode } from './checkpointer';
 import { WriterThread, WriterThreadGone, type WriterMode } from './writer-thread';
-import { writeBatch, type WriteOutcome } from './write-batch';
+import { writeBatch, type WriteBatchMode, type WriteOutcome } from './write-batch';
 import type { CheckpointStats } from './checkpoint-worker';
 import { queryHistory } from './history';
 import { DEFAULT_GROUP_LIMITS, GroupCommitter, type GroupLimits, type GroupStats } from './group-commit';
@@ -301,16 +301,16 @@ export class SqliteStore implements Store {
     const ops = batch.writes.map((w) => w.op);
     this.largestBatch = Math.max(this.largestBatch, ops.length);
     let outcomes: WriteOutcome[];
+    const after = this.clock.latest;
     try {
-      const seq = (this.writeSt.get('SELECT MAX(seq) AS s FROM version').get() as { s: number | null }).s ?? 0;
       try {
-        const done = await this.thread!.run('each', ops, this.clock.latest);
+        const done = await this.thread!.run('each', ops, after);
         this.clock.advanceTo(done.latest);
         this.checkpointer?.committed();
         outcomes = done.outcomes;
       } catch (e) {
         if (!(e instanceof WriterThreadGone)) throw e;
-        outcomes = this.writesAfterThreadGone(ops, seq);
+        outcomes = this.afterThreadGone(ops, after, 'each');
       }
     } catch (e) {
       for (const w of batch.writes) w.reject(e);
@@ -324,34 +324,42 @@ export class SqliteStore implements Store {
   }
 
   /**
-   * The thread ended with a batch of writes unanswered; the batch was one transaction, so either it
-   * committed or nothing of it is stored. The versions stored after `seq` (the latest before the
-   * batch; nothing else wrote meanwhile) are its writes: a write with a version there succeeded
-   * (answered from it), and every other write (it failed inside the batch, or the batch did not
-   * commit) runs again here, after it. None of them was acknowledged, so running them after the
-   * batch is an order they could have had; the batch holds at most one write per resource.
+   * The thread ended with a batch unanswered (`after` is the instant its writes were handed out
+   * after); the batch was one transaction, so either it committed or nothing of it is stored. The
+   * versions stored after `after` are its writes (nothing else wrote meanwhile, and the store's
+   * clock had handed out nothing later): a write with a version there succeeded and is answered from
+   * it; every other write (it failed inside an `each` batch, or the batch did not commit) runs again
+   * here, after it, in a transaction of its own (an `all` batch is either wholly there or run again
+   * whole). None of them was acknowledged, so running them after the batch is an order they could
+   * have had; a batch of `write`s holds at most one write per resource. The store's clock then
+   * continues after the database's latest instant, which covers whatever the thread handed out.
    */
-  private writesAfterThreadGone(ops: readonly WriteOp[], seq: number): WriteOutcome[] {
+  private afterThreadGone(ops: readonly WriteOp[], after: number, mode: WriteBatchMode): WriteOutcome[] {
     this.clock.advanceTo(latestInstant(this.conns.write));
     const written = new Map<string, VersionRow>();
-    for (const row of this.writeSt.get(`SELECT ${VERSION_COLUMNS} FROM version WHERE seq > ? ORDER BY seq`).all(seq) as VersionRow[]) written.set(`${row.type}/${row.id}`, row);
+    for (const row of this.writeSt.get(`SELECT ${VERSION_COLUMNS} FROM version WHERE last_updated > ? ORDER BY seq`).all(after) as VersionRow[]) written.set(`${row.type}/${row.id}`, row);
     const outcomes: Array<WriteOutcome | undefined> = ops.map((op) => {
       const row = written.get(`${op.resourceType}/${op.id}`);
       return row ? { ok: true, result: { version: toStoredVersion(row), created: !row.deleted && !this.wasLive(row) } } : undefined;
     });
     const again = ops.filter((_, i) => outcomes[i] === undefined);
-    if (again.length > 0) {
-      let rerun: WriteOutcome[];
-      try {
-        rerun = writeBatch(this.conns.write, this.writeSt, this.clock, again, 'each');
-        this.checkpointer?.committed();
-      } catch (error) {
-        // Only the writes run again failed: those the batch stored are still answered as stored.
-        rerun = again.map(() => ({ ok: false, error }));
-      }
-      let k = 0;
-      for (let i = 0; i < outcomes.length; i++) outcomes[i] ??= rerun[k++];
+    if (again.length === 0) return outcomes as WriteOutcome[];
+    // Still inside the exclusive unit: no transaction is open on the store's connection.
+    if (mode === 'all') {
+      const rerun = writeBatch(this.conns.write, this.writeSt, this.clock, ops, 'all');
+      this.checkpointer?.committed();
+      return rerun;
     }
+    let rerun: WriteOutcome[];
+    try {
+      rerun = writeBatch(this.conns.write, this.writeSt, this.clock, again, 'each');
+      this.checkpointer?.committed();
+    } catch (error) {
+      // Only the writes run again failed: those the batch stored are still answered as stored.
+      rerun = again.map(() => ({ ok: false, error }));
+    }
+    let k = 0;
+    for (let i = 0; i < outcomes.length; i++) outcomes[i] ??= rerun[k++];
     return outcomes as WriteOutcome[];
   }
 
@@ -400,30 +408,18 @@ export class SqliteStore implements Store {
    * instants follow the store's clock, which then continues after them.
    */
   private async appendOnWorker(ops: readonly WriteOp[]): Promise<WriteResult[]> {
+    const after = this.clock.latest;
+    let outcomes: WriteOutcome[];
     try {
-      const { outcomes, latest } = await this.thread!.run('all', ops, this.clock.latest);
-      this.clock.advanceTo(latest);
+      const done = await this.thread!.run('all', ops, after);
+      this.clock.advanceTo(done.latest);
       this.checkpointer?.committed();
-      return outcomes.map((o) => (o as { result: WriteResult }).result);
+      outcomes = done.outcomes;
     } catch (e) {
       if (!(e instanceof WriterThreadGone)) throw e;
-      return this.appendAfterWorkerGone(ops);
+      outcomes = this.afterThreadGone(ops, after, 'all');
     }
-  }
-
-  /**
-   * The worker ended with this batch unanswered: its transaction either committed or not, so either
-   * every create is stored (answer them) or none (write the batch here, in a transaction of its
-   * own; later batches take the group path). The clock restarts after the
-   * database's latest instant, which covers whatever the worker handed out.
-   */
-  private appendAfterWorkerGone(ops: readonly WriteOp[]): WriteResult[] {
-    this.clock.advanceTo(latestInstant(this.conns.write));
-    const stored = ops.map((op) => this.writer.read(op.resourceType, op.id));
-    if (stored.every((v) => v !== undefined && v.versionId === 1)) return stored.map((version) => ({ version: version!, created: true }));
-    // Still inside the exclusive unit: no transaction is open on the store's connection.
-    const outcomes = writeBatch(this.conns.write, this.writeSt, this.clock, ops, 'all');
-    this.checkpointer?.committed();
+    // An `all` batch that committed succeeded in every write.
     return outcomes.map((o) => (o as { result: WriteResult }).result);
   }
 
