@@ -272,6 +272,7 @@ export class ConfigError extends Error {
 }
 
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+const ON_OFF: readonly ('on' | 'off')[] = ['on', 'off'];
 
 export function loadConfig(env: Readonly<Record<string, string | undefined>> = process.env): Readonly<Config> {
   const problems: string[] = [];
@@ -288,7 +289,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     }
     return Number(raw);
   };
-  /** One of `choices` (case-insensitive), `def` when unset. */
+  /** One of `choices` (case-insensitive), `def` when unset or not one of them (a problem then). */
   const oneOf = <T extends string>(name: string, def: T, choices: readonly T[]): T => {
     const raw = (get(name) ?? def).toLowerCase();
     const found = choices.find((c) => c === raw);
@@ -315,10 +316,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
   const dataDir = path.resolve(get('DATA_DIR') ?? './data');
   const sqlitePath = get('SQLITE_PATH') ?? path.join(dataDir, 'fhir.sqlite');
 
-  const logLevelRaw = (get('LOG_LEVEL') ?? 'info').toLowerCase();
-  let logLevel: LogLevel = 'info';
-  if ((LOG_LEVELS as readonly string[]).includes(logLevelRaw)) logLevel = logLevelRaw as LogLevel;
-  else problems.push(`LOG_LEVEL=${JSON.stringify(logLevelRaw)} is not one of ${LOG_LEVELS.join(', ')}`);
+  const logLevel = oneOf<LogLevel>('LOG_LEVEL', 'info', LOG_LEVELS);
 
   const maxBodyBytes = int('MAX_BODY_BYTES', 10 * 1024 * 1024, 1024, 1024 * 1024 * 1024);
   const maxConditionalDelete = int('MAX_CONDITIONAL_DELETE', 100, 1, 100000);
@@ -334,19 +332,10 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
   const profilesDir = parseProfilesDir(env.PROFILES_DIR, problems);
   const requiredProfiles = Object.freeze(parseRequiredProfiles(env.REQUIRED_PROFILES === undefined ? DEFAULT_REQUIRED_PROFILES : env.REQUIRED_PROFILES, problems));
 
-  const unknownProfileRaw = (get('UNKNOWN_PROFILE') ?? 'warn').toLowerCase();
-  let unknownProfile: UnknownProfilePolicy = 'warn';
-  if (unknownProfileRaw === 'reject' || unknownProfileRaw === 'warn') unknownProfile = unknownProfileRaw;
-  else problems.push(`UNKNOWN_PROFILE=${JSON.stringify(unknownProfileRaw)} is not one of reject, warn`);
-  const unknownExtensionRaw = (get('UNKNOWN_EXTENSION') ?? 'warn').toLowerCase();
-  let unknownExtension: UnknownProfilePolicy = 'warn';
-  if (unknownExtensionRaw === 'reject' || unknownExtensionRaw === 'warn') unknownExtension = unknownExtensionRaw;
-  else problems.push(`UNKNOWN_EXTENSION=${JSON.stringify(unknownExtensionRaw)} is not one of reject, warn`);
+  const unknownProfile = oneOf<UnknownProfilePolicy>('UNKNOWN_PROFILE', 'warn', ['reject', 'warn']);
+  const unknownExtension = oneOf<UnknownProfilePolicy>('UNKNOWN_EXTENSION', 'warn', ['reject', 'warn']);
 
-  const authModeRaw = (get('AUTH_MODE') ?? 'smart').toLowerCase();
-  let authMode: AuthMode = 'smart';
-  if (authModeRaw === 'smart' || authModeRaw === 'off') authMode = authModeRaw;
-  else problems.push(`AUTH_MODE=${JSON.stringify(authModeRaw)} is not one of smart, off`);
+  const authMode = oneOf<AuthMode>('AUTH_MODE', 'smart', ['smart', 'off']);
   const httpUrl = (name: string, raw: string | undefined): string | undefined => {
     if (raw === undefined) return undefined;
     try {
@@ -385,10 +374,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
   if (loginLockoutMaxSeconds < loginLockoutSeconds) problems.push(`LOGIN_LOCKOUT_MAX_SECONDS=${loginLockoutMaxSeconds} is shorter than LOGIN_LOCKOUT_SECONDS=${loginLockoutSeconds}`);
   const trustProxy = int('TRUST_PROXY', 0, 0, 10);
 
-  const policyRaw = (get('PATIENT_ID_POLICY') ?? 'nhs-number').toLowerCase();
-  let patientIdPolicy: PatientIdPolicy = 'nhs-number';
-  if (policyRaw === 'nhs-number' || policyRaw === 'server') patientIdPolicy = policyRaw;
-  else problems.push(`PATIENT_ID_POLICY=${JSON.stringify(policyRaw)} is not one of nhs-number, server`);
+  const patientIdPolicy = oneOf<PatientIdPolicy>('PATIENT_ID_POLICY', 'nhs-number', ['nhs-number', 'server']);
   const nhsNumberRange = Object.freeze(parseNhsNumberRange(get('NHS_NUMBER_RANGE') ?? '9990000000-9999999999', problems));
   const sensitiveScope = env.SENSITIVE_SCOPE === undefined ? 'nhs-sensitive-records' : env.SENSITIVE_SCOPE.trim();
   const idempotencyTtlSeconds = int('IDEMPOTENCY_TTL_SECONDS', 86400, 1, 31 * 86400);
@@ -398,17 +384,13 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
   if (mongodbUri !== undefined && !/^mongodb(\+srv)?:\/\/\S+$/.test(mongodbUri)) problems.push('MONGODB_URI is not a MongoDB connection string (mongodb://host:port/... or mongodb+srv://...)');
   const mongodbDb = get('MONGODB_DB') ?? 'fhir';
   if (!/^[A-Za-z0-9_-]{1,63}$/.test(mongodbDb)) problems.push(`MONGODB_DB=${JSON.stringify(mongodbDb)} is not a database name (letters, digits, _ and -, at most 63)`);
-  const mongodbTransactionsRaw = (get('MONGODB_TRANSACTIONS') ?? 'on').toLowerCase();
-  if (mongodbTransactionsRaw !== 'on' && mongodbTransactionsRaw !== 'off') problems.push(`MONGODB_TRANSACTIONS=${JSON.stringify(mongodbTransactionsRaw)} is not one of on, off`);
-  const mongodbTransactions = mongodbTransactionsRaw !== 'off';
+  const mongodbTransactions = oneOf('MONGODB_TRANSACTIONS', 'on', ON_OFF) === 'on';
   const sqliteCheckpoint = oneOf('SQLITE_CHECKPOINT', 'background', CHECKPOINT_MODES);
   const sqliteAppendWriter = oneOf('SQLITE_APPEND_WRITER', 'worker', WRITER_MODES);
   const sqliteWrites = oneOf('SQLITE_WRITES', 'worker', WRITER_MODES);
-  const auditRaw = (get('AUDIT') ?? 'on').toLowerCase();
-  if (auditRaw !== 'on' && auditRaw !== 'off') problems.push(`AUDIT=${JSON.stringify(auditRaw)} is not one of on, off`);
+  const audit = oneOf('AUDIT', 'on', ON_OFF) === 'on';
   const mongodbTimeoutMs = int('MONGODB_TIMEOUT_MS', 5000, 100, 600000);
-  const epsSignatureRaw = (get('EPS_SIGNATURE_VERIFICATION') ?? 'off').toLowerCase();
-  if (epsSignatureRaw !== 'on' && epsSignatureRaw !== 'off') problems.push(`EPS_SIGNATURE_VERIFICATION=${JSON.stringify(epsSignatureRaw)} is not one of on, off`);
+  const epsSignatureVerification = oneOf('EPS_SIGNATURE_VERIFICATION', 'off', ON_OFF);
   const trustedCaRaw = get('EPS_SIGNATURE_TRUSTED_CA');
   const epsSignatureTrustedCa = trustedCaRaw === undefined ? undefined : path.resolve(trustedCaRaw);
   if (epsSignatureTrustedCa !== undefined) {
@@ -477,12 +459,12 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     mongodbUri,
     mongodbDb,
     mongodbTransactions,
-    audit: auditRaw !== 'off',
+    audit,
     sqliteCheckpoint,
     sqliteAppendWriter,
     sqliteWrites,
     mongodbTimeoutMs,
-    epsSignatureVerification: epsSignatureRaw === 'on' ? 'on' : 'off',
+    epsSignatureVerification,
     epsExpirySweepSeconds,
     epsSignatureTrustedCa,
     limits,
