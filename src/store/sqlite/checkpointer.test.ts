@@ -72,6 +72,33 @@ describe('SQLite background WAL checkpoints', () => {
     }
   });
 
+  it('commits within one interval share one checkpoint: a page they all rewrote is copied once', async function () {
+    this.timeout(20000);
+    const conns = openConnections(path.join(dir, 'fhir.sqlite'));
+    // An interval far longer than the test: the first commit's checkpoint runs at once, the next one
+    // only after the interval, so every later commit is left to it.
+    const checkpointer = new BackgroundCheckpointer(conns.write.name, conns.write, 600_000);
+    try {
+      conns.write.exec('CREATE TABLE t (k INTEGER PRIMARY KEY, v TEXT)');
+      const insert = conns.write.prepare('INSERT INTO t (v) VALUES (?)');
+      insert.run('first');
+      checkpointer.committed();
+      await until('the first checkpoint', async () => (await checkpointer.stats()).checkpoints === 1);
+      const copied = (await checkpointer.stats()).frames;
+      for (let i = 0; i < 20; i++) {
+        insert.run(`row ${i}`); // each commit rewrites the table's one leaf page
+        checkpointer.committed();
+      }
+      // A stats request is answered after the commit messages sent before it.
+      const after = await checkpointer.stats();
+      assert.deepEqual({ checkpoints: after.checkpoints, frames: after.frames }, { checkpoints: 1, frames: copied });
+    } finally {
+      await checkpointer.close();
+      conns.read.close();
+      conns.write.close();
+    }
+  });
+
   it('raises the write connection\'s own checkpoint to the safety bound, and restores it when the worker is gone', async function () {
     this.timeout(20000);
     const conns = openConnections(path.join(dir, 'fhir.sqlite'));
