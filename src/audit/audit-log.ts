@@ -7,7 +7,7 @@
  * When the writer falls behind (more events arrive than it can store), new audited requests wait
  * for it (`admission`, applied by src/audit/index.ts): the load is slowed instead of events lost.
  */
-import { randomUUID } from 'node:crypto';
+import { newId } from '../fhir/new-id';
 import type { AuditEvent } from 'fhir/r4';
 import type { FhirServices } from '../fhir/context';
 import type { Store, WriteOp } from '../store/store';
@@ -175,7 +175,7 @@ export class AuditLog {
     const { indexer } = this.services;
     const ops: WriteOp[] = [];
     for (const event of batch) {
-      const resource: AuditEvent = { ...event, id: event.id ?? randomUUID() };
+      const resource: AuditEvent = { ...event, id: event.id ?? newId() };
       const index = indexer.extractCooperatively ? await indexer.extractCooperatively(resource) : indexer.extract(resource);
       ops.push({ kind: 'create', resourceType: 'AuditEvent', id: resource.id!, resource, index, expectedVersion: 0 });
     }

@@ -6,14 +6,14 @@
  * it here: validated as any write, indexed and committed before the caller is answered (not buffered
  * as the server's own events are, so an acknowledged alert is never lost).
  */
-import { randomUUID } from 'node:crypto';
+import { newId } from '../fhir/new-id';
 import type { AuditEvent } from 'fhir/r4';
 import type { FhirServices } from '../fhir/context';
 
 /** Stores the reported event under a new id; resolves with the id once committed. */
 export async function storeReportedAuditEvent(services: FhirServices, event: AuditEvent): Promise<string> {
   const { id: _id, meta: _meta, ...content } = event;
-  const resource: AuditEvent = { ...content, id: randomUUID() };
+  const resource: AuditEvent = { ...content, id: newId() };
   await services.validator.assertValid(resource, { expectedType: 'AuditEvent' });
   const index = services.indexer.extract(resource);
   await services.store.withTransaction(async (tx) => {

@@ -6,7 +6,7 @@
  * the job's owner, operations.ts) through `$export-poll-status` with `_action=cancel` / `_action=file`
  * before anything is deleted or sent.
  */
-import { randomUUID } from 'node:crypto';
+import { newId } from '../fhir/new-id';
 import fs from 'node:fs';
 import express, { type Request, type Response } from 'express';
 import { topLevelContext, type FhirServices } from '../fhir/context';
@@ -39,7 +39,7 @@ async function authorise(services: FhirServices, req: Request, action: 'cancel' 
     path: '$export-poll-status',
     query: [...query, ['_action', action]],
     headers: headersOf(req),
-    requestId: String(req.get('x-request-id') ?? randomUUID()),
+    requestId: String(req.get('x-request-id') ?? newId()),
   };
   try {
     return await route(fr, topLevelContext(services));

@@ -16,7 +16,7 @@
  * `[base]/.well-known/smart-configuration` (public), and the routers of other layers (the built-in
  * authorization server), mounted before the FHIR base handler.
  */
-import { randomUUID } from 'node:crypto';
+import { newId } from '../fhir/new-id';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { FhirError, internalFault } from '../fhir/outcome';
 import { topLevelContext, type FhirServices } from '../fhir/context';
@@ -73,7 +73,7 @@ export function createApp(services: FhirServices, options: AppOptions = {}): exp
 
   app.use((req: Request, res: Response, next: NextFunction) => {
     const given = req.get('x-request-id');
-    const requestId = given && REQUEST_ID_RE.test(given) ? given : randomUUID();
+    const requestId = given && REQUEST_ID_RE.test(given) ? given : newId();
     res.locals['requestId'] = requestId;
     res.setHeader('X-Request-ID', requestId);
     // Every response, the authorization server's, 404s and errors included: no MIME sniffing.
@@ -111,7 +111,7 @@ export function createApp(services: FhirServices, options: AppOptions = {}): exp
 
   // Errors raised by body parsing (too large, aborted, bad encoding) and anything else.
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
-    const requestId = String(res.locals['requestId'] ?? randomUUID());
+    const requestId = String(res.locals['requestId'] ?? newId());
     if (!res.headersSent) res.setHeader('Cache-Control', 'no-store');
     const fe = bodyParserError(err) ?? internalFault(requestId);
     if (fe.category === 'fault') log.error({ err, requestId, method: req.method, ...loggedUrl(req) }, 'unhandled error');

@@ -16,7 +16,7 @@
  * store's write queue, so other writes wait for its commit (serialisable as before), reads on a file
  * store see only committed snapshots, and nothing this code awaits waits for another request.
  */
-import { randomUUID } from 'node:crypto';
+import { newId } from '../new-id';
 import type { Bundle, BundleEntry, Resource } from 'fhir/r4';
 import { isResourceType } from '../../definitions/resource-types';
 import { pause } from '../../cooperative';
@@ -228,7 +228,7 @@ async function transaction(req: FhirRequest, ctx: InteractionContext, entries: B
           } else {
             // A layer may choose the id (and complete the resource), e.g. the NHS Number of a Patient.
             const assigned = e.resource && ctx.services.assignId ? await ctx.services.assignId(tctx, type, e.resource, { conditional: ine !== undefined }) : undefined;
-            id = assigned?.id ?? randomUUID();
+            id = assigned?.id ?? newId();
             if (assigned?.resource) e.resource = assigned.resource;
           }
           postIds.set(e.index, { id, existing: found !== undefined });
@@ -241,7 +241,7 @@ async function transaction(req: FhirRequest, ctx: InteractionContext, entries: B
           if (found.length === 1) {
             idMap.set(e.fullUrl, `${e.path}/${found[0]!.id}`);
           } else if (found.length === 0) {
-            const id = (e.resource?.id as string | undefined) ?? randomUUID();
+            const id = (e.resource?.id as string | undefined) ?? newId();
             e.resource = { ...e.resource!, id };
             e.path = `${e.path}/${id}`;
             e.query = [];

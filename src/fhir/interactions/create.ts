@@ -3,7 +3,7 @@
  * The server assigns the id; `If-None-Exist` makes the create conditional and runs atomically, so
  * two concurrent conditional creates for the same criteria create one resource.
  */
-import { randomUUID } from 'node:crypto';
+import { newId } from '../new-id';
 import type { Resource } from 'fhir/r4';
 import { atomic, type InteractionContext } from '../context';
 import { findMatches, parseCriteria } from '../conditional';
@@ -33,7 +33,7 @@ export function requireResourceBody(req: FhirRequest, resourceType: string): Res
 
 export async function create(req: FhirRequest, ctx: InteractionContext, resourceType: string, assignedId?: string): Promise<FhirResult> {
   const resource = requireResourceBody(req, resourceType);
-  const id = assignedId ?? randomUUID();
+  const id = assignedId ?? newId();
   const ifNoneExist = req.headers['if-none-exist'];
   const base = ctx.services.config.baseUrl;
   if (ifNoneExist === undefined) {

@@ -3,7 +3,7 @@
  * #cond-update). The body's id must equal the URL's (400 otherwise); If-Match locks the version
  * (412 on mismatch); a client-chosen id creates the resource when it does not exist yet (201).
  */
-import { randomUUID } from 'node:crypto';
+import { newId } from '../new-id';
 import type { Resource } from 'fhir/r4';
 import { atomic, type InteractionContext } from '../context';
 import { findMatches, urlCriteria } from '../conditional';
@@ -74,6 +74,6 @@ export async function conditionalUpdate(req: FhirRequest, ctx: InteractionContex
       assertValidId(resource.id);
       return updateExisting(req, ctx, session, resourceType, resource.id, resource, expected);
     }
-    return updateExisting(req, ctx, session, resourceType, randomUUID(), resource, 0);
+    return updateExisting(req, ctx, session, resourceType, newId(), resource, 0);
   });
 }

@@ -45,12 +45,17 @@ const opsOf = (n: number, prefix: string): WriteOp[] =>
     return { kind: 'create' as const, resourceType: 'AuditEvent', id: resource.id, resource, index: extractIndex(resource), expectedVersion: 0 };
   });
 
-/** Every stored row of a resource, with the row ids, times and the id itself taken out, as comparable text. */
+/** The index digest stored with a resource (null: none; index-rows.ts planIndexRows). */
+function digestOf(store: SqliteStore, id: string): string | null {
+  return (dbOf(store).prepare("SELECT index_digest FROM resource WHERE type = 'AuditEvent' AND id = ?").get(id) as { index_digest: string | null }).index_digest;
+}
+
+/** Every stored row of a resource, with the row ids, times, the id itself and the index digest taken out, as comparable text. */
 function rowsOf(store: SqliteStore, id: string): string[] {
   const db = dbOf(store);
-  const r = db.prepare("SELECT rid, version, deleted, method, json, index_digest FROM resource WHERE type = 'AuditEvent' AND id = ?").get(id) as Record<string, unknown> & { rid: number; json: string };
+  const r = db.prepare("SELECT rid, version, deleted, method, json FROM resource WHERE type = 'AuditEvent' AND id = ?").get(id) as Record<string, unknown> & { rid: number; json: string };
   const json = JSON.parse(r.json) as AuditEvent;
-  const out = [`resource ${String(r.version)} ${String(r.deleted)} ${String(r.method)} ${String(r.index_digest)} ${JSON.stringify({ ...json, id: undefined, meta: { versionId: json.meta?.versionId } })}`];
+  const out = [`resource ${String(r.version)} ${String(r.deleted)} ${String(r.method)} ${JSON.stringify({ ...json, id: undefined, meta: { versionId: json.meta?.versionId } })}`];
   for (const v of db.prepare("SELECT version, deleted, method, json FROM version WHERE type = 'AuditEvent' AND id = ?").all(id) as Array<{ version: number; json: string }>) {
     out.push(`version ${v.version} ${v.json === r.json ? 'same json' : 'other json'}`);
   }
@@ -88,9 +93,34 @@ for (const mode of WRITER_MODES) describe(`SqliteStore.appendCreates (the audit 
       await other.withTransaction(async (tx) => {
         for (const op of opsOf(12, 'a')) await tx.write(op);
       });
-      for (let i = 0; i < 12; i++) assert.deepEqual(rowsOf(store, `a${i}`), rowsOf(other, `a${i}`), `event ${i}`);
+      for (let i = 0; i < 12; i++) {
+        assert.deepEqual(rowsOf(store, `a${i}`), rowsOf(other, `a${i}`), `event ${i}`);
+        // No index digest for the server's own creates (ADR 0046); a write records one.
+        assert.equal(digestOf(store, `a${i}`), null, `event ${i}`);
+        assert.match(digestOf(other, `a${i}`) ?? '', /^\{"/, `event ${i}`);
+      }
     } finally {
       await other.close();
+    }
+  });
+
+  it('stores no index digest, so a later update rewrites every row: the rows are those of a fresh write', async () => {
+    const [op] = opsOf(1, 'g');
+    await store.appendCreates([op!]);
+    // An update that changes one parameter (a digest would have kept the others' rows) and one that changes nothing.
+    const changed: AuditEvent = { ...op!.resource as AuditEvent, outcome: '4' };
+    for (const resource of [changed, changed]) await store.write({ kind: 'update', resourceType: 'AuditEvent', id: 'g0', resource, index: extractIndex(resource) });
+    assert.notEqual(digestOf(store, 'g0'), null, 'the update records a digest');
+    const fresh = openSqliteStore(path.join(tmp, `s${++n}`, 'fhir.sqlite'));
+    try {
+      for (const v of [1, 2, 3]) {
+        const resource = v === 1 ? op!.resource! : changed;
+        await fresh.write({ kind: v === 1 ? 'create' : 'update', resourceType: 'AuditEvent', id: 'g0', resource, index: extractIndex(resource) });
+      }
+      assert.deepEqual(rowsOf(store, 'g0'), rowsOf(fresh, 'g0'));
+      assert.ok(rowsOf(store, 'g0').some((r) => r.includes('"param":"outcome"') && r.includes('"code":"4"')));
+    } finally {
+      await fresh.close();
     }
   });
 

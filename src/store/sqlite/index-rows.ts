@@ -38,7 +38,8 @@ export interface IndexRowPlan {
   full: boolean;
   remove: Array<{ table: string; param: string }>;
   insert: IndexEntry[];
-  digest: string;
+  /** Null when none is recorded: the next write of the resource then rewrites every row (`full`). */
+  digest: string | null;
 }
 
 function digestsOf(entries: readonly IndexEntry[]): { byParam: Map<string, IndexEntry[]>; digest: Record<string, string> } {
@@ -70,9 +71,12 @@ function parseDigest(stored: string | null | undefined): Record<string, string> 
 
 /**
  * The plan for writing `entries` over the rows described by `stored` (the resource row's
- * `index_digest`; undefined when the resource has no live rows, null when they predate digests).
+ * `index_digest`; undefined when the resource has no live rows, null when they predate digests or
+ * none was recorded). `recordDigest` false (the server-recorded creates of `appendCreates`, which no
+ * interaction updates: ADR 0046) spares computing and storing the digest; the rows are the same.
  */
-export function planIndexRows(entries: readonly IndexEntry[], stored: string | null | undefined, live: boolean): IndexRowPlan {
+export function planIndexRows(entries: readonly IndexEntry[], stored: string | null | undefined, live: boolean, recordDigest = true): IndexRowPlan {
+  if (!recordDigest) return { full: live, remove: [], insert: [...entries], digest: null };
   const { byParam, digest } = digestsOf(entries);
   const text = JSON.stringify(digest);
   const old = live ? parseDigest(stored) : undefined;

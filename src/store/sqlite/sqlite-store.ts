@@ -426,7 +426,7 @@ export class SqliteStore implements Store {
   private *appendSteps(ops: readonly WriteOp[]): Generator<void, WriteResult[], void> {
     const results: WriteResult[] = [];
     for (const op of ops) {
-      results.push((yield* writeSteps(this.writeSt, this.clock, op))!);
+      results.push((yield* writeSteps(this.writeSt, this.clock, op, false))!);
       yield;
     }
     return results;

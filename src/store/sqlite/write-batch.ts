@@ -6,7 +6,7 @@
  * ended before answering (sqlite-store.ts).
  *
  * - `all`: the server's own creates (`appendCreates`): any write that fails rolls the whole batch
- *   back and is thrown.
+ *   back and is thrown. No index digest is stored for them (no interaction updates them; ADR 0046).
  * - `each`: independent writes of different requests (`SqliteStore.write`), as a group commit runs
  *   them (group-commit.ts): every write in a SAVEPOINT of its own, so a write that fails (a version
  *   conflict, an id that exists) is rolled back alone and reported in its outcome while the others
@@ -35,7 +35,7 @@ const BATCH_WRITE = 'batch_write';
 export function writeBatch(db: Database.Database, st: StatementCache, clock: InstantClock, ops: readonly WriteOp[], mode: WriteBatchMode): WriteOutcome[] {
   st.get('BEGIN IMMEDIATE').run();
   try {
-    const outcomes = mode === 'all' ? ops.map((op): WriteOutcome => ({ ok: true, result: runSync(writeSteps(st, clock, op)) })) : writeEach(db, st, clock, ops);
+    const outcomes = mode === 'all' ? ops.map((op): WriteOutcome => ({ ok: true, result: runSync(writeSteps(st, clock, op, false)) })) : writeEach(db, st, clock, ops);
     st.get('COMMIT').run();
     return outcomes;
   } catch (e) {

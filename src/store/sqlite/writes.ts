@@ -31,9 +31,10 @@ export function applyWrite(st: StatementCache, clock: InstantClock, op: WriteOp)
  * The statements of `applyWrite` as steps (`yield` between chunks of index rows): run by
  * `runCooperatively`, a write of a resource with very many index entries gives the event loop a turn
  * between chunks while its caller holds the write connection in a transaction or savepoint. The
- * caller must not use the connection for anything else until the steps are done.
+ * caller must not use the connection for anything else until the steps are done. `recordDigest`
+ * false: no index digest is stored (see index-rows.ts `planIndexRows`).
  */
-export function* writeSteps(st: StatementCache, clock: InstantClock, op: WriteOp): Generator<void, WriteResult | undefined, void> {
+export function* writeSteps(st: StatementCache, clock: InstantClock, op: WriteOp, recordDigest = true): Generator<void, WriteResult | undefined, void> {
   const ref = `${op.resourceType}/${op.id}`;
   const cur = st.get('SELECT rid, version, deleted, index_digest FROM resource WHERE type = ? AND id = ?').get(op.resourceType, op.id) as CurrentRow | undefined;
   const live = cur !== undefined && cur.deleted === 0;
@@ -61,7 +62,7 @@ export function* writeSteps(st: StatementCache, clock: InstantClock, op: WriteOp
   const version = cur ? cur.version + 1 : 1;
   const json = serialiseWithMeta(op.resource, op.id, version, new Date(t).toISOString());
   // Only the rows of parameters whose entries changed are rewritten (index-rows.ts planIndexRows).
-  const plan = planIndexRows(op.index ?? [], cur?.index_digest, live);
+  const plan = planIndexRows(op.index ?? [], cur?.index_digest, live, recordDigest);
   let rid: number;
   if (cur) {
     rid = cur.rid;
