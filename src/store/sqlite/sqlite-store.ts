@@ -390,7 +390,8 @@ export class SqliteStore implements Store {
    * of the group commit, all or nothing (a failing create rolls the whole batch back and rejects it),
    * resolved after the COMMIT that makes every create durable, like a `withTransaction` callback that
    * writes each op in turn. Each create is `writeSteps` as for `write`: the same resource, version and
-   * index rows, and a create whose id exists fails (`expectedVersion: 0` answers `precondition`). What
+   * index rows (no index digest: ADR 0046), and a create whose id exists fails (`expectedVersion: 0`
+   * answers `precondition`). What
    * it saves is the per-write overhead a batch of creates cannot need: a savepoint and a session
    * operation per write. The event loop gets a turn between creates whenever a slice is used up.
    */
