@@ -1,6 +1,6 @@
 /**
- * Ids the server assigns (FHIR R4 datatypes.html#id: `[A-Za-z0-9\-\.]{1,64}`; http.html
- * "create", where the server assigns the id): logical ids of created resources and of the audit trail's
+ * Ids the server assigns (FHIR R4 datatypes.html#id: `[A-Za-z0-9\-\.]{1,64}`; http.html "create",
+ * where the server assigns the id): logical ids of created resources and of the audit trail's
  * AuditEvents, and the X-Request-Id of a request that came without one. They are UUID version 7
  * (RFC 9562 §5.7, the `uuid` package): a millisecond timestamp, then a counter and random bits, so
  * ids generated one after another sort in that order. ADR 0046: every index keyed by id (the
