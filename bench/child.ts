@@ -32,10 +32,19 @@ export interface Target {
 
 const START_TIMEOUT_MS = 60_000;
 
+/**
+ * `BENCH_PROFILE_DIR=dir`: the FHIR servers run with `--cpu-prof` into `dir` (one `.cpuprofile` per
+ * thread, written when the child stops; read them with bench/cpu-profile-summary.ts).
+ */
+function profileArgs(kind: TargetKind): string[] {
+  const dir = process.env['BENCH_PROFILE_DIR']?.trim();
+  return dir && kind.startsWith('fhir') ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
+}
+
 /** Forks `bench/target-process.js` with the given arguments and waits for its `ready` message. */
 export function spawnTarget(kind: TargetKind, args: readonly string[]): Promise<Target> {
   const entry = path.join(__dirname, 'target-process.js');
-  const child = fork(entry, [kind, ...args], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: [] });
+  const child = fork(entry, [kind, ...args], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: profileArgs(kind) });
   return new Promise<Target>((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');

@@ -1,7 +1,8 @@
 /**
  * Timing of the store and of validation for `/metrics` (issue 16, "Observability"): the Prometheus
  * histograms `store_operation_duration_seconds{operation}` (read, vread, write, history, search,
- * transaction — a transaction's time includes its commit, the operations inside it are timed too) and
+ * transaction — a transaction's time includes its commit, the operations inside it are timed too; a
+ * transaction Bundle of plain creates is timed as its one `commitCreates`, ADR 0047) and
  * `validation_duration_seconds{outcome}` (the validation pipeline of every write, valid or invalid).
  *
  * The store and validator of a FhirServices are instrumented in place, once: each method is replaced
@@ -10,7 +11,7 @@
  */
 import type { Histogram } from 'prom-client';
 import type { ResourceValidator } from '../fhir/context';
-import type { Store, StoreSession } from '../store/store';
+import type { Store, StoreSession, WriteOp, WriteResult } from '../store/store';
 
 const SESSION_OPERATIONS = ['read', 'vread', 'write', 'history', 'search'] as const;
 
@@ -62,6 +63,9 @@ export function instrumentStore(store: Store, histogram: Histogram<'operation'>)
   }
   const transaction = store.withTransaction.bind(store);
   target['withTransaction'] = <T>(fn: (tx: StoreSession) => Promise<T>): Promise<T> => timed(observers, 'transaction', () => transaction((tx) => fn(timedSession(tx, observers))));
+  // A transaction Bundle of plain creates is one commitCreates (ADR 0047): its store transaction.
+  const commitCreates = store.commitCreates?.bind(store);
+  if (commitCreates) target['commitCreates'] = (ops: readonly WriteOp[]): Promise<WriteResult[]> => timed(observers, 'transaction', () => commitCreates(ops));
 }
 
 /** Reports the validation pipeline's times to `histogram`, by outcome (valid, invalid). */

@@ -141,6 +141,15 @@ export interface Store extends StoreSession {
    */
   appendCreates?(ops: readonly WriteOp[]): Promise<WriteResult[]>;
   /**
+   * Creates of fresh resources a client asked for together (a transaction Bundle of plain creates,
+   * prepared without the store: src/fhir/interactions/staged-transaction.ts) as ONE transaction: all
+   * stored or none, the same rows as `withTransaction` writing each op in turn (index digests
+   * included), resolved after the COMMIT that makes every one durable. A create that fails (its id
+   * exists) rolls the whole call back and rejects it with a `CreateFailed` naming that op. Optional:
+   * without it such a Bundle runs in `withTransaction`.
+   */
+  commitCreates?(ops: readonly WriteOp[]): Promise<WriteResult[]>;
+  /**
    * Idempotent writes (the X-Request-ID of the NHS layer): atomically claims `key` (request id,
    * method and path) for a request about to run. Expired records (`expiresAt <= now`, epoch ms) are
    * ignored and replaced. Returns undefined when the claim was taken (a `pending` record expiring at
@@ -171,4 +180,15 @@ export interface IdempotencyRecord {
   response?: RememberedResponse;
   /** Epoch ms. */
   expiresAt: number;
+}
+
+/** `commitCreates` failed at one of its creates (`index`, in the order given), for `error`; nothing was stored. */
+export class CreateFailed extends Error {
+  constructor(
+    readonly index: number,
+    readonly error: unknown,
+  ) {
+    super(error instanceof Error ? error.message : String(error));
+    this.name = 'CreateFailed';
+  }
 }

@@ -1,6 +1,6 @@
 /**
  * The synchronous reference rewriting of a transaction (FHIR R4 bundle.html#references, http.html#trules;
- * bundle.ts rewriteAllReferences) against the general asynchronous walk it stands in for: the same
+ * bundle-references.ts rewriteAllReferences) against the general asynchronous walk it stands in for: the same
  * copy of every resource of the Synthea Bundles (when the material is present) and of hand-made
  * cases (nested Bundles, absolute fullUrls, relative references), the same error for an unresolved
  * placeholder, and the asynchronous walk (the store's search) for a conditional reference. Also
@@ -15,7 +15,7 @@ import { FhirError } from '../outcome';
 import { resolveConditionalReferences } from '../references';
 import type { StoreSession } from '../../store/store';
 import { existingExternalPath, skipWithReason } from '../../../test/helpers/external-data';
-import { rewriteAllReferences, rewriteReferences, type ReferenceScope } from './bundle';
+import { rewriteAllReferences, rewriteReferences, type ReferenceScope } from './bundle-references';
 
 /** A context whose every use but naming its session fails: a search for a conditional reference throws. */
 const noStore = new Proxy({}, {

@@ -15,6 +15,9 @@
  * work is used up (src/cooperative.ts). Inside a transaction that is safe: the transaction holds the
  * store's write queue, so other writes wait for its commit (serialisable as before), reads on a file
  * store see only committed snapshots, and nothing this code awaits waits for another request.
+ * A transaction whose entries are all plain creates is prepared without holding the queue and
+ * written as one unit (staged-transaction.ts, ADR 0047); the entries' helpers are in
+ * bundle-entries.ts, the reference rewriting in bundle-references.ts.
  */
 import { newId } from '../new-id';
 import type { Bundle, BundleEntry, Resource } from 'fhir/r4';
@@ -23,8 +26,9 @@ import { pause } from '../../cooperative';
 import { checkBundleEntries } from '../limits';
 import { bundleJson, type RawEntry } from '../bundle-writer';
 import { findMatches, parseCriteria, urlCriteria } from '../conditional';
-import { conditionalReference, matchesOf, PLACEHOLDER_RE, shown } from '../references';
-import { expressionOf, findDuplicateProperty } from '../json-text';
+import { checkUniqueTargets, entryError, entryRequest, includesBody, parseEntry, responseOf, type ParsedEntry } from './bundle-entries';
+import { fullUrlBase, rewriteAllReferences, type ReferenceScope } from './bundle-references';
+import { stageable, stagedTransaction } from './staged-transaction';
 import { viewOf, type InteractionContext } from '../context';
 import { FhirError } from '../outcome';
 import { parseETagVersion } from '../headers';
@@ -32,21 +36,7 @@ import { route } from '../router';
 import type { FhirRequest, FhirResult, HttpMethod } from '../types';
 import type { StoredVersion } from '../../store/store';
 
-const METHODS: readonly HttpMethod[] = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'];
 const ORDER: Record<HttpMethod, number> = { DELETE: 0, POST: 1, PUT: 2, PATCH: 2, GET: 3, HEAD: 3 };
-
-interface ParsedEntry {
-  index: number;
-  method: HttpMethod;
-  /** Path below the base, e.g. `Patient/123` or `Patient`. */
-  path: string;
-  query: Array<[string, string]>;
-  fullUrl?: string;
-  resource?: Resource;
-  entry: BundleEntry;
-}
-
-const REASONS: Record<number, string> = { 200: 'OK', 201: 'Created', 204: 'No Content', 304: 'Not Modified' };
 
 export async function batchOrTransaction(req: FhirRequest, ctx: InteractionContext): Promise<FhirResult> {
   if (req.bundleEntry) throw new FhirError('invalid', { diagnostics: 'A batch or transaction cannot be nested inside another Bundle' });
@@ -63,93 +53,6 @@ export async function batchOrTransaction(req: FhirRequest, ctx: InteractionConte
   const entries = body.entry ?? [];
   checkBundleEntries(entries.length, ctx.services.config.limits);
   return body.type === 'transaction' ? transaction(req, ctx, entries) : batch(req, ctx, entries);
-}
-
-function parseEntry(baseUrl: string, entry: BundleEntry, index: number): ParsedEntry {
-  const where = `Bundle.entry[${index}]`;
-  const request = entry?.request;
-  if (!request || typeof request !== 'object') throw new FhirError('invalid', { code: 'required', diagnostics: `${where}.request is required`, expression: [`${where}.request`] });
-  const method = (typeof request.method === 'string' ? request.method.toUpperCase() : '') as HttpMethod;
-  if (!METHODS.includes(method)) throw new FhirError('invalid', { code: 'value', diagnostics: `${where}.request.method ${JSON.stringify(request.method)} is not one of ${METHODS.join(', ')}`, expression: [`${where}.request.method`] });
-  if (typeof request.url !== 'string' || request.url === '') throw new FhirError('invalid', { code: 'required', diagnostics: `${where}.request.url is required`, expression: [`${where}.request.url`] });
-  for (const k of ['ifMatch', 'ifNoneExist', 'ifNoneMatch', 'ifModifiedSince'] as const) {
-    const v: unknown = request[k];
-    if (v !== undefined && typeof v !== 'string') throw new FhirError('invalid', { code: 'value', diagnostics: `${where}.request.${k} must be a string`, expression: [`${where}.request.${k}`] });
-  }
-  let url = request.url;
-  if (url.startsWith(baseUrl + '/')) url = url.slice(baseUrl.length + 1);
-  else if (/^[a-z][a-z0-9+.-]*:/i.test(url)) {
-    // An absolute URL of another server (e.g. a canonical `http://hl7.org/fhir/us/sdc/Questionnaire/x`):
-    // its trailing `Type/id` names the resource on this server, as for fullUrls.
-    const m = /\/([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})$/.exec(url.split('?')[0]!);
-    if (!m || !isResourceType(m[1]!)) throw new FhirError('invalid', { diagnostics: `${where}.request.url ${JSON.stringify(url)} is neither relative to this server's base nor an absolute [type]/[id] URL`, expression: [`${where}.request.url`] });
-    url = `${m[1]}/${m[2]}`;
-  }
-  url = url.replace(/^\/+/, '');
-  const qi = url.indexOf('?');
-  const path = qi >= 0 ? url.slice(0, qi) : url;
-  const query = qi >= 0 ? [...new URLSearchParams(url.slice(qi + 1))] : [];
-  const parsed: ParsedEntry = { index, method, path, query, entry };
-  if (typeof entry.fullUrl === 'string') parsed.fullUrl = entry.fullUrl;
-  if (entry.resource !== undefined) parsed.resource = entry.resource;
-  return parsed;
-}
-
-function entryRequest(outer: FhirRequest, e: ParsedEntry, transaction: boolean): FhirRequest {
-  const r = e.entry.request!;
-  const headers: Record<string, string | undefined> = { prefer: outer.headers['prefer'] };
-  if (r.ifMatch) headers['if-match'] = r.ifMatch;
-  if (r.ifNoneExist) headers['if-none-exist'] = r.ifNoneExist;
-  if (r.ifNoneMatch) headers['if-none-match'] = r.ifNoneMatch;
-  if (r.ifModifiedSince) headers['if-modified-since'] = r.ifModifiedSince;
-  const sub: FhirRequest = { method: e.method, path: e.path, query: e.query, headers, requestId: outer.requestId, bundleEntry: { index: e.index, transaction } };
-  if (e.method === 'PATCH') {
-    Object.assign(sub, patchBody(e));
-  } else if (e.resource !== undefined) {
-    sub.body = e.resource;
-    sub.contentType = 'application/fhir+json';
-  }
-  return sub;
-}
-
-/** PATCH entries carry a Binary (JSON Patch, base64) or a Parameters resource (FHIRPath Patch). */
-function patchBody(e: ParsedEntry): { body: unknown; contentType: string } {
-  const res = e.resource as (Resource & { contentType?: string; data?: string }) | undefined;
-  if (res?.resourceType === 'Binary') {
-    const where = `Bundle.entry[${e.index}].resource.data`;
-    const text = Buffer.from(res.data ?? '', 'base64').toString('utf8');
-    let body: unknown;
-    try {
-      body = JSON.parse(text);
-    } catch {
-      throw new FhirError('invalid', { diagnostics: `Bundle.entry[${e.index}].resource: the Binary does not hold a JSON Patch document`, expression: [where] });
-    }
-    // json.html: no repeated property (an operation with two "value"s is ambiguous).
-    const dup = findDuplicateProperty(text);
-    if (dup) throw new FhirError('invalid', { code: 'structure', diagnostics: `${where}: the JSON Patch document has the property ${JSON.stringify(dup.name)} more than once in one object (at ${expressionOf(dup.path, undefined)})`, expression: [where] });
-    return { body, contentType: res.contentType ?? 'application/json-patch+json' };
-  }
-  return { body: res, contentType: 'application/fhir+json' };
-}
-
-function responseOf(baseUrl: string, result: FhirResult, includeResource: boolean): RawEntry {
-  const h = result.headers ?? {};
-  const response: NonNullable<BundleEntry['response']> = { status: `${result.status}${REASONS[result.status] ? ' ' + REASONS[result.status] : ''}` };
-  const location = h['Location'] ?? h['Content-Location'];
-  if (location) response.location = location.startsWith(baseUrl + '/') ? location.slice(baseUrl.length + 1) : location;
-  if (h['ETag']) response.etag = h['ETag'];
-  // The stored version's instant, with its milliseconds (the Last-Modified header has whole seconds).
-  if (result.lastUpdated) response.lastModified = result.lastUpdated;
-  else if (h['Last-Modified']) response.lastModified = new Date(h['Last-Modified']).toISOString();
-  const out: RawEntry = { response };
-  if (includeResource && result.json !== undefined) out.json = result.json;
-  else if (result.resource?.resourceType === 'OperationOutcome') out.response = { ...response, outcome: result.resource as BundleEntry['resource'] };
-  else if (includeResource && result.resource) out.resource = result.resource;
-  if (out.json || out.resource) {
-    const m = location ? /^(?:.*\/)?([A-Za-z]+\/[A-Za-z0-9\-.]+)\/_history\/\d+$/.exec(location) : null;
-    if (m) out.fullUrl = `${baseUrl}/${m[1]}`;
-  }
-  return out;
 }
 
 async function batch(req: FhirRequest, ctx: InteractionContext, entries: BundleEntry[]): Promise<FhirResult> {
@@ -175,6 +78,11 @@ async function transaction(req: FhirRequest, ctx: InteractionContext, entries: B
   const minimal = /return\s*=\s*"?minimal/i.test(req.headers['prefer'] ?? '');
   const parsed = entries.map((e, i) => parseEntry(baseUrl, e, i));
   checkUniqueTargets(parsed);
+  if (stageable(ctx.services, parsed)) {
+    // Plain creates only: prepared without holding the store, then written as one unit (ADR 0047).
+    const staged = await stagedTransaction(req, ctx, parsed, minimal);
+    if (staged) return { status: 200, json: bundleJson({ type: 'transaction-response', entries: staged }) };
+  }
   const results = new Array<RawEntry>(parsed.length);
 
   await ctx.services.store.withTransaction(async (tx) => {
@@ -267,162 +175,4 @@ async function transaction(req: FhirRequest, ctx: InteractionContext, entries: B
     }
   });
   return { status: 200, json: bundleJson({ type: 'transaction-response', entries: results }) };
-}
-
-/** Whether an entry's answer carries the resource: never for HEAD; for writes unless `Prefer: return=minimal`. */
-function includesBody(method: HttpMethod, minimal: boolean): boolean {
-  return method !== 'HEAD' && (!minimal || method === 'GET');
-}
-
-/** A transaction failure names the failing entry in every issue (text and expression). */
-function entryError(err: FhirError, e: ParsedEntry): FhirError {
-  const where = `Bundle.entry[${e.index}]`;
-  const issues = err.issues.map((i) => ({
-    severity: i.severity,
-    code: i.code,
-    ...(i.details ? { details: i.details } : {}),
-    diagnostics: `${where} (${e.method} ${e.entry.request?.url ?? ''}): ${i.diagnostics ?? ''}`,
-    // Expressions that already name a part of the Bundle (e.g. `Bundle.entry[3].request.ifNoneExist`) are kept.
-    expression: [where, ...(i.expression ?? []).filter((x) => x !== where).map((x) => (x.startsWith('Bundle.entry[') ? x : `${where}.resource.${x.replace(/^[A-Z][A-Za-z]+\./, '')}`))],
-  }));
-  return new FhirError(err.category, issues, { headers: err.headers, ...(err.statusOverride ? { status: err.statusOverride } : {}) });
-}
-
-function checkUniqueTargets(entries: ParsedEntry[]): void {
-  const seen = new Map<string, number>();
-  for (const e of entries) {
-    const keys: string[] = [];
-    if (e.fullUrl && (e.method === 'POST' || e.method === 'PUT')) keys.push(`fullUrl ${e.fullUrl}`);
-    if ((e.method === 'PUT' || e.method === 'DELETE' || e.method === 'PATCH') && e.query.length === 0) keys.push(`target ${e.path}`);
-    for (const k of keys) {
-      const prev = seen.get(k);
-      if (prev !== undefined) {
-        throw new FhirError('invalid', { code: 'duplicate', diagnostics: `Bundle.entry[${e.index}] and Bundle.entry[${prev}] both address ${k.replace(/^\w+ /, '')}; a transaction may touch a resource only once`, expression: [`Bundle.entry[${e.index}]`] });
-      }
-      seen.set(k, e.index);
-    }
-  }
-}
-
-/** The base of an absolute `[base]/[type]/[id]` fullUrl, against which relative references resolve. */
-function fullUrlBase(fullUrl: string | undefined): string | undefined {
-  const m = fullUrl ? /^([a-z][a-z0-9+.-]*:\/\/.+)\/[A-Z][A-Za-z]+\/[A-Za-z0-9\-.]{1,64}$/i.exec(fullUrl) : null;
-  return m ? m[1] : undefined;
-}
-
-export interface ReferenceScope {
-  /** fullUrl of every resource the Bundle creates or updates -> its `Type/id` here. */
-  idMap: Map<string, string>;
-  /** The base of the entry's own absolute fullUrl (bundle.html#references: relative references resolve against it). */
-  base: string | undefined;
-  /** The index of the entry whose resource is rewritten. */
-  entry: number;
-}
-
-/**
- * The resource with its references rewritten (rewriteReferences). Most resources hold no conditional
- * reference, and then nothing needs the store: the synchronous walk gives the same copy without a
- * promise per element. Only where it meets a conditional reference does the asynchronous walk run
- * (from the start: the walks have no effects, and the first failure in element order is the same).
- */
-export async function rewriteAllReferences(resource: Resource, scope: ReferenceScope, ctx: InteractionContext): Promise<unknown> {
-  const path = resource.resourceType ?? 'Resource';
-  const fast = rewriteReferencesSync(resource, scope, [path], false);
-  return fast !== NEEDS_STORE ? fast : rewriteReferences(resource, scope, ctx, path, false);
-}
-
-/** What rewriteReferencesSync answers when a conditional reference needs a search. */
-const NEEDS_STORE: unique symbol = Symbol('needs the store');
-const ENTRY_ITEM_RE = /\.entry\[\d+\]$/;
-
-/**
- * rewriteReferences without the store: the same result (a copy) and the same errors, or NEEDS_STORE.
- * `path` holds the expression's parts (joined only for an error or a `resource` element).
- */
-function rewriteReferencesSync(value: unknown, scope: ReferenceScope, path: string[], nested: boolean): unknown {
-  if (Array.isArray(value)) {
-    const out: unknown[] = [];
-    for (let i = 0; i < value.length; i++) {
-      path.push(`[${i}]`);
-      const r = rewriteReferencesSync(value[i], scope, path, nested);
-      path.pop();
-      if (r === NEEDS_STORE) return r;
-      out.push(r);
-    }
-    return out;
-  }
-  if (value === null || typeof value !== 'object') return value;
-  const obj = value as Record<string, unknown>;
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(obj)) {
-    let r: unknown;
-    if (k === 'reference' && typeof v === 'string') {
-      r = resolveReferenceSync(v, scope, path, nested);
-    } else {
-      const inner = nested || (k === 'resource' && ENTRY_ITEM_RE.test(path.join('')));
-      path.push(`.${k}`);
-      r = rewriteReferencesSync(v, scope, path, inner);
-      path.pop();
-    }
-    if (r === NEEDS_STORE) return r;
-    out[k] = r;
-  }
-  return out;
-}
-
-/** resolveReference without the store (`path`: the parts of the expression of the element holding `reference`). */
-function resolveReferenceSync(ref: string, scope: ReferenceScope, path: string[], nested: boolean): string | typeof NEEDS_STORE {
-  const mapped = mappedReference(ref, scope);
-  if (mapped) return mapped;
-  if (PLACEHOLDER_RE.test(ref) && !nested) throw unresolvedPlaceholder(ref, `${path.join('')}.reference`);
-  return conditionalReference(ref) !== undefined ? NEEDS_STORE : ref;
-}
-
-function mappedReference(ref: string, scope: ReferenceScope): string | undefined {
-  return scope.idMap.get(ref) ?? (scope.base && /^[A-Z][A-Za-z]+\/[A-Za-z0-9\-.]{1,64}$/.test(ref) ? scope.idMap.get(`${scope.base}/${ref}`) : undefined);
-}
-
-/** bundle.html#references: a urn:uuid / urn:oid reference names the fullUrl of an entry; one that names none cannot be resolved. */
-function unresolvedPlaceholder(ref: string, expression: string): FhirError {
-  return new FhirError('invalid', {
-    code: 'not-found',
-    diagnostics: `The reference ${shown(ref)} at ${expression} names no entry of the transaction (no entry has that fullUrl); a urn:uuid or urn:oid reference must resolve within the Bundle`,
-    expression: [expression],
-  });
-}
-
-/** Rewrites `reference` values that name a fullUrl in the Bundle or are conditional references. */
-export async function rewriteReferences(value: unknown, scope: ReferenceScope, ctx: InteractionContext, path: string, nested: boolean): Promise<unknown> {
-  if (Array.isArray(value)) {
-    const out: unknown[] = [];
-    for (let i = 0; i < value.length; i++) out.push(await rewriteReferences(value[i], scope, ctx, `${path}[${i}]`, nested));
-    return out;
-  }
-  if (value === null || typeof value !== 'object') return value;
-  const obj = value as Record<string, unknown>;
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(obj)) {
-    if (k === 'reference' && typeof v === 'string') {
-      out[k] = await resolveReference(v, scope, ctx, `${path}.reference`, nested);
-    } else {
-      // The entries of a Bundle resource written by this transaction (a document, a collection) have
-      // placeholders of their own: those that name no entry of this transaction are that Bundle's.
-      const inner = nested || (k === 'resource' && /\.entry\[\d+\]$/.test(path));
-      out[k] = await rewriteReferences(v, scope, ctx, `${path}.${k}`, inner);
-    }
-  }
-  return out;
-}
-
-async function resolveReference(ref: string, scope: ReferenceScope, ctx: InteractionContext, expression: string, nested: boolean): Promise<string> {
-  const mapped = mappedReference(ref, scope);
-  if (mapped) return mapped;
-  // Storing a placeholder that names no entry would leave a reference to nothing.
-  if (PLACEHOLDER_RE.test(ref) && !nested) throw unresolvedPlaceholder(ref, expression);
-  const m = await matchesOf(ctx, ctx.session, ref, { label: `The conditional reference ${shown(ref)} in Bundle.entry[${scope.entry}]`, expression: `Bundle.entry[${scope.entry}].resource` });
-  if (!m) return ref;
-  if (m.found.length !== 1) {
-    throw new FhirError('precondition', { code: m.found.length === 0 ? 'not-found' : 'multiple-matches', diagnostics: `Conditional reference ${JSON.stringify(ref)} matches ${m.found.length === 0 ? 'no' : 'more than one'} resource`, expression: [expression] });
-  }
-  return `${m.type}/${m.found[0]!.id}`;
 }

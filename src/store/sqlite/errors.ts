@@ -19,6 +19,7 @@
  * - Anything else (SQLITE_CORRUPT, a bug) is rethrown unchanged: a 500 with a logged request id.
  */
 import { FhirError } from '../../fhir/outcome';
+import { CreateFailed } from '../store';
 
 /** SQLite result codes (primary and extended, e.g. `SQLITE_IOERR_FSYNC`) meaning "the database cannot write now". */
 const UNAVAILABLE: ReadonlyArray<{ prefix: string; diagnostics: string; retryAfter: string }> = [
@@ -55,6 +56,7 @@ function codeOf(e: unknown): string | undefined {
 /** The FhirError a SQLite error means for the client, or the error itself when it is none of the known kinds. */
 export function mapSqliteError(e: unknown): unknown {
   if (e instanceof FhirError) return e;
+  if (e instanceof CreateFailed) return new CreateFailed(e.index, mapSqliteError(e.error));
   if (e instanceof GroupRolledBackError) {
     const cause = e.original !== undefined ? mapSqliteError(e.original) : undefined;
     if (cause instanceof FhirError) return cause;

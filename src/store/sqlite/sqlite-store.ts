@@ -25,7 +25,7 @@
 import type Database from 'better-sqlite3';
 import { FhirError } from '../../fhir/outcome';
 import type { SearchQuery } from '../../search/ir';
-import type { HistoryPage, HistoryQuery, IdempotencyRecord, RememberedResponse, SearchPage, Store, StoreSession, StoredVersion, WriteOp, WriteResult } from '../store';
+import { CreateFailed, type HistoryPage, type HistoryQuery, type IdempotencyRecord, type RememberedResponse, type SearchPage, type Store, type StoreSession, type StoredVersion, type WriteOp, type WriteResult } from '../store';
 import { claimRequestRow, releaseRequestRow, rememberResponseRow } from './idempotency';
 import { BUSY_TIMEOUT_MS, openConnections, StatementCache, type Connections } from './connection';
 import { BackgroundCheckpointer, type CheckpointMode } from './checkpointer';
@@ -345,8 +345,8 @@ export class SqliteStore implements Store {
     const again = ops.filter((_, i) => outcomes[i] === undefined);
     if (again.length === 0) return outcomes as WriteOutcome[];
     // Still inside the exclusive unit: no transaction is open on the store's connection.
-    if (mode === 'all') {
-      const rerun = writeBatch(this.conns.write, this.writeSt, this.clock, ops, 'all');
+    if (mode !== 'each') {
+      const rerun = writeBatch(this.conns.write, this.writeSt, this.clock, ops, mode);
       this.checkpointer?.committed();
       return rerun;
     }
@@ -399,35 +399,55 @@ export class SqliteStore implements Store {
     this.checkOpen();
     this.refuseReentry('appendCreates');
     for (const op of ops) if (op.kind !== 'create') throw new Error(`appendCreates was given a ${op.kind} of ${op.resourceType}/${op.id}`);
-    if (this.appendOnThread && this.thread!.available) return mapped(() => this.queue.runExclusive(() => this.appendOnWorker(ops)));
-    return mapped(() => this.queue.runInGroup(() => runCooperatively(this.appendSteps(ops))));
+    if (this.appendOnThread && this.thread!.available) return mapped(() => this.queue.runExclusive(() => this.createsOnWorker(ops, 'all')));
+    return mapped(() => this.queue.runInGroup(() => runCooperatively(this.createSteps(ops, 'all'))));
   }
 
   /**
-   * `appendCreates` on the writer thread's connection, while this queue is held (an exclusive unit:
-   * no group is open on the store's connection, so the two never write at once). The batch's
-   * instants follow the store's clock, which then continues after them.
+   * The creates of a transaction Bundle prepared without the store (ADR 0047): ONE unit, all or
+   * nothing, as `appendCreates` but with the index digests a later update compares (ADR 0037) and a
+   * failure naming its create (`CreateFailed`). On a file database they are written by the writer
+   * thread (with `SQLITE_WRITES=worker`, as plain writes are), so their rows and COMMIT leave the
+   * event loop; else in a group commit here.
    */
-  private async appendOnWorker(ops: readonly WriteOp[]): Promise<WriteResult[]> {
+  async commitCreates(ops: readonly WriteOp[]): Promise<WriteResult[]> {
+    this.checkOpen();
+    this.refuseReentry('commitCreates');
+    for (const op of ops) if (op.kind !== 'create') throw new Error(`commitCreates was given a ${op.kind} of ${op.resourceType}/${op.id}`);
+    if (this.writesOnThread && this.thread!.available) return mapped(() => this.queue.runExclusive(() => this.createsOnWorker(ops, 'transaction')));
+    return mapped(() => this.queue.runInGroup(() => runCooperatively(this.createSteps(ops, 'transaction'))));
+  }
+
+  /**
+   * `appendCreates` or `commitCreates` on the writer thread's connection, while this queue is held
+   * (an exclusive unit: no group is open on the store's connection, so the two never write at once).
+   * The batch's instants follow the store's clock, which then continues after them.
+   */
+  private async createsOnWorker(ops: readonly WriteOp[], mode: 'all' | 'transaction'): Promise<WriteResult[]> {
     const after = this.clock.latest;
     let outcomes: WriteOutcome[];
     try {
-      const done = await this.thread!.run('all', ops, after);
+      const done = await this.thread!.run(mode, ops, after);
       this.clock.advanceTo(done.latest);
       this.checkpointer?.committed();
       outcomes = done.outcomes;
     } catch (e) {
       if (!(e instanceof WriterThreadGone)) throw e;
-      outcomes = this.afterThreadGone(ops, after, 'all');
+      outcomes = this.afterThreadGone(ops, after, mode);
     }
-    // An `all` batch that committed succeeded in every write.
+    // An `all` or `transaction` batch that committed succeeded in every write.
     return outcomes.map((o) => (o as { result: WriteResult }).result);
   }
 
-  private *appendSteps(ops: readonly WriteOp[]): Generator<void, WriteResult[], void> {
+  /** The creates of one unit on the store's connection (`all`: no index digest; `transaction`: digests, and a failure names its create). */
+  private *createSteps(ops: readonly WriteOp[], mode: 'all' | 'transaction'): Generator<void, WriteResult[], void> {
     const results: WriteResult[] = [];
-    for (const op of ops) {
-      results.push((yield* writeSteps(this.writeSt, this.clock, op, false))!);
+    for (const [i, op] of ops.entries()) {
+      try {
+        results.push((yield* writeSteps(this.writeSt, this.clock, op, mode === 'transaction'))!);
+      } catch (e) {
+        throw mode === 'transaction' ? new CreateFailed(i, e) : e;
+      }
       yield;
     }
     return results;

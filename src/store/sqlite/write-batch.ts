@@ -7,6 +7,8 @@
  *
  * - `all`: the server's own creates (`appendCreates`): any write that fails rolls the whole batch
  *   back and is thrown. No index digest is stored for them (no interaction updates them; ADR 0046).
+ * - `transaction`: the creates of a client's transaction Bundle (`commitCreates`, ADR 0047): all or
+ *   nothing as `all`, with their index digests, and the write that failed is named (`CreateFailed`).
  * - `each`: independent writes of different requests (`SqliteStore.write`), as a group commit runs
  *   them (group-commit.ts): every write in a SAVEPOINT of its own, so a write that fails (a version
  *   conflict, an id that exists) is rolled back alone and reported in its outcome while the others
@@ -18,12 +20,12 @@
  */
 import type Database from 'better-sqlite3';
 import { runSync } from '../../cooperative';
-import type { WriteOp, WriteResult } from '../store';
+import { CreateFailed, type WriteOp, type WriteResult } from '../store';
 import type { StatementCache } from './connection';
 import type { InstantClock } from './rows';
 import { writeSteps } from './writes';
 
-export type WriteBatchMode = 'all' | 'each';
+export type WriteBatchMode = 'all' | 'each' | 'transaction';
 
 /** What happened to one write of an `each` batch that committed. */
 export type WriteOutcome<E = unknown> = { ok: true; result: WriteResult | undefined } | { ok: false; error: E };
@@ -35,7 +37,7 @@ const BATCH_WRITE = 'batch_write';
 export function writeBatch(db: Database.Database, st: StatementCache, clock: InstantClock, ops: readonly WriteOp[], mode: WriteBatchMode): WriteOutcome[] {
   st.get('BEGIN IMMEDIATE').run();
   try {
-    const outcomes = mode === 'all' ? ops.map((op): WriteOutcome => ({ ok: true, result: runSync(writeSteps(st, clock, op, false)) })) : writeEach(db, st, clock, ops);
+    const outcomes = mode === 'each' ? writeEach(db, st, clock, ops) : mode === 'all' ? ops.map((op): WriteOutcome => ({ ok: true, result: runSync(writeSteps(st, clock, op, false)) })) : ops.map(transactionWrite(st, clock));
     st.get('COMMIT').run();
     return outcomes;
   } catch (e) {
@@ -48,6 +50,17 @@ export function writeBatch(db: Database.Database, st: StatementCache, clock: Ins
     }
     throw e;
   }
+}
+
+/** One write of a `transaction` batch: what it throws names it. */
+function transactionWrite(st: StatementCache, clock: InstantClock): (op: WriteOp, index: number) => WriteOutcome {
+  return (op, index) => {
+    try {
+      return { ok: true, result: runSync(writeSteps(st, clock, op)) };
+    } catch (e) {
+      throw new CreateFailed(index, e);
+    }
+  };
 }
 
 /** The writes of an `each` batch; throws when a failure took the whole transaction with it. */

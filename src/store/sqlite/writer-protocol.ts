@@ -26,9 +26,10 @@ export type WriterRequest = { kind: 'batch'; id: number; mode: WriteBatchMode; o
 
 /**
  * `done`: committed, with each write's outcome and the latest instant the batch used. `failed`: the
- * transaction as a whole failed and was rolled back: nothing of the batch is stored.
+ * transaction as a whole failed and was rolled back: nothing of the batch is stored (`op`: the index
+ * of the write that failed a `transaction` batch, `CreateFailed`).
  */
-export type WriterReply = { kind: 'done'; id: number; outcomes: Array<WriteOutcome<TransferredError>>; latest: number } | { kind: 'failed'; id: number; error: TransferredError };
+export type WriterReply = { kind: 'done'; id: number; outcomes: Array<WriteOutcome<TransferredError>>; latest: number } | { kind: 'failed'; id: number; error: TransferredError; op?: number };
 
 export interface TransferredError {
   name: string;

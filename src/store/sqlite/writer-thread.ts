@@ -13,7 +13,7 @@
  */
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import type { WriteOp } from '../store';
+import { CreateFailed, type WriteOp } from '../store';
 import type { WriteBatchMode, WriteOutcome } from './write-batch';
 import { receivedError, type WriterReply, type WriterRequest, type WriterWorkerData } from './writer-protocol';
 
@@ -110,7 +110,7 @@ export class WriterThread {
         this.batches++;
         p.resolve({ outcomes: m.outcomes.map((o) => (o.ok ? o : { ok: false, error: receivedError(o.error) })), latest: m.latest });
       } else {
-        p.reject(receivedError(m.error));
+        p.reject(m.op !== undefined ? new CreateFailed(m.op, receivedError(m.error)) : receivedError(m.error));
       }
     });
     worker.on('error', (e) => this.fail(e.message));

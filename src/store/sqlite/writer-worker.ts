@@ -15,6 +15,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
+import { CreateFailed } from '../store';
 import { transferError, type WriterReply, type WriterRequest, type WriterWorkerData } from './writer-protocol';
 import { StatementCache } from './connection';
 import { InstantClock } from './rows';
@@ -48,7 +49,7 @@ function start(port: NonNullable<typeof parentPort>, data: WriterWorkerData): vo
       reply = { kind: 'done', id: m.id, outcomes, latest: clock.latest };
       if (data.exitAfterCommit) process.exit(1);
     } catch (e) {
-      reply = { kind: 'failed', id: m.id, error: transferError(e) };
+      reply = e instanceof CreateFailed ? { kind: 'failed', id: m.id, error: transferError(e.error), op: e.index } : { kind: 'failed', id: m.id, error: transferError(e) };
     }
     port.postMessage(reply);
   });
