@@ -32,9 +32,7 @@ export interface ReferenceScope {
  * (from the start: the walks have no effects, and the first failure in element order is the same).
  */
 export async function rewriteAllReferences(resource: Resource, scope: ReferenceScope, ctx: InteractionContext): Promise<unknown> {
-  const path = resource.resourceType ?? 'Resource';
-  const fast = rewriteReferencesSync(resource, scope, [path], false);
-  return fast !== NEEDS_STORE ? fast : rewriteReferences(resource, scope, ctx, path, false);
+  return rewriteReferencesWithoutStore(resource, scope) ?? rewriteReferences(resource, scope, ctx, resource.resourceType ?? 'Resource', false);
 }
 
 /** The resource with its references rewritten, as rewriteAllReferences, or undefined when a conditional reference needs the store. */

@@ -396,11 +396,7 @@ export class SqliteStore implements Store {
    * operation per write. The event loop gets a turn between creates whenever a slice is used up.
    */
   async appendCreates(ops: readonly WriteOp[]): Promise<WriteResult[]> {
-    this.checkOpen();
-    this.refuseReentry('appendCreates');
-    for (const op of ops) if (op.kind !== 'create') throw new Error(`appendCreates was given a ${op.kind} of ${op.resourceType}/${op.id}`);
-    if (this.appendOnThread && this.thread!.available) return mapped(() => this.queue.runExclusive(() => this.createsOnWorker(ops, 'all')));
-    return mapped(() => this.queue.runInGroup(() => runCooperatively(this.createSteps(ops, 'all'))));
+    return this.createsUnit('appendCreates', ops, 'all', this.appendOnThread);
   }
 
   /**
@@ -411,11 +407,16 @@ export class SqliteStore implements Store {
    * event loop; else in a group commit here.
    */
   async commitCreates(ops: readonly WriteOp[]): Promise<WriteResult[]> {
+    return this.createsUnit('commitCreates', ops, 'transaction', this.writesOnThread);
+  }
+
+  /** One unit of creates only: on the writer thread when `onThread` and it is there, else in a group here. */
+  private createsUnit(what: string, ops: readonly WriteOp[], mode: 'all' | 'transaction', onThread: boolean): Promise<WriteResult[]> {
     this.checkOpen();
-    this.refuseReentry('commitCreates');
-    for (const op of ops) if (op.kind !== 'create') throw new Error(`commitCreates was given a ${op.kind} of ${op.resourceType}/${op.id}`);
-    if (this.writesOnThread && this.thread!.available) return mapped(() => this.queue.runExclusive(() => this.createsOnWorker(ops, 'transaction')));
-    return mapped(() => this.queue.runInGroup(() => runCooperatively(this.createSteps(ops, 'transaction'))));
+    this.refuseReentry(what);
+    for (const op of ops) if (op.kind !== 'create') throw new Error(`${what} was given a ${op.kind} of ${op.resourceType}/${op.id}`);
+    if (onThread && this.thread!.available) return mapped(() => this.queue.runExclusive(() => this.createsOnWorker(ops, mode)));
+    return mapped(() => this.queue.runInGroup(() => runCooperatively(this.createSteps(ops, mode))));
   }
 
   /**
