@@ -5,7 +5,11 @@
  * and (b) by which of this server's modules it ran for (each sample charged to its nearest caller in
  * `dist/src/`, library and native time included), and the top functions by self time.
  *
- *   node dist/bench/cpu-profile-summary.js <file.cpuprofile> [top=25]
+ *   node dist/bench/cpu-profile-summary.js <file.cpuprofile> [top=25] [--from=S] [--to=S] [--timeline]
+ *
+ * `--from` / `--to` keep only the samples taken that many seconds after the profile's start (to leave
+ * out a server's start and seeding); `--timeline` prints the busy milliseconds of each second first,
+ * which shows where the phases of a run begin.
  */
 import fs from 'node:fs';
 
@@ -23,6 +27,20 @@ interface CpuProfile {
   nodes: ProfileNode[];
   samples: number[];
   timeDeltas: number[];
+}
+
+interface Window {
+  fromUs: number;
+  toUs: number;
+  timeline: boolean;
+}
+
+function windowOf(args: readonly string[]): Window {
+  const secs = (name: string, dflt: number): number => {
+    const a = args.find((x) => x.startsWith(`--${name}=`));
+    return a === undefined ? dflt : Number(a.slice(name.length + 3)) * 1e6;
+  };
+  return { fromUs: secs('from', 0), toUs: secs('to', Infinity), timeline: args.includes('--timeline') };
 }
 
 const IDLE = new Set(['(idle)', '(program)']);
@@ -51,13 +69,27 @@ function main(): void {
     console.error('usage: node dist/bench/cpu-profile-summary.js <file.cpuprofile> [top=25]');
     process.exit(1);
   }
-  const top = Number(process.argv[3] ?? 25);
+  const rest = process.argv.slice(3);
+  const top = Number(rest.find((a) => !a.startsWith('--')) ?? 25);
+  const win = windowOf(rest);
   const profile = JSON.parse(fs.readFileSync(file, 'utf8')) as CpuProfile;
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const parent = new Map<number, number>();
   for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
   const self = new Map<number, number>();
-  profile.samples.forEach((id, i) => self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
+  const busyPerSecond: number[] = [];
+  let at = 0;
+  profile.samples.forEach((id, i) => {
+    const dt = profile.timeDeltas[i] ?? 0;
+    at += dt;
+    if (at < win.fromUs || at >= win.toUs) return;
+    self.set(id, (self.get(id) ?? 0) + dt);
+    if (!IDLE.has(byId.get(id)!.callFrame.functionName)) busyPerSecond[Math.floor(at / 1e6)] = (busyPerSecond[Math.floor(at / 1e6)] ?? 0) + dt;
+  });
+  if (win.timeline) {
+    console.log('second: busy ms');
+    busyPerSecond.forEach((us, s) => console.log(`${s}: ${(us / 1000).toFixed(0)}`));
+  }
 
   let total = 0;
   const byCategory = new Map<string, number>();

@@ -71,6 +71,26 @@ function resourcePatients(r: Record<string, unknown> | undefined, into: Set<stri
   }
 }
 
+/** A stored resource's text that begins with its type and id (serialiseWithMeta keeps the resource's key order). */
+const PATIENT_HEAD = /^\{"resourceType":"Patient","id":"([A-Za-z0-9\-.]{1,64})"/;
+/** The keys a parsed body would be read at besides its type and id (resourcePatients, a Bundle's entries). */
+const PATIENT_KEYS = /"(?:subject|patient|beneficiary|entry)"/;
+
+/**
+ * The patients of a result's JSON text found without parsing it, when the text shows what the parse
+ * would find: true when `into` then has them all, false when the text must be parsed. The texts are
+ * the store's (JSON.stringify: no key twice, no letter escaped), so a text without `Patient` names no
+ * patient, and a Patient whose text begins with its type and id and has none of the keys the parse
+ * reads (subject, patient, beneficiary, a Bundle's entry) names only itself.
+ */
+function jsonPatients(json: string, into: Set<string>): boolean {
+  if (!json.includes('Patient')) return true;
+  const head = PATIENT_HEAD.exec(json);
+  if (head === null || PATIENT_KEYS.test(json)) return false;
+  into.add(`Patient/${head[1]!}`);
+  return true;
+}
+
 /** The patients a request concerns: the token's patient, the path, patient query parameters and the result. */
 export function patientsOf(rec: AuditRecord): string[] {
   const found = new Set<string>();
@@ -98,6 +118,7 @@ export function patientsOf(rec: AuditRecord): string[] {
   const status = rec.status ?? 0;
   if (result && status < 400) {
     let body: Record<string, unknown> | undefined;
+    if (result.resource === undefined && result.json !== undefined && jsonPatients(result.json, found)) return [...found].slice(0, MAX_PATIENTS);
     try {
       body = (result.resource ?? (result.json !== undefined ? JSON.parse(result.json) : undefined)) as Record<string, unknown> | undefined;
     } catch {

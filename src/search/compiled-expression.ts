@@ -117,21 +117,36 @@ function parseBranch(branch: string, resourceType: string): Step[] | undefined {
 
 /** How a property of a node with a given path is read (fhirpath.js makeChildResNodes), memoised per path. */
 interface MemberPlan {
-  /** JSON field names to try, in order, each with the child's element path. */
-  fields: Array<{ field: string; fhirType: string | undefined; nodePath: string }>;
+  /** The children's element path: the parent node's path, `.`, the property. */
+  elementPath: string;
+  /** JSON field names to try, in order, each with its primitive-extension sibling and the child's element path. */
+  fields: Array<{ field: string; primitiveField: string; fhirType: string | undefined; bareType: string | undefined; nodePath: string }>;
 }
 
-const plans = new Map<string, MemberPlan>();
+/**
+ * Plans by parent path, then property name. Two levels instead of one `parent.name` key: the
+ * lookups then hash strings that already exist (node paths from earlier plans, a step's property
+ * name) rather than building and hashing a new string for every node visited.
+ */
+const plans = new Map<string, Map<string, MemberPlan>>();
+
+/** The FHIR type name without the namespace prefix that fhirpath.js's `types()` gives. */
+const bareTypeName = (t: string): string => t.replace(/^(FHIR|System)\./, '');
 
 function memberPlan(model: Model, parentPath: string, name: string): MemberPlan {
-  const key = `${parentPath}.${name}`;
-  let plan = plans.get(key);
+  let byName = plans.get(parentPath);
+  if (byName === undefined) plans.set(parentPath, (byName = new Map()));
+  let plan = byName.get(name);
   if (plan) return plan;
+  const key = `${parentPath}.${name}`;
   const childPath = model.pathsDefinedElsewhere[key] ?? key;
   const choices = model.choiceTypePaths[childPath];
-  const resolve = (p: string, field: string) => ({ field, fhirType: model.path2Type[p], nodePath: model.path2TypeWithoutElements?.[p] ?? p });
-  plan = { fields: choices ? choices.map((t) => resolve(childPath + t, name + t)) : [resolve(childPath, name)] };
-  plans.set(key, plan);
+  const resolve = (p: string, field: string): MemberPlan['fields'][number] => {
+    const fhirType = model.path2Type[p];
+    return { field, primitiveField: `_${field}`, fhirType, bareType: fhirType === undefined ? undefined : bareTypeName(fhirType), nodePath: model.path2TypeWithoutElements?.[p] ?? p };
+  };
+  plan = { elementPath: key, fields: choices ? choices.map((t) => resolve(childPath + t, name + t)) : [resolve(childPath, name)] };
+  byName.set(name, plan);
   return plan;
 }
 
@@ -140,7 +155,21 @@ interface Item {
   value: unknown;
   path: string;
   fhirType: string;
+  /** `fhirType` without its `FHIR.` / `System.` prefix. */
+  bareType: string;
   elementPath: string | undefined;
+}
+
+/** The node fhirpath.js makes of one value of a property (its `makeChildResNodes`). */
+function childItem(x: unknown, field: MemberPlan['fields'][number], elementPath: string): Item {
+  if (x === null || x === undefined) throw FB;
+  // fhirpath.js takes any value with a truthy `resourceType` for a resource (its own path and type).
+  if (isObj(x) && x.resourceType) {
+    if (typeof x.resourceType !== 'string') throw FB;
+    return { value: x, path: x.resourceType, fhirType: x.resourceType, bareType: bareTypeName(x.resourceType), elementPath };
+  }
+  if (field.fhirType === undefined) throw FB;
+  return { value: x, path: field.nodePath, fhirType: field.fhirType, bareType: field.bareType!, elementPath };
 }
 
 function children(model: Model, item: Item, name: string, out: Item[]): void {
@@ -154,24 +183,12 @@ function children(model: Model, item: Item, name: string, out: Item[]): void {
   const plan = memberPlan(model, item.path, name);
   for (const f of plan.fields) {
     const v = data[f.field];
-    if (data[`_${f.field}`] !== undefined) throw FB;
+    if (data[f.primitiveField] !== undefined) throw FB;
     if (v === undefined) continue;
     // The first choice field present is the one fhirpath.js reads.
     if (v === null) return;
-    const elementPath = `${item.path}.${name}`;
-    const push = (x: unknown): void => {
-      if (x === null || x === undefined) throw FB;
-      // fhirpath.js takes any value with a truthy `resourceType` for a resource (its own path and type).
-      if (isObj(x) && x.resourceType) {
-        if (typeof x.resourceType !== 'string') throw FB;
-        out.push({ value: x, path: x.resourceType, fhirType: x.resourceType, elementPath });
-      } else {
-        if (f.fhirType === undefined) throw FB;
-        out.push({ value: x, path: f.nodePath, fhirType: f.fhirType, elementPath });
-      }
-    };
-    if (Array.isArray(v)) for (const x of v) push(x);
-    else push(v);
+    if (Array.isArray(v)) for (const x of v) out.push(childItem(x, f, plan.elementPath));
+    else out.push(childItem(v, f, plan.elementPath));
     return;
   }
 }
@@ -260,7 +277,7 @@ export function compileSearchExpression(expression: string, resourceType: string
   }
   return (resource: unknown): TypedValue[] | typeof FALLBACK => {
     if (!isObj(resource) || resource.resourceType !== resourceType) return FALLBACK;
-    const root: Item = { value: resource, path: resourceType, fhirType: resourceType, elementPath: undefined };
+    const root: Item = { value: resource, path: resourceType, fhirType: resourceType, bareType: resourceType, elementPath: undefined };
     const out: TypedValue[] = [];
     try {
       for (const { steps, existsNotFalse } of branches) {
@@ -275,7 +292,7 @@ export function compileSearchExpression(expression: string, resourceType: string
         }
         for (const it of items) {
           if (typeof it.value === 'number' || typeof it.value === 'bigint') return FALLBACK;
-          out.push({ value: it.value, fhirType: it.fhirType.replace(/^(FHIR|System)\./, ''), path: it.path, elementPath: it.elementPath });
+          out.push({ value: it.value, fhirType: it.bareType, path: it.path, elementPath: it.elementPath });
         }
       }
     } catch (err) {

@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { Resource } from 'fhir/r4';
 import type { IndexEntry } from './index-entry';
 import fc from 'fast-check';
-import { expressionGuard, extractIndex, extractIndexWithStats, pathRoot } from './extract';
+import { expressionGuard, extractIndex, extractIndexWithStats, pathRoot, pushDistinct } from './extract';
 import { nextDown, parseDateRange } from './normalize';
 import { defaultSearchParameters, SearchParameterRegistry, restrictExpression, rewriteAs, rewriteResolve, splitUnion } from './parameters';
 import { diagnostic } from '../../test/helpers/diagnostics';
@@ -242,6 +242,47 @@ describe('search/extract', () => {
     const refs = extractIndex(obs, undefined, { onlyTypes: new Set(['reference']) });
     assert.deepEqual(refs, all.filter((e) => e.kind === 'reference'));
     assert.ok(refs.length >= 2);
+  });
+
+  describe('pushDistinct', () => {
+    /** The reference: each distinct JSON text once, the first of each in order. */
+    const byJson = (produced: IndexEntry[]): IndexEntry[] => {
+      const seen = new Set<string>();
+      return produced.filter((e) => {
+        const k = JSON.stringify(e);
+        if (seen.has(k)) return false;
+        seen.add(k);
+        return true;
+      });
+    };
+    // Few distinct values, so that equal entries are common; the fields entries have, in both orders,
+    // sometimes undefined, numbers JSON writes as null, strings that look like numbers.
+    const value = fc.constantFrom<unknown>('a', '1', 'null', 'true', 1, 0, -0, NaN, Infinity, null, undefined, undefined, true);
+    const entry: fc.Arbitrary<IndexEntry> = fc
+      .record({ kind: fc.constantFrom('token', 'quantity'), a: value, b: value, c: value, swap: fc.boolean(), hasText: fc.boolean(), nested: fc.option(fc.array(value, { maxLength: 2 }), { nil: undefined }) })
+      .map(({ kind, a, b, c, swap, hasText, nested }) => {
+        const e: Record<string, unknown> = swap ? { kind, param: 'code', system: b, code: a } : { kind, param: 'code', code: a, system: b };
+        if (hasText) e['text'] = c;
+        if (nested !== undefined) e['components'] = nested.map((v) => ({ kind: 'token', param: 'x', code: v }));
+        return e as unknown as IndexEntry;
+      });
+    it('keeps the entries of distinct JSON text, the first of each, in order, as a JSON-keyed set does', () => {
+      fc.assert(
+        fc.property(fc.array(entry, { maxLength: 20 }), (produced) => {
+          const out: IndexEntry[] = [];
+          pushDistinct(out, produced);
+          assert.equal(out.length, byJson(produced).length);
+          byJson(produced).forEach((e, i) => assert.equal(out[i], e));
+        }),
+        { numRuns: 2000 },
+      );
+    });
+    it('appends to what is there', () => {
+      const first = { kind: 'uri', param: 'url', value: 'x' } as IndexEntry;
+      const out: IndexEntry[] = [first];
+      pushDistinct(out, [{ ...first }, { ...first }]);
+      assert.equal(out.length, 2);
+    });
   });
 
   describe('skipping expressions over absent elements (evaluateAll: false, the default)', () => {

@@ -138,10 +138,20 @@ function* extractionSteps(resource: Resource, registry: SearchParameterRegistry,
   return { entries, failures };
 }
 
-/** Appends one parameter's entries, de-duplicated (entries of different parameters never collide: the key holds the param). */
-function pushDistinct(entries: IndexEntry[], produced: IndexEntry[]): void {
+/**
+ * Appends one parameter's entries, de-duplicated: each distinct JSON text once, the first in order
+ * (entries of different parameters never collide: they hold the param). Exported for its property test.
+ */
+export function pushDistinct(entries: IndexEntry[], produced: IndexEntry[]): void {
   if (produced.length === 1) entries.push(produced[0]!);
-  else if (produced.length > 1) {
+  else if (produced.length <= PAIRWISE_DISTINCT) {
+    for (let i = 0; i < produced.length; i++) {
+      const e = produced[i]!;
+      let seen = false;
+      for (let j = 0; j < i && !seen; j++) seen = sameJson(produced[j]!, e);
+      if (!seen) entries.push(e);
+    }
+  } else if (produced.length > 1) {
     const seen = new Set<string>();
     for (const e of produced) {
       const key = JSON.stringify(e);
@@ -149,6 +159,37 @@ function pushDistinct(entries: IndexEntry[], produced: IndexEntry[]): void {
       seen.add(key);
       entries.push(e);
     }
+  }
+}
+
+/** Up to this many entries of one parameter are compared pair by pair; more are keyed by their JSON. */
+const PAIRWISE_DISTINCT = 8;
+
+/**
+ * Whether two entries have the same JSON text (`JSON.stringify(a) === JSON.stringify(b)`, the
+ * equality pushDistinct keeps one of), without building it for the flat entries: the same keys with
+ * a defined value, in the same order, and values equal as JSON. Strings, booleans and null are equal
+ * as JSON exactly when `===`; numbers (NaN and the infinities are `null` in JSON) and nested values
+ * (a composite's components) are compared by their JSON text.
+ */
+function sameJson(a: IndexEntry, b: IndexEntry): boolean {
+  const ra = a as unknown as Record<string, unknown>;
+  const rb = b as unknown as Record<string, unknown>;
+  const ka = Object.keys(ra);
+  const kb = Object.keys(rb);
+  let i = 0;
+  let j = 0;
+  for (;;) {
+    while (i < ka.length && ra[ka[i]!] === undefined) i++;
+    while (j < kb.length && rb[kb[j]!] === undefined) j++;
+    if (i === ka.length || j === kb.length) return i === ka.length && j === kb.length;
+    const k = ka[i]!;
+    if (k !== kb[j]) return false;
+    const x = ra[k];
+    const y = rb[k];
+    if (x !== y && (typeof x === 'string' || typeof y === 'string' || typeof x === 'boolean' || typeof y === 'boolean' || JSON.stringify(x) !== JSON.stringify(y))) return false;
+    i++;
+    j++;
   }
 }
 
@@ -395,7 +436,7 @@ export function textEntries(resource: Resource): TextEntry[] {
       if (key === 'div') strings.push(xhtmlText(v));
       else if (key !== 'resourceType' && !NOT_TEXT.has(key)) strings.push(v);
     } else if (Array.isArray(v)) for (const x of v) walk(x, key);
-    else if (isObj(v)) for (const [k, x] of Object.entries(v)) walk(x, k);
+    else if (isObj(v)) for (const k of Object.keys(v)) walk(v[k], k);
   };
   walk(resource, '');
   const content = distinctWords(strings);

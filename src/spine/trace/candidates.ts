@@ -18,6 +18,16 @@
  * - Fuzzy with a range: family/given Soundex (`spine-family-phonetic` / `spine-given-phonetic`) AND
  *   the birthdate range.
  * - `$match` with an NHS Number also retrieves the record with that identifier.
+ * - A fuzzy trace that keeps only `certain` matches (`onlyCertain`: the duplicate check of a create,
+ *   `$match` with onlyCertainMatches) probes fewer dated keys (score.ts CERTAIN_BOUNDS): only for
+ *   D and D with day and month swapped, the only near misses a certain record can have; and, when
+ *   the query has a first given name, only GD keys of that name's own Soundex (not its
+ *   diminutives') and of the family's: a certain record's best name has the queried first given
+ *   name itself as its first given name (or, transposed, the family name), so it has that GD key
+ *   for its birth date. A record left out has a key only for another birth date (the date keys
+ *   carry the record's own full birth date), or only through a name that cannot make it certain.
+ *   The undated FG keys stay as they are (a record without a full birth date is found only by
+ *   them). Queries with a wildcard keep every key.
  */
 import type { RangePredicate, SearchExpr, TokenPredicate } from '../../search/ir';
 import { and, or } from '../../search/ir';
@@ -27,7 +37,7 @@ import { compactName, nameParts } from './normalise';
 import { soundex } from './phonetic';
 import type { DateBound, TraceQuery } from './query';
 import { unique } from './features';
-import { nicknameForms } from './score';
+import { CERTAIN_BOUNDS, dateNearMiss, nicknameForms } from './score';
 import { NHS_NUMBER_SYSTEM } from '../nhs-number';
 
 const DAY = 86_400_000;
@@ -90,9 +100,19 @@ function familyKeysOf(raw: string): string[] {
   return unique([soundex(raw), ...nameParts(raw).map(soundex)]);
 }
 
-/** Soundex keys of a first given name, of its words and of its known nickname forms. */
-function givenKeysOf(raw: string): string[] {
-  return unique([...familyKeysOf(raw), ...nicknameForms(compactName(raw)).map(soundex)]);
+/** Soundex keys of a first given name, of its words and (unless `withNicknames` is false) of its known nickname forms. */
+function givenKeysOf(raw: string, withNicknames = true): string[] {
+  return unique([...familyKeysOf(raw), ...(withNicknames ? nicknameForms(compactName(raw)).map(soundex) : [])]);
+}
+
+/** Options of a candidate expression. */
+export interface CandidateOptions {
+  /** Only `certain` matches are kept of the trace: fewer keys are probed (see the module header). */
+  onlyCertain?: boolean;
+}
+
+function hasWildcard(q: TraceQuery): boolean {
+  return [q.family, ...q.given, q.postcode].some((v) => v !== undefined && v.includes('*'));
 }
 
 function nonFuzzy(q: TraceQuery): SearchExpr | undefined {
@@ -109,11 +129,12 @@ function nonFuzzy(q: TraceQuery): SearchExpr | undefined {
   return and(tokens(P_NAME, names, q.history), ...(range ? [range] : []));
 }
 
-function fuzzy(q: TraceQuery): SearchExpr | undefined {
+function fuzzy(q: TraceQuery, opts: CandidateOptions): SearchExpr | undefined {
   const dob = exactDate(q);
   const fks = q.family !== undefined ? familyKeysOf(q.family) : [];
   const firstGiven = q.given[0];
   const gks = firstGiven !== undefined ? givenKeysOf(firstGiven) : [];
+  const certain = opts.onlyCertain === true && !hasWildcard(q);
   if (dob === undefined) {
     const range = dateRange(q.birthdate);
     const byName: SearchExpr[] = [];
@@ -122,12 +143,17 @@ function fuzzy(q: TraceQuery): SearchExpr | undefined {
     if (byName.length === 0) return undefined;
     return and(or(...byName), ...(range ? [range] : []));
   }
-  const dates = nearMissDates(dob);
+  const dates = certain ? nearMissDates(dob).filter((d) => dateNearMiss(dob, d) >= CERTAIN_BOUNDS.minBirthSimilarity) : nearMissDates(dob);
   const codes: string[] = [];
-  for (const d of dates) {
-    for (const k of fks) codes.push(fdKey(k, d), gdKey(k, d));
-    for (const k of gks) codes.push(gdKey(k, d), fdKey(k, d));
-    if (q.postcode !== undefined) codes.push(pdKey(q.postcode.toUpperCase().replace(/[^A-Z0-9]/g, ''), d));
+  if (certain && firstGiven !== undefined && !CERTAIN_BOUNDS.nicknameMayBeCertain) {
+    const keys = unique([...givenKeysOf(firstGiven, false), ...fks]);
+    for (const d of dates) for (const k of keys) codes.push(gdKey(k, d));
+  } else {
+    for (const d of dates) {
+      for (const k of fks) codes.push(fdKey(k, d), gdKey(k, d));
+      for (const k of gks) codes.push(gdKey(k, d), fdKey(k, d));
+      if (q.postcode !== undefined) codes.push(pdKey(q.postcode.toUpperCase().replace(/[^A-Z0-9]/g, ''), d));
+    }
   }
   for (const f of fks) for (const g of gks) codes.push(fgKey(f, g), fgKey(g, f));
   return codes.length === 0 ? undefined : tokens(P_BLOCK, codes, true);
@@ -143,8 +169,8 @@ function withoutDate(q: TraceQuery): SearchExpr | undefined {
 }
 
 /** The candidate expression of a query; undefined when it has no usable key (the caller refuses it). */
-export function candidateExpression(q: TraceQuery): SearchExpr | undefined {
-  const main = q.fuzzy ? (q.birthdate.length > 0 ? fuzzy(q) : withoutDate(q)) : nonFuzzy(q);
+export function candidateExpression(q: TraceQuery, opts: CandidateOptions = {}): SearchExpr | undefined {
+  const main = q.fuzzy ? (q.birthdate.length > 0 ? fuzzy(q, opts) : withoutDate(q)) : nonFuzzy(q);
   const byId: SearchExpr | undefined = q.nhsNumber !== undefined ? { op: 'token', param: 'identifier', system: NHS_NUMBER_SYSTEM, code: q.nhsNumber } : undefined;
   if (main && byId) return or(main, byId);
   return main ?? byId;

@@ -13,12 +13,15 @@
  * 4. Restricted records are dropped when the query uses postcode or GP and the caller lacks the
  *    sensitive-record permission (restricted.ts).
  * 5. `_exact-match` keeps only scores of 1.0; results are sorted by score, then id.
+ *
+ * With `onlyCertain` the caller keeps only the `certain` grade: the candidates are then fewer
+ * (candidates.ts), and the certain matches the same.
  */
 import type { Patient } from 'fhir/r4';
 import { restrictionOf, type InteractionContext } from '../../fhir/context';
 import { and, type SearchExpr } from '../../search/ir';
 import type { StoredVersion } from '../../store/store';
-import { candidateExpression } from './candidates';
+import { candidateExpression, type CandidateOptions } from './candidates';
 import { nameFeatures, recordFeatures } from './features';
 import type { TraceQuery } from './query';
 import { isRestricted, maySeeRestricted } from '../restricted';
@@ -83,8 +86,8 @@ export interface TraceOutcome {
 }
 
 /** Runs a trace (see the module header). Throws INVALID_SEARCH_DATA when the query has no usable key. */
-export async function runTrace(ctx: InteractionContext, q: TraceQuery, opts: { skipMissing?: boolean } = {}): Promise<TraceOutcome> {
-  const expr = candidateExpression(q);
+export async function runTrace(ctx: InteractionContext, q: TraceQuery, opts: { skipMissing?: boolean } & CandidateOptions = {}): Promise<TraceOutcome> {
+  const expr = candidateExpression(q, opts.onlyCertain ? { onlyCertain: true } : {});
   if (!expr) throw invalidSearchData('The search parameters give nothing to search on');
   const restriction = restrictionOf(ctx, 'Patient');
   if (restriction === 'none') return { matches: [] };

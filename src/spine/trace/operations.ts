@@ -171,7 +171,7 @@ export async function traceFromResource(ctx: InteractionContext, patient: Patien
   if (q.family === undefined && q.given.length === 0 && q.nhsNumber === undefined) return [];
   let matches: ScoredMatch[];
   try {
-    matches = (await runTrace(ctx, q, { skipMissing: true })).matches;
+    matches = (await runTrace(ctx, q, { skipMissing: true, ...(opts.onlyCertain ? { onlyCertain: true } : {}) })).matches;
   } catch (e) {
     if (e instanceof FhirError && e.category === 'invalid') return [];
     throw e;
@@ -210,7 +210,7 @@ export async function matchOperation(_req: FhirRequest, inv: OperationInvocation
   if (q.nhsNumber === undefined && (q.birthdate.length === 0 || (q.family === undefined && q.given.length === 0)) && (q.family === undefined || q.given.length === 0)) {
     throw invalidSearchData('$match needs an NHS Number, or a name (family or given) and a birth date, or family and given names');
   }
-  let matches = (await runTrace(ctx, q, { skipMissing: true })).matches;
+  let matches = (await runTrace(ctx, q, { skipMissing: true, ...(onlyCertain ? { onlyCertain: true } : {}) })).matches;
   if (onlyCertain) {
     const certain = matches.filter((m) => m.grade === 'certain');
     matches = certain.length === 1 ? certain : [];

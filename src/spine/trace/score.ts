@@ -88,8 +88,11 @@ export function nicknameForms(compact: string): string[] {
 
 export type MatchGrade = 'certain' | 'probable' | 'possible' | 'certainly-not';
 
+/** The least score graded `certain`. */
+export const CERTAIN_SCORE = 0.95;
+
 export function gradeOf(score: number): MatchGrade {
-  if (score >= 0.95) return 'certain';
+  if (score >= CERTAIN_SCORE) return 'certain';
   if (score >= 0.8) return 'probable';
   if (score >= 0.6) return 'possible';
   return 'certainly-not';
@@ -387,3 +390,23 @@ export function scoreRecord(p: Probe, f: PatientFeatures, nhsNumber?: string): n
   if (p.fuzzy && score < FUZZY_THRESHOLD) return undefined;
   return score;
 }
+
+/**
+ * What a record graded `certain` must have, for a trace that keeps only those (`onlyCertain`: the
+ * duplicate check of a create, `$match` with onlyCertainMatches; candidates.ts probes fewer keys
+ * with it):
+ * - The score is at most the weighted mean of the similarities, whose weight is at most the sum of
+ *   every field's; so a birth-date similarity b lowers it by at least WEIGHTS.birthdate x (1 - b) /
+ *   that sum, and a record whose birth date is less similar than `minBirthSimilarity` is never
+ *   `certain` (the birth date always counts, with skipMissing too).
+ * - When the query has a given name, a given similarity under CERTAIN_GIVEN caps the score under
+ *   CERTAIN_SCORE. `givenSimilarity` reaches CERTAIN_GIVEN (with later given names weighed in:
+ *   0.8 x the first's + 0.2 x theirs, so the first's must be at least 0.875) only through a
+ *   recorded first given name equal to the queried one (1; times HISTORIC or SWAPPED at most 0.9)
+ *   or a wildcard: every other similarity is at most 0.85. A diminutive (NICKNAME) therefore never
+ *   gives a certain record, unless `nicknameMayBeCertain`.
+ */
+export const CERTAIN_BOUNDS = {
+  minBirthSimilarity: 1 - ((1 - CERTAIN_SCORE) * Object.values(WEIGHTS).reduce((a, b) => a + b, 0)) / WEIGHTS.birthdate,
+  nicknameMayBeCertain: NICKNAME >= CERTAIN_GIVEN,
+} as const;
