@@ -183,11 +183,14 @@ describe('HTTP: transaction Bundles of plain creates, staged (ADR 0047) against 
   });
 
   it('random Bundles of creates (references among entries, to stored and unknown resources, invalid values): the same answers (property)', async () => {
+    // Resolvable references most of the time, so that whole Bundles are stored often enough to be
+    // compared (with the four kinds equally likely, an entry resolved with odds of about 0.4, and 40
+    // runs stored no Bundle about once in 100: a clean CI run met it).
     const ref = fc.oneof(
-      fc.nat({ max: 5 }).map((i) => ({ entry: i })),
-      fc.constant({ literal: storedPatient }),
-      fc.constant({ literal: 'urn:uuid:0b9e3c1e-0000-4000-8000-0000000000ff' }),
-      fc.constant({ literal: '#missing' }),
+      { weight: 6, arbitrary: fc.nat({ max: 5 }).map((i) => ({ entry: i })) },
+      { weight: 2, arbitrary: fc.constant({ literal: storedPatient }) },
+      { weight: 1, arbitrary: fc.constant({ literal: 'urn:uuid:0b9e3c1e-0000-4000-8000-0000000000ff' }) },
+      { weight: 1, arbitrary: fc.constant({ literal: '#missing' }) },
     );
     const entryArb = fc.record({
       type: fc.constantFrom('Patient', 'Observation', 'Condition', 'Basic'),
