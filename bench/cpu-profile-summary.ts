@@ -66,7 +66,7 @@ function ownModule(f: CallFrame): string | undefined {
 function main(): void {
   const file = process.argv[2];
   if (!file) {
-    console.error('usage: node dist/bench/cpu-profile-summary.js <file.cpuprofile> [top=25]');
+    console.error('usage: node dist/bench/cpu-profile-summary.js <file.cpuprofile> [top=25] [--from=S] [--to=S] [--timeline]');
     process.exit(1);
   }
   const rest = process.argv.slice(3);

@@ -99,7 +99,7 @@ describe('audit/audit-event patientsOf', () => {
     assert.deepEqual(patientsOf(rec).sort(), ['Patient/p0', 'Patient/p1', 'Patient/p9']);
   });
 
-  it('names no patient of a failed request or an unparsable text', () => {
+  it('names no patient of a failed request; of an unparsable text, only the Patient its head shows (stored texts always parse)', () => {
     assert.deepEqual(patientsOf(record({ status: 404, json: '{"resourceType":"Patient","id":"p1"}' }, { status: 404 })), []);
     assert.deepEqual(fromText('{"resourceType":"Patient","id":"p1",'), ['Patient/p1']);
     assert.deepEqual(fromText('{"resourceType":"Patient","subject":'), []);
