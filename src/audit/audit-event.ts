@@ -115,25 +115,27 @@ export function patientsOf(rec: AuditRecord): string[] {
     }
   }
   const result = rec.result;
-  const status = rec.status ?? 0;
-  if (result && status < 400) {
-    let body: Record<string, unknown> | undefined;
-    if (result.resource === undefined && result.json !== undefined && jsonPatients(result.json, found)) return [...found].slice(0, MAX_PATIENTS);
-    try {
-      body = (result.resource ?? (result.json !== undefined ? JSON.parse(result.json) : undefined)) as Record<string, unknown> | undefined;
-    } catch {
-      body = undefined;
-    }
-    if (body?.['resourceType'] === 'Bundle' && Array.isArray(body['entry'])) {
-      for (const e of body['entry'] as Array<{ resource?: Record<string, unknown> }>) {
-        resourcePatients(e.resource, found);
-        if (found.size >= MAX_PATIENTS) break;
-      }
-    } else {
-      resourcePatients(body, found);
-    }
-  }
+  if (result && (rec.status ?? 0) < 400) resultPatients(result, found);
   return [...found].slice(0, MAX_PATIENTS);
+}
+
+/** Adds the patients a successful result's body names: itself, the patients it points at, a Bundle's entries'. */
+function resultPatients(result: NonNullable<AuditRecord['result']>, into: Set<string>): void {
+  if (result.resource === undefined && result.json !== undefined && jsonPatients(result.json, into)) return;
+  let body: Record<string, unknown> | undefined;
+  try {
+    body = (result.resource ?? (result.json !== undefined ? JSON.parse(result.json) : undefined)) as Record<string, unknown> | undefined;
+  } catch {
+    body = undefined;
+  }
+  if (body?.['resourceType'] === 'Bundle' && Array.isArray(body['entry'])) {
+    for (const e of body['entry'] as Array<{ resource?: Record<string, unknown> }>) {
+      resourcePatients(e.resource, into);
+      if (into.size >= MAX_PATIENTS) break;
+    }
+  } else {
+    resourcePatients(body, into);
+  }
 }
 
 function str(v: unknown): string | undefined {

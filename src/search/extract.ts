@@ -151,7 +151,7 @@ export function pushDistinct(entries: IndexEntry[], produced: IndexEntry[]): voi
       for (let j = 0; j < i && !seen; j++) seen = sameJson(produced[j]!, e);
       if (!seen) entries.push(e);
     }
-  } else if (produced.length > 1) {
+  } else {
     const seen = new Set<string>();
     for (const e of produced) {
       const key = JSON.stringify(e);

@@ -10,7 +10,8 @@ import fc from 'fast-check';
 import type { Address, HumanName, Patient } from 'fhir/r4';
 import type { SearchExpr } from '../../search/ir';
 import type { TokenEntry } from '../../search/index-entry';
-import { candidateExpression, exactDate, nearMissDates } from './candidates';
+import { matchesExpr } from '../../search/match';
+import { candidateExpression, exactDate, nearMissDates, swappedDate } from './candidates';
 import { patientFeatures } from './features';
 import { queryOfPatient } from './operations';
 import { CERTAIN_BOUNDS, dateNearMiss, gradeOf, probeOf, scoreRecord } from './score';
@@ -21,21 +22,9 @@ import { makePopulation, makeVariant, prng, COMBINED_KINDS, VARIANT_KINDS } from
 
 const NHS = 'https://fhir.nhs.uk/Id/nhs-number';
 
-/** Whether a record with these index entries is retrieved by a candidate expression (the IR a trace builds). */
-function retrieves(expr: SearchExpr | undefined, entries: readonly TokenEntry[]): boolean {
-  if (expr === undefined) return false;
-  switch (expr.op) {
-    case 'or':
-      return expr.args.some((a) => retrieves(a, entries));
-    case 'and':
-      return expr.args.every((a) => retrieves(a, entries));
-    case 'token': {
-      const wanted = expr.anyOf ?? [{ system: expr.system ?? null, code: expr.code ?? '' }];
-      return entries.some((e) => e.param === expr.param && wanted.some((w) => w.system === e.system && w.code === e.code));
-    }
-    default:
-      throw new Error(`unexpected predicate ${expr.op} in a dated fuzzy trace`);
-  }
+/** Whether a record with these index entries is retrieved by a candidate expression (the in-memory IR matcher, the stores' oracle). */
+function retrieves(expr: SearchExpr | undefined, entries: TokenEntry[]): boolean {
+  return expr !== undefined && matchesExpr(expr, { resourceType: 'Patient', id: 'r1', lastUpdated: '2026-12-08T00:00:00Z', index: entries });
 }
 
 const entriesCache = new WeakMap<Patient, TokenEntry[]>();
@@ -142,7 +131,12 @@ const arbQueryPatient = (record: Patient): fc.Arbitrary<Patient> => {
   return fc
     .record({
       name: fc.oneof(fc.constant(names), fc.array(arbName, { minLength: 1, maxLength: 1 }), fc.constant(swapped), fc.constant(names.map((n): HumanName => ({ ...n, given: [] })))),
-      birthDate: fc.constantFrom(record.birthDate, record.birthDate, ...dates),
+      // The record's date, its day/month swap (the near miss a complete record can still be certain with) or another.
+      birthDate: fc.oneof(
+        { weight: 3, arbitrary: fc.constant(record.birthDate) },
+        { weight: 2, arbitrary: fc.constant(record.birthDate !== undefined && record.birthDate.length === 10 ? (swappedDate(record.birthDate) ?? record.birthDate) : record.birthDate) },
+        { weight: 2, arbitrary: fc.constantFrom(...dates) },
+      ),
       keep: fc.array(mostly, { minLength: 6, maxLength: 6 }),
     })
     .map(({ name, birthDate, keep }) => {
