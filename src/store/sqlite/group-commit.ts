@@ -103,6 +103,9 @@ export class GroupCommitter {
     return this.queue.length;
   }
 
+  /** Called after each unit is queued (the writer thread's sessions end to let it run: thread-sessions.ts). */
+  onQueued: (() => void) | undefined;
+
   get stats(): Readonly<GroupStats> {
     return { ...this.counters };
   }
@@ -122,6 +125,7 @@ export class GroupCommitter {
       // Bound to the caller's async context, with this queue marked as held.
       const run = AsyncResource.bind(() => holder.run(this, fn));
       this.queue.push({ exclusive, run, resolve: resolve as (value: unknown) => void, reject });
+      this.onQueued?.();
       if (!this.serving) {
         this.serving = true;
         setImmediate(() => void this.serve());

@@ -13,9 +13,10 @@
  * never see a group's uncommitted writes. With `:memory:` there is one connection, so reads outside a
  * transaction queue as exclusive units between groups instead.
  * On a file, the server's own batches of creates (`appendCreates`, the audit trail, ADR 0044) and the
- * independent writes of requests (`write`, ADR 0045) can be written in batches by a worker thread's
- * connection while the queue waits for it (writer-thread.ts); `withTransaction`, `reindex` and the
- * idempotency records stay on the store's connection.
+ * independent writes of requests (`write`, ADR 0045) can be written by a worker thread's connection
+ * in sessions of the queue (thread-sessions.ts, ADR 0049: a write is posted while earlier ones are
+ * being written, and the thread commits those waiting together; writer-thread.ts);
+ * `withTransaction`, `reindex` and the idempotency records stay on the store's connection.
  *
  * Errors of SQLite are mapped in one place (errors.ts): a full disk, a read-only database, an I/O
  * error or a lock held elsewhere make writes answer 503 `transient` with Retry-After, and nothing of
@@ -29,8 +30,9 @@ import { CreateFailed, type HistoryPage, type HistoryQuery, type IdempotencyReco
 import { claimRequestRow, releaseRequestRow, rememberResponseRow } from './idempotency';
 import { BUSY_TIMEOUT_MS, openConnections, StatementCache, type Connections } from './connection';
 import { BackgroundCheckpointer, type CheckpointMode } from './checkpointer';
-import { WriterThread, WriterThreadGone, type WriterMode } from './writer-thread';
-import { writeBatch, type WriteBatchMode, type WriteOutcome } from './write-batch';
+import { ThreadSessions } from './thread-sessions';
+import { WriterThread, type WriterMode } from './writer-thread';
+import { writeBatch, type UnitOutcome, type WriteBatchMode, type WriteOutcome } from './write-batch';
 import type { CheckpointStats } from './checkpoint-worker';
 import { queryHistory } from './history';
 import { DEFAULT_GROUP_LIMITS, GroupCommitter, type GroupLimits, type GroupStats } from './group-commit';
@@ -115,12 +117,6 @@ class TransactionSession implements StoreSession {
   }
 }
 
-/** A batch of `write`s for the writer thread: each with its caller's promise, at most one per resource. */
-interface ThreadBatch {
-  writes: Array<{ op: WriteOp; resolve: (r: WriteResult | undefined) => void; reject: (e: unknown) => void }>;
-  keys: Set<string>;
-}
-
 /** Writes with at least this many index entries insert them cooperatively (src/cooperative.ts); smaller ones at once. */
 const COOPERATIVE_ENTRIES = 1000;
 
@@ -166,10 +162,8 @@ export class SqliteStore implements Store {
   private readonly thread: WriterThread | undefined;
   private readonly appendOnThread: boolean;
   private readonly writesOnThread: boolean;
-  /** The batch of `write`s gathering for the writer thread (its queue unit has not started yet). */
-  private gathering: ThreadBatch | undefined;
-  private readonly maxBatch: number;
-  private largestBatch = 0;
+  /** The writes on the writer thread (ADR 0049), when there is one. */
+  private readonly sessions: ThreadSessions | undefined;
   private closed = false;
 
   constructor(
@@ -188,15 +182,23 @@ export class SqliteStore implements Store {
     const hook = options.beforeCommit;
     const checkpointer = !conns.memory && options.checkpoint === 'background' ? new BackgroundCheckpointer(conns.write.name, conns.write) : undefined;
     this.checkpointer = checkpointer;
+    const limits = { ...DEFAULT_GROUP_LIMITS, ...options.groupLimits };
     this.appendOnThread = !conns.memory && options.appendWriter === 'worker';
     this.writesOnThread = !conns.memory && options.writes === 'worker';
     this.thread =
       this.appendOnThread || this.writesOnThread
-        ? new WriterThread(conns.write.name, () => ({ autocheckpointPages: Number(conns.write.pragma('wal_autocheckpoint', { simple: true })), busyTimeoutMs: BUSY_TIMEOUT_MS, exitAfterCommit: options.writerExitsAfterCommit === true }))
+        ? new WriterThread(conns.write.name, () => ({
+            autocheckpointPages: Number(conns.write.pragma('wal_autocheckpoint', { simple: true })),
+            busyTimeoutMs: BUSY_TIMEOUT_MS,
+            maxOps: limits.maxUnits,
+            maxMillis: limits.maxMillis,
+            exitAfterCommit: options.writerExitsAfterCommit === true,
+          }))
         : undefined;
-    const limits = { ...DEFAULT_GROUP_LIMITS, ...options.groupLimits };
-    this.maxBatch = limits.maxUnits;
     this.queue = new GroupCommitter(new SqliteGroupDriver(conns.write, checkpointer ? () => checkpointer.committed() : undefined), limits, hook ? () => hook(conns.write) : undefined);
+    this.sessions = this.thread
+      ? new ThreadSessions(this.queue, this.thread, this.clock, () => checkpointer?.committed(), (unit, after) => ({ ok: true, outcomes: this.afterThreadGone(unit.ops, after, unit.mode) }), limits.maxUnits)
+      : undefined;
   }
 
   /** Counters of the background checkpointer (undefined with `inline` checkpoints). */
@@ -204,14 +206,14 @@ export class SqliteStore implements Store {
     return this.checkpointer?.stats();
   }
 
-  /** Batches the writer thread committed (undefined without one; diagnostics and tests). */
+  /** Transactions the writer thread committed (undefined without one; diagnostics and tests). */
   get writerThreadBatches(): number | undefined {
-    return this.thread?.batches;
+    return this.thread?.commits;
   }
 
-  /** The most `write`s one writer-thread batch held so far (diagnostics and tests). */
+  /** The most writes one writer-thread transaction held so far (diagnostics and tests). */
   get largestThreadBatch(): number {
-    return this.largestBatch;
+    return this.thread?.largestCommit ?? 0;
   }
 
   /** Counters of the group commits so far (diagnostics and tests). */
@@ -275,63 +277,25 @@ export class SqliteStore implements Store {
   }
 
   /**
-   * `write` on the writer thread (ADR 0045): the write joins the batch gathering for the thread, as
-   * a group commit's unit joins its group, and is settled after that batch's COMMIT. A batch is one
-   * exclusive unit of the queue, taken when the unit starts (writes arriving later gather for the
-   * next one, while this one is written), with at most `maxUnits` writes and at most one write of a
-   * resource, so that the store can tell what each write did should the thread end unanswered.
+   * `write` on the writer thread (ADR 0045 and 0049): an `each` unit of its own, in a session of the
+   * thread (thread-sessions.ts), settled after the COMMIT that holds it.
    */
-  private writeOnThread(op: WriteOp): Promise<WriteResult | undefined> {
-    return new Promise((resolve, reject) => {
-      const key = `${op.resourceType}/${op.id}`;
-      let batch = this.gathering;
-      if (!batch || batch.keys.has(key) || batch.writes.length >= this.maxBatch) {
-        const next: ThreadBatch = { writes: [], keys: new Set() };
-        this.gathering = batch = next;
-        void this.queue.runExclusive(() => this.sendBatch(next));
-      }
-      batch.keys.add(key);
-      batch.writes.push({ op, resolve, reject });
-    });
-  }
-
-  /** Writes one gathered batch on the writer thread (or here, when it is gone) and settles its writes. */
-  private async sendBatch(batch: ThreadBatch): Promise<void> {
-    if (this.gathering === batch) this.gathering = undefined;
-    const ops = batch.writes.map((w) => w.op);
-    this.largestBatch = Math.max(this.largestBatch, ops.length);
-    let outcomes: WriteOutcome[];
-    const after = this.clock.latest;
-    try {
-      try {
-        const done = await this.thread!.run('each', ops, after);
-        this.clock.advanceTo(done.latest);
-        this.checkpointer?.committed();
-        outcomes = done.outcomes;
-      } catch (e) {
-        if (!(e instanceof WriterThreadGone)) throw e;
-        outcomes = this.afterThreadGone(ops, after, 'each');
-      }
-    } catch (e) {
-      for (const w of batch.writes) w.reject(e);
-      return;
-    }
-    batch.writes.forEach((w, i) => {
-      const o = outcomes[i]!;
-      if (o.ok) w.resolve(o.result);
-      else w.reject(o.error);
-    });
+  private async writeOnThread(op: WriteOp): Promise<WriteResult | undefined> {
+    const [outcome] = unitResults(await this.sessions!.submit({ mode: 'each', ops: [op] }));
+    if (!outcome!.ok) throw outcome!.error;
+    return outcome!.result;
   }
 
   /**
-   * The thread ended with a batch unanswered (`after` is the instant its writes were handed out
-   * after); the batch was one transaction, so either it committed or nothing of it is stored. The
-   * versions stored after `after` are its writes (nothing else wrote meanwhile, and the store's
-   * clock had handed out nothing later): a write with a version there succeeded and is answered from
-   * it; every other write (it failed inside an `each` batch, or the batch did not commit) runs again
-   * here, after it, in a transaction of its own (an `all` batch is either wholly there or run again
-   * whole). None of them was acknowledged, so running them after the batch is an order they could
-   * have had; a batch of `write`s holds at most one write per resource. The store's clock then
+   * The thread ended with a unit unanswered (`after` is the store's instant when it was posted);
+   * the unit's transaction either committed or nothing of it is stored. Its writes are found under
+   * their resources among the versions stored after `after`: nothing but the thread wrote meanwhile,
+   * and no other write of the same resources was in flight with it (thread-sessions.ts holds such a
+   * write back until the earlier one is answered), so a version there is this unit's. A write with
+   * one succeeded and is answered from it; every other write (it failed inside an `each` unit, or
+   * the transaction did not commit) runs again here, after it, in a transaction of its own (an `all`
+   * or `transaction` unit is either wholly there or run again whole). None of them was acknowledged,
+   * so running them after the others is an order they could have had. The store's clock then
    * continues after the database's latest instant, which covers whatever the thread handed out.
    */
   private afterThreadGone(ops: readonly WriteOp[], after: number, mode: WriteBatchMode): WriteOutcome[] {
@@ -415,29 +379,8 @@ export class SqliteStore implements Store {
     this.checkOpen();
     this.refuseReentry(what);
     for (const op of ops) if (op.kind !== 'create') throw new Error(`${what} was given a ${op.kind} of ${op.resourceType}/${op.id}`);
-    if (onThread && this.thread!.available) return mapped(() => this.queue.runExclusive(() => this.createsOnWorker(ops, mode)));
+    if (onThread && this.thread!.available) return mapped(async () => unitResults(await this.sessions!.submit({ mode, ops })).map((o) => (o as { result: WriteResult }).result));
     return mapped(() => this.queue.runInGroup(() => runCooperatively(this.createSteps(ops, mode))));
-  }
-
-  /**
-   * `appendCreates` or `commitCreates` on the writer thread's connection, while this queue is held
-   * (an exclusive unit: no group is open on the store's connection, so the two never write at once).
-   * The batch's instants follow the store's clock, which then continues after them.
-   */
-  private async createsOnWorker(ops: readonly WriteOp[], mode: 'all' | 'transaction'): Promise<WriteResult[]> {
-    const after = this.clock.latest;
-    let outcomes: WriteOutcome[];
-    try {
-      const done = await this.thread!.run(mode, ops, after);
-      this.clock.advanceTo(done.latest);
-      this.checkpointer?.committed();
-      outcomes = done.outcomes;
-    } catch (e) {
-      if (!(e instanceof WriterThreadGone)) throw e;
-      outcomes = this.afterThreadGone(ops, after, mode);
-    }
-    // An `all` or `transaction` batch that committed succeeded in every write.
-    return outcomes.map((o) => (o as { result: WriteResult }).result);
   }
 
   /** The creates of one unit on the store's connection (`all`: no index digest; `transaction`: digests, and a failure names its create). */
@@ -515,4 +458,10 @@ function latestInstant(db: Database.Database): number {
 /** Opens (creating if needed) the store at `path`, a file or `:memory:`. */
 export function openSqliteStore(path: string, options: SqliteStoreOptions = {}): SqliteStore {
   return new SqliteStore(openConnections(path), options);
+}
+
+/** The outcomes of a unit the thread committed; a unit rolled back alone is thrown as its failure (`CreateFailed` naming the create of a `transaction` unit). */
+function unitResults(o: UnitOutcome): WriteOutcome[] {
+  if (o.ok) return o.outcomes;
+  throw o.op !== undefined ? new CreateFailed(o.op, o.error) : o.error;
 }

@@ -1,7 +1,7 @@
 /**
  * SqliteStore.write on the writer thread (ADR 0045; FHIR R4 §3.1.0 http.html "create", "update",
- * "delete" and "Managing Resource Contention"): the writes of one event-loop turn share a batch and
- * a COMMIT, a write that fails is rejected alone, a failed COMMIT rejects the whole batch and stores
+ * "delete" and "Managing Resource Contention"): the writes of one event-loop turn that open a session
+ * of the thread (thread-sessions.ts) share a batch and a COMMIT, a write that fails is rejected alone, a failed COMMIT rejects the whole batch and stores
  * nothing, two writes of one resource are never in one batch, lastUpdated stays in commit order with
  * the store's own transactions, and a thread that ends unanswered loses and repeats nothing. The store
  * contract suite also runs in this mode (sqlite-store.test.ts).
@@ -45,7 +45,8 @@ describe('SqliteStore.write on the writer thread (SQLITE_WRITES=worker)', () => 
   after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
   it('writes the writes of one turn in one batch, each failing write rejected alone', async () => {
-    await store.write(post('a', 'Alpha'));
+    // On the store's own connection, so that the five below open the thread's session together.
+    await store.withTransaction((tx) => tx.write(post('a', 'Alpha')));
     const before = store.writerThreadBatches!;
     const settled = await Promise.allSettled([
       store.write(put('a', 'Alpha2', 1)),

@@ -5,8 +5,7 @@
  * issues, headers and status; a SQLite error keeps its `code`).
  */
 import { FhirError, type ErrorCategory, type IssueInput } from '../../fhir/outcome';
-import type { WriteOp } from '../store';
-import type { WriteBatchMode, WriteOutcome } from './write-batch';
+import type { UnitOutcome, WriteUnit } from './write-batch';
 
 export interface WriterWorkerData {
   /** The database file (absolute path); the store has created and migrated it. */
@@ -14,22 +13,30 @@ export interface WriterWorkerData {
   /** The write connection's `wal_autocheckpoint` (pages), so the WAL stays bounded the same way. */
   autocheckpointPages: number;
   busyTimeoutMs: number;
+  /** A transaction takes no further batch once it holds this many writes (the store's group limit)... */
+  maxOps: number;
+  /** ... or once this many milliseconds have passed since its BEGIN. */
+  maxMillis: number;
   /** Test hook: end the thread right after the first COMMIT, without answering. */
   exitAfterCommit: boolean;
 }
 
 /**
- * `batch`: write `ops` in one transaction (write-batch.ts: `all` or nothing, or `each` on its own),
- * handing out instants after `after` (the store's latest). `close`: close the connection and exit.
+ * `batch`: write `units` (write-batch.ts: `all` or nothing, `transaction`, or `each` on its own),
+ * handing out instants after `after` (the store's latest when it was posted) and after every instant
+ * the thread handed out before. The thread writes the batches that are waiting when it takes one in
+ * the same transaction (ADR 0049). `close`: close the connection and exit.
  */
-export type WriterRequest = { kind: 'batch'; id: number; mode: WriteBatchMode; ops: readonly WriteOp[]; after: number } | { kind: 'close' };
+export type WriterRequest = { kind: 'batch'; id: number; units: readonly WriteUnit[]; after: number } | { kind: 'close' };
 
 /**
- * `done`: committed, with each write's outcome and the latest instant the batch used. `failed`: the
- * transaction as a whole failed and was rolled back: nothing of the batch is stored (`op`: the index
- * of the write that failed a `transaction` batch, `CreateFailed`).
+ * `done`: committed, with each unit's outcome, the latest instant the transaction used, how many
+ * transactions the thread has committed (this one included) and how many writes this one held.
+ * `failed`: the transaction as a whole failed and was rolled back: nothing of the batch is stored.
  */
-export type WriterReply = { kind: 'done'; id: number; outcomes: Array<WriteOutcome<TransferredError>>; latest: number } | { kind: 'failed'; id: number; error: TransferredError; op?: number };
+export type WriterReply =
+  | { kind: 'done'; id: number; units: Array<UnitOutcome<TransferredError>>; latest: number; commits: number; groupOps: number }
+  | { kind: 'failed'; id: number; error: TransferredError };
 
 export interface TransferredError {
   name: string;

@@ -1,10 +1,12 @@
 /**
- * The SQLite store's writer thread (ADR 0044 and 0045): a worker thread (writer-worker.ts) with its
- * own write connection that writes batches for the store (write-batch.ts): the server-recorded
- * creates of `appendCreates` (the audit trail) and the independent writes of `write`, so that their
- * rows and COMMIT run on another core while the event loop answers requests. The store calls `run`
- * only from an exclusive unit of its write queue (no other write is in progress on its own
- * connection), passing its clock's latest instant and advancing its clock to the one handed back.
+ * The SQLite store's writer thread (ADR 0044, 0045 and 0049): a worker thread (writer-worker.ts)
+ * with its own write connection that writes batches for the store (write-batch.ts): the
+ * server-recorded creates of `appendCreates` (the audit trail), a transaction Bundle's creates and
+ * the independent writes of `write`, so that their rows and COMMIT run on another core while the
+ * event loop answers requests. The store calls `run` only inside a session of its write queue
+ * (thread-sessions.ts: an exclusive unit, so no other write is in progress on its own connection),
+ * possibly while earlier batches are in flight, passing its clock's latest instant and advancing
+ * its clock to the one handed back.
  *
  * The worker starts on the first batch. When it cannot start, or exits, the thread becomes
  * unavailable and the store writes batches on its own connection as before; a batch in flight when
@@ -13,9 +15,8 @@
  */
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { CreateFailed, type WriteOp } from '../store';
-import type { WriteBatchMode, WriteOutcome } from './write-batch';
-import { receivedError, type WriterReply, type WriterRequest, type WriterWorkerData } from './writer-protocol';
+import type { UnitOutcome, WriteUnit } from './write-batch';
+import { receivedError, type TransferredError, type WriterReply, type WriterRequest, type WriterWorkerData } from './writer-protocol';
 
 /** Who writes a kind of batch: the writer thread (`worker`) or the store's own connection (`inline`). */
 export type WriterMode = 'worker' | 'inline';
@@ -30,9 +31,9 @@ export class WriterThreadGone extends Error {
   }
 }
 
-/** A committed batch: each write's outcome (errors as the store's connection would have thrown them) and the latest instant. */
+/** A committed batch: each unit's outcome (errors as the store's connection would have thrown them) and the latest instant. */
 export interface BatchDone {
-  outcomes: WriteOutcome<Error>[];
+  units: UnitOutcome<Error>[];
   latest: number;
 }
 
@@ -49,8 +50,10 @@ export class WriterThread {
   private closing: Promise<void> | undefined;
   /** Why the worker is not used any more, once it is not. */
   lastError: string | undefined;
-  /** Batches the worker committed (tests and diagnostics). */
-  batches = 0;
+  /** Transactions the worker committed (tests and diagnostics). */
+  commits = 0;
+  /** The most writes one of its transactions held. */
+  largestCommit = 0;
 
   /** `settings` is read when the worker starts: the write connection's current checkpoint bound. */
   constructor(
@@ -64,16 +67,17 @@ export class WriterThread {
   }
 
   /**
-   * Writes `ops` in one transaction on the worker's connection (write-batch.ts, `mode`); resolves
-   * after its COMMIT, rejects when the transaction as a whole failed.
+   * Writes `units` on the worker's connection (write-batch.ts), in one transaction with whatever
+   * else is waiting there; resolves after its COMMIT, rejects when the transaction as a whole failed.
+   * Batches may be posted while earlier ones are in flight: they are written in the order posted.
    */
-  run(mode: WriteBatchMode, ops: readonly WriteOp[], after: number): Promise<BatchDone> {
+  run(units: readonly WriteUnit[], after: number): Promise<BatchDone> {
     if (!this.available) return Promise.reject(new WriterThreadGone(this.lastError ?? 'closed'));
     const worker = this.started();
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      const request: WriterRequest = { kind: 'batch', id, mode, ops, after };
+      const request: WriterRequest = { kind: 'batch', id, units, after };
       // A batch in flight keeps the process alive until it is answered (a shutdown waits for it).
       worker.ref();
       worker.postMessage(request);
@@ -107,10 +111,11 @@ export class WriterThread {
       if (this.pending.size === 0) worker.unref();
       if (!p) return;
       if (m.kind === 'done') {
-        this.batches++;
-        p.resolve({ outcomes: m.outcomes.map((o) => (o.ok ? o : { ok: false, error: receivedError(o.error) })), latest: m.latest });
+        this.commits = Math.max(this.commits, m.commits);
+        this.largestCommit = Math.max(this.largestCommit, m.groupOps);
+        p.resolve({ units: m.units.map(receivedUnit), latest: m.latest });
       } else {
-        p.reject(m.op !== undefined ? new CreateFailed(m.op, receivedError(m.error)) : receivedError(m.error));
+        p.reject(receivedError(m.error));
       }
     });
     worker.on('error', (e) => this.fail(e.message));
@@ -126,4 +131,10 @@ export class WriterThread {
     for (const p of this.pending.values()) p.reject(new WriterThreadGone(reason));
     this.pending.clear();
   }
+}
+
+/** A unit's outcome with its errors as the store's connection would have thrown them. */
+function receivedUnit(o: UnitOutcome<TransferredError>): UnitOutcome<Error> {
+  if (!o.ok) return { ok: false, error: receivedError(o.error), ...(o.op !== undefined ? { op: o.op } : {}) };
+  return { ok: true, outcomes: o.outcomes.map((w) => (w.ok ? w : { ok: false as const, error: receivedError(w.error) })) };
 }
