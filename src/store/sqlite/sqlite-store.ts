@@ -32,7 +32,7 @@ import { BUSY_TIMEOUT_MS, openConnections, StatementCache, type Connections } fr
 import { BackgroundCheckpointer, type CheckpointMode } from './checkpointer';
 import { ThreadSessions } from './thread-sessions';
 import { WriterThread, type WriterMode } from './writer-thread';
-import { writeBatch, type UnitOutcome, type WriteBatchMode, type WriteOutcome } from './write-batch';
+import { unitResults, writeBatch, type WriteBatchMode, type WriteOutcome } from './write-batch';
 import type { CheckpointStats } from './checkpoint-worker';
 import { queryHistory } from './history';
 import { DEFAULT_GROUP_LIMITS, GroupCommitter, type GroupLimits, type GroupStats } from './group-commit';
@@ -458,10 +458,4 @@ function latestInstant(db: Database.Database): number {
 /** Opens (creating if needed) the store at `path`, a file or `:memory:`. */
 export function openSqliteStore(path: string, options: SqliteStoreOptions = {}): SqliteStore {
   return new SqliteStore(openConnections(path), options);
-}
-
-/** The outcomes of a unit the thread committed; a unit rolled back alone is thrown as its failure (`CreateFailed` naming the create of a `transaction` unit). */
-function unitResults(o: UnitOutcome): WriteOutcome[] {
-  if (o.ok) return o.outcomes;
-  throw o.op !== undefined ? new CreateFailed(o.op, o.error) : o.error;
 }

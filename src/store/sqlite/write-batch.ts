@@ -80,9 +80,13 @@ export function writeGroup(db: Database.Database, st: StatementCache, clock: Ins
  * results, or its failure thrown (`CreateFailed` naming the create of a `transaction` unit).
  */
 export function writeBatch(db: Database.Database, st: StatementCache, clock: InstantClock, ops: readonly WriteOp[], mode: WriteBatchMode): WriteOutcome[] {
-  const [outcome] = writeGroup(db, st, clock, { mode, ops }, () => undefined);
-  if (outcome!.ok) return outcome!.outcomes;
-  throw outcome!.op !== undefined ? new CreateFailed(outcome!.op, outcome!.error) : outcome!.error;
+  return unitResults(writeGroup(db, st, clock, { mode, ops }, () => undefined)[0]!);
+}
+
+/** The outcomes of a unit that committed; a unit rolled back alone is thrown as its failure (`CreateFailed` naming the create of a `transaction` unit). */
+export function unitResults(o: UnitOutcome): WriteOutcome[] {
+  if (o.ok) return o.outcomes;
+  throw o.op !== undefined ? new CreateFailed(o.op, o.error) : o.error;
 }
 
 /** An `all` or `transaction` unit under its savepoint: its results, or its failure rolled back alone; throws when the transaction went with it. */
